@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// Runs every fast suite (test/**/*.test.ts) with uvu under tsx, then prints one closing line
+// "N passed, N failed, N skipped" that CI reads. Usage: node scripts/test.mjs [pattern]
+// Set CELL_TEST_FILTER to a substring to run only matching files.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dirs = process.argv.slice(2).length ? process.argv.slice(2) : ['test'];
+const filter = process.env.CELL_TEST_FILTER ?? '';
+
+function walk(dir, out) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (name.endsWith('.test.ts') && p.includes(filter)) out.push(p);
+  }
+  return out;
+}
+const files = dirs.flatMap((d) => walk(join(root, d), [])).sort();
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+
+const runner = `
+  const { run } = await import('uvu/run');
+  const files = ${JSON.stringify(files)};
+  await run(files.map((file) => ({ name: ${JSON.stringify(root)} ? file.slice(${root.length}) : file, file })), { bail: false });
+`;
+const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', runner], {
+  cwd: root,
+  env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+  encoding: 'utf8',
+  maxBuffer: 256 * 1024 * 1024,
+});
+process.stdout.write(child.stdout ?? '');
+process.stderr.write(child.stderr ?? '');
+const num = (label) => Number((child.stdout ?? '').match(new RegExp(`${label}:\\s+(\\d+)`))?.[1] ?? NaN);
+const total = num('Total');
+const passed = num('Passed');
+const skipped = num('Skipped') || 0;
+if (Number.isNaN(total) || Number.isNaN(passed)) {
+  console.log(`0 passed, 1 failed`);
+  console.error(`test runner did not finish (exit ${child.status}, signal ${child.signal})`);
+  process.exit(1);
+}
+const failed = Math.max(0, total - passed - skipped) || (child.status !== 0 ? 1 : 0);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(child.status === 0 && failed === 0 ? 0 : 1);

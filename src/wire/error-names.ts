@@ -1,0 +1,68 @@
+// Stable names and one-line hints for every error code (docs/wire-format.md §6).
+// Node-side only (strings and a map); the portable core deals in numbers.
+import * as E from './errors.ts';
+
+export interface ErrorInfo {
+  readonly code: number;
+  /** Stable identifier, e.g. "FrameCrc". Never changes once published. */
+  readonly name: string;
+  /** What probably happened and what to do about it. */
+  readonly hint: string;
+}
+
+const table: ErrorInfo[] = [
+  { code: E.ERR_WIRE_TRUNCATED, name: 'WireTruncated', hint: 'fewer than 20 header bytes: the frame was cut short' },
+  { code: E.ERR_WIRE_BAD_MAGIC, name: 'WireBadMagic', hint: 'first byte is not 0xCE: the peer does not speak Cell, or the stream is out of sync' },
+  { code: E.ERR_WIRE_BAD_VERSION, name: 'WireBadVersion', hint: 'the peer speaks another major version of the Cell wire format: upgrade one side' },
+  { code: E.ERR_WIRE_BAD_KIND, name: 'WireBadKind', hint: 'unknown frame kind (low nibble of byte 1)' },
+  { code: E.ERR_WIRE_BAD_FLAGS, name: 'WireBadFlags', hint: 'reserved flag bits are set: the peer uses a newer protocol' },
+  { code: E.ERR_WIRE_LENGTH_TOO_LARGE, name: 'WireLengthTooLarge', hint: 'payload length exceeds the link maximum or the bytes received' },
+  { code: E.ERR_WIRE_BUFFER_TOO_SMALL, name: 'WireBufferTooSmall', hint: 'the output buffer has fewer than 20 bytes left for the header' },
+  { code: E.ERR_FRAME_COBS, name: 'FrameCobs', hint: 'invalid COBS encoding: line noise or a lost byte' },
+  { code: E.ERR_FRAME_CRC, name: 'FrameCrc', hint: 'CRC-32C mismatch: the frame was corrupted on the line' },
+  { code: E.ERR_FRAME_OVERSIZE, name: 'FrameOversize', hint: 'frame longer than the configured maximum: raise maxFrameBytes on both ends or send less' },
+  { code: E.ERR_FRAME_TOO_SHORT, name: 'FrameTooShort', hint: 'frame shorter than its CRC' },
+  { code: E.ERR_FRAME_BUFFER_TOO_SMALL, name: 'FrameBufferTooSmall', hint: 'the output buffer is too small for the encoded frame (see cobsMaxEncodedBytes)' },
+  { code: E.ERR_CODEC_TRUNCATED, name: 'CodecTruncated', hint: 'the message is shorter than its schema requires' },
+  { code: E.ERR_CODEC_BAD_BOOL, name: 'CodecBadBool', hint: 'a bool byte is neither 0 nor 1' },
+  { code: E.ERR_CODEC_LENGTH_OVER_BOUND, name: 'CodecLengthOverBound', hint: 'a string, bytes or list length exceeds its declared maximum' },
+  { code: E.ERR_CODEC_INVALID_UTF8, name: 'CodecInvalidUtf8', hint: 'a string field is not valid UTF-8' },
+  { code: E.ERR_CODEC_UNKNOWN_ENUM, name: 'CodecUnknownEnum', hint: 'an enum value the schema does not declare: the peer may have a newer schema' },
+  { code: E.ERR_CODEC_BAD_OPTIONAL_TAG, name: 'CodecBadOptionalTag', hint: 'an optional presence byte is neither 0 nor 1' },
+  { code: E.ERR_CODEC_BUFFER_TOO_SMALL, name: 'CodecBufferTooSmall', hint: 'the output buffer is smaller than the encoded message (allocate schema.maxSize bytes)' },
+  { code: E.ERR_CODEC_VALUE_OUT_OF_RANGE, name: 'CodecValueOutOfRange', hint: 'a value does not fit its field (integer range, string or list longer than its bound)' },
+  { code: E.ERR_CODEC_TRAILING_BYTES, name: 'CodecTrailingBytes', hint: 'bytes left over after the message: the peer may use another schema' },
+  { code: E.ERR_CODEC_BAD_VALUE, name: 'CodecBadValue', hint: 'a value has the wrong type for its field' },
+  { code: E.ERR_RPC_TIMEOUT, name: 'Timeout', hint: 'no answer before the deadline: is the peer alive and not overloaded?' },
+  { code: E.ERR_RPC_UNAVAILABLE, name: 'Unavailable', hint: 'the peer cannot be reached right now: it will be retried when the link comes back' },
+  { code: E.ERR_RPC_SCHEMA_MISMATCH, name: 'SchemaMismatch', hint: 'the peer has a different schema for this method: run `cell gen` and rebuild, or update the peer' },
+  { code: E.ERR_RPC_UNKNOWN_METHOD, name: 'UnknownMethod', hint: 'the peer has no such method' },
+  { code: E.ERR_RPC_CANCELLED, name: 'Cancelled', hint: 'the call was cancelled by its caller' },
+  { code: E.ERR_RPC_CLOSED, name: 'Closed', hint: 'the connection was closed before the answer arrived' },
+  { code: E.ERR_RPC_MALFORMED, name: 'Malformed', hint: 'the peer sent bytes that do not decode' },
+  { code: E.ERR_RPC_UNAUTHORIZED, name: 'Unauthorized', hint: 'the peer refused the caller\'s identity' },
+  { code: E.ERR_RPC_OVERLOADED, name: 'Overloaded', hint: 'the peer has too many calls in flight: back off and retry' },
+  { code: E.ERR_RPC_INTERNAL, name: 'Internal', hint: 'the handler failed without a declared error: see the cell\'s log' },
+  { code: E.ERR_LINK_CLOSED, name: 'LinkClosed', hint: 'the link is closed' },
+  { code: E.ERR_LINK_IO, name: 'LinkIo', hint: 'the operating system reported an I/O error on the link' },
+  { code: E.ERR_LINK_MTU_EXCEEDED, name: 'LinkMtuExceeded', hint: 'the frame is larger than the link MTU' },
+];
+
+const byCode = new Map<number, ErrorInfo>();
+for (const info of table) {
+  if (byCode.has(info.code)) throw new Error(`duplicate error code ${info.code}`);
+  byCode.set(info.code, info);
+}
+
+/** All codes known to this build, in code order. */
+export const errorTable: readonly ErrorInfo[] = table;
+
+/** Name and hint for a code; application codes (>= 1000) get a generic entry. */
+export function errorInfo(code: number): ErrorInfo {
+  const info = byCode.get(code);
+  if (info !== undefined) return info;
+  if (code >= E.ERR_APP_FIRST && code <= E.ERR_APP_LAST) {
+    return { code, name: `App${code}`, hint: 'an error declared by the cell' };
+  }
+  return { code, name: `Unknown${code}`, hint: 'a code this build does not know: the peer may be newer' };
+}

@@ -1,0 +1,56 @@
+// Cell error codes: one table for every layer (docs/wire-format.md §6 "Error codes").
+// Portable core: compiled by tsc and asc. Codes are stable forever: never renumber, only add.
+// Functions of the portable core return a code as a negative number (-code) where they would
+// otherwise return a byte count, so a caller tests `n < 0` and reports `-n`.
+//
+// Ranges: 1xx wire, 2xx framing, 3xx codec, 4xx rpc, 5xx transport, 6xx mesh, 7xx boot/flash,
+// 1000–65535 errors declared by cells in their schema.
+
+// 1xx — wire header
+export const ERR_WIRE_TRUNCATED: i32 = 100;
+export const ERR_WIRE_BAD_MAGIC: i32 = 101;
+export const ERR_WIRE_BAD_VERSION: i32 = 102;
+export const ERR_WIRE_BAD_KIND: i32 = 103;
+export const ERR_WIRE_BAD_FLAGS: i32 = 104;
+export const ERR_WIRE_LENGTH_TOO_LARGE: i32 = 105;
+export const ERR_WIRE_BUFFER_TOO_SMALL: i32 = 106;
+
+// 2xx — framing (COBS + CRC-32C on byte streams)
+export const ERR_FRAME_COBS: i32 = 200;
+export const ERR_FRAME_CRC: i32 = 201;
+export const ERR_FRAME_OVERSIZE: i32 = 202;
+export const ERR_FRAME_TOO_SHORT: i32 = 203;
+export const ERR_FRAME_BUFFER_TOO_SMALL: i32 = 204;
+
+// 3xx — codec (fixed-layout schemas)
+export const ERR_CODEC_TRUNCATED: i32 = 300;
+export const ERR_CODEC_BAD_BOOL: i32 = 301;
+export const ERR_CODEC_LENGTH_OVER_BOUND: i32 = 302;
+export const ERR_CODEC_INVALID_UTF8: i32 = 303;
+export const ERR_CODEC_UNKNOWN_ENUM: i32 = 304;
+export const ERR_CODEC_BAD_OPTIONAL_TAG: i32 = 305;
+export const ERR_CODEC_BUFFER_TOO_SMALL: i32 = 306;
+export const ERR_CODEC_VALUE_OUT_OF_RANGE: i32 = 307;
+export const ERR_CODEC_TRAILING_BYTES: i32 = 308;
+export const ERR_CODEC_BAD_VALUE: i32 = 309;
+
+// 4xx — rpc
+export const ERR_RPC_TIMEOUT: i32 = 400;
+export const ERR_RPC_UNAVAILABLE: i32 = 401;
+export const ERR_RPC_SCHEMA_MISMATCH: i32 = 402;
+export const ERR_RPC_UNKNOWN_METHOD: i32 = 403;
+export const ERR_RPC_CANCELLED: i32 = 404;
+export const ERR_RPC_CLOSED: i32 = 405;
+export const ERR_RPC_MALFORMED: i32 = 406;
+export const ERR_RPC_UNAUTHORIZED: i32 = 407;
+export const ERR_RPC_OVERLOADED: i32 = 408;
+export const ERR_RPC_INTERNAL: i32 = 409;
+
+// 5xx — transport (links)
+export const ERR_LINK_CLOSED: i32 = 500;
+export const ERR_LINK_IO: i32 = 501;
+export const ERR_LINK_MTU_EXCEEDED: i32 = 502;
+
+// First code a cell may declare for its own errors.
+export const ERR_APP_FIRST: i32 = 1000;
+export const ERR_APP_LAST: i32 = 65535;
