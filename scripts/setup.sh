@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# One-time set-up of a fresh Debian/Ubuntu machine for Cell's demo and test suite:
+# system packages (socat for pty pairs; qemu, the arm toolchain and wabt for firmware) when
+# missing, then `npm ci`. Safe to run again. Needs root (or sudo) only when packages are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for cmd in socat qemu-system-arm arm-none-eabi-gcc wasm2c; do
+  command -v "$cmd" >/dev/null 2>&1 || need+=("$cmd")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing system packages (missing: ${need[*]})"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq socat qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi wabt iproute2 >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund
+fi
+echo "setup: done (node $(node --version))"
