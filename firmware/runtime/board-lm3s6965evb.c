@@ -1,0 +1,57 @@
+/*
+ * TI Stellaris LM3S6965 evaluation board (Cortex-M3) as emulated by qemu `-M lm3s6965evb`.
+ * UART0 is a PL011-style Stellaris UART at 0x4000C000 (LM3S6965 data sheet §13.6): DR 0x000,
+ * FR 0x018 (bit4 RXFE, bit5 TXFF), IBRD 0x024, FBRD 0x028, LCRH 0x02C, CTL 0x030.
+ * Clock gating: RCGC1 (0x400FE104) bit0 = UART0, RCGC2 (0x400FE108) bit0 = GPIO port A; the
+ * pins PA0/PA1 default to the UART function after GPIOAFSEL/GPIODEN are set.
+ */
+#include "board.h"
+
+const char board_name[] = "lm3s6965evb";
+
+/* qemu's Stellaris system controller reports 12 MHz with the reset value of RCC (main
+ * oscillator, no PLL); SysTick on this model counts at the core clock. */
+#define CPU_HZ 12000000u
+#define BAUD 115200u
+#define BRD64 ((8u * CPU_HZ / BAUD + 1u) / 2u)
+
+#define SYSCTL_RCGC1 0x400FE104u
+#define SYSCTL_RCGC2 0x400FE108u
+#define GPIOA 0x40004000u
+#define GPIO_AFSEL (GPIOA + 0x420u)
+#define GPIO_DEN (GPIOA + 0x51Cu)
+
+#define UART0 0x4000C000u
+#define UART_DR (UART0 + 0x000u)
+#define UART_FR (UART0 + 0x018u)
+#define UART_IBRD (UART0 + 0x024u)
+#define UART_FBRD (UART0 + 0x028u)
+#define UART_LCRH (UART0 + 0x02Cu)
+#define UART_CTL (UART0 + 0x030u)
+#define FR_RXFE 0x10u
+#define FR_TXFF 0x20u
+
+void board_init(void) {
+  REG32(SYSCTL_RCGC1) |= 1u;
+  REG32(SYSCTL_RCGC2) |= 1u;
+  REG32(GPIO_AFSEL) |= 3u;
+  REG32(GPIO_DEN) |= 3u;
+  REG32(UART_CTL) = 0;
+  /* divisor = CPU_HZ / (16 * BAUD) = 6.5104 in 1/64 steps, rounded: 417 = 6 + 33/64 */
+  REG32(UART_IBRD) = BRD64 >> 6;
+  REG32(UART_FBRD) = BRD64 & 63u;
+  REG32(UART_LCRH) = 0x70u;           /* 8 data bits, FIFOs on */
+  REG32(UART_CTL) = 0x301u;           /* UARTEN | TXE | RXE */
+  board_systick_init(CPU_HZ);
+}
+
+int board_uart_getc(void) {
+  if (REG32(UART_FR) & FR_RXFE) return -1;
+  return (int)(REG32(UART_DR) & 0xffu);
+}
+
+void board_uart_putc(uint8_t b) {
+  while (REG32(UART_FR) & FR_TXFF) {
+  }
+  REG32(UART_DR) = b;
+}

@@ -1,0 +1,86 @@
+/*
+ * The host side of a Cell firmware app: main(), the `env` imports the wasm app may use, panic
+ * and assert. The app is translated by `wasm2c app.wasm -n app` (wasm2c 1.0.32 naming: Z_app*).
+ *
+ * Contract with the app (see firmware/echo/app.ts and docs/firmware.md §"App contract"):
+ *  - top-level statements (the wasm start function) allocate every buffer, once, at boot;
+ *  - the app exports `poll(): void`, which main() calls forever; it must not block;
+ *  - imports, all optional (--gc-sections drops the unused ones):
+ *      env.uart_read(ptr: usize, max: i32): i32   bytes copied from the UART, never blocks
+ *      env.uart_write(ptr: usize, len: i32): void  blocks until queued in the UART
+ *      env.millis(): u32                           SysTick milliseconds since reset
+ *      env.reset(): void                           system reset
+ *  - a pointer range outside linear memory traps (then: panic line, reset).
+ */
+#include <stdint.h>
+#include "app.h"
+#include "board.h"
+#include "cell-rt.h"
+
+struct Z_env_instance_t {
+  Z_app_instance_t *app;
+};
+
+static Z_app_instance_t app;
+static struct Z_env_instance_t env = {&app};
+
+static uint8_t *wasm_range(struct Z_env_instance_t *e, uint32_t ptr, uint32_t len) {
+  wasm_rt_memory_t *mem = &e->app->w2c_memory;
+  if ((uint64_t)ptr + len > mem->size) wasm_rt_trap(WASM_RT_TRAP_OOB);
+  return mem->data + ptr;
+}
+
+/* Optional imports: weak so that the linker only keeps what the app calls. */
+__attribute__((weak)) u32 Z_envZ_uart_read(struct Z_env_instance_t *e, u32 ptr, u32 max) {
+  if ((s32)max <= 0) return 0;
+  uint8_t *p = wasm_range(e, ptr, max);
+  u32 n = 0;
+  while (n < max) {
+    int c = board_uart_getc();
+    if (c < 0) break;
+    p[n++] = (uint8_t)c;
+  }
+  return n;
+}
+
+__attribute__((weak)) void Z_envZ_uart_write(struct Z_env_instance_t *e, u32 ptr, u32 len) {
+  if ((s32)len <= 0) return;
+  const uint8_t *p = wasm_range(e, ptr, len);
+  for (u32 i = 0; i < len; i++) board_uart_putc(p[i]);
+}
+
+__attribute__((weak)) u32 Z_envZ_millis(struct Z_env_instance_t *e) {
+  (void)e;
+  return board_millis();
+}
+
+__attribute__((weak)) void Z_envZ_reset(struct Z_env_instance_t *e) {
+  (void)e;
+  board_reset();
+}
+
+static void uart_puts(const char *s) {
+  while (*s) board_uart_putc((uint8_t)*s++);
+}
+
+void cell_panic(const char *reason) {
+  board_uart_putc(0);
+  uart_puts("!panic ");
+  uart_puts(reason);
+  uart_puts("\n");
+  board_uart_putc(0);
+  board_reset();
+}
+
+/* newlib's __assert_func pulls in fiprintf and malloc; wasm2c's asserts end here instead. */
+void __assert_func(const char *file, int line, const char *func, const char *expr) {
+  (void)file; (void)line; (void)func; (void)expr;
+  cell_panic("assert");
+}
+
+int main(void) {
+  wasm_rt_init();
+  Z_app_init_module();
+  Z_app_instantiate(&app, &env); /* runs the app's start function: allocates its buffers */
+  for (;;) Z_appZ_poll(&app);
+}
