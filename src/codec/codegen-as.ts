@@ -12,14 +12,19 @@
 //     list(T, N) → `f: StaticArray<T>` (N) + `fCount: i32`;
 //     optional(T) → `fPresent: bool` + T's members under the same name (unspecified when absent).
 //   export const NAME_FIXED_SIZE: i32, NAME_MAX_SIZE: i32
-//   export function sizeOfName(v): i32                       // bytes, or -307 (length/enum out of range)
-//   export function encodeName(v, buf, off): i32             // bytes written, or -306 / -307; writes nothing on error
-//   export function decodeName(buf, off, end, out): i32      // bytes consumed, or -300..-305
-// Decode checks, in order: fixed part present (300); then every slot in wire order (bool 301,
-// enum 304, length over bound 302, optional tag / non-zero bytes under an absent optional 305);
-// then the tails in order (truncated 300, invalid UTF-8 303 for strings, element checks for lists).
+//   export function sizeOfName(v): i32                  // bytes, or -307 / -309
+//   export function encodeName(v, buf, off): i32        // bytes written, or -306 / -307 / -309
+//   export function decodeName(buf, off, end, v): i32   // bytes consumed, or -300..-305
+// Checks happen in the Node codec's order (compile.ts), so both builds return the same code:
+//   encode: fixed part fits (306); then each slot in wire order, each tail written at its
+//     length slot: undeclared enum tag or invalid UTF-8 in a string (309, what Node reports for
+//     an unknown enum name or a lone surrogate), length/count over its bound (307), room (306).
+//   decode: `end` is clamped to buf.length; fixed part present (300); then each slot in wire
+//     order: bool 301, enum 304, presence byte / non-zero bytes under an absent optional 305,
+//     length over bound 302, tail past `end` 300, invalid UTF-8 303, list elements in order.
+//   Trailing bytes after the message are the caller's business (Node's decode() reports 308).
 import { groupEnd, layoutOf } from './layout.ts';
-import type { ElementLayout, LenSlot, Path, Slot, StructLayout } from './layout.ts';
+import type { ElementLayout, LenSlot, Path, Slot } from './layout.ts';
 import type {
   ArrayType, EnumType, ListType, OptionalType, ScalarKind, SchemaType, StructType,
 } from './schema.ts';
@@ -41,7 +46,8 @@ const ERR_INVALID_UTF8: i32 = 303;
 const ERR_UNKNOWN_ENUM: i32 = 304;
 const ERR_BAD_OPTIONAL_TAG: i32 = 305;
 const ERR_BUFFER_TOO_SMALL: i32 = 306;
-const ERR_VALUE_OUT_OF_RANGE: i32 = 307;`;
+const ERR_VALUE_OUT_OF_RANGE: i32 = 307;
+const ERR_BAD_VALUE: i32 = 309;`;
 
 // Little-endian byte access and strict UTF-8 validation (RFC 3629: no overlongs, no surrogates,
 // nothing above U+10FFFF, no truncated sequence). Callers check bounds first.
@@ -121,8 +127,9 @@ export interface AsHarnessOptions {
 
 /**
  * Test glue for the vector runner (test/portable): per struct one static instance and
- * `decode_<Name>(len)` (IN[0..len) → instance; bytes or -code) and `encode_<Name>()`
- * (instance → OUT[0..); bytes or -code).
+ * `decode_<Name>(len)` (IN[0..len) → instance; bytes or -code), `encode_<Name>()`
+ * (instance → OUT[0..); bytes or -code) and `encodeCap_<Name>(cap)` (the same into a buffer of
+ * `cap` bytes; allocates a view per call, acceptable in a test build only).
  */
 export function generateAssemblyScriptHarness(structs: readonly StructType[], opts: AsHarnessOptions): string {
   const codec = opts.codecModule ?? './codec.ts';
@@ -138,6 +145,7 @@ export function generateAssemblyScriptHarness(structs: readonly StructType[], op
       `const V_${n} = new ${n}();`,
       `export function decode_${n}(len: i32): i32 { return decode${n}(IN, 0, len, V_${n}); }`,
       `export function encode_${n}(): i32 { return encode${n}(V_${n}, OUT, 0); }`,
+      `export function encodeCap_${n}(cap: i32): i32 { return encode${n}(V_${n}, OUT.subarray(0, cap), 0); }`,
       '',
     );
   }
@@ -272,36 +280,39 @@ class Gen {
     const N = s.name;
     const C = constName(N);
     const root: Acc = (p) => ['v', ...p].join('.');
+    const F = L.fixedSize;
     const out: string[] = [];
-    out.push(`export const ${C}_FIXED_SIZE: i32 = ${L.fixedSize};`, `export const ${C}_MAX_SIZE: i32 = ${L.maxSize};`, '');
+    out.push(`export const ${C}_FIXED_SIZE: i32 = ${F};`, `export const ${C}_MAX_SIZE: i32 = ${L.maxSize};`, '');
 
     // sizeOf: range checks (lengths, counts, enum tags) and the exact encoded size.
     this.v = 0;
     const sz: string[] = [];
     this.sizeSlots(L.slots, 0, L.slots.length, root, sz, '  ');
-    out.push(`/** Encoded size of \`v\` in bytes, or -${307} when a length, count or enum tag is out of range. */`);
-    out.push(`export function sizeOf${N}(v: ${N}): i32 {`, `  let n: i32 = ${L.fixedSize};`, ...sz, '  return n;', '}', '');
+    out.push(`/** Encoded size of \`v\` in bytes, or -307 (length/count over its bound) / -309 (undeclared enum tag, invalid UTF-8). */`);
+    out.push(`export function sizeOf${N}(v: ${N}): i32 {`, `  let n: i32 = ${F};`, ...sz, '  return n;', '}', '');
 
-    // encode
+    // encode: the fixed part must fit (306); then every slot in wire order, each tail written at
+    // its length slot (tails follow length-slot order): 309 enum/UTF-8, 307 bound, 306 room.
     this.v = 0;
     const en: string[] = [];
     this.encodeSlots(L.slots, 0, L.slots.length, 'off', root, en, '  ');
-    const tails = this.encodeTails(L, root);
-    out.push(`/** Encode \`v\` at buf[off..); returns bytes written, or -306 (buffer too small) / -307. Writes nothing on error. */`);
+    out.push(`/** Encode \`v\` at buf[off..); returns bytes written, or -306 / -307 / -309 (buf may be partly written). */`);
     out.push(`export function encode${N}(v: ${N}, buf: Uint8Array, off: i32): i32 {`);
-    out.push(`  const size = sizeOf${N}(v);`, '  if (size < 0) return size;');
-    out.push('  if (off < 0 || off > buf.length || buf.length - off < size) return -ERR_BUFFER_TOO_SMALL;');
-    out.push(...en, ...tails, '  return size;', '}', '');
+    out.push(`  if (off < 0 || off > buf.length - ${F}) return -ERR_BUFFER_TOO_SMALL;`);
+    if (!L.isFixed) out.push(`  let q = off + ${F};`);
+    out.push(...en, `  return ${L.isFixed ? F : 'q - off'};`, '}', '');
 
-    // decode
+    // decode: the fixed part must be there (300); then every slot in wire order, each tail read
+    // at its length slot: 301 bool, 304 enum, 305 optional, 302 bound, 300 tail, 303 UTF-8.
     this.v = 0;
     const de: string[] = [];
     this.decodeSlots(L.slots, 0, L.slots.length, 'off', root, de, '  ');
-    const dtails = this.decodeTails(L, root);
-    out.push(`/** Decode buf[off..end) into \`out\`; returns bytes consumed, or -300..-305. \`out\` is partly written on error. */`);
+    out.push(`/** Decode buf[off..end) into \`v\`; returns bytes consumed (trailing bytes are the caller's), or -300..-305. \`v\` may be partly written on error. */`);
     out.push(`export function decode${N}(buf: Uint8Array, off: i32, end: i32, v: ${N}): i32 {`);
-    out.push(`  if (off < 0 || end > buf.length || end - off < ${L.fixedSize}) return -ERR_TRUNCATED;`);
-    out.push(...de, ...dtails, '}');
+    out.push('  if (end > buf.length) end = buf.length;');
+    out.push(`  if (off < 0 || end - off < ${F}) return -ERR_TRUNCATED;`);
+    if (!L.isFixed) out.push(`  let q = off + ${F};`);
+    out.push(...de, `  return ${L.isFixed ? F : 'q - off'};`, '}');
     return out.join('\n');
   }
 
@@ -311,10 +322,11 @@ class Gen {
     for (let i = from; i < to; i = groupEnd(slots, i)) {
       const s = slots[i]!;
       switch (s.op) {
-        case 'enum': out.push(`${ind}if (${enumInvalid(s.members, acc(s.path))}) return -ERR_VALUE_OUT_OF_RANGE;`); break;
+        case 'enum': out.push(`${ind}if (${enumInvalid(s.members, acc(s.path))}) return -ERR_BAD_VALUE;`); break;
         case 'len': {
           const n = lenMember(s, acc);
           out.push(`${ind}if (${n} < 0 || ${n} > ${s.bound}) return -ERR_VALUE_OUT_OF_RANGE;`);
+          if (s.var === 'string') out.push(`${ind}if (!validUtf8(${acc(s.path)}, 0, ${n})) return -ERR_BAD_VALUE;`);
           if (s.var === 'list' && s.element) {
             out.push(`${ind}n += ${n}${s.element.size === 1 ? '' : ` * ${s.element.size}`};`);
             if (hasChecks(s.element.slots)) this.sizeLoop(s.element, acc(s.path), n, out, ind);
@@ -353,8 +365,11 @@ class Gen {
       const p = at(base, s.offset);
       switch (s.op) {
         case 'scalar': out.push(`${ind}${writeScalar(s.kind, p, acc(s.path))};`); break;
-        case 'enum': out.push(`${ind}${s.size === 1 ? `buf[${p}] = <u8>${acc(s.path)}` : `wr16(buf, ${p}, <u32>${acc(s.path)})`};`); break;
-        case 'len': out.push(`${ind}${s.width === 1 ? `buf[${p}] = <u8>${lenMember(s, acc)}` : `wr16(buf, ${p}, <u32>${lenMember(s, acc)})`};`); break;
+        case 'enum':
+          out.push(`${ind}if (${enumInvalid(s.members, acc(s.path))}) return -ERR_BAD_VALUE;`);
+          out.push(`${ind}${s.size === 1 ? `buf[${p}] = <u8>${acc(s.path)}` : `wr16(buf, ${p}, <u32>${acc(s.path)})`};`);
+          break;
+        case 'len': this.encodeLen(s, p, acc, out, ind); break;
         case 'array': this.encodeLoop(s.element, acc(s.path), String(s.length), p, out, ind); break;
         case 'struct': this.encodeSlots(slots, i + 1, i + 1 + s.count, base, acc, out, ind); break;
         case 'optional': {
@@ -369,30 +384,31 @@ class Gen {
     }
   }
 
+  /** A length slot and its tail, written at `q` (tails are in length-slot order). */
+  private encodeLen(s: LenSlot, p: string, acc: Acc, out: string[], ind: string): void {
+    const n = this.tmp('n');
+    const stride = s.element ? s.element.size : 1;
+    const bytes = stride === 1 ? n : `${n} * ${stride}`;
+    out.push(`${ind}const ${n} = ${lenMember(s, acc)};`);
+    out.push(`${ind}if (${n} < 0 || ${n} > ${s.bound}) return -ERR_VALUE_OUT_OF_RANGE;`);
+    if (s.var === 'string') out.push(`${ind}if (!validUtf8(${acc(s.path)}, 0, ${n})) return -ERR_BAD_VALUE;`);
+    out.push(`${ind}if (buf.length - q < ${bytes}) return -ERR_BUFFER_TOO_SMALL;`);
+    out.push(`${ind}${s.width === 1 ? `buf[${p}] = <u8>${n}` : `wr16(buf, ${p}, <u32>${n})`};`);
+    if (s.var === 'list') {
+      this.encodeLoop(s.element!, acc(s.path), n, 'q', out, ind);
+    } else {
+      const k = this.tmp('k');
+      out.push(`${ind}for (let ${k} = 0; ${k} < ${n}; ${k}++) buf[q + ${k}] = ${acc(s.path)}[${k}];`);
+    }
+    out.push(`${ind}q += ${bytes};`);
+  }
+
   private encodeLoop(el: ElementLayout, arr: string, count: string, start: string, out: string[], ind: string): void {
     const i = this.tmp('i');
     const e = this.tmp('e');
     out.push(`${ind}for (let ${i} = 0, ${e} = ${start}; ${i} < ${count}; ${i}++, ${e} += ${el.size}) {`);
     this.encodeSlots(el.slots, 0, el.slots.length, e, elemAcc(arr, i), out, ind + '  ');
     out.push(`${ind}}`);
-  }
-
-  private encodeTails(L: StructLayout, acc: Acc): string[] {
-    if (L.lens.length === 0) return [];
-    const out: string[] = [`  let q = off + ${L.fixedSize};`];
-    for (const s of L.lens) {
-      // The count just written to the fixed part: 0 under an absent optional (zero-filled).
-      const n = this.tmp('n');
-      out.push(`  const ${n}: i32 = ${readLen(s, 'off')};`);
-      if (s.var === 'list') {
-        this.encodeLoop(s.element!, acc(s.path), n, 'q', out, '  ');
-        out.push(`  q += ${n}${s.element!.size === 1 ? '' : ` * ${s.element!.size}`};`);
-      } else {
-        const k = this.tmp('k');
-        out.push(`  for (let ${k} = 0; ${k} < ${n}; ${k}++) buf[q + ${k}] = ${acc(s.path)}[${k}];`, `  q += ${n};`);
-      }
-    }
-    return out;
   }
 
   // ---- decode ----
@@ -417,26 +433,39 @@ class Gen {
           out.push(`${ind}if (${enumInvalid(s.members, t)}) return -ERR_UNKNOWN_ENUM;`, `${ind}${acc(s.path)} = ${t};`);
           break;
         }
-        case 'len': {
-          const t = this.tmp('n');
-          out.push(`${ind}const ${t}: i32 = ${s.width === 1 ? `<i32>buf[${p}]` : `<i32>rd16(buf, ${p})`};`);
-          out.push(`${ind}if (${t} > ${s.bound}) return -ERR_LENGTH_OVER_BOUND;`, `${ind}${lenMember(s, acc)} = ${t};`);
-          break;
-        }
+        case 'len': this.decodeLen(s, p, acc, out, ind); break;
         case 'array': this.decodeLoop(s.element, acc(s.path), String(s.length), p, out, ind); break;
         case 'struct': this.decodeSlots(slots, i + 1, i + 1 + s.count, base, acc, out, ind); break;
         case 'optional': {
           const t = this.tmp('o');
           const k = this.tmp('k');
-          out.push(`${ind}const ${t} = buf[${p}];`, `${ind}if (${t} == 1) {`, `${ind}  ${presentMember(s.path, acc)} = true;`);
-          this.decodeSlots(slots, i + 1, i + 1 + s.count, base, acc, out, ind + '  ');
-          out.push(`${ind}} else if (${t} == 0) {`, `${ind}  ${presentMember(s.path, acc)} = false;`);
+          out.push(`${ind}const ${t} = buf[${p}];`, `${ind}if (${t} == 0) {`);
           out.push(`${ind}  for (let ${k} = 1; ${k} <= ${s.size}; ${k}++) if (buf[${p} + ${k}] != 0) return -ERR_BAD_OPTIONAL_TAG;`);
+          out.push(`${ind}  ${presentMember(s.path, acc)} = false;`, `${ind}} else if (${t} == 1) {`, `${ind}  ${presentMember(s.path, acc)} = true;`);
+          this.decodeSlots(slots, i + 1, i + 1 + s.count, base, acc, out, ind + '  ');
           out.push(`${ind}} else return -ERR_BAD_OPTIONAL_TAG;`);
           break;
         }
       }
     }
+  }
+
+  /** A length slot and its tail, read at `q`. */
+  private decodeLen(s: LenSlot, p: string, acc: Acc, out: string[], ind: string): void {
+    const n = this.tmp('n');
+    const stride = s.element ? s.element.size : 1;
+    const bytes = stride === 1 ? n : `${n} * ${stride}`;
+    out.push(`${ind}const ${n}: i32 = ${s.width === 1 ? `<i32>buf[${p}]` : `<i32>rd16(buf, ${p})`};`);
+    out.push(`${ind}if (${n} > ${s.bound}) return -ERR_LENGTH_OVER_BOUND;`);
+    out.push(`${ind}if (end - q < ${bytes}) return -ERR_TRUNCATED;`);
+    if (s.var === 'list') {
+      this.decodeLoop(s.element!, acc(s.path), n, 'q', out, ind);
+    } else {
+      if (s.var === 'string') out.push(`${ind}if (!validUtf8(buf, q, ${n})) return -ERR_INVALID_UTF8;`);
+      const k = this.tmp('k');
+      out.push(`${ind}for (let ${k} = 0; ${k} < ${n}; ${k}++) ${acc(s.path)}[${k}] = buf[q + ${k}];`);
+    }
+    out.push(`${ind}${lenMember(s, acc)} = ${n};`, `${ind}q += ${bytes};`);
   }
 
   private decodeLoop(el: ElementLayout, arr: string, count: string, start: string, out: string[], ind: string): void {
@@ -445,28 +474,6 @@ class Gen {
     out.push(`${ind}for (let ${i} = 0, ${e} = ${start}; ${i} < ${count}; ${i}++, ${e} += ${el.size}) {`);
     this.decodeSlots(el.slots, 0, el.slots.length, e, elemAcc(arr, i), out, ind + '  ');
     out.push(`${ind}}`);
-  }
-
-  private decodeTails(L: StructLayout, acc: Acc): string[] {
-    if (L.lens.length === 0) return [`  return ${L.fixedSize};`];
-    const out: string[] = [`  let q = off + ${L.fixedSize};`];
-    for (const s of L.lens) {
-      const n = this.tmp('n');
-      out.push(`  const ${n}: i32 = ${readLen(s, 'off')};`);
-      if (s.var === 'list') {
-        const size = s.element!.size;
-        out.push(`  if (end - q < ${n}${size === 1 ? '' : ` * ${size}`}) return -ERR_TRUNCATED;`);
-        this.decodeLoop(s.element!, acc(s.path), n, 'q', out, '  ');
-        out.push(`  q += ${n}${size === 1 ? '' : ` * ${size}`};`);
-      } else {
-        out.push(`  if (end - q < ${n}) return -ERR_TRUNCATED;`);
-        if (s.var === 'string') out.push(`  if (!validUtf8(buf, q, ${n})) return -ERR_INVALID_UTF8;`);
-        const k = this.tmp('k');
-        out.push(`  for (let ${k} = 0; ${k} < ${n}; ${k}++) ${acc(s.path)}[${k}] = buf[q + ${k}];`, `  q += ${n};`);
-      }
-    }
-    out.push('  return q - off;');
-    return out;
   }
 }
 
@@ -491,10 +498,6 @@ function lenMember(s: LenSlot, acc: Acc): string {
 function presentMember(path: Path, acc: Acc): string {
   if (path.length === 0) throw new TypeError('optional elements are not supported by the AssemblyScript generator');
   return `${acc(path)}Present`;
-}
-
-function readLen(s: LenSlot, base: string): string {
-  return s.width === 1 ? `<i32>buf[${at(base, s.offset)}]` : `<i32>rd16(buf, ${at(base, s.offset)})`;
 }
 
 /** True when any slot needs a check in sizeOf (enum tags; len slots never occur in elements). */
