@@ -170,7 +170,7 @@ function buildApp(app, boards, tools, opts, log) {
   if (!upToDate) {
     mkdirSync(work, { recursive: true });
     log(`asc     firmware/${app}/app.ts → ${relative(root, wasm)}`);
-    const tmpWasm = `${wasm}.tmp-${process.pid}`;
+    const tmpWasm = join(outDir, `${app}.tmp-${process.pid}.wasm`);
     run(tools.asc, [join('firmware', app, 'app.ts'), '-o', tmpWasm, '-t', join(work, 'app.wat'), ...ASC_FLAGS], 'asc');
     renameSync(tmpWasm, wasm);
 
