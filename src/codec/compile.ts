@@ -1,0 +1,599 @@
+// The specialised codec (docs/wire-format.md §4 "Codec"): JS source generated from a struct's
+// layout (layout.ts) — straight-line code, offsets as constants, no per-field dispatch — turned
+// into functions with `new Function` (compileImpl) or emitted as a module (codegen-ts.ts).
+// interpret.ts is the generic path and must give identical bytes and identical error codes.
+//
+// Hot-path cost (Reading, 38-byte fixed part): encode/decode are one call each, one load/store per
+// byte, floats through an 8-byte scratch aliased as Float32/Float64Array, typed-array fields
+// decoded in place (no allocation). Strings: decode allocates the string; ≤ 16 ASCII bytes take a
+// fixed-arity String.fromCharCode path. u64/i64 decode allocates a BigInt.
+//
+// Checks, in this order (the interpreter follows the same order):
+//   encode: off+fixedSize ≤ buf.length (BUFFER_TOO_SMALL); then each slot in layout order:
+//     JS type (BAD_VALUE), range/bound (VALUE_OUT_OF_RANGE), tail room (BUFFER_TOO_SMALL).
+//   decode: off+fixedSize ≤ end (TRUNCATED); then each slot in layout order: bool/enum/optional
+//     byte, length bound (LENGTH_OVER_BOUND), tail room (TRUNCATED), UTF-8 (INVALID_UTF8).
+// On error the output (buf or out) may be partly written.
+import { CellError } from '../wire/cell-error.ts';
+import { ERR_CODEC_TRAILING_BYTES } from '../wire/errors.ts';
+import {
+  elementLayout, groupEnd, layoutOf, type EnumSlot, type LenSlot, type Slot, type StructLayout,
+} from './layout.ts';
+import type { ArrayType, ListType, ScalarKind, SchemaType, StructType } from './schema.ts';
+import { decodeUtf8, encodeUtf8, utf8Length } from './utf8.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Runtime shared by generated code and the interpreter.
+
+/** The functions every codec implementation provides (generated or interpreted). */
+export interface CodecImpl<T = any> {
+  /** Bytes written, or -code. */
+  tryEncode(value: T, buf: Uint8Array, off: number): number;
+  /** Bytes consumed (no trailing check), or -code. */
+  tryDecode(buf: Uint8Array, off: number, end: number, out: T): number;
+  /** Throwing encode (CellError 3xx). */
+  encode(value: T, buf: Uint8Array, off?: number): number;
+  /** Throwing decode; requires exactly end-off bytes (else CodecTrailingBytes). */
+  decode(buf: Uint8Array, off?: number, out?: T, end?: number): T;
+  /** Exact encoded size, or -code when the value cannot be encoded (bad type, over a bound). */
+  trySize(value: T): number;
+  /** Throwing trySize. */
+  encodedSize(value: T): number;
+  /** A new zero value. */
+  create(): T;
+  /** Field path of the last error from this codec (e.g. `samples[]`, `inner.name`). */
+  lastPath(): string;
+}
+
+/** True when typed arrays are little-endian on this host. Generated code requires it; on a
+ * big-endian host every codec uses the interpreter (which reads floats byte-reversed). */
+export const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+const scratch = new ArrayBuffer(8);
+
+export interface Runtime {
+  readonly LE: boolean;
+  /** 8-byte scratch, aliased by F32/F64/U64/I64. */
+  readonly S: Uint8Array;
+  readonly F32: Float32Array;
+  readonly F64: Float64Array;
+  readonly U64: BigUint64Array;
+  readonly I64: BigInt64Array;
+  readonly dec: typeof decodeUtf8;
+  readonly enc: typeof encodeUtf8;
+  readonly utf8Length: typeof utf8Length;
+  /** Throw the CellError for a code returned (negated) by a try* function. */
+  raise(code: number, schema: string, op: string, path: string): never;
+  raiseTrailing(schema: string, consumed: number, available: number): never;
+  /** Throw a RangeError for bad (off, end) arguments. */
+  badRange(what: string): never;
+}
+
+export const rt: Runtime = Object.freeze({
+  LE,
+  S: new Uint8Array(scratch),
+  F32: new Float32Array(scratch, 0, 1),
+  F64: new Float64Array(scratch),
+  U64: new BigUint64Array(scratch),
+  I64: new BigInt64Array(scratch),
+  dec: decodeUtf8,
+  enc: encodeUtf8,
+  utf8Length,
+  raise(code: number, schema: string, op: string, path: string): never {
+    const e = new CellError(code, undefined, { schema, op, field: path });
+    e.message = `${e.name}: ${op} ${schema}${path ? ' field ' + path : ''}: ${e.hint}`;
+    throw e;
+  },
+  raiseTrailing(schema: string, consumed: number, available: number): never {
+    throw new CellError(ERR_CODEC_TRAILING_BYTES, `CodecTrailingBytes: decode ${schema}: ${available - consumed} byte(s) after the message`, { schema, op: 'decode', consumed, available });
+  },
+  badRange(what: string): never {
+    throw new RangeError(what);
+  },
+});
+
+/** Zero value of a schema type (what create() puts in a field). Used by the interpreter. */
+export function zeroValue(t: SchemaType): unknown {
+  switch (t.kind) {
+    case 'bool': return false;
+    case 'u64': case 'i64': return 0n;
+    case 'string': return '';
+    case 'bytes': return new Uint8Array(0);
+    case 'optional': return undefined;
+    case 'enum': return elementLayout(t).slots[0] && (elementLayout(t).slots[0] as EnumSlot).members[0]![1];
+    case 'array': {
+      const a = t as ArrayType<SchemaType>;
+      const e = elementLayout(a.element);
+      if (e.typedArray) return new (globalThis as any)[e.typedArray](a.length);
+      const out = new Array(a.length);
+      for (let i = 0; i < a.length; i++) out[i] = zeroValue(a.element);
+      return out;
+    }
+    case 'list': {
+      const e = elementLayout((t as ListType<SchemaType>).element);
+      return e.typedArray ? new (globalThis as any)[e.typedArray](0) : [];
+    }
+    case 'struct': {
+      const s = t as StructType;
+      const o: Record<string, unknown> = {};
+      for (const f of s.fieldNames) o[f] = zeroValue(s.fields[f]!);
+      return o;
+    }
+    default: return 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Code generation.
+
+const UNROLL = 16; // arrays of scalars up to this length are unrolled
+
+const RANGE_CHECK: Partial<Record<ScalarKind, (v: string) => string>> = {
+  u8: (v) => `(${v} & 255) !== ${v}`,
+  i8: (v) => `(${v} << 24 >> 24) !== ${v}`,
+  u16: (v) => `(${v} & 65535) !== ${v}`,
+  i16: (v) => `(${v} << 16 >> 16) !== ${v}`,
+  u32: (v) => `(${v} >>> 0) !== ${v}`,
+  i32: (v) => `(${v} | 0) !== ${v}`,
+};
+
+class Gen {
+  private n = 0;
+  readonly out: string[] = [];
+  /** struct type → name of its create function */
+  readonly creators = new Map<SchemaType, string>();
+  readonly creatorSrc: string[] = [];
+  constructor(readonly root: StructType) {}
+  v(p: string): string { return `${p}${this.n++}`; }
+  line(s: string): void { this.out.push(s); }
+  take(): string { const s = this.out.join('\n'); this.out.length = 0; return s; }
+
+  // ---- create ----
+  zeroExpr(t: SchemaType): string {
+    switch (t.kind) {
+      case 'bool': return 'false';
+      case 'u64': case 'i64': return '0n';
+      case 'string': return "''";
+      case 'bytes': return 'new Uint8Array(0)';
+      case 'optional': return 'undefined';
+      case 'enum': return JSON.stringify((elementLayout(t).slots[0] as EnumSlot).members[0]![1]);
+      case 'array': {
+        const a = t as ArrayType<SchemaType>;
+        const e = elementLayout(a.element);
+        if (e.typedArray) return `new ${e.typedArray}(${a.length})`;
+        if (a.length <= UNROLL) return `[${Array.from({ length: a.length }, () => this.zeroExpr(a.element)).join(', ')}]`;
+        return `Array.from({ length: ${a.length} }, () => ${this.zeroExpr(a.element)})`;
+      }
+      case 'list': {
+        const e = elementLayout((t as ListType<SchemaType>).element);
+        return e.typedArray ? `new ${e.typedArray}(0)` : '[]';
+      }
+      case 'struct': return `${this.creator(t as StructType)}()`;
+      default: return '0';
+    }
+  }
+  creator(t: StructType): string {
+    let name = this.creators.get(t);
+    if (name) return name;
+    name = `create_${this.creators.size}`;
+    this.creators.set(t, name);
+    const body = t.fieldNames.map((f) => `${f}: ${this.zeroExpr(t.fields[f]!)}`).join(', ');
+    this.creatorSrc.push(`function ${name}() { return { ${body} }; }`);
+    return name;
+  }
+
+  // ---- encode ----
+  /** Encode slot slots[i] whose value is `e`, at base + slot.offset. */
+  enc(slots: readonly Slot[], i: number, e: string, base: string, path: string, shift = 0): void {
+    const s = slots[i]!;
+    const O = (k: number): string => `${base} + ${s.offset + shift + k}`;
+    const fail = (code: number) => `return fail(${code}, ${JSON.stringify(path)});`;
+    switch (s.op) {
+      case 'scalar': this.encScalar(s.kind, e, O, path); return;
+      case 'enum': {
+        const v = this.v('e');
+        this.line(`const ${v} = ${e};`);
+        this.line(`switch (${v}) {`);
+        for (const [val, name] of s.members) {
+          this.line(`  case ${JSON.stringify(name)}: buf[${O(0)}] = ${val & 255};${s.size === 2 ? ` buf[${O(1)}] = ${val >> 8};` : ''} break;`);
+        }
+        this.line(`  default: ${fail(309)}`);
+        this.line('}');
+        return;
+      }
+      case 'struct': {
+        const v = this.v('t');
+        this.line(`const ${v} = ${e};`);
+        this.line(`if (typeof ${v} !== 'object' || ${v} === null) ${fail(309)}`);
+        for (let j = i + 1; j < i + 1 + s.count; j = groupEnd(slots, j)) {
+          const f = slots[j]!.path[slots[j]!.path.length - 1]!;
+          this.enc(slots, j, `${v}.${f}`, base, path ? `${path}.${f}` : f, shift);
+        }
+        return;
+      }
+      case 'optional': {
+        const v = this.v('o');
+        this.line(`const ${v} = ${e};`);
+        this.line(`if (${v} === undefined || ${v} === null) {`);
+        this.line(`buf[${O(0)}] = 0;`);
+        this.zeroFill(O, 1, s.size);
+        this.line('} else {');
+        this.line(`buf[${O(0)}] = 1;`);
+        this.enc(slots, i + 1, v, base, path, shift);
+        this.line('}');
+        return;
+      }
+      case 'array': {
+        const a = this.v('a');
+        this.line(`const ${a} = ${e};`);
+        this.line(`if (typeof ${a} !== 'object' || ${a} === null) ${fail(309)}`);
+        this.line(`if (${a}.length !== ${s.length}) ${fail(307)}`);
+        const el = s.element;
+        const ep = `${path}[]`;
+        if (el.slots.length === 1 && el.slots[0]!.op === 'scalar' && s.length <= UNROLL) {
+          for (let k = 0; k < s.length; k++) this.enc(el.slots, 0, `${a}[${k}]`, base, ep, s.offset + shift + k * el.size);
+        } else {
+          const k = this.v('i'), q = this.v('q');
+          this.line(`for (let ${k} = 0; ${k} < ${s.length}; ${k}++) {`);
+          this.line(`const ${q} = ${base} + ${s.offset + shift} + ${k} * ${el.size};`);
+          this.enc(el.slots, 0, `${a}[${k}]`, q, ep);
+          this.line('}');
+        }
+        return;
+      }
+      case 'len': this.encLen(s, e, O, path); return;
+    }
+  }
+
+  zeroFill(O: (k: number) => string, from: number, n: number): void {
+    if (n <= UNROLL) for (let k = 0; k < n; k++) this.line(`buf[${O(from + k)}] = 0;`);
+    else this.line(`buf.fill(0, ${O(from)}, ${O(from + n)});`);
+  }
+
+  writeLen(s: LenSlot, O: (k: number) => string, n: string): void {
+    this.line(`buf[${O(0)}] = ${n};`);
+    if (s.width === 2) this.line(`buf[${O(1)}] = ${n} >> 8;`);
+  }
+
+  encLen(s: LenSlot, e: string, O: (k: number) => string, path: string): void {
+    const fail = (code: number | string) => `return fail(${code}, ${JSON.stringify(path)});`;
+    if (s.var === 'string') {
+      const v = this.v('s'), r = this.v('r');
+      this.line(`const ${v} = ${e};`);
+      this.line(`if (typeof ${v} !== 'string') ${fail(309)}`);
+      this.line(`const ${r} = enc(${v}, buf, p, ${s.bound});`);
+      this.line(`if (${r} < 0) ${fail(`-${r}`)}`);
+      this.writeLen(s, O, r);
+      this.line(`p += ${r};`);
+    } else if (s.var === 'bytes') {
+      const v = this.v('b'), n = this.v('n');
+      this.line(`const ${v} = ${e};`);
+      this.line(`if (!(${v} instanceof Uint8Array)) ${fail(309)}`);
+      this.line(`const ${n} = ${v}.length;`);
+      this.line(`if (${n} > ${s.bound}) ${fail(307)}`);
+      this.line(`if (p + ${n} > buf.length) ${fail(306)}`);
+      this.line(`buf.set(${v}, p);`);
+      this.writeLen(s, O, n);
+      this.line(`p += ${n};`);
+    } else {
+      const el = s.element!;
+      const a = this.v('a'), n = this.v('n'), k = this.v('i'), q = this.v('q');
+      this.line(`const ${a} = ${e};`);
+      this.line(`if (typeof ${a} !== 'object' || ${a} === null) ${fail(309)}`);
+      this.line(`const ${n} = ${a}.length;`);
+      this.line(`if (typeof ${n} !== 'number') ${fail(309)}`);
+      this.line(`if (${n} > ${s.bound}) ${fail(307)}`);
+      this.line(`if (p + ${n} * ${el.size} > buf.length) ${fail(306)}`);
+      this.writeLen(s, O, n);
+      this.line(`for (let ${k} = 0; ${k} < ${n}; ${k}++) {`);
+      this.line(`const ${q} = p + ${k} * ${el.size};`);
+      this.enc(el.slots, 0, `${a}[${k}]`, q, `${path}[]`);
+      this.line('}');
+      this.line(`p += ${n} * ${el.size};`);
+    }
+  }
+
+  encScalar(kind: ScalarKind, e: string, O: (k: number) => string, path: string): void {
+    const fail = (code: number) => `return fail(${code}, ${JSON.stringify(path)});`;
+    const v = this.v('v');
+    this.line(`const ${v} = ${e};`);
+    switch (kind) {
+      case 'bool':
+        this.line(`if (${v} === true) buf[${O(0)}] = 1; else if (${v} === false) buf[${O(0)}] = 0; else ${fail(309)}`);
+        return;
+      case 'f32': case 'f64': {
+        const n = kind === 'f32' ? 4 : 8;
+        this.line(`if (typeof ${v} !== 'number') ${fail(309)}`);
+        this.line(`${kind === 'f32' ? 'F32' : 'F64'}[0] = ${v};`);
+        this.line(Array.from({ length: n }, (_, k) => `buf[${O(k)}] = S[${k}];`).join(' '));
+        return;
+      }
+      case 'u64': case 'i64': {
+        const lo = this.v('lo'), hi = this.v('hi');
+        const range = kind === 'u64' ? `${v} < 0n || ${v} > 0xffffffffffffffffn` : `${v} < -0x8000000000000000n || ${v} > 0x7fffffffffffffffn`;
+        this.line(`if (typeof ${v} === 'bigint') {`);
+        this.line(`if (${range}) ${fail(307)}`);
+        this.line(`${kind === 'u64' ? 'U64' : 'I64'}[0] = ${v};`);
+        this.line(Array.from({ length: 8 }, (_, k) => `buf[${O(k)}] = S[${k}];`).join(' '));
+        this.line(`} else if (typeof ${v} === 'number') {`);
+        this.line(`if (!Number.isSafeInteger(${v})${kind === 'u64' ? ` || ${v} < 0` : ''}) ${fail(307)}`);
+        this.line(`const ${lo} = ${v} >>> 0, ${hi} = Math.floor(${v} / 4294967296) >>> 0;`);
+        this.line(`buf[${O(0)}] = ${lo}; buf[${O(1)}] = ${lo} >>> 8; buf[${O(2)}] = ${lo} >>> 16; buf[${O(3)}] = ${lo} >>> 24;`);
+        this.line(`buf[${O(4)}] = ${hi}; buf[${O(5)}] = ${hi} >>> 8; buf[${O(6)}] = ${hi} >>> 16; buf[${O(7)}] = ${hi} >>> 24;`);
+        this.line(`} else ${fail(309)}`);
+        return;
+      }
+      default: {
+        const size = kind === 'u8' || kind === 'i8' ? 1 : kind === 'u16' || kind === 'i16' ? 2 : 4;
+        this.line(`if (typeof ${v} !== 'number') ${fail(309)}`);
+        this.line(`if (${RANGE_CHECK[kind]!(v)}) ${fail(307)}`);
+        const shr = kind[0] === 'u' ? '>>>' : '>>';
+        this.line(Array.from({ length: size }, (_, k) => `buf[${O(k)}] = ${k === 0 ? v : `${v} ${shr} ${8 * k}`};`).join(' '));
+      }
+    }
+  }
+
+  // ---- decode ----
+  /** Decode slot slots[i] into lvalue `lv`, reading at base + slot.offset. */
+  dec(slots: readonly Slot[], i: number, lv: string, base: string, path: string, shift = 0): void {
+    const s = slots[i]!;
+    const O = (k: number): string => `${base} + ${s.offset + shift + k}`;
+    const fail = (code: number) => `return fail(${code}, ${JSON.stringify(path)});`;
+    switch (s.op) {
+      case 'scalar': this.decScalar(s.kind, lv, O, path); return;
+      case 'enum': {
+        const g = this.v('g');
+        this.line(`const ${g} = ${s.size === 2 ? `buf[${O(0)}] | buf[${O(1)}] << 8` : `buf[${O(0)}]`};`);
+        this.line(`switch (${g}) {`);
+        for (const [val, name] of s.members) this.line(`  case ${val}: ${lv} = ${JSON.stringify(name)}; break;`);
+        this.line(`  default: ${fail(304)}`);
+        this.line('}');
+        return;
+      }
+      case 'struct': {
+        const t = this.v('t');
+        this.line(`let ${t} = ${lv};`);
+        this.line(`if (typeof ${t} !== 'object' || ${t} === null) ${lv} = ${t} = ${this.creator(s.type)}();`);
+        for (let j = i + 1; j < i + 1 + s.count; j = groupEnd(slots, j)) {
+          const f = slots[j]!.path[slots[j]!.path.length - 1]!;
+          this.dec(slots, j, `${t}.${f}`, base, path ? `${path}.${f}` : f, shift);
+        }
+        return;
+      }
+      case 'optional': {
+        const g = this.v('g');
+        this.line(`const ${g} = buf[${O(0)}];`);
+        this.line(`if (${g} === 0) {`);
+        if (s.size <= UNROLL) {
+          this.line(`if ((${Array.from({ length: s.size }, (_, k) => `buf[${O(1 + k)}]`).join(' | ')}) !== 0) ${fail(305)}`);
+        } else {
+          const k = this.v('i');
+          this.line(`for (let ${k} = ${O(1)}; ${k} < ${O(1 + s.size)}; ${k}++) if (buf[${k}] !== 0) ${fail(305)}`);
+        }
+        this.line(`${lv} = undefined;`);
+        this.line(`} else if (${g} === 1) {`);
+        this.dec(slots, i + 1, lv, base, path, shift);
+        this.line(`} else ${fail(305)}`);
+        return;
+      }
+      case 'array': {
+        const el = s.element;
+        const a = this.v('a');
+        this.line(`let ${a} = ${lv};`);
+        if (el.typedArray) {
+          this.line(`if (!(${a} instanceof ${el.typedArray}) || ${a}.length !== ${s.length}) ${lv} = ${a} = new ${el.typedArray}(${s.length});`);
+        } else {
+          this.line(`if (!Array.isArray(${a}) || ${a}.length !== ${s.length}) ${lv} = ${a} = new Array(${s.length});`);
+        }
+        const ep = `${path}[]`;
+        if (el.slots.length === 1 && el.slots[0]!.op === 'scalar' && s.length <= UNROLL) {
+          for (let k = 0; k < s.length; k++) this.dec(el.slots, 0, `${a}[${k}]`, base, ep, s.offset + shift + k * el.size);
+        } else {
+          const k = this.v('i'), q = this.v('q');
+          this.line(`for (let ${k} = 0; ${k} < ${s.length}; ${k}++) {`);
+          this.line(`const ${q} = ${base} + ${s.offset + shift} + ${k} * ${el.size};`);
+          this.dec(el.slots, 0, `${a}[${k}]`, q, ep);
+          this.line('}');
+        }
+        return;
+      }
+      case 'len': this.decLen(s, lv, O, path); return;
+    }
+  }
+
+  decLen(s: LenSlot, lv: string, O: (k: number) => string, path: string): void {
+    const fail = (code: number) => `return fail(${code}, ${JSON.stringify(path)});`;
+    const n = this.v('n');
+    const el = s.element;
+    const stride = el ? el.size : 1;
+    this.line(`const ${n} = ${s.width === 2 ? `buf[${O(0)}] | buf[${O(1)}] << 8` : `buf[${O(0)}]`};`);
+    this.line(`if (${n} > ${s.bound}) ${fail(302)}`);
+    this.line(`if (p + ${stride === 1 ? n : `${n} * ${stride}`} > end) ${fail(300)}`);
+    if (s.var === 'string') {
+      const v = this.v('s');
+      this.line(`const ${v} = dec(buf, p, ${n});`);
+      this.line(`if (${v} === null) ${fail(303)}`);
+      this.line(`${lv} = ${v};`);
+      this.line(`p += ${n};`);
+    } else if (s.var === 'bytes') {
+      const b = this.v('b'), k = this.v('i');
+      this.line(`let ${b} = ${lv};`);
+      this.line(`if (!(${b} instanceof Uint8Array) || ${b}.length !== ${n}) ${lv} = ${b} = new Uint8Array(${n});`);
+      this.line(`if (${n} <= 64) { for (let ${k} = 0; ${k} < ${n}; ${k}++) ${b}[${k}] = buf[p + ${k}]; } else ${b}.set(buf.subarray(p, p + ${n}));`);
+      this.line(`p += ${n};`);
+    } else {
+      const a = this.v('a'), k = this.v('i'), q = this.v('q');
+      this.line(`let ${a} = ${lv};`);
+      if (el!.typedArray) {
+        this.line(`if (!(${a} instanceof ${el!.typedArray}) || ${a}.length !== ${n}) ${lv} = ${a} = new ${el!.typedArray}(${n});`);
+      } else {
+        this.line(`if (!Array.isArray(${a})) ${lv} = ${a} = [];`);
+        this.line(`if (${a}.length !== ${n}) ${a}.length = ${n};`);
+      }
+      this.line(`for (let ${k} = 0; ${k} < ${n}; ${k}++) {`);
+      this.line(`const ${q} = p + ${k} * ${el!.size};`);
+      this.dec(el!.slots, 0, `${a}[${k}]`, q, `${path}[]`);
+      this.line('}');
+      this.line(`p += ${n} * ${el!.size};`);
+    }
+  }
+
+  decScalar(kind: ScalarKind, lv: string, O: (k: number) => string, path: string): void {
+    const b = (k: number) => `buf[${O(k)}]`;
+    switch (kind) {
+      case 'bool': {
+        const v = this.v('v');
+        this.line(`const ${v} = ${b(0)};`);
+        this.line(`if (${v} > 1) return fail(301, ${JSON.stringify(path)});`);
+        this.line(`${lv} = ${v} === 1;`);
+        return;
+      }
+      case 'u8': this.line(`${lv} = ${b(0)};`); return;
+      case 'i8': this.line(`${lv} = ${b(0)} << 24 >> 24;`); return;
+      case 'u16': this.line(`${lv} = ${b(0)} | ${b(1)} << 8;`); return;
+      case 'i16': this.line(`${lv} = (${b(0)} | ${b(1)} << 8) << 16 >> 16;`); return;
+      case 'u32': this.line(`${lv} = (${b(0)} | ${b(1)} << 8 | ${b(2)} << 16 | ${b(3)} << 24) >>> 0;`); return;
+      case 'i32': this.line(`${lv} = ${b(0)} | ${b(1)} << 8 | ${b(2)} << 16 | ${b(3)} << 24;`); return;
+      default: {
+        const n = kind === 'f32' ? 4 : 8;
+        const view = kind === 'f32' ? 'F32' : kind === 'f64' ? 'F64' : kind === 'u64' ? 'U64' : 'I64';
+        this.line(Array.from({ length: n }, (_, k) => `S[${k}] = ${b(k)};`).join(' '));
+        this.line(`${lv} = ${view}[0];`);
+      }
+    }
+  }
+
+  // ---- size ----
+  /** Emit code adding the tail sizes of slots[i] (value `e`) to `z`; only for slots containing len slots. */
+  size(slots: readonly Slot[], i: number, e: string, path: string): void {
+    const s = slots[i]!;
+    const fail = (code: number | string) => `return fail(${code}, ${JSON.stringify(path)});`;
+    const hasLen = (a: number, b: number) => slots.slice(a, b).some((x) => x.op === 'len');
+    switch (s.op) {
+      case 'struct': {
+        if (!hasLen(i + 1, i + 1 + s.count)) return;
+        const v = this.v('t');
+        this.line(`const ${v} = ${e};`);
+        this.line(`if (typeof ${v} !== 'object' || ${v} === null) ${fail(309)}`);
+        for (let j = i + 1; j < i + 1 + s.count; j = groupEnd(slots, j)) {
+          const f = slots[j]!.path[slots[j]!.path.length - 1]!;
+          this.size(slots, j, `${v}.${f}`, path ? `${path}.${f}` : f);
+        }
+        return;
+      }
+      case 'optional': {
+        if (!hasLen(i + 1, i + 1 + s.count)) return;
+        const v = this.v('o');
+        this.line(`const ${v} = ${e};`);
+        this.line(`if (${v} !== undefined && ${v} !== null) {`);
+        this.size(slots, i + 1, v, path);
+        this.line('}');
+        return;
+      }
+      case 'len': {
+        const v = this.v('x'), n = this.v('n');
+        this.line(`const ${v} = ${e};`);
+        if (s.var === 'string') {
+          this.line(`if (typeof ${v} !== 'string') ${fail(309)}`);
+          this.line(`const ${n} = utf8Length(${v});`);
+          this.line(`if (${n} < 0) ${fail(`-${n}`)}`);
+        } else if (s.var === 'bytes') {
+          this.line(`if (!(${v} instanceof Uint8Array)) ${fail(309)}`);
+          this.line(`const ${n} = ${v}.length;`);
+        } else {
+          this.line(`if (typeof ${v} !== 'object' || ${v} === null || typeof ${v}.length !== 'number') ${fail(309)}`);
+          this.line(`const ${n} = ${v}.length * ${s.element!.size};`);
+        }
+        this.line(`if (${n} > ${s.maxTail}) ${fail(307)}`);
+        this.line(`z += ${n};`);
+        return;
+      }
+      default: return;
+    }
+  }
+}
+
+function topLevel(slots: readonly Slot[]): number[] {
+  const r: number[] = [];
+  for (let i = 0; i < slots.length; i = groupEnd(slots, i)) r.push(i);
+  return r;
+}
+
+/**
+ * JS source of the factory body for `type`: a function body taking `rt` (the Runtime) and
+ * returning a CodecImpl. Deterministic (same schema → same text). Used by compileImpl (via
+ * `new Function('rt', body)`) and by codegen-ts.ts.
+ */
+export function generateFactorySource(type: StructType): string {
+  const L: StructLayout = layoutOf(type);
+  const g = new Gen(type);
+  const root = g.creator(type);
+  const top = topLevel(L.slots);
+  const field = (i: number) => L.slots[i]!.path[0]!;
+  const F = L.fixedSize;
+  const name = JSON.stringify(type.name);
+
+  for (const i of top) g.enc(L.slots, i, `value.${field(i)}`, 'off', field(i));
+  const encBody = g.take();
+  for (const i of top) g.dec(L.slots, i, `out.${field(i)}`, 'off', field(i));
+  const decBody = g.take();
+  for (const i of top) g.size(L.slots, i, `value.${field(i)}`, field(i));
+  const sizeBody = g.take();
+  const tail = !L.isFixed;
+
+  return `'use strict';
+// ${type.name}: fixed part ${F} bytes, at most ${L.maxSize} bytes.
+const { S, F32, F64, U64, I64, dec, enc, utf8Length, raise, raiseTrailing, badRange } = rt;
+let errPath = '';
+function fail(code, path) { errPath = path; return -code; }
+${g.creatorSrc.join('\n')}
+function tryEncode(value, buf, off) {
+if (off + ${F} > buf.length) return fail(306, '');
+if (typeof value !== 'object' || value === null) return fail(309, '');
+${tail ? `let p = off + ${F};` : ''}
+${encBody}
+return ${tail ? 'p - off' : F};
+}
+function tryDecode(buf, off, end, out) {
+if (end > buf.length) end = buf.length;
+if (off < 0 || end - off < ${F}) return fail(300, '');
+${tail ? `let p = off + ${F};` : ''}
+${decBody}
+return ${tail ? 'p - off' : F};
+}
+function trySize(value) {
+if (typeof value !== 'object' || value === null) return fail(309, '');
+let z = ${F};
+${sizeBody}
+return z;
+}
+function encode(value, buf, off = 0) {
+if (!(off >= 0 && (off | 0) === off)) badRange('encode ' + ${name} + ': off must be a non-negative integer, got ' + off);
+const n = tryEncode(value, buf, off);
+if (n < 0) raise(-n, ${name}, 'encode', errPath);
+return n;
+}
+function decode(buf, off = 0, out, end = buf.length) {
+if (!(off >= 0 && (off | 0) === off && (end | 0) === end && end <= buf.length && off <= end)) badRange('decode ' + ${name} + ': need 0 <= off <= end <= buf.length, got off=' + off + ' end=' + end + ' length=' + buf.length);
+if (out === undefined) out = ${root}();
+const n = tryDecode(buf, off, end, out);
+if (n < 0) raise(-n, ${name}, 'decode', errPath);
+if (n !== end - off) raiseTrailing(${name}, n, end - off);
+return out;
+}
+function encodedSize(value) {
+const n = trySize(value);
+if (n < 0) raise(-n, ${name}, 'size', errPath);
+return n;
+}
+return { tryEncode, tryDecode, encode, decode, trySize, encodedSize, create: ${root}, lastPath: () => errPath };
+`;
+}
+
+/** Compile the specialised codec for `type` with `new Function` (throws where eval is forbidden). */
+export function compileImpl<T = any>(type: StructType): CodecImpl<T> {
+  const src = generateFactorySource(type);
+  // eslint-disable-next-line no-new-func
+  const factory = new Function('rt', src) as (r: Runtime) => CodecImpl<T>;
+  return factory(rt);
+}
