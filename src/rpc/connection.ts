@@ -1,0 +1,1149 @@
+// One RPC connection over one Link (docs/rpc.md §3 "Frames per interaction").
+// A connection can serve a cell (answer REQUESTs, run streams, emit events) and/or call one
+// (send REQUESTs, consume streams, receive events). It owns: the HELLO exchange, call-id
+// correlation, deadlines (one timer re-armed to the earliest deadline, not one per call),
+// cancellation (CANCEL), credit for streams (CREDIT), heartbeats (PING/PONG on one interval that
+// also detects a silent peer) and GOODBYE.
+//
+// Hot path (unary call, after warm-up): the client allocates the call's Promise (unavoidable:
+// it is the API) and the response object (unless the caller passes `into`); call slots,
+// header and send buffer are reused. The server allocates nothing per call for messages without
+// strings/bytes/64-bit integers: request objects are pooled per method (valid until the handler
+// settles), call contexts are pooled, the response is encoded straight into the send buffer.
+import { CellError } from '../wire/cell-error.ts';
+import {
+  CHANNEL_APP, CHANNEL_CONTROL, Header, HEADER_BYTES, KIND_CANCEL, KIND_CREDIT, KIND_ERROR, KIND_EVENT,
+  KIND_GOODBYE, KIND_HELLO, KIND_PING, KIND_PONG, KIND_REQUEST, KIND_RESPONSE, KIND_STREAM_END,
+  KIND_STREAM_ITEM, readHeader, writeHeader,
+} from '../wire/header.ts';
+import { readU32LE, writeU32LE } from '../wire/bytes.ts';
+import { ERR_APP_FIRST, ERR_LINK_CLOSED } from '../wire/errors.ts';
+import type { Link } from '../transports/link.ts';
+import type { AnyCodec, AppErrorDef, CellDef, EntryInfo, ErrorsDecl, MethodDef, StreamDef } from './define.ts';
+import { RpcCode, RpcError } from './errors.ts';
+import {
+  decodeHello, encodeHello, HELLO_FLAG_CALLING, HELLO_FLAG_SERVING, PROTOCOL_VERSION, readErrorHead,
+  writeErrorHead, type ErrorHead, type HelloInfo,
+} from './payloads.ts';
+
+/** Control-channel method keys (channel 1). */
+export const CONTROL_DESCRIBE_KEY = 1n;
+
+export interface ConnectionOptions {
+  /** Deadline of a call when neither the call nor its method sets one. @default 5000 */
+  deadlineMs?: number;
+  /** Heartbeat interval: a PING every interval; the peer is declared dead (Unavailable) after 2.5 intervals without any frame. 0 = off. @default 1000 */
+  heartbeatMs?: number;
+  /** How long `connect` waits for the peer's HELLO. @default 5000 */
+  helloTimeoutMs?: number;
+  /** Calls this side may have in flight; more fail Overloaded at once. @default 10000 */
+  maxInFlight?: number;
+  /** Calls this side serves at once; more are answered Overloaded. @default 10000 */
+  maxServing?: number;
+  /** Items a stream consumer grants up front (and again each time it has consumed half). @default 16 */
+  streamCredit?: number;
+  /** Send the message of an unexpected handler exception to the caller (Internal). @default true */
+  exposeErrors?: boolean;
+  /** `describe()` payload, served on the control channel. @internal set by serve() */
+  describe?: () => unknown;
+}
+
+/** Per-call options. */
+export interface CallOptions<R = unknown> {
+  /** Fail with Timeout after this many ms. @default the method's deadlineMs, else the connection's (5000) */
+  deadlineMs?: number;
+  /** Abort → the call fails Cancelled at once and the peer gets CANCEL. */
+  signal?: AbortSignal;
+  /** Decode the response into this object instead of a new one (zero allocation). */
+  into?: R;
+}
+
+export interface StreamOptions {
+  /** Items granted up front; more are granted as they are consumed. @default the connection's streamCredit (16) */
+  credit?: number;
+  /** Abort → the stream fails Cancelled and the peer gets CANCEL. */
+  signal?: AbortSignal;
+  /** Deadline for the whole stream. @default none */
+  deadlineMs?: number;
+}
+
+/** Counters of one connection. */
+export class RpcStats {
+  callsOut = 0;
+  callsIn = 0;
+  errorsOut = 0;
+  errorsIn = 0;
+  timeouts = 0;
+  cancels = 0;
+  eventsIn = 0;
+  eventsOut = 0;
+  /** Frames for a call that is no longer pending (late answer after timeout/cancel). */
+  lateFrames = 0;
+  /** Frames that could not be understood (bad payload, unknown kind for this side). */
+  badFrames = 0;
+  /** Requests refused before decoding: unknown key. */
+  unknownKeys = 0;
+  pingsOut = 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables
+
+interface Keyed { keyLo: number; keyHi: number; next: Keyed | null }
+
+/** Small open hash on the key's low 32 bits; collisions chained and checked against the high half. */
+class KeyTable<T extends Keyed> {
+  private readonly map = new Map<number, T>();
+  add(e: T): void {
+    const head = this.map.get(e.keyLo);
+    e.next = head ?? null;
+    this.map.set(e.keyLo, e);
+  }
+  get(lo: number, hi: number): T | undefined {
+    let e: Keyed | null | undefined = this.map.get(lo);
+    while (e !== undefined && e !== null) {
+      if (e.keyHi === hi) return e as T;
+      e = e.next;
+    }
+    return undefined;
+  }
+}
+
+function splitKey(key: bigint): [number, number] {
+  return [Number(key & 0xffffffffn), Number((key >> 32n) & 0xffffffffn)];
+}
+
+class ErrorTable {
+  readonly byCode = new Map<number, { name: string; def: AppErrorDef }>();
+  readonly byName = new Map<string, AppErrorDef>();
+  constructor(errors: ErrorsDecl) {
+    for (const [name, def] of Object.entries(errors)) {
+      this.byCode.set(def.code, { name, def });
+      this.byName.set(name, def);
+    }
+  }
+}
+
+/** A method or stream this side can call. */
+class CallEntry implements Keyed {
+  keyLo: number; keyHi: number; next: Keyed | null = null;
+  /** 0 = the peer has it; else SchemaMismatch/UnknownMethod, known after HELLO. */
+  peerStatus = 0;
+  peerDetail: Record<string, unknown> | undefined;
+  readonly errors: ErrorTable;
+  constructor(
+    readonly info: EntryInfo,
+    readonly request: AnyCodec,
+    readonly response: AnyCodec, // item codec for streams
+    errors: ErrorsDecl,
+    readonly deadlineMs: number | undefined,
+  ) {
+    [this.keyLo, this.keyHi] = splitKey(info.key);
+    this.errors = new ErrorTable(errors);
+  }
+}
+
+/** A method or stream this side serves. */
+class ServeEntry implements Keyed {
+  keyLo: number; keyHi: number; next: Keyed | null = null;
+  readonly errors: ErrorTable;
+  /** Pooled request objects (methods only). */
+  readonly reqPool: unknown[] = [];
+  constructor(
+    readonly info: EntryInfo,
+    readonly request: AnyCodec,
+    readonly response: AnyCodec, // item codec for streams
+    errors: ErrorsDecl,
+    readonly handler: (req: unknown, ctx: CallContext) => unknown,
+  ) {
+    [this.keyLo, this.keyHi] = splitKey(info.key);
+    this.errors = new ErrorTable(errors);
+  }
+}
+
+class EventEntry implements Keyed {
+  keyLo: number; keyHi: number; next: Keyed | null = null;
+  readonly handlers: ((v: unknown) => void)[] = [];
+  out: unknown = undefined;
+  constructor(readonly info: EntryInfo, readonly codec: AnyCodec) {
+    [this.keyLo, this.keyHi] = splitKey(info.key);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client-side call slots (pooled)
+
+const KIND_UNARY = 0;
+const KIND_DESCRIBE = 1;
+
+class PendingCall {
+  id = 0;
+  entry: CallEntry | null = null;
+  mode = KIND_UNARY;
+  out: unknown = undefined;
+  deadline = Infinity;
+  signal: AbortSignal | null = null;
+  resolve: ((v: unknown) => void) | null = null;
+  reject: ((e: unknown) => void) | null = null;
+  readonly isStream = false;
+  constructor(private readonly conn: Connection) {}
+  readonly exec = (res: (v: unknown) => void, rej: (e: unknown) => void): void => { this.resolve = res; this.reject = rej; };
+  readonly onAbort = (): void => { this.conn.abortCall(this as unknown as ClientStream, RpcCode.Cancelled, 'cancelled by the caller'); };
+}
+
+/** Client end of a server stream: an async iterator with a queue and credit accounting. */
+export class ClientStream<T = unknown> implements AsyncIterableIterator<T> {
+  readonly isStream = true;
+  id = 0;
+  deadline = Infinity;
+  private readonly queue: T[] = [];
+  private waiter: { res: (r: IteratorResult<T>) => void; rej: (e: unknown) => void } | null = null;
+  private ended = false;
+  private error: unknown = null;
+  private consumed = 0;
+  signal: AbortSignal | null = null;
+  constructor(private readonly conn: Connection, readonly entry: CallEntry, readonly credit: number) {}
+  readonly onAbort = (): void => { this.conn.abortCall(this as unknown as ClientStream, RpcCode.Cancelled, 'cancelled by the caller'); };
+
+  [Symbol.asyncIterator](): this { return this; }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.queue.length > 0) {
+      const value = this.queue.shift()!;
+      if (!this.ended && ++this.consumed * 2 >= this.credit) {
+        this.conn.sendCredit(this.id, this.entry, this.consumed);
+        this.consumed = 0;
+      }
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.error !== null) { const e = this.error; this.error = null; this.ended = true; return Promise.reject(e); }
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((res, rej) => { this.waiter = { res, rej }; });
+  }
+
+  /** Stop early (a `break` out of `for await`): sends CANCEL when the stream is still open. */
+  return(): Promise<IteratorResult<T>> {
+    if (!this.ended && this.error === null) this.conn.abortCall(this as unknown as ClientStream, RpcCode.Cancelled, 'stream closed by the consumer', true);
+    this.ended = true;
+    this.error = null;
+    this.queue.length = 0;
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /** @internal */ push(v: T): void {
+    const w = this.waiter;
+    if (w !== null) {
+      this.waiter = null;
+      if (++this.consumed * 2 >= this.credit) { this.conn.sendCredit(this.id, this.entry, this.consumed); this.consumed = 0; }
+      w.res({ value: v, done: false });
+    } else this.queue.push(v);
+  }
+  /** @internal */ end(): void {
+    this.ended = true;
+    const w = this.waiter;
+    if (w !== null && this.queue.length === 0) { this.waiter = null; w.res({ value: undefined, done: true }); }
+  }
+  /** @internal */ fail(e: unknown, quiet = false): void {
+    if (this.ended) return;
+    const w = this.waiter;
+    if (w !== null) { this.waiter = null; this.ended = true; w.rej(e); } else if (!quiet) this.error = e;
+    else this.ended = true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server-side call contexts (pooled)
+
+/** What a handler gets besides the request. */
+export interface CallContext<E extends ErrorsDecl = ErrorsDecl> {
+  /** Aborted when the caller cancels, its deadline passes on its side, or the connection closes. Created on first access. */
+  readonly signal: AbortSignal;
+  /** Call id on this connection. */
+  readonly callId: number;
+  /** The connection the call came in on (emit events to this caller with `ctx.connection.emit`). */
+  readonly connection: Connection;
+  /** Fail the call with a declared error: `ctx.fail('sensorFault', { sensor: 2 })` (throws). */
+  fail<K extends keyof E & string>(name: K, ...payload: E[K]['payload'] extends AnyCodec ? [import('../codec/schema.ts').Infer<E[K]['payload']>] : []): never;
+}
+
+class ServerCall implements CallContext {
+  callId = 0;
+  entry: ServeEntry | null = null;
+  req: unknown = undefined;
+  cancelled = false;
+  keyLo = 0;
+  keyHi = 0;
+  private ac: AbortController | null = null;
+  constructor(readonly connection: Connection) {}
+  get signal(): AbortSignal {
+    if (this.ac === null) { this.ac = new AbortController(); if (this.cancelled) this.ac.abort(); }
+    return this.ac.signal;
+  }
+  fail(name: string, ...payload: unknown[]): never {
+    const d = this.entry?.errors.byName.get(name);
+    if (d === undefined) throw new RpcError(RpcCode.Internal, `handler failed with undeclared error "${name}"`);
+    throw new RpcError(d.code, name, undefined, payload[0], name);
+  }
+  /** @internal */ cancel(): void {
+    this.cancelled = true;
+    if (this.ac !== null) this.ac.abort(new RpcError(RpcCode.Cancelled, 'cancelled by the caller'));
+  }
+  /** @internal */ reset(): void { this.ac = null; this.cancelled = false; this.req = undefined; this.entry = null; }
+  readonly onOk = (res: unknown): void => { this.connection.serverDone(this, res); };
+  readonly onErr = (err: unknown): void => { this.connection.serverFailed(this, err); };
+}
+
+class ServerStream extends ServerCall {
+  credit = 0;
+  wake: (() => void) | null = null;
+  iterator: AsyncIterator<unknown> | Iterator<unknown> | null = null;
+  override cancel(): void {
+    super.cancel();
+    const w = this.wake;
+    if (w !== null) { this.wake = null; w(); }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const ST_OPEN = 0;
+const ST_CLOSING = 1; // GOODBYE sent: in-flight calls finish, new ones fail Closed
+const ST_CLOSED = 2;
+
+type Slot = PendingCall | ClientStream;
+
+export interface ServeSpec { def: CellDef; impl: Record<string, unknown> }
+
+export class Connection {
+  readonly stats = new RpcStats();
+  /** The peer's HELLO, once received. */
+  peer: HelloInfo | null = null;
+  /** Resolves after the peer's HELLO; rejects Unavailable/Closed if the link fails first or no HELLO within helloTimeoutMs. */
+  readonly ready: Promise<HelloInfo>;
+  /** Resolves when the connection is closed (for any reason). */
+  readonly closed: Promise<void>;
+
+  private state = ST_OPEN;
+  private peerGoodbye = false;
+  private readonly link: Link;
+  private readonly maxPayload: number;
+  private sendBuf: Uint8Array;
+  private readonly wh = new Header();
+  private readonly rh = new Header();
+  private readonly eh: ErrorHead = { code: 0, message: '', payloadOff: 0 };
+  private nextId = 1;
+  private readonly pending = new Map<number, Slot>();
+  private readonly callPool: PendingCall[] = [];
+  private readonly serving = new Map<number, ServerCall>();
+  private readonly servePool: ServerCall[] = [];
+  private readonly serveTable = new KeyTable<ServeEntry>();
+  private readonly serveByName = new Map<string, ServeEntry>();
+  private readonly callTable: CallEntry[] = [];
+  private readonly callByName = new Map<string, CallEntry>();
+  private readonly eventTable = new KeyTable<EventEntry>();
+  private readonly eventByName = new Map<string, EventEntry>();
+  private readonly emitByName = new Map<string, EventEntry>();
+  private readonly opts: Required<Omit<ConnectionOptions, 'describe'>>;
+  private readonly describeFn: (() => unknown) | undefined;
+  private readonly serveSpec: ServeSpec | null;
+  private readonly callDef: CellDef | null;
+  private deadlineTimer: ReturnType<typeof setTimeout> | null = null;
+  private deadlineArmedAt = Infinity;
+  private hbTimer: ReturnType<typeof setInterval> | null = null;
+  private helloTimer: ReturnType<typeof setTimeout> | null = null;
+  private rxFrames = 0;
+  private rxSeen = 0;
+  private rxAt = 0;
+  private hbTicks = 0;
+  private readyRes!: (h: HelloInfo) => void;
+  private readyRej!: (e: unknown) => void;
+  private closedRes!: () => void;
+  private readonly closeListeners: ((err: CellError | null) => void)[] = [];
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(link: Link, roles: { serve?: ServeSpec; call?: CellDef }, opts: ConnectionOptions = {}) {
+    this.link = link;
+    this.opts = {
+      deadlineMs: opts.deadlineMs ?? 5000,
+      heartbeatMs: opts.heartbeatMs ?? 1000,
+      helloTimeoutMs: opts.helloTimeoutMs ?? 5000,
+      maxInFlight: opts.maxInFlight ?? 10000,
+      maxServing: opts.maxServing ?? 10000,
+      streamCredit: opts.streamCredit ?? 16,
+      exposeErrors: opts.exposeErrors ?? true,
+    };
+    this.describeFn = opts.describe;
+    this.maxPayload = link.caps.mtu - HEADER_BYTES;
+    this.sendBuf = new Uint8Array(Math.min(link.caps.mtu, 65536));
+    this.serveSpec = roles.serve ?? null;
+    this.callDef = roles.call ?? null;
+    this.ready = new Promise<HelloInfo>((res, rej) => { this.readyRes = res; this.readyRej = rej; });
+    this.ready.catch(() => {});
+    this.closed = new Promise<void>((res) => { this.closedRes = res; });
+    if (this.serveSpec !== null) this.buildServeTable(this.serveSpec);
+    if (this.callDef !== null) this.buildCallTable(this.callDef);
+
+    link.start({ onFrame: this.onFrame, onClose: this.onLinkClose, onDrain: this.onDrain });
+    this.sendHello();
+    if (this.opts.helloTimeoutMs > 0) {
+      this.helloTimer = setTimeout(() => {
+        this.helloTimer = null;
+        if (this.peer === null) this.readyRej(new RpcError(RpcCode.Unavailable, `no HELLO from the peer within ${this.opts.helloTimeoutMs} ms`));
+      }, this.opts.helloTimeoutMs);
+      this.helloTimer.unref?.();
+    }
+    if (this.opts.heartbeatMs > 0) {
+      this.rxAt = performance.now();
+      this.hbTimer = setInterval(this.heartbeat, Math.max(1, this.opts.heartbeatMs / 4));
+      this.hbTimer.unref?.();
+    }
+  }
+
+  // ---- tables ------------------------------------------------------------------------------
+
+  private buildServeTable(spec: ServeSpec): void {
+    const { def, impl } = spec;
+    for (const info of def.entries) {
+      if (info.kind === 'event') {
+        const e = new EventEntry(info, (def.events as Record<string, AnyCodec>)[info.name]!);
+        this.emitByName.set(info.name, e);
+        continue;
+      }
+      const handler = impl[info.name];
+      if (typeof handler !== 'function') throw new TypeError(`cell ${def.name}: no handler for ${info.kind} "${info.name}"`);
+      const m = info.kind === 'method'
+        ? (def.methods as Record<string, MethodDef>)[info.name]!
+        : (def.streams as Record<string, StreamDef>)[info.name]!;
+      const res = m.type === 'method' ? m.response : m.item;
+      const e = new ServeEntry(info, m.request, res, m.errors, (handler as (r: unknown, c: CallContext) => unknown).bind(impl));
+      this.serveTable.add(e);
+      this.serveByName.set(info.name, e);
+    }
+  }
+
+  private buildCallTable(def: CellDef): void {
+    for (const info of def.entries) {
+      if (info.kind === 'event') {
+        const e = new EventEntry(info, (def.events as Record<string, AnyCodec>)[info.name]!);
+        this.eventTable.add(e);
+        this.eventByName.set(info.name, e);
+        continue;
+      }
+      const e = info.kind === 'method'
+        ? (() => { const m = (def.methods as Record<string, MethodDef>)[info.name]!; return new CallEntry(info, m.request, m.response, m.errors, m.deadlineMs); })()
+        : (() => { const s = (def.streams as Record<string, StreamDef>)[info.name]!; return new CallEntry(info, s.request, s.item, s.errors, undefined); })();
+      this.callTable.push(e);
+      this.callByName.set(info.name, e);
+    }
+  }
+
+  /** @internal */ callEntry(name: string): CallEntry {
+    const e = this.callByName.get(name);
+    if (e === undefined) throw new TypeError(`no method or stream "${name}"`);
+    return e;
+  }
+
+  // ---- HELLO -------------------------------------------------------------------------------
+
+  private sendHello(): void {
+    const entries: EntryInfo[] = [];
+    const def = this.serveSpec?.def ?? this.callDef;
+    if (this.serveSpec !== null) entries.push(...this.serveSpec.def.entries);
+    else if (this.callDef !== null) entries.push(...this.callDef.entries);
+    const payload = encodeHello({
+      version: PROTOCOL_VERSION,
+      flags: (this.serveSpec !== null ? HELLO_FLAG_SERVING : 0) | (this.callDef !== null ? HELLO_FLAG_CALLING : 0),
+      heartbeatMs: Math.min(this.opts.heartbeatMs, 0xffff),
+      maxFrameBytes: this.link.caps.mtu,
+      cellName: def?.name ?? '',
+      entries,
+    });
+    if (HEADER_BYTES + payload.length > this.link.caps.mtu) {
+      // A table too large for this link: send the header only; the peer then checks keys per call.
+      this.sendControl(KIND_HELLO, 0, 0, 0, null);
+      return;
+    }
+    this.sendControl(KIND_HELLO, 0, 0, 0, payload);
+  }
+
+  private onHello(buf: Uint8Array, off: number, end: number): void {
+    const h = end === off
+      ? { version: PROTOCOL_VERSION, flags: 0, heartbeatMs: 0, maxFrameBytes: 0, cellName: '', entries: [] }
+      : decodeHello(buf, off, end);
+    if (h === null) { this.stats.badFrames++; this.readyRej(new RpcError(RpcCode.Malformed, 'malformed HELLO from the peer')); return; }
+    this.peer = h;
+    if (h.version !== PROTOCOL_VERSION) {
+      this.readyRej(new RpcError(RpcCode.SchemaMismatch, `peer speaks RPC protocol ${h.version}, this side ${PROTOCOL_VERSION}`));
+      return;
+    }
+    if (end > off) this.checkPeerTable(h);
+    if (this.helloTimer !== null) { clearTimeout(this.helloTimer); this.helloTimer = null; }
+    this.readyRes(h);
+  }
+
+  /** Decide, once, which of our methods the peer can answer (no round trip per call). */
+  private checkPeerTable(h: HelloInfo): void {
+    const byKey = new Map<bigint, EntryInfo>();
+    const byName = new Map<string, EntryInfo>();
+    for (const e of h.entries) { byKey.set(e.key, e); byName.set(e.name, e); }
+    for (const c of this.callTable) {
+      if (byKey.has(c.info.key)) { c.peerStatus = 0; continue; }
+      const other = byName.get(c.info.name);
+      if (other !== undefined) {
+        c.peerStatus = RpcCode.SchemaMismatch;
+        const why = h.cellName !== this.callDef!.name ? `the peer is cell "${h.cellName}", not "${this.callDef!.name}"`
+          : other.kind !== c.info.kind ? `it is a ${other.kind} there, a ${c.info.kind} here`
+          : other.requestFp !== c.info.requestFp ? 'the request schemas differ'
+          : other.responseFp !== c.info.responseFp ? `the ${c.info.kind === 'stream' ? 'item' : 'response'} schemas differ` : 'the keys differ';
+        c.peerDetail = {
+          method: c.info.name, reason: why,
+          local: { request: fpHex(c.info.requestFp), response: fpHex(c.info.responseFp) },
+          peer: { request: fpHex(other.requestFp), response: fpHex(other.responseFp) },
+        };
+      } else {
+        c.peerStatus = RpcCode.UnknownMethod;
+        c.peerDetail = { method: c.info.name, peerCell: h.cellName };
+      }
+    }
+  }
+
+  private peerError(e: CallEntry): RpcError {
+    return e.peerStatus === RpcCode.SchemaMismatch
+      ? new RpcError(RpcCode.SchemaMismatch, `SchemaMismatch: method "${e.info.name}": ${String(e.peerDetail?.reason)}`, e.peerDetail)
+      : new RpcError(RpcCode.UnknownMethod, `UnknownMethod: the peer has no method "${e.info.name}"`, e.peerDetail);
+  }
+
+  // ---- sending -----------------------------------------------------------------------------
+
+  private ensureSend(n: number): void {
+    if (this.sendBuf.length < n) this.sendBuf = new Uint8Array(Math.min(Math.max(n, this.sendBuf.length * 2), this.link.caps.mtu));
+  }
+
+  /** Header + codec-encoded payload into the send buffer. Returns the frame length or -code. */
+  private encodeFrame(kind: number, channel: number, id: number, lo: number, hi: number, codec: AnyCodec, value: unknown): number {
+    const need = HEADER_BYTES + codec.maxSize;
+    if (need > this.sendBuf.length) this.ensureSend(need);
+    const buf = this.sendBuf;
+    const n = codec.tryEncode(value as never, buf, HEADER_BYTES);
+    if (n < 0) {
+      if (need > this.link.caps.mtu && HEADER_BYTES + safeSize(codec, value) > this.link.caps.mtu) return -502;
+      return n;
+    }
+    const h = this.wh;
+    h.kind = kind; h.flags = 0; h.channel = channel; h.callId = id; h.keyLo = lo; h.keyHi = hi; h.length = n;
+    writeHeader(h, buf, 0);
+    return HEADER_BYTES + n;
+  }
+
+  private sendControl(kind: number, channel: number, id: number, lo: number, payload: Uint8Array | null, hi = 0): boolean {
+    const n = payload === null ? 0 : payload.length;
+    this.ensureSend(HEADER_BYTES + n);
+    const h = this.wh;
+    h.kind = kind; h.flags = 0; h.channel = channel; h.callId = id; h.keyLo = lo; h.keyHi = hi; h.length = n;
+    writeHeader(h, this.sendBuf, 0);
+    if (payload !== null) this.sendBuf.set(payload, HEADER_BYTES);
+    return this.send(HEADER_BYTES + n);
+  }
+
+  private sendU32(kind: number, id: number, lo: number, hi: number, v: number): void {
+    const buf = this.sendBuf;
+    const h = this.wh;
+    h.kind = kind; h.flags = 0; h.channel = CHANNEL_APP; h.callId = id; h.keyLo = lo; h.keyHi = hi; h.length = 4;
+    writeHeader(h, buf, 0);
+    writeU32LE(buf, HEADER_BYTES, v);
+    this.send(HEADER_BYTES + 4);
+  }
+
+  private send(len: number): boolean {
+    if (this.link.closed) return false;
+    return this.link.send(this.sendBuf, len);
+  }
+
+  private sendError(id: number, lo: number, hi: number, channel: number, code: number, message: string, payloadCodec?: AnyCodec, payload?: unknown): void {
+    this.stats.errorsOut++;
+    const mtu = this.link.caps.mtu;
+    this.ensureSend(Math.min(mtu, HEADER_BYTES + 4 + 256 + (payloadCodec?.maxSize ?? 0)));
+    const buf = this.sendBuf;
+    let p = writeErrorHead(buf, HEADER_BYTES, code, message, Math.min(200, buf.length - HEADER_BYTES - 4 - (payloadCodec?.maxSize ?? 0)));
+    if (payloadCodec !== undefined) {
+      const n = payloadCodec.tryEncode(payload as never, buf, p);
+      if (n < 0) {
+        p = writeErrorHead(buf, HEADER_BYTES, RpcCode.Internal, `error ${code} payload does not encode (codec error ${-n})`, 200);
+      } else p += n;
+    }
+    const h = this.wh;
+    h.kind = KIND_ERROR; h.flags = 0; h.channel = channel; h.callId = id; h.keyLo = lo; h.keyHi = hi; h.length = p - HEADER_BYTES;
+    writeHeader(h, buf, 0);
+    this.send(p);
+  }
+
+  /** @internal */ sendCredit(id: number, e: CallEntry, n: number): void {
+    if (this.state === ST_CLOSED || !this.pending.has(id)) return;
+    this.sendU32(KIND_CREDIT, id, e.keyLo, e.keyHi, n);
+  }
+
+  // ---- calling -----------------------------------------------------------------------------
+
+  private closedError(): RpcError {
+    return new RpcError(RpcCode.Closed, this.peerGoodbye ? 'the peer said GOODBYE: no new calls on this connection' : 'the connection is closed');
+  }
+
+  private nextCallId(): number {
+    let id = this.nextId;
+    this.nextId = id >= 0xfffffffe ? 1 : id + 1;
+    while (this.pending.has(id)) { id = this.nextId; this.nextId = id >= 0xfffffffe ? 1 : id + 1; }
+    return id;
+  }
+
+  /** Unary call. Always settles: the answer, or a typed error. */
+  call(e: CallEntry, req: unknown, opts?: CallOptions): Promise<unknown> {
+    if (this.state !== ST_OPEN || this.peerGoodbye) return Promise.reject(this.closedError());
+    if (e.peerStatus !== 0) return Promise.reject(this.peerError(e));
+    if (this.pending.size >= this.opts.maxInFlight) return Promise.reject(new RpcError(RpcCode.Overloaded, `more than ${this.opts.maxInFlight} calls in flight on this connection`));
+    const signal = opts?.signal;
+    if (signal !== undefined && signal.aborted) return Promise.reject(new RpcError(RpcCode.Cancelled, 'the signal was already aborted'));
+    const id = this.nextCallId();
+    const n = this.encodeFrame(KIND_REQUEST, CHANNEL_APP, id, e.keyLo, e.keyHi, e.request, req);
+    if (n < 0) return Promise.reject(encodeError(n, e.info.name, 'request'));
+    const c = this.callPool.pop() ?? new PendingCall(this);
+    c.id = id; c.entry = e; c.mode = KIND_UNARY; c.out = opts?.into;
+    const p = new Promise(c.exec);
+    this.pending.set(id, c);
+    this.armDeadline(c, opts?.deadlineMs ?? e.deadlineMs ?? this.opts.deadlineMs);
+    if (signal !== undefined) { c.signal = signal; signal.addEventListener('abort', c.onAbort, { once: true }); }
+    this.stats.callsOut++;
+    this.send(n);
+    return p;
+  }
+
+  /** Server stream call. */
+  openStream(e: CallEntry, req: unknown, opts?: StreamOptions): ClientStream {
+    const credit = Math.max(1, opts?.credit ?? this.opts.streamCredit);
+    const s = new ClientStream(this, e, credit);
+    if (this.state !== ST_OPEN || this.peerGoodbye) { s.fail(this.closedError()); return s; }
+    if (e.peerStatus !== 0) { s.fail(this.peerError(e)); return s; }
+    const signal = opts?.signal;
+    if (signal !== undefined && signal.aborted) { s.fail(new RpcError(RpcCode.Cancelled, 'the signal was already aborted')); return s; }
+    const id = this.nextCallId();
+    s.id = id;
+    const n = this.encodeFrame(KIND_REQUEST, CHANNEL_APP, id, e.keyLo, e.keyHi, e.request, req);
+    if (n < 0) { s.fail(encodeError(n, e.info.name, 'request')); return s; }
+    this.pending.set(id, s);
+    if (opts?.deadlineMs !== undefined) this.armDeadline(s, opts.deadlineMs);
+    if (signal !== undefined) { s.signal = signal; signal.addEventListener('abort', s.onAbort, { once: true }); }
+    this.stats.callsOut++;
+    this.send(n);
+    this.sendU32(KIND_CREDIT, id, e.keyLo, e.keyHi, credit);
+    return s;
+  }
+
+  /** Fetch the peer's full schema as JSON (control channel). */
+  describe(opts?: CallOptions): Promise<unknown> {
+    if (this.state !== ST_OPEN) return Promise.reject(this.closedError());
+    const id = this.nextCallId();
+    const [lo, hi] = splitKey(CONTROL_DESCRIBE_KEY);
+    const c = this.callPool.pop() ?? new PendingCall(this);
+    c.id = id; c.entry = null; c.mode = KIND_DESCRIBE; c.out = undefined;
+    const p = new Promise(c.exec);
+    this.pending.set(id, c);
+    this.armDeadline(c, opts?.deadlineMs ?? this.opts.deadlineMs);
+    this.sendControl(KIND_REQUEST, CHANNEL_CONTROL, id, lo, null, hi);
+    return p;
+  }
+
+  private armDeadline(c: Slot, ms: number): void {
+    if (!(ms > 0 && ms < Infinity)) { c.deadline = Infinity; return; }
+    const at = performance.now() + ms;
+    c.deadline = at;
+    if (at < this.deadlineArmedAt) {
+      if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
+      this.deadlineArmedAt = at;
+      this.deadlineTimer = setTimeout(this.sweepDeadlines, Math.max(0, Math.ceil(ms)));
+    }
+  }
+
+  private readonly sweepDeadlines = (): void => {
+    this.deadlineTimer = null;
+    this.deadlineArmedAt = Infinity;
+    const now = performance.now() + 0.5;
+    let next = Infinity;
+    const expired: Slot[] = [];
+    for (const c of this.pending.values()) {
+      if (c.deadline <= now) expired.push(c);
+      else if (c.deadline < next) next = c.deadline;
+    }
+    for (const c of expired) {
+      this.stats.timeouts++;
+      const ms = c.deadline; void ms;
+      this.abortCall(c, RpcCode.Timeout, `no answer before the deadline${c.isStream ? '' : (c as PendingCall).entry ? ` (method "${(c as PendingCall).entry!.info.name}")` : ''}`);
+    }
+    if (next < Infinity && this.state !== ST_CLOSED) {
+      this.deadlineArmedAt = next;
+      this.deadlineTimer = setTimeout(this.sweepDeadlines, Math.max(0, Math.ceil(next - performance.now())));
+    }
+  };
+
+  /** @internal Fail a pending call locally and tell the peer (CANCEL). */
+  abortCall(c: Slot, code: number, message: string, quiet = false): void {
+    if (this.pending.get(c.id) !== c) return;
+    const e = c.isStream ? (c as ClientStream).entry : (c as PendingCall).entry;
+    if (code === RpcCode.Cancelled) this.stats.cancels++;
+    if (this.state !== ST_CLOSED && !this.link.closed) {
+      if (e !== null) this.sendControl(KIND_CANCEL, CHANNEL_APP, c.id, e.keyLo, null, e.keyHi);
+      else this.sendControl(KIND_CANCEL, CHANNEL_CONTROL, c.id, 1, null, 0);
+    }
+    this.settle(c, new RpcError(code, message, e !== null ? { method: e.info.name } : undefined), false, quiet);
+  }
+
+  /** Remove `c` from the table and settle it. */
+  private settle(c: Slot, value: unknown, ok: boolean, quiet = false): void {
+    this.pending.delete(c.id);
+    if (c.signal !== null) { c.signal.removeEventListener('abort', c.onAbort); c.signal = null; }
+    if (c.isStream) {
+      const s = c as ClientStream;
+      if (ok) s.end(); else s.fail(value, quiet);
+    } else {
+      const p = c as PendingCall;
+      const res = p.resolve!, rej = p.reject!;
+      p.resolve = null; p.reject = null; p.entry = null; p.out = undefined;
+      if (this.callPool.length < 1024) this.callPool.push(p);
+      if (ok) res(value); else rej(value);
+    }
+    if (this.state === ST_CLOSING) this.maybeFinishGoodbye();
+  }
+
+  // ---- receiving ---------------------------------------------------------------------------
+
+  private readonly onFrame = (buf: Uint8Array, off: number, len: number): void => {
+    this.rxFrames++;
+    const h = this.rh;
+    if (readHeader(buf, off, len, this.maxPayload, h) < 0) { this.stats.badFrames++; return; }
+    const p = off + HEADER_BYTES;
+    const end = off + len;
+    switch (h.kind) {
+      case KIND_RESPONSE: this.onResponse(h, buf, p, end); return;
+      case KIND_REQUEST: this.onRequest(h, buf, p, end); return;
+      case KIND_ERROR: this.onError(h, buf, p, end); return;
+      case KIND_STREAM_ITEM: this.onStreamItem(h, buf, p, end); return;
+      case KIND_STREAM_END: {
+        const s = this.pending.get(h.callId);
+        if (s === undefined || !s.isStream) { this.stats.lateFrames++; return; }
+        this.settle(s, undefined, true);
+        return;
+      }
+      case KIND_EVENT: this.onEvent(h, buf, p, end); return;
+      case KIND_CANCEL: {
+        const sc = this.serving.get(h.callId);
+        if (sc !== undefined) sc.cancel();
+        return;
+      }
+      case KIND_CREDIT: {
+        const sc = this.serving.get(h.callId);
+        if (sc === undefined || !(sc instanceof ServerStream) || end - p < 4) return;
+        sc.credit += readU32LE(buf, p);
+        const w = sc.wake;
+        if (w !== null) { sc.wake = null; w(); }
+        return;
+      }
+      case KIND_PING: this.sendControl(KIND_PONG, h.channel, h.callId, 0, null); return;
+      case KIND_PONG: return;
+      case KIND_HELLO: this.onHello(buf, p, end); return;
+      case KIND_GOODBYE: this.onGoodbye(); return;
+      default: this.stats.badFrames++;
+    }
+  };
+
+  private onResponse(h: Header, buf: Uint8Array, p: number, end: number): void {
+    const c = this.pending.get(h.callId);
+    if (c === undefined || c.isStream) { this.stats.lateFrames++; return; }
+    const pc = c as PendingCall;
+    if (pc.mode === KIND_DESCRIBE) {
+      let v: unknown;
+      try { v = JSON.parse(new TextDecoder().decode(buf.subarray(p, end))); } catch { this.settle(pc, new RpcError(RpcCode.Malformed, 'describe: response is not JSON'), false); return; }
+      this.settle(pc, v, true);
+      return;
+    }
+    const e = pc.entry!;
+    if (h.keyLo !== e.keyLo || h.keyHi !== e.keyHi) {
+      this.settle(pc, new RpcError(RpcCode.Malformed, `response key does not match the call to "${e.info.name}"`, { method: e.info.name }), false);
+      return;
+    }
+    const out = pc.out ?? e.response.create();
+    const r = e.response.tryDecode(buf, p, end, out as never);
+    if (r !== end - p) {
+      this.stats.badFrames++;
+      this.settle(pc, new RpcError(RpcCode.Malformed, `response to "${e.info.name}" does not decode (${r < 0 ? `codec error ${-r}` : 'trailing bytes'})`, { method: e.info.name, cause: r < 0 ? -r : 308 }), false);
+      return;
+    }
+    this.settle(pc, out, true);
+  }
+
+  private onError(h: Header, buf: Uint8Array, p: number, end: number): void {
+    this.stats.errorsIn++;
+    const c = this.pending.get(h.callId);
+    if (c === undefined) { this.stats.lateFrames++; return; }
+    const e = c.isStream ? (c as ClientStream).entry : (c as PendingCall).entry;
+    const eh = readErrorHead(buf, p, end, this.eh);
+    if (eh === null) { this.settle(c, new RpcError(RpcCode.Malformed, 'malformed ERROR payload'), false); return; }
+    const detail = e !== null ? { method: e.info.name } : undefined;
+    if (eh.code >= ERR_APP_FIRST && e !== null) {
+      const d = e.errors.byCode.get(eh.code);
+      if (d === undefined) {
+        this.settle(c, new RpcError(RpcCode.Internal, `peer failed "${e.info.name}" with undeclared error ${eh.code}: ${eh.message}`, { ...detail, peerCode: eh.code }), false);
+        return;
+      }
+      let payload: unknown = undefined;
+      if (d.def.payload !== undefined) {
+        payload = d.def.payload.create();
+        const r = d.def.payload.tryDecode(buf, eh.payloadOff, end, payload as never);
+        if (r !== end - eh.payloadOff) { this.settle(c, new RpcError(RpcCode.Malformed, `error ${d.name} payload does not decode`, detail), false); return; }
+      }
+      this.settle(c, new RpcError(eh.code, eh.message || d.name, detail, payload, d.name), false);
+      return;
+    }
+    const code = eh.code >= 400 && eh.code <= 409 ? eh.code : RpcCode.Internal;
+    this.settle(c, new RpcError(code, eh.message || undefined, code === eh.code ? detail : { ...detail, peerCode: eh.code }), false);
+  }
+
+  private onStreamItem(h: Header, buf: Uint8Array, p: number, end: number): void {
+    const c = this.pending.get(h.callId);
+    if (c === undefined || !c.isStream) { this.stats.lateFrames++; return; }
+    const s = c as ClientStream;
+    const item = s.entry.response.create();
+    const r = s.entry.response.tryDecode(buf, p, end, item as never);
+    if (r !== end - p) { this.abortCall(s, RpcCode.Malformed, `stream "${s.entry.info.name}": item does not decode`); return; }
+    s.push(item);
+  }
+
+  private onEvent(h: Header, buf: Uint8Array, p: number, end: number): void {
+    this.stats.eventsIn++;
+    const e = this.eventTable.get(h.keyLo, h.keyHi);
+    if (e === undefined) { this.stats.unknownKeys++; return; }
+    if (e.handlers.length === 0) return;
+    if (e.out === undefined) e.out = e.codec.create();
+    const r = e.codec.tryDecode(buf, p, end, e.out as never);
+    if (r !== end - p) { this.stats.badFrames++; return; }
+    for (const fn of e.handlers) {
+      try { fn(e.out); } catch { /* a listener's exception is not the connection's problem */ }
+    }
+  }
+
+  // ---- serving -----------------------------------------------------------------------------
+
+  private onRequest(h: Header, buf: Uint8Array, p: number, end: number): void {
+    const id = h.callId;
+    if (h.channel === CHANNEL_CONTROL) { this.onControl(h, buf, p, end); return; }
+    const e = this.serveSpec === null ? undefined : this.serveTable.get(h.keyLo, h.keyHi);
+    if (e === undefined) { this.refuseUnknown(h); return; }
+    this.stats.callsIn++;
+    if (this.state !== ST_OPEN) { this.sendError(id, h.keyLo, h.keyHi, CHANNEL_APP, RpcCode.Closed, 'the server said GOODBYE'); return; }
+    if (this.serving.size >= this.opts.maxServing) { this.sendError(id, h.keyLo, h.keyHi, CHANNEL_APP, RpcCode.Overloaded, `more than ${this.opts.maxServing} calls in progress`); return; }
+    if (e.info.kind === 'stream') { this.startStream(e, h, buf, p, end); return; }
+    const req = e.reqPool.pop() ?? e.request.create();
+    const r = e.request.tryDecode(buf, p, end, req as never);
+    if (r !== end - p) {
+      e.reqPool.push(req);
+      this.sendError(id, h.keyLo, h.keyHi, CHANNEL_APP, RpcCode.Malformed, `request to "${e.info.name}" does not decode (${r < 0 ? `codec error ${-r}` : 'trailing bytes'})`);
+      return;
+    }
+    const sc = this.servePool.pop() ?? new ServerCall(this);
+    sc.callId = id; sc.entry = e; sc.req = req; sc.keyLo = h.keyLo; sc.keyHi = h.keyHi;
+    let result: unknown;
+    try {
+      result = e.handler(req, sc);
+    } catch (err) {
+      this.serverFailed(sc, err);
+      return;
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+      this.serving.set(id, sc);
+      (result as PromiseLike<unknown>).then(sc.onOk, sc.onErr);
+    } else {
+      this.serverDone(sc, result);
+    }
+  }
+
+  private refuseUnknown(h: Header): void {
+    this.stats.unknownKeys++;
+    let name: string | undefined;
+    if (this.peer !== null) {
+      for (const pe of this.peer.entries) {
+        const [lo, hi] = splitKey(pe.key);
+        if (lo === h.keyLo && hi === h.keyHi) { name = pe.name; break; }
+      }
+    }
+    const key = fpHex((BigInt(h.keyHi) << 32n) | BigInt(h.keyLo));
+    if (name !== undefined && this.serveByName.has(name)) {
+      this.sendError(h.callId, h.keyLo, h.keyHi, h.channel, RpcCode.SchemaMismatch, `SchemaMismatch: method "${name}" exists here with other schemas (key ${key})`);
+    } else {
+      this.sendError(h.callId, h.keyLo, h.keyHi, h.channel, RpcCode.UnknownMethod, `UnknownMethod: ${name !== undefined ? `no method "${name}"` : `no method with key ${key}`}`);
+    }
+  }
+
+  private onControl(h: Header, _buf: Uint8Array, _p: number, _end: number): void {
+    const [lo, hi] = splitKey(CONTROL_DESCRIBE_KEY);
+    if (h.keyLo !== lo || h.keyHi !== hi || this.describeFn === undefined) {
+      this.sendError(h.callId, h.keyLo, h.keyHi, CHANNEL_CONTROL, RpcCode.UnknownMethod, 'UnknownMethod: unknown control method');
+      return;
+    }
+    const json = new TextEncoder().encode(JSON.stringify(this.describeFn()));
+    if (HEADER_BYTES + json.length > this.link.caps.mtu) {
+      this.sendError(h.callId, h.keyLo, h.keyHi, CHANNEL_CONTROL, RpcCode.Internal, `schema JSON (${json.length} bytes) exceeds the link MTU`);
+      return;
+    }
+    this.sendControl(KIND_RESPONSE, CHANNEL_CONTROL, h.callId, h.keyLo, json, h.keyHi);
+  }
+
+  /** @internal A handler returned/resolved. */
+  serverDone(sc: ServerCall, res: unknown): void {
+    const e = sc.entry!;
+    this.serving.delete(sc.callId);
+    if (!sc.cancelled && this.state !== ST_CLOSED) {
+      const n = this.encodeFrame(KIND_RESPONSE, CHANNEL_APP, sc.callId, sc.keyLo, sc.keyHi, e.response, res);
+      if (n < 0) this.sendError(sc.callId, sc.keyLo, sc.keyHi, CHANNEL_APP, RpcCode.Internal, `response of "${e.info.name}" does not encode (codec error ${-n})`);
+      else this.send(n);
+    }
+    this.releaseServerCall(sc);
+  }
+
+  /** @internal A handler threw/rejected. */
+  serverFailed(sc: ServerCall, err: unknown): void {
+    const e = sc.entry!;
+    this.serving.delete(sc.callId);
+    if (!sc.cancelled && this.state !== ST_CLOSED) this.sendHandlerError(sc, e, err);
+    this.releaseServerCall(sc);
+  }
+
+  private sendHandlerError(sc: ServerCall, e: ServeEntry, err: unknown): void {
+    const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+    const msg = err instanceof Error ? err.message : String(err);
+    if (typeof code === 'number' && code >= ERR_APP_FIRST) {
+      const d = e.errors.byCode.get(code);
+      if (d !== undefined) {
+        this.sendError(sc.callId, sc.keyLo, sc.keyHi, CHANNEL_APP, code, msg === d.name ? '' : msg, d.def.payload, (err as { payload?: unknown }).payload);
+        return;
+      }
+      this.sendError(sc.callId, sc.keyLo, sc.keyHi, CHANNEL_APP, RpcCode.Internal, `undeclared error code ${code}: ${msg}`);
+      return;
+    }
+    if (typeof code === 'number' && code >= 400 && code <= 409) {
+      this.sendError(sc.callId, sc.keyLo, sc.keyHi, CHANNEL_APP, code, msg);
+      return;
+    }
+    this.sendError(sc.callId, sc.keyLo, sc.keyHi, CHANNEL_APP, RpcCode.Internal, this.opts.exposeErrors ? `handler of "${e.info.name}" failed: ${msg}` : '');
+  }
+
+  private releaseServerCall(sc: ServerCall): void {
+    const e = sc.entry;
+    if (e !== null && sc.req !== undefined && !(sc instanceof ServerStream) && e.reqPool.length < 64) e.reqPool.push(sc.req);
+    sc.reset();
+    if (!(sc instanceof ServerStream) && this.servePool.length < 1024) this.servePool.push(sc);
+    if (this.state === ST_CLOSING) this.maybeFinishGoodbye();
+  }
+
+  private startStream(e: ServeEntry, h: Header, buf: Uint8Array, p: number, end: number): void {
+    const req = e.request.create();
+    const r = e.request.tryDecode(buf, p, end, req as never);
+    if (r !== end - p) {
+      this.sendError(h.callId, h.keyLo, h.keyHi, CHANNEL_APP, RpcCode.Malformed, `request to stream "${e.info.name}" does not decode`);
+      return;
+    }
+    const ss = new ServerStream(this);
+    ss.callId = h.callId; ss.entry = e; ss.req = req; ss.keyLo = h.keyLo; ss.keyHi = h.keyHi;
+    this.serving.set(ss.callId, ss);
+    void this.pumpStream(ss);
+  }
+
+  private async pumpStream(ss: ServerStream): Promise<void> {
+    const e = ss.entry!;
+    let it: AsyncIterator<unknown> | Iterator<unknown>;
+    try {
+      const src = e.handler(ss.req, ss) as AsyncIterable<unknown> | Iterable<unknown>;
+      const get = (src as AsyncIterable<unknown>)[Symbol.asyncIterator] ?? (src as Iterable<unknown>)[Symbol.iterator];
+      if (typeof get !== 'function') throw new TypeError(`stream handler "${e.info.name}" must return an (async) iterable`);
+      it = get.call(src) as AsyncIterator<unknown>;
+      ss.iterator = it;
+    } catch (err) {
+      this.serverFailed(ss, err);
+      return;
+    }
+    try {
+      for (;;) {
+        while (!ss.cancelled && this.state !== ST_CLOSED && (ss.credit <= 0 || this.backpressured)) {
+          await new Promise<void>((res) => {
+            if (ss.credit <= 0) ss.wake = res; else this.drainWaiters.push(res);
+          });
+        }
+        if (ss.cancelled || this.state === ST_CLOSED) { await it.return?.(); break; }
+        const r = await it.next();
+        if (ss.cancelled || this.state === ST_CLOSED) { await it.return?.(); break; }
+        if (r.done) {
+          this.sendControl(KIND_STREAM_END, CHANNEL_APP, ss.callId, ss.keyLo, null, ss.keyHi);
+          break;
+        }
+        const n = this.encodeFrame(KIND_STREAM_ITEM, CHANNEL_APP, ss.callId, ss.keyLo, ss.keyHi, e.response, r.value);
+        if (n < 0) {
+          await it.return?.();
+          this.sendError(ss.callId, ss.keyLo, ss.keyHi, CHANNEL_APP, RpcCode.Internal, `stream "${e.info.name}": item does not encode (codec error ${-n})`);
+          break;
+        }
+        ss.credit--;
+        if (!this.send(n)) this.backpressured = true;
+      }
+    } catch (err) {
+      if (!ss.cancelled && this.state !== ST_CLOSED) this.sendHandlerError(ss, e, err);
+    }
+    this.serving.delete(ss.callId);
+    this.releaseServerCall(ss);
+  }
+
+  private backpressured = false;
+  private readonly onDrain = (): void => {
+    this.backpressured = false;
+    const w = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const f of w) f();
+  };
+
+  // ---- events ------------------------------------------------------------------------------
+
+  /** Send an event of the served cell to this peer (fire-and-forget). Returns false if not sent. */
+  emit(name: string, value: unknown): boolean {
+    const e = this.emitByName.get(name);
+    if (e === undefined) throw new TypeError(`cell ${this.serveSpec?.def.name}: no event "${name}"`);
+    if (this.state === ST_CLOSED) return false;
+    const n = this.encodeFrame(KIND_EVENT, CHANNEL_APP, 0, e.keyLo, e.keyHi, e.codec, value);
+    if (n < 0) throw encodeError(n, name, 'event');
+    this.stats.eventsOut++;
+    this.send(n);
+    return true;
+  }
+
+  /** Listen to an event of the called cell. Returns an unsubscribe function. The value is reused between events: copy what you keep. */
+  on(name: string, fn: (v: unknown) => void): () => void {
+    const e = this.eventByName.get(name);
+    if (e === undefined) throw new TypeError(`no event "${name}"`);
+    e.handlers.push(fn);
+    return () => this.off(name, fn);
+  }
+
+  off(name: string, fn: (v: unknown) => void): void {
+    const e = this.eventByName.get(name);
+    if (e === undefined) return;
+    const i = e.handlers.indexOf(fn);
+    if (i >= 0) e.handlers.splice(i, 1);
+  }
+
+  /** Called once when the connection closes, with null (local close / goodbye) or the reason. */
+  onClose(fn: (err: CellError | null) => void): void {
+    this.closeListeners.push(fn);
+  }
+
+  // ---- liveness and shutdown ---------------------------------------------------------------
+
+  private readonly heartbeat = (): void => {
+    if (this.state === ST_CLOSED) return;
+    const now = performance.now();
+    if (this.rxFrames !== this.rxSeen) { this.rxSeen = this.rxFrames; this.rxAt = now; }
+    else if (now - this.rxAt > 2.5 * this.opts.heartbeatMs) {
+      this.fail(new RpcError(RpcCode.Unavailable, `peer silent for ${Math.round(now - this.rxAt)} ms (heartbeat ${this.opts.heartbeatMs} ms): declared dead`));
+      this.link.close();
+      return;
+    }
+    if ((this.hbTicks++ & 3) === 0) { this.stats.pingsOut++; this.sendControl(KIND_PING, CHANNEL_CONTROL, 0, 0, null); }
+  };
+
+  private onGoodbye(): void {
+    this.peerGoodbye = true;
+    // Pending calls of ours still get their answers; new ones fail Closed (see call()).
+    if (this.state === ST_CLOSING) this.maybeFinishGoodbye();
+  }
+
+  private goodbyeRes: (() => void) | null = null;
+
+  /**
+   * Graceful close: send GOODBYE, refuse new calls (Closed) in both directions, let in-flight
+   * calls finish (each within its deadline), then close the link.
+   */
+  goodbye(): Promise<void> {
+    if (this.state !== ST_OPEN) return this.closed;
+    this.state = ST_CLOSING;
+    this.sendControl(KIND_GOODBYE, CHANNEL_CONTROL, 0, 0, null);
+    const p = new Promise<void>((res) => { this.goodbyeRes = res; });
+    this.maybeFinishGoodbye();
+    return p;
+  }
+
+  private maybeFinishGoodbye(): void {
+    if (this.pending.size > 0 || this.serving.size > 0) return;
+    this.shutdown(false);
+    const r = this.goodbyeRes;
+    this.goodbyeRes = null;
+    r?.();
+  }
+
+  /**
+   * Close now: calls in flight on this side fail Closed, calls the peer has in flight here are
+   * answered Closed, GOODBYE is sent, the link is flushed and closed.
+   */
+  close(): Promise<void> {
+    return this.shutdown(this.state === ST_OPEN);
+  }
+
+  private shutdown(sayGoodbye: boolean): Promise<void> {
+    if (this.state === ST_CLOSED) return this.closed;
+    const linkOpen = !this.link.closed;
+    if (linkOpen) {
+      for (const sc of this.serving.values()) {
+        if (!sc.cancelled) this.sendError(sc.callId, sc.keyLo, sc.keyHi, CHANNEL_APP, RpcCode.Closed, 'the server closed the connection');
+      }
+      if (sayGoodbye) this.sendControl(KIND_GOODBYE, CHANNEL_CONTROL, 0, 0, null);
+    }
+    this.fail(new RpcError(RpcCode.Closed, 'the connection was closed'), null);
+    if (linkOpen) this.link.close();
+    return this.closed;
+  }
+
+  private readonly onLinkClose = (err: CellError | null): void => {
+    if (this.state === ST_CLOSED) return;
+    const code = err === null || this.peerGoodbye ? RpcCode.Closed : RpcCode.Unavailable;
+    const why = err === null ? 'the link was closed' : this.peerGoodbye ? `the peer said GOODBYE and closed (${err.message})`
+      : err.code === ERR_LINK_CLOSED ? `the peer closed the link without GOODBYE (${err.message})` : `link lost: ${err.message}`;
+    this.fail(new RpcError(code, why, err !== null ? { cause: err.code } : undefined), err);
+  };
+
+  /** Fail everything, stop timers, mark closed. */
+  private fail(e: RpcError, linkErr: CellError | null = e): void {
+    if (this.state === ST_CLOSED) return;
+    this.state = ST_CLOSED;
+    if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
+    if (this.hbTimer !== null) clearInterval(this.hbTimer);
+    if (this.helloTimer !== null) clearTimeout(this.helloTimer);
+    this.deadlineTimer = null; this.hbTimer = null; this.helloTimer = null;
+    this.readyRej(e);
+    for (const c of [...this.pending.values()]) this.settle(c, new RpcError(e.code, e.message, e.detail as Record<string, unknown> | undefined), false);
+    for (const sc of [...this.serving.values()]) sc.cancel();
+    this.serving.clear();
+    this.onDrain();
+    const r = this.goodbyeRes; this.goodbyeRes = null; r?.();
+    for (const fn of this.closeListeners) { try { fn(linkErr); } catch { /* ignore */ } }
+    this.closedRes();
+  }
+
+  /** Calls waiting for an answer on this side. */
+  get inFlight(): number { return this.pending.size; }
+  /** Calls of the peer being served on this side. */
+  get serving_(): number { return this.serving.size; }
+  get isOpen(): boolean { return this.state === ST_OPEN && !this.peerGoodbye; }
+}
+
+function fpHex(v: bigint): string { return v.toString(16).padStart(16, '0'); }
+
+function safeSize(codec: AnyCodec, v: unknown): number {
+  try { return codec.encodedSize(v as never); } catch { return 0; }
+}
+
+function encodeError(n: number, name: string, what: string): RpcError {
+  if (n === -502) return new RpcError(RpcCode.Malformed, `${what} of "${name}" exceeds the link MTU`, { method: name, cause: 502 });
+  return new RpcError(RpcCode.Malformed, `${what} of "${name}" does not encode (codec error ${-n})`, { method: name, cause: -n });
+}
