@@ -80,7 +80,7 @@ export function toJson(t: SchemaType, v: unknown): unknown {
     case 'optional': return v === undefined || v === null ? undefined : toJson((t as OptionalType<SchemaType>).inner, v);
     case 'array': case 'list': {
       const el = (t as ArrayType<SchemaType>).element;
-      return Array.from(v as ArrayLike<unknown>, (x) => toJson(el, x));
+      return Array.from(v as ArrayLike<unknown>, (x) => toJson(el, x) ?? null); // absent optional element → null
     }
     case 'struct': {
       const s = t as StructType;
