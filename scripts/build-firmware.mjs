@@ -39,6 +39,7 @@ const CC_FLAGS = [
 ];
 const LD_FLAGS = ['-nostartfiles', '-specs=nano.specs', '-specs=nosys.specs', '-Wl,--gc-sections'];
 const RUNTIME_SOURCES = ['wasm-rt-bare.c', 'host.c', 'cortex-m.c'];
+const PORTABLE_DIRS = ['src/wire', 'src/framing', 'src/codec'];
 
 class BuildError extends Error {
   code = 'EBUILDFW';
@@ -162,7 +163,8 @@ function buildApp(app, boards, tools, opts, log) {
   const cfg = appConfig(app);
   const wasm = join(outDir, `${app}.wasm`);
   const work = join(outDir, app);
-  const inputs = [join(fwDir, app), rtDir, join(root, 'src'), fileURLToPath(import.meta.url)];
+  // The app, the runtime, the portable core the app may import, and this script.
+  const inputs = [join(fwDir, app), rtDir, ...PORTABLE_DIRS.map((d) => join(root, d)), fileURLToPath(import.meta.url)];
   const newestInput = newestMtime(inputs);
   const elfs = boards.map((b) => join(outDir, `${app}-${b}.elf`));
   const upToDate = !opts.force && mtime(wasm) > newestInput && elfs.every((e) => mtime(e) > newestInput);
