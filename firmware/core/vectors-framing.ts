@@ -3,7 +3,7 @@
 import { IN, OUT } from './io.ts';
 import { cobsMaxEncodedBytes, cobsEncode, cobsDecode } from '../../src/framing/cobs.ts';
 import { crc32c, crc32cUpdate, crc32cSmall } from '../../src/framing/crc32c.ts';
-import { frameMaxEncodedBytes, frameEncode } from '../../src/framing/frame.ts';
+import { frameMaxEncodedBytes, frameEncode, frameDecode } from '../../src/framing/frame.ts';
 import { Deframer } from '../../src/framing/deframer.ts';
 
 export function cobsMaxEncoded(n: i32): i32 { return cobsMaxEncodedBytes(n); }
@@ -21,6 +21,14 @@ export function crcSmall(off: i32, len: i32): u32 { return crc32cSmall(IN, off, 
 
 /** frameEncode(IN[0..len)) into OUT[0..); returns bytes written or -code. */
 export function frameEnc(len: i32): i32 { return frameEncode(IN, 0, len, OUT, 0); }
+/** frameEncode(IN[0..len)) into a view of OUT[0..cap) (test build: the view allocates). */
+export function frameEncCap(len: i32, cap: i32): i32 { return frameEncode(IN, 0, len, OUT.subarray(0, cap), 0); }
+/** frameDecode(IN[0..len)) into OUT[0..); returns payload bytes or -code. */
+export function frameDec(len: i32): i32 { return frameDecode(IN, 0, len, OUT, 0); }
+/** cobsEncode(IN[0..len)) into a view of OUT[0..cap). */
+export function cobsEncCap(len: i32, cap: i32): i32 { return cobsEncode(IN, OUT.subarray(0, cap), 0, len, 0); }
+/** cobsDecode(IN[0..len)) into a view of OUT[0..cap). */
+export function cobsDecCap(len: i32, cap: i32): i32 { return cobsDecode(IN, OUT.subarray(0, cap), 0, len, 0); }
 
 // One deframer at a time. deframerNew allocates (the stub runtime never frees): tests create a
 // handful, never one per input byte.

@@ -113,6 +113,7 @@ export function generateAssemblyScript(structs: readonly StructType[], opts: AsC
   if (opts.banner) for (const line of opts.banner.split('\n')) out.push(`// ${line}`);
   out.push('', ERRORS, '', HELPERS, '');
   for (const e of g.enums.values()) out.push(g.enumDecl(e), '');
+  for (const [name, inner] of g.holders) out.push(g.holderDecl(name, inner), '');
   for (const s of g.structs.values()) out.push(g.classDecl(s), '');
   for (const s of g.structs.values()) out.push(g.functions(s), '');
   return out.join('\n');
@@ -159,6 +160,8 @@ type Acc = (path: Path) => string;
 class Gen {
   readonly structs = new Map<string, StructType>();
   readonly enums = new Map<string, EnumType<string>>();
+  /** Holder classes for optional array/list elements: class name → inner type. */
+  readonly holders = new Map<string, SchemaType>();
   private v = 0;
 
   collect(t: SchemaType): void {
@@ -185,7 +188,7 @@ class Gen {
       }
       case 'array': case 'list': {
         const el = (t as ArrayType<SchemaType>).element;
-        if (el.kind === 'optional') throw new TypeError('the AssemblyScript generator does not support optional array/list elements yet');
+        if (el.kind === 'optional') this.holders.set(holderName(el), (el as OptionalType<SchemaType>).inner);
         this.collect(el);
         return;
       }
@@ -210,7 +213,8 @@ class Gen {
       case 'struct': return (t as StructType).name;
       case 'enum': return (t as EnumType<string>).size === 1 ? 'u8' : 'u16';
       case 'array': return `StaticArray<${this.valueType((t as ArrayType<SchemaType>).element)}>`;
-      case 'string': case 'bytes': case 'list': case 'optional':
+      case 'optional': return holderName(t);
+      case 'string': case 'bytes': case 'list':
         throw new TypeError(`${t.kind} is not an element type`);
       default: return AS_TYPE[t.kind as ScalarKind];
     }
@@ -220,6 +224,7 @@ class Gen {
   private init(t: SchemaType, target: string, fill: string[], depth: number): string {
     switch (t.kind) {
       case 'struct': return `new ${(t as StructType).name}()`;
+      case 'optional': return `new ${holderName(t)}()`;
       case 'enum': return String(Math.min(...Object.values((t as EnumType<string>).values as Record<string, number>)));
       case 'bool': return 'false';
       case 'array': {
@@ -233,11 +238,19 @@ class Gen {
 
   /** Constructor statements giving every element of a StaticArray of structs/arrays its own instance. */
   private fillElements(el: SchemaType, n: number, target: string, fill: string[], depth: number): void {
-    if (el.kind !== 'struct' && el.kind !== 'array') return;
+    if (el.kind !== 'struct' && el.kind !== 'array' && el.kind !== 'optional') return;
     const i = `i${depth}`;
     const inner: string[] = [];
     const init = this.init(el, `${target}[${i}]`, inner, depth + 1);
     fill.push(`for (let ${i} = 0; ${i} < ${n}; ${i}++) {`, `  ${target}[${i}] = ${init};`, ...inner.map((l) => `  ${l}`), '}');
+  }
+
+  /** An optional array/list element: `present` + `value` (value unspecified when absent). */
+  holderDecl(name: string, inner: SchemaType): string {
+    const fill: string[] = [];
+    const lines = [`  present: bool = false;`, `  value: ${this.valueType(inner)} = ${this.init(inner, 'this.value', fill, 0)};`];
+    const ctor = fill.length ? ['  constructor() {', ...fill.map((l) => `    ${l}`), '  }'] : [];
+    return [`/** optional element: \`value\` is meaningful when \`present\`. */`, `export class ${name} {`, ...lines, ...ctor, '}'].join('\n');
   }
 
   classDecl(s: StructType): string {
@@ -339,9 +352,10 @@ class Gen {
           if (hasChecks(s.element.slots)) this.sizeLoop(s.element, acc(s.path), String(s.length), out, ind);
           break;
         case 'optional': {
-          const inner: string[] = [];
-          this.sizeSlots(slots, i + 1, i + 1 + s.count, acc, inner, ind + '  ');
-          if (inner.length) out.push(`${ind}if (${presentMember(s.path, acc)}) {`, ...inner, `${ind}}`);
+          const [pres, inner] = optionalAccess(s.path, acc);
+          const body: string[] = [];
+          this.sizeSlots(slots, i + 1, i + 1 + s.count, inner, body, ind + '  ');
+          if (body.length) out.push(`${ind}if (${pres}) {`, ...body, `${ind}}`);
           break;
         }
         case 'struct': this.sizeSlots(slots, i + 1, i + 1 + s.count, acc, out, ind); break;
@@ -373,8 +387,9 @@ class Gen {
         case 'array': this.encodeLoop(s.element, acc(s.path), String(s.length), p, out, ind); break;
         case 'struct': this.encodeSlots(slots, i + 1, i + 1 + s.count, base, acc, out, ind); break;
         case 'optional': {
-          out.push(`${ind}if (${presentMember(s.path, acc)}) {`, `${ind}  buf[${p}] = 1;`);
-          this.encodeSlots(slots, i + 1, i + 1 + s.count, base, acc, out, ind + '  ');
+          const [pres, inner] = optionalAccess(s.path, acc);
+          out.push(`${ind}if (${pres}) {`, `${ind}  buf[${p}] = 1;`);
+          this.encodeSlots(slots, i + 1, i + 1 + s.count, base, inner, out, ind + '  ');
           const k = this.tmp('k');
           out.push(`${ind}} else {`, `${ind}  buf[${p}] = 0;`);
           out.push(`${ind}  for (let ${k} = 1; ${k} <= ${s.size}; ${k}++) buf[${p} + ${k}] = 0;`, `${ind}}`);
@@ -441,8 +456,9 @@ class Gen {
           const k = this.tmp('k');
           out.push(`${ind}const ${t} = buf[${p}];`, `${ind}if (${t} == 0) {`);
           out.push(`${ind}  for (let ${k} = 1; ${k} <= ${s.size}; ${k}++) if (buf[${p} + ${k}] != 0) return -ERR_BAD_OPTIONAL_TAG;`);
-          out.push(`${ind}  ${presentMember(s.path, acc)} = false;`, `${ind}} else if (${t} == 1) {`, `${ind}  ${presentMember(s.path, acc)} = true;`);
-          this.decodeSlots(slots, i + 1, i + 1 + s.count, base, acc, out, ind + '  ');
+          const [pres, inner] = optionalAccess(s.path, acc);
+          out.push(`${ind}  ${pres} = false;`, `${ind}} else if (${t} == 1) {`, `${ind}  ${pres} = true;`);
+          this.decodeSlots(slots, i + 1, i + 1 + s.count, base, inner, out, ind + '  ');
           out.push(`${ind}} else return -ERR_BAD_OPTIONAL_TAG;`);
           break;
         }
@@ -495,9 +511,30 @@ function lenMember(s: LenSlot, acc: Acc): string {
   return `${acc(s.path)}${s.var === 'list' ? 'Count' : 'Length'}`;
 }
 
-function presentMember(path: Path, acc: Acc): string {
-  if (path.length === 0) throw new TypeError('optional elements are not supported by the AssemblyScript generator');
-  return `${acc(path)}Present`;
+/**
+ * The presence flag of an optional slot and the accessor for its inner slots: a struct field `f`
+ * has `fPresent` and keeps its own members; an array/list element (empty path) is a holder
+ * object with `.present` and `.value`.
+ */
+function optionalAccess(path: Path, acc: Acc): [string, Acc] {
+  if (path.length > 0) return [`${acc(path)}Present`, acc];
+  const el = acc([]);
+  return [`${el}.present`, (p) => [`${el}.value`, ...p].join('.')];
+}
+
+/** Class name of the holder for an optional element type, e.g. Optional_u8, Optional_Point, Optional_i16x4. */
+function holderName(t: SchemaType): string {
+  return `Optional_${typeTag((t as OptionalType<SchemaType>).inner)}`;
+}
+
+function typeTag(t: SchemaType): string {
+  switch (t.kind) {
+    case 'struct': return (t as StructType).name;
+    case 'enum': return (t as EnumType<string>).name;
+    case 'array': return `${typeTag((t as ArrayType<SchemaType>).element)}x${(t as ArrayType<SchemaType>).length}`;
+    case 'optional': return holderName(t);
+    default: return t.kind;
+  }
 }
 
 /** True when any slot needs a check in sizeOf (enum tags; len slots never occur in elements). */

@@ -14,7 +14,7 @@ import type {
 import { generateAssemblyScript } from '../../src/codec/codegen-as.ts';
 import { toHex, fromHex } from '../helpers/hex.ts';
 import { CoreWasm, ROOT, ensureWasm, loadCore, rng } from './wasm.ts';
-import { Kitchen, Label, PORTABLE_SCHEMAS, Reading } from './schemas.ts';
+import { Kitchen, Label, PORTABLE_SCHEMAS, portableSchemas, vectorSchemas } from './schemas.ts';
 
 type Rand = () => number;
 type NodeCodec = {
@@ -29,6 +29,8 @@ if (!codecMod) console.log('  (skipped: src/codec/index.ts does not exist yet �
 
 ensureWasm();
 const wasm: CoreWasm = await loadCore();
+const ALL: StructType[] = await portableSchemas();
+const VECTOR_SCHEMAS = await vectorSchemas();
 
 // ---- random values of a schema type (the Node representation) ----
 
@@ -143,10 +145,10 @@ gen('is deterministic and self-contained (no imports)', () => {
 });
 
 gen('takes offsets from layout.ts (fixed/max sizes as constants)', () => {
-  const src = generateAssemblyScript([Reading, Kitchen]);
-  for (const s of [Reading, Kitchen]) {
+  const src = generateAssemblyScript(ALL);
+  for (const s of ALL) {
     const L = layoutOf(s);
-    const C = s.name.toUpperCase();
+    const C = s.name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
     assert.match(src, `export const ${C}_FIXED_SIZE: i32 = ${L.fixedSize};`);
     assert.match(src, `export const ${C}_MAX_SIZE: i32 = ${L.maxSize};`);
   }
@@ -156,20 +158,22 @@ gen('declares typed fields: Uint8Array + Length for strings, StaticArray + Count
   const src = generateAssemblyScript([Kitchen]);
   assert.match(src, 'text: Uint8Array = new Uint8Array(8);');
   assert.match(src, 'textLength: i32 = 0;');
-  assert.match(src, 'path: StaticArray<Point> = new StaticArray<Point>(300);');
+  assert.match(src, 'path: StaticArray<Dot> = new StaticArray<Dot>(300);');
   assert.match(src, 'pathCount: i32 = 0;');
   assert.match(src, 'maybePresent: bool = false;');
   assert.match(src, 'g: u64 = 0;');
-  assert.match(src, 'export namespace Mode {');
+  assert.match(src, 'export namespace Speed {');
   assert.match(src, 'export const Boost: u8 = 2;');
+  assert.match(src, 'maybes: StaticArray<Optional_Speed> = new StaticArray<Optional_Speed>(3);');
+  assert.match(src, 'export class Optional_i16x2 {');
 });
 gen.run();
 
 const diff = suite('AS codec == Node codec (random, fixed seed)');
 if (codecMod) {
-  const codecs = new Map<string, NodeCodec>(PORTABLE_SCHEMAS.map((s) => [s.name, codecMod.codec(s) as NodeCodec]));
+  const codecs = new Map<string, NodeCodec>(ALL.map((s) => [s.name, codecMod.codec(s) as NodeCodec]));
 
-  for (const s of PORTABLE_SCHEMAS) {
+  for (const s of ALL) {
     diff(`${s.name}: 300 random values — decode and re-encode give identical bytes`, () => {
       const c = codecs.get(s.name)!;
       const r = rng(0x5eed ^ s.name.length);
@@ -183,7 +187,7 @@ if (codecMod) {
     });
   }
 
-  for (const s of [Kitchen, Label, Reading]) {
+  for (const s of [Kitchen, Label, ...Object.values(VECTOR_SCHEMAS)]) {
     diff(`${s.name}: 700 corrupted, truncated and extended messages — same code in both builds`, () => {
       const c = codecs.get(s.name)!;
       const r = rng(0xbad ^ s.name.length);
@@ -233,7 +237,7 @@ if (codecMod) {
   });
 
   diff('encode into a too-small buffer: same code (306) at every capacity', () => {
-    for (const s of [Kitchen, Label, Reading]) {
+    for (const s of ALL) {
       const c = codecs.get(s.name)!;
       const buf = new Uint8Array(layoutOf(s).maxSize);
       const r = rng(99);
@@ -250,3 +254,45 @@ if (codecMod) {
   });
 }
 diff.run();
+
+// ---------------------------------------------------------------------------------------------
+// test/vectors/codec.json (H2's golden vectors) through both builds
+
+const cv = suite('codec.json through the Node codec and the generated AssemblyScript');
+const cvPath = join(ROOT, 'test/vectors/codec.json');
+if (!codecMod) {
+  // reported above
+} else if (!existsSync(cvPath)) {
+  console.log('  (skipped: test/vectors/codec.json does not exist yet)');
+} else {
+  const load = await import(pathToFileURL(join(ROOT, 'test/vectors/load.ts')).href);
+  const vectors = load.loadVectors() as { cases: { schema: string; name: string; input: unknown; hex: string }[]; invalid: { schema: string; name: string; hex: string; error: number | string }[] };
+  const nodeCodec = (name: string): NodeCodec => codecMod.codec(load.schemaNamed(name)) as NodeCodec;
+  for (const c of vectors.cases) {
+    cv(`${c.schema}: ${c.name}`, () => {
+      const s = load.schemaNamed(c.schema) as StructType;
+      const nc = nodeCodec(c.schema);
+      const buf = new Uint8Array(layoutOf(s).maxSize);
+      const n = nc.tryEncode(load.fromJson(s, c.input), buf, 0);
+      assert.is(toHex(buf.subarray(0, Math.max(n, 0))), c.hex, 'node encode');
+      const bytes = fromHex(c.hex);
+      assert.is(wasmDecode(c.schema, bytes), bytes.length, 'wasm decode');
+      const [we, wb] = wasmEncode(c.schema);
+      assert.is(we, bytes.length, 'wasm re-encode length');
+      assert.is(toHex(wb), c.hex, 'wasm re-encode');
+      assert.is(nc.tryDecode(bytes, 0, bytes.length, nc.create()), bytes.length, 'node decode');
+    });
+  }
+  for (const c of vectors.invalid) {
+    cv(`${c.schema} rejects with ${c.error}: ${c.name}`, () => {
+      const bytes = fromHex(c.hex);
+      const nc = nodeCodec(c.schema);
+      const code = Number(c.error);
+      // tryDecode leaves trailing bytes to the caller; decode() reports them as 308.
+      const asCode = (n: number) => (n >= 0 && n !== bytes.length ? -308 : n);
+      assert.is(asCode(nc.tryDecode(bytes, 0, bytes.length, nc.create())), -code, 'node');
+      assert.is(asCode(wasmDecode(c.schema, bytes)), -code, 'wasm');
+    });
+  }
+}
+cv.run();

@@ -201,4 +201,232 @@ function wasmDeframe(stream: Uint8Array, chunks: number[], maxFrameBytes: number
   return { frames, counters };
 }
 
-export { nodeCobsEncode, wasmCobsEncode, nodeCobsDecode, wasmCobsDecode, wasmCrc, nodeFrameEncode, wasmFrameEncode, nodeDeframe, wasmDeframe };
+function nodeFrameDecode(src: Uint8Array): [number, Uint8Array] {
+  const dst = new Uint8Array(src.length + 8);
+  const n = framing!.frame.frameDecode(src, 0, src.length, dst, 0);
+  return [n, n > 0 ? dst.slice(0, n) : new Uint8Array(0)];
+}
+function wasmFrameDecode(src: Uint8Array): [number, Uint8Array] {
+  wasm.input(src);
+  const n = wasm.x.frameDec!(src.length);
+  return [n, n > 0 ? wasm.output(n) : new Uint8Array(0)];
+}
+const hexPair = ([n, b]: [number, Uint8Array]): [number, string] => [n, toHex(b)];
+
+/** Random bytes with a bias towards the interesting values: zeros, runs of non-zero near 254. */
+function randomBytes(r: () => number, maxLen: number): Uint8Array {
+  const shape = r();
+  const n = shape < 0.1 ? Math.floor(r() * 3) : shape < 0.3 ? 250 + Math.floor(r() * 12) : Math.floor(r() * maxLen);
+  const zeroRate = r() < 0.3 ? 0 : r() < 0.5 ? 0.5 : 0.05;
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = r() < zeroRate ? 0 : 1 + Math.floor(r() * 255);
+  return b;
+}
+
+// ---------------------------------------------------------------------------------------------
+// framing vector files (H1's format: see test/vectors/*.json)
+
+const fv = suite('framing vectors through tsc and asc builds');
+if (framing) {
+  const cobs = vectors('cobs.json');
+  // cobs.json: cases {input, hex}: cobsEncode(input) == hex, cobsDecode(hex) == input;
+  // invalid {hex, error}: cobsDecode(hex) == -error.
+  for (const c of cobs?.cases ?? []) {
+    fv(`cobs.json: ${c.name}`, () => {
+      const raw = fromHex(c.input);
+      const enc: string = c.hex;
+      assert.equal(hexPair(nodeCobsEncode(raw)), [enc.length / 2, enc], 'node encode');
+      assert.equal(hexPair(wasmCobsEncode(raw)), [enc.length / 2, enc], 'wasm encode');
+      assert.equal(hexPair(nodeCobsDecode(fromHex(enc))), [raw.length, toHex(raw)], 'node decode');
+      assert.equal(hexPair(wasmCobsDecode(fromHex(enc))), [raw.length, toHex(raw)], 'wasm decode');
+    });
+  }
+  for (const c of cobs?.invalid ?? []) {
+    fv(`cobs.json rejects with ${c.error}: ${c.name}`, () => {
+      const enc = fromHex(c.hex);
+      assert.is(nodeCobsDecode(enc)[0], -Number(c.error), 'node');
+      assert.is(wasmCobsDecode(enc)[0], -Number(c.error), 'wasm');
+    });
+  }
+  // crc32c.json: cases {input, hex}: hex = the CRC as 8 digits, most significant first.
+  const crc = vectors('crc32c.json');
+  for (const c of crc?.cases ?? []) {
+    fv(`crc32c.json: ${c.name}`, () => {
+      const data = fromHex(c.input);
+      const want = parseInt(c.hex, 16) >>> 0;
+      assert.is(framing!.crc.crc32c(data, 0, data.length) >>> 0, want, 'node crc32c');
+      assert.is(framing!.crc.crc32cSmall(data, 0, data.length) >>> 0, want, 'node crc32cSmall');
+      assert.is(wasmCrc(data), want, 'wasm crc32c');
+      assert.is(wasmCrc(data, true), want, 'wasm crc32cSmall');
+    });
+  }
+  // frame.json: cases {input, hex}: frameEncode(input) == hex, frameDecode/Deframer(hex) == input;
+  // invalid {hex, error}: frameDecode(hex) == -error and a Deframer counts that error.
+  const frame = vectors('frame.json');
+  const MAX = 4096;
+  for (const c of frame?.cases ?? []) {
+    fv(`frame.json: ${c.name}`, () => {
+      const bytes = fromHex(c.input);
+      const enc: string = c.hex;
+      assert.equal(hexPair(nodeFrameEncode(bytes)), [enc.length / 2, enc], 'node encode');
+      assert.equal(hexPair(wasmFrameEncode(bytes)), [enc.length / 2, enc], 'wasm encode');
+      assert.equal(hexPair(nodeFrameDecode(fromHex(enc))), [bytes.length, toHex(bytes)], 'node decode');
+      assert.equal(hexPair(wasmFrameDecode(fromHex(enc))), [bytes.length, toHex(bytes)], 'wasm decode');
+      const stream = fromHex(enc);
+      const want = nodeDeframe(stream, [stream.length], MAX);
+      assert.equal(want.frames, [toHex(bytes)], 'node deframer');
+      assert.equal(wasmDeframe(stream, [stream.length], MAX), want, 'wasm deframer');
+      const bytewise = Array.from({ length: stream.length }, () => 1);
+      assert.equal(wasmDeframe(stream, bytewise, MAX), nodeDeframe(stream, bytewise, MAX), 'deframer fed byte by byte');
+    });
+  }
+  for (const c of frame?.invalid ?? []) {
+    fv(`frame.json rejects with ${c.error}: ${c.name}`, () => {
+      const enc = fromHex(c.hex);
+      assert.is(nodeFrameDecode(enc)[0], -Number(c.error), 'node');
+      assert.is(wasmFrameDecode(enc)[0], -Number(c.error), 'wasm');
+      const node = nodeDeframe(enc, [enc.length], MAX);
+      assert.equal(wasmDeframe(enc, [enc.length], MAX), node, 'deframer counters');
+      if (enc.length > 1 && enc[enc.length - 1] === 0) assert.is(node.counters.lastError, Number(c.error), 'deframer lastError');
+    });
+  }
+}
+fv.run();
+
+// ---------------------------------------------------------------------------------------------
+// random differential: framing
+
+const fdiff = suite('random differential (fixed seed): framing, tsc build == asc build');
+if (framing) {
+  fdiff('COBS encode, decode and round trip on 2000 random inputs', () => {
+    const r = rng(0xc0b5);
+    for (let i = 0; i < 2000; i++) {
+      const b = randomBytes(r, 700);
+      const ne = hexPair(nodeCobsEncode(b));
+      assert.equal(hexPair(wasmCobsEncode(b)), ne, `encode #${i} ${toHex(b)}`);
+      assert.equal(hexPair(nodeCobsDecode(fromHex(ne[1]))), [b.length, toHex(b)], `node round trip #${i}`);
+      assert.equal(hexPair(wasmCobsDecode(fromHex(ne[1]))), [b.length, toHex(b)], `wasm round trip #${i}`);
+    }
+  });
+
+  fdiff('COBS decode of 2000 random (mostly invalid) inputs gives the same code and bytes', () => {
+    const r = rng(0xdec0);
+    for (let i = 0; i < 2000; i++) {
+      const b = r() < 0.5 ? randomBytes(r, 300) : Uint8Array.from({ length: Math.floor(r() * 40) }, () => Math.floor(r() * 6));
+      assert.equal(hexPair(wasmCobsDecode(b)), hexPair(nodeCobsDecode(b)), `#${i} ${toHex(b)}`);
+    }
+  });
+
+  fdiff('COBS encode/decode into too-small buffers: same code at every capacity', () => {
+    const r = rng(0x5a11);
+    for (let i = 0; i < 40; i++) {
+      const b = randomBytes(r, 300);
+      const enc = nodeCobsEncode(b)[1];
+      for (let cap = Math.max(0, enc.length - 6); cap <= enc.length; cap++) {
+        wasm.input(b);
+        assert.is(wasm.x.cobsEncCap!(b.length, cap), framing!.cobs.cobsEncode(b, new Uint8Array(cap), 0, b.length, 0), `encode cap ${cap}`);
+      }
+      for (let cap = Math.max(0, b.length - 6); cap <= b.length; cap++) {
+        wasm.input(enc);
+        assert.is(wasm.x.cobsDecCap!(enc.length, cap), framing!.cobs.cobsDecode(enc, new Uint8Array(cap), 0, enc.length, 0), `decode cap ${cap}`);
+      }
+    }
+  });
+
+  fdiff('CRC-32C (slice-by-16 and nibble) on 2000 random inputs at random offsets', () => {
+    const r = rng(0xc3c);
+    for (let i = 0; i < 2000; i++) {
+      const b = randomBytes(r, 600);
+      const off = Math.floor(r() * (b.length + 1));
+      const len = Math.floor(r() * (b.length - off + 1));
+      wasm.input(b);
+      const want = framing!.crc.crc32c(b, off, len) >>> 0;
+      assert.is(framing!.crc.crc32cSmall(b, off, len) >>> 0, want, `node small #${i}`);
+      assert.is(wasm.x.crc!(off, len) >>> 0, want, `wasm crc32c #${i}`);
+      assert.is(wasm.x.crcSmall!(off, len) >>> 0, want, `wasm crc32cSmall #${i}`);
+      const head = Math.floor(len / 2);
+      assert.is(wasm.x.crcUpdate!(wasm.x.crc!(off, head), off + head, len - head) >>> 0, want, `wasm update #${i}`);
+    }
+  });
+
+  fdiff('frameEncode / frameDecode on 2000 random inputs, and corrupted frames', () => {
+    const r = rng(0xf4a3);
+    for (let i = 0; i < 2000; i++) {
+      const b = randomBytes(r, 600);
+      const ne = hexPair(nodeFrameEncode(b));
+      assert.equal(hexPair(wasmFrameEncode(b)), ne, `encode #${i}`);
+      if (ne[0] < 0) continue;
+      const f = fromHex(ne[1]);
+      if (r() < 0.5 && f.length > 1) f[Math.floor(r() * (f.length - 1))] ^= 1 << Math.floor(r() * 8);
+      assert.equal(hexPair(wasmFrameDecode(f)), hexPair(nodeFrameDecode(f)), `decode #${i}`);
+    }
+  });
+
+  fdiff('frameEncode into too-small buffers: same code at every capacity', () => {
+    const r = rng(0xf5);
+    for (let i = 0; i < 40; i++) {
+      const b = randomBytes(r, 300);
+      const n = nodeFrameEncode(b)[0];
+      for (let cap = Math.max(0, n - 6); cap <= n + 1; cap++) {
+        wasm.input(b);
+        assert.is(wasm.x.frameEncCap!(b.length, cap), framing!.frame.frameEncode(b, 0, b.length, new Uint8Array(cap), 0), `cap ${cap}`);
+      }
+    }
+  });
+
+  fdiff('deframer: 2000 random streams (good, corrupt, oversize, empty frames) split at random points', () => {
+    const r = rng(0xdef);
+    for (let i = 0; i < 2000; i++) {
+      const max = [16, 64, 300][Math.floor(r() * 3)]!;
+      const parts: number[] = [];
+      const frames = 1 + Math.floor(r() * 4);
+      for (let k = 0; k < frames; k++) {
+        const kind = r();
+        if (kind < 0.1) { parts.push(0); continue; }
+        if (kind < 0.2) { for (const x of randomBytes(r, 40)) parts.push(x); parts.push(0); continue; }
+        const payload = randomBytes(r, max + 20);
+        if (payload.length === 0) continue;
+        const f = fromHex(hexPair(nodeFrameEncode(payload))[1]);
+        if (kind < 0.35 && f.length > 1) f[Math.floor(r() * (f.length - 1))] ^= 1 << Math.floor(r() * 8);
+        for (const x of f) parts.push(x);
+      }
+      const stream = Uint8Array.from(parts);
+      const chunks: number[] = [];
+      for (let left = stream.length; left > 0;) {
+        const c = Math.min(left, r() < 0.3 ? 1 : 1 + Math.floor(r() * 64));
+        chunks.push(c);
+        left -= c;
+      }
+      assert.equal(wasmDeframe(stream, chunks, max), nodeDeframe(stream, chunks, max), `stream #${i} ${toHex(stream)} chunks ${chunks}`);
+    }
+  });
+
+  fdiff('deframer: one stream split at every offset gives the same frames and counters', () => {
+    const r = rng(0x5717);
+    const parts: number[] = [];
+    for (let k = 0; k < 6; k++) for (const x of fromHex(hexPair(nodeFrameEncode(randomBytes(r, 60).map((v) => v || 1)))[1])) parts.push(x);
+    const stream = Uint8Array.from(parts);
+    const whole = nodeDeframe(stream, [stream.length], 64);
+    for (let at = 1; at < stream.length; at++) {
+      const chunks = [at, stream.length - at];
+      assert.equal(nodeDeframe(stream, chunks, 64), whole, `node split ${at}`);
+      assert.equal(wasmDeframe(stream, chunks, 64), whole, `wasm split ${at}`);
+    }
+  });
+}
+fdiff.run();
+
+// ---------------------------------------------------------------------------------------------
+// size of the smallest profile
+
+const size = suite('small wasm profile');
+size('build/wasm/small.wasm (header + COBS + CRC + frame + deframer) is at most 4096 bytes', () => {
+  if (!haveFraming()) {
+    console.log('  (skipped: small.wasm needs src/framing)');
+    return;
+  }
+  const n = wasmBytes('small').length;
+  console.log(`  small.wasm: ${n} bytes; core.wasm: ${wasmBytes('core').length} bytes`);
+  assert.ok(n <= 4096, `small.wasm is ${n} bytes`);
+});
+size.run();

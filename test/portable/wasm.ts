@@ -12,6 +12,7 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 function sources(): string[] {
   const dirs = ['src/wire', 'src/framing', 'firmware/core'];
   const files = ['src/codec/codegen-as.ts', 'src/codec/layout.ts', 'src/codec/schema.ts', 'test/portable/schemas.ts',
+    'test/vectors/schemas.ts',
     'asconfig.json', 'scripts/build-wasm.mjs'];
   for (const d of dirs) {
     const p = join(ROOT, d);
