@@ -3,11 +3,15 @@
 //   1. generates AssemblyScript for the portable test schemas (test/portable/schemas.ts) with
 //      src/codec/codegen-as.ts into build/as-gen/{codec,harness}.ts;
 //   2. compiles asconfig.json target `core` (firmware/core/vectors*.ts + the harness, for the
-//      vector tests) and target `small` (firmware/core/small.ts, the smallest profile) into
-//      build/wasm/;
+//      vector tests) and target `small` (the smallest profile) twice: firmware/core/small.ts
+//      (header, COBS, CRC, frameEncode, deframer) → small.wasm, and firmware/core/small-core.ts
+//      (header, COBS, CRC only: the 4 KiB budget) → small-core.wasm, into build/wasm/;
 //   3. prints each wasm's size in bytes.
 // Usage: node scripts/build-wasm.mjs [--json] [--target core|small]   (npm run build:wasm)
-// Exits non-zero on any compile error. Takes a few seconds: tests call it when the wasm is stale.
+// Exits non-zero on any compile error. Without --target the `small` builds run in a second
+// process while `core` compiles (binaryen's optimizer is most of the time): a few seconds on an
+// idle machine. Tests call it when the wasm is missing or older than its sources.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -18,6 +22,12 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const only = args.includes('--target') ? args[args.indexOf('--target') + 1] : undefined;
+if (only !== undefined && only !== 'core' && only !== 'small') {
+  console.error(`unknown --target ${only} (core or small)`);
+  process.exit(2);
+}
+/** Internal: the parent already generated build/as-gen/. */
+const noGen = args.includes('--no-gen');
 const log = (msg) => { if (!json) console.log(msg); };
 
 /** Framing sources the `core` and `small` entries import (src/framing). */
@@ -48,9 +58,9 @@ async function generate() {
   }
 }
 
-async function compile(target, entries) {
+async function compile(target, entries, outFile) {
   let stderr = '';
-  const file = join(root, JSON.parse(readFileSync(join(root, 'asconfig.json'), 'utf8')).targets[target].outFile);
+  const file = join(root, outFile ?? JSON.parse(readFileSync(join(root, 'asconfig.json'), 'utf8')).targets[target].outFile);
   const tmp = `${file}.${process.pid}.tmp`;
   const { error } = await asc.main(['--config', 'asconfig.json', '--target', target, '--outFile', tmp, ...entries], {
     stdout: { write: (s) => { if (!json) process.stdout.write(s); return true; } },
@@ -67,28 +77,50 @@ async function compile(target, entries) {
   }
   if (stderr.trim() && !json) process.stderr.write(stderr);
   renameSync(tmp, file);
-  return { target, file: relative(root, file), bytes: statSync(file).size };
+  return { target, entry: entries[0], file: relative(root, file), bytes: statSync(file).size };
+}
+
+/** Run this script for `small` in a child process; resolves to its JSON result. */
+function buildSmallInChild() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--target', 'small', '--no-gen', '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      let r;
+      try { r = JSON.parse(out.trim().split('\n').pop() ?? ''); } catch { r = { ok: false, error: out }; }
+      if (code === 0 && r.ok) resolve(r.wasm);
+      else reject(new Error(r.error ?? `build of target small exited with ${code}`));
+    });
+  });
 }
 
 async function main() {
   process.chdir(root);
   mkdirSync(join(root, 'build/wasm'), { recursive: true });
   const t0 = performance.now();
-  const structs = await generate();
+  const structs = noGen ? [] : await generate();
   const haveFraming = FRAMING.every((f) => existsSync(join(root, f)));
   if (!haveFraming) log(`note: ${FRAMING.filter((f) => !existsSync(join(root, f))).join(', ')} missing — building without framing exports`);
   const results = [];
+  const small = haveFraming && !only ? buildSmallInChild() : undefined;
+  small?.catch(() => {}); // awaited below; keeps an early failure from being unhandled
   if (!only || only === 'core') {
     const entries = ['firmware/core/vectors.ts', 'build/as-gen/harness.ts'];
     if (haveFraming) entries.splice(1, 0, 'firmware/core/vectors-framing.ts');
     results.push(await compile('core', entries));
   }
-  if ((!only || only === 'small') && haveFraming) results.push(await compile('small', ['firmware/core/small.ts']));
+  if (only === 'small' && haveFraming) {
+    results.push(await compile('small', ['firmware/core/small.ts']));
+    results.push(await compile('small', ['firmware/core/small-core.ts'], 'build/wasm/small-core.wasm'));
+  }
+  if (small) results.push(...(await small));
   const ms = Math.round(performance.now() - t0);
   if (json) {
     console.log(JSON.stringify({ ok: true, framing: haveFraming, schemas: structs, wasm: results, ms }));
   } else {
-    for (const r of results) log(`${r.file.padEnd(24)} ${String(r.bytes).padStart(7)} bytes`);
+    for (const r of results) log(`${r.file.padEnd(28)} ${String(r.bytes).padStart(7)} bytes  (target ${r.target}: ${r.entry})`);
     log(`schemas: ${structs.join(', ')} (${ms} ms)`);
   }
 }

@@ -26,7 +26,7 @@ export const haveFraming = (): boolean => FRAMING_FILES.every((f) => existsSync(
 
 /** Build when missing or stale; throws with the compiler output when the build fails. */
 export function ensureWasm(): void {
-  const outs = ['build/wasm/core.wasm', ...(haveFraming() ? ['build/wasm/small.wasm'] : [])].map((f) => join(ROOT, f));
+  const outs = ['build/wasm/core.wasm', ...(haveFraming() ? ['build/wasm/small.wasm', 'build/wasm/small-core.wasm'] : [])].map((f) => join(ROOT, f));
   const newestSource = Math.max(...sources().map((f) => statSync(f).mtimeMs));
   const stale = outs.some((f) => !existsSync(f) || statSync(f).mtimeMs < newestSource);
   if (!stale) return;
@@ -34,7 +34,7 @@ export function ensureWasm(): void {
   if (r.status !== 0) throw new Error(`scripts/build-wasm.mjs failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
 }
 
-export function wasmBytes(name: 'core' | 'small'): Uint8Array {
+export function wasmBytes(name: 'core' | 'small' | 'small-core'): Uint8Array {
   return readFileSync(join(ROOT, `build/wasm/${name}.wasm`));
 }
 
