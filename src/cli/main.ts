@@ -1,0 +1,114 @@
+// The `cell` command line (docs/cli.md): argument parsing and dispatch. Each command lives in
+// src/cli/commands/<name>.ts and is loaded only when used.
+//
+//   cell <command> [arguments] [options]        cell <command> --help        cell --version
+//
+// Exit codes: 0 ok, 1 call or cell error, 2 usage error, 3 breaking schema change (cell check).
+import { readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { closest, formatHelp, parseArgs } from './args.ts';
+import { CliError, errorJson, EXIT_USAGE, formatError, toCliError } from './errors.ts';
+import { stringify, type CommandModule, type Ctx } from './io.ts';
+import { packageRoot } from './lib-path.ts';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  new: { summary: 'create a cell directory that runs as generated', load: () => import('./commands/new.ts') },
+  run: { summary: 'serve a cell on .cell/run/cell.sock (in the background unless --foreground)', load: () => import('./commands/run.ts') },
+  call: { summary: 'call a method (or read a stream or event) of a running cell, JSON in and out', load: () => import('./commands/call.ts') },
+  gen: { summary: 'cache a running cell\'s schema under .cell/ and write a typed client', load: () => import('./commands/gen.ts') },
+  check: { summary: 'compare cached schemas with the running cells (exit 3 on a breaking change)', load: () => import('./commands/check.ts') },
+  status: { summary: 'show the cells started with `cell run`: pid, socket, uptime, calls', load: () => import('./commands/status.ts') },
+  stop: { summary: 'stop a cell started with `cell run` (GOODBYE to its clients)', load: () => import('./commands/stop.ts') },
+  logs: { summary: 'print (or follow) a cell\'s structured log', load: () => import('./commands/logs.ts') },
+  test: { summary: 'run a cell directory\'s tests (test/**/*.test.ts, node:test)', load: () => import('./commands/test.ts') },
+};
+
+function version(): string {
+  try { return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version; } catch { return 'unknown'; }
+}
+
+function overview(): string {
+  const w = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return [
+    'cell — typed RPC cells: create, run, call, generate clients, check schemas',
+    '',
+    'Usage: cell <command> [arguments] [options]',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(w)}  ${c.summary}`),
+    '',
+    'Run `cell <command> --help` for its arguments and options. Documentation: docs/cli.md',
+    'Exit codes: 0 ok, 1 call or cell error, 2 usage error, 3 breaking schema change (check).',
+  ].join('\n');
+}
+
+function makeCtx(command: string, json: boolean): Ctx {
+  return {
+    command, json,
+    out: (line) => { process.stdout.write(line + '\n'); },
+    err: (line) => { process.stderr.write(line + '\n'); },
+  };
+}
+
+function report(e: unknown, command: string, json: boolean, target?: string): number {
+  const ce = toCliError(e, target);
+  if (json) process.stdout.write(stringify({ error: errorJson(ce) }) + '\n');
+  else process.stderr.write(formatError(ce, command, (v) => stringify(v)) + '\n');
+  return ce.exit;
+}
+
+/** Run the CLI with these arguments (without "node" and the script). Resolves with the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined) { process.stderr.write(overview() + '\n'); return EXIT_USAGE; }
+  if (cmd === '--help' || cmd === '-h') { process.stdout.write(overview() + '\n'); return 0; }
+  if (cmd === '--version' || cmd === '-v') { process.stdout.write(version() + '\n'); return 0; }
+  if (cmd === 'help') {
+    const c = rest[0] !== undefined ? COMMANDS[rest[0]] : undefined;
+    process.stdout.write((c !== undefined ? formatHelp((await c.load()).spec) : overview()) + '\n');
+    return 0;
+  }
+  const entry = COMMANDS[cmd];
+  const json = rest.includes('--json');
+  if (entry === undefined) {
+    const near = closest(cmd, Object.keys(COMMANDS));
+    return report(new CliError(`unknown command "${cmd}"${near !== undefined ? ` (did you mean \`cell ${near}\`?)` : ''}`, {
+      exit: EXIT_USAGE, fix: 'run `cell --help` for the list of commands',
+    }), '', json);
+  }
+  let mod: CommandModule;
+  try {
+    mod = await entry.load();
+  } catch (e) {
+    return report(e, cmd, json);
+  }
+  let parsed;
+  try {
+    parsed = parseArgs(mod.spec, rest);
+  } catch (e) {
+    return report(e, cmd, json && 'json' in mod.spec.flags);
+  }
+  if (parsed.flags.help === true) { process.stdout.write(formatHelp(mod.spec) + '\n'); return 0; }
+  const asJson = parsed.flags.json === true;
+  try {
+    return await mod.run(parsed, makeCtx(cmd, asJson));
+  } catch (e) {
+    return report(e, cmd, asJson, parsed.positionals[0]);
+  }
+}
+
+/** Run as a program: set the exit code, and do not let a stray handle keep the process alive. */
+export async function runCli(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  const code = await main(argv);
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 1000).unref();
+}
+
+function isEntry(): boolean {
+  const arg = process.argv[1];
+  if (arg === undefined) return false;
+  try { return import.meta.url === pathToFileURL(realpathSync(arg)).href; } catch { return false; }
+}
+
+if (isEntry()) await runCli();

@@ -1,0 +1,60 @@
+// Where a command finds a cell (docs/cli.md "Targets"):
+//   a cell directory (has cell.toml)  →  its Unix socket <dir>/.cell/run/cell.sock
+//   a socket path (unix:/p, or an existing socket file, or *.sock)
+//   host:port (or tcp://host:port)    →  TCP
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { connectTcp, connectUnix } from '../transports/index.ts';
+import type { Link } from '../transports/link.ts';
+import { cellPaths, isCellDir } from './cell-dir.ts';
+import { CliError } from './errors.ts';
+
+export type Target =
+  | { readonly kind: 'unix'; readonly path: string; readonly dir?: string; readonly text: string }
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number; readonly text: string };
+
+export function resolveTarget(text: string): Target {
+  if (text.startsWith('unix:')) return { kind: 'unix', path: resolve(text.slice(5).replace(/^\/\/(?=\/)/, '')), text };
+  const tcp = /^(?:tcp:\/\/)?(\[[^\]]+\]|[^\s/:]*):(\d{1,5})$/.exec(text);
+  if (tcp !== null && !existsSync(text)) {
+    const port = Number(tcp[2]);
+    if (port < 1 || port > 65535) throw new CliError(`port ${port} is out of range 1..65535`, { exit: 2, name: 'BadTarget' });
+    const host = tcp[1] === '' ? '127.0.0.1' : tcp[1]!.replace(/^\[|\]$/g, '');
+    return { kind: 'tcp', host, port, text };
+  }
+  const p = resolve(text);
+  if (existsSync(p) && statSync(p).isDirectory()) {
+    if (!isCellDir(p)) {
+      throw new CliError(`${text} is a directory without cell.toml`, {
+        exit: 2, name: 'BadTarget', fix: 'pass a cell directory, a socket path (unix:/path) or host:port',
+      });
+    }
+    return { kind: 'unix', path: cellPaths(p).socket, dir: p, text };
+  }
+  if ((existsSync(p) && statSync(p).isSocket()) || p.endsWith('.sock')) return { kind: 'unix', path: p, text };
+  throw new CliError(`no cell directory, socket or host:port "${text}"`, {
+    exit: 2, name: 'BadTarget', fix: 'pass a cell directory (with cell.toml), a socket path (unix:/path or *.sock) or host:port',
+  });
+}
+
+export function describeTarget(t: Target): string {
+  return t.kind === 'tcp' ? `${t.host}:${t.port}` : t.path;
+}
+
+/** Open a link to the target; OS errors become Unavailable (401) with a fix. */
+export async function openLink(t: Target): Promise<Link> {
+  try {
+    return t.kind === 'unix' ? await connectUnix(t.path) : await connectTcp(t.port, t.host);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const where = describeTarget(t);
+    const why = code === 'ENOENT' ? `no socket at ${where}: the cell is not running`
+      : code === 'ECONNREFUSED' ? `nothing answers at ${where} (${t.kind === 'unix' ? 'a stale socket: the cell is not running' : 'connection refused'})`
+      : `cannot connect to ${where}: ${(e as Error).message}`;
+    throw new CliError(why, {
+      code: 401,
+      fix: t.kind === 'unix' && t.dir !== undefined ? `start it: \`cell run ${t.text}\`` : 'start the cell (`cell run <dir>`) or check the address',
+      detail: code !== undefined ? { os: code } : undefined,
+    });
+  }
+}
