@@ -19,6 +19,7 @@ import {
   type SchemaType, type StringType, type StructType,
 } from './schema.ts';
 import { canonicalText, fingerprintOf, hex64 } from './canonical.ts';
+import { struct as codecStruct } from './index.ts';
 
 export type SchemaJson =
   | ScalarKind
@@ -51,15 +52,16 @@ export function schemaToJson(t: SchemaType): SchemaJson {
 
 export interface FromJsonOptions {
   /**
-   * Builds a struct from its name and fields; pass the codec's `struct` to get working codecs
-   * (encode/decode) for every struct, nested ones included. @default structType (a plain description)
+   * Builds a struct from its name and fields. The default gives working codecs (encode/decode)
+   * for every struct, nested ones included; pass `structType` for plain descriptions only.
+   * @default struct from src/codec/index.ts (compiled codec)
    */
   struct?: (name: string, fields: Fields) => StructType;
 }
 
 /** Rebuild a schema type from JSON. Throws TypeError/RangeError (with the path) on bad input. */
 export function schemaFromJson(json: unknown, opts: FromJsonOptions = {}, path = '$'): SchemaType {
-  const mk = opts.struct ?? structType;
+  const mk = opts.struct ?? (codecStruct as (name: string, fields: Fields) => StructType);
   if (typeof json === 'string') {
     const s = SCALARS[json as ScalarKind];
     if (s === undefined) throw new TypeError(`${path}: unknown scalar "${json}"`);

@@ -390,7 +390,6 @@ export class Connection {
         this.helloTimer = null;
         if (this.peer === null) this.readyRej(new RpcError(RpcCode.Unavailable, `no HELLO from the peer within ${this.opts.helloTimeoutMs} ms`));
       }, this.opts.helloTimeoutMs);
-      this.helloTimer.unref?.();
     }
     if (this.opts.heartbeatMs > 0) {
       this.rxAt = performance.now();

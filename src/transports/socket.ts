@@ -95,6 +95,12 @@ export class SocketLink implements Link {
     this.finish(null);
   }
 
+  /** Write raw bytes, bypassing framing (tests: inject garbage). */
+  writeRaw(bytes: Uint8Array): void {
+    this.flush();
+    this.socket.write(bytes.slice());
+  }
+
   /** Destroy the socket at once, without flushing (a reset, as if the process died). */
   destroy(): void {
     this.stageLen = 0;

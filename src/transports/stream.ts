@@ -51,7 +51,7 @@ export class StreamLink implements Link {
     this.writable = isPair ? pair.writable : (io as Duplex);
     this.deframer = new Deframer(mtu);
     this.hwm = opts.highWaterMarkBytes ?? 1 << 18;
-    this.stage = new Uint8Array(Math.max(opts.batchBytes ?? 16384, frameMaxEncodedBytes(mtu)));
+    this.stage = new Uint8Array(Math.max(opts.batchBytes ?? 16384, frameMaxEncodedBytes(mtu) + 1));
     this.readable.pause();
     this.readable.on('error', this.onError);
     if (this.writable !== (this.readable as unknown)) this.writable.on('error', this.onError);
@@ -72,7 +72,10 @@ export class StreamLink implements Link {
     checkMtu(len, this.caps.mtu);
     if (this.closed) { this.stats.dropped++; return false; }
     const worst = frameMaxEncodedBytes(len);
-    if (this.stageLen + worst > this.stage.length) this.flush();
+    if (this.stageLen + worst + 1 > this.stage.length) this.flush();
+    // Each batch starts with a 0x00: it ends whatever line noise came before it, so noise
+    // costs at most the noise, not our next frame. The deframer ignores empty frames.
+    if (this.stageLen === 0) this.stage[this.stageLen++] = 0;
     const n = frameEncode(frame, 0, len, this.stage, this.stageLen);
     if (n < 0) { this.stats.dropped++; return false; } // unreachable: the stage has the worst case
     this.stageLen += n;

@@ -1,0 +1,76 @@
+// Type-level tests: `npx tsc --noEmit -p .` checks this file; each @ts-expect-error line must be
+// an error, or tsc fails. The runtime part only checks that the helpers behave the same.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { memoryPair } from '../../src/transports/memory.ts';
+import { connect, serve, RpcCode, callError, type Client, type Impl, type CallError } from '../../src/rpc/index.ts';
+import { Thermo } from './fixtures/thermo.ts';
+import { thermoImpl } from './fixtures/impl.ts';
+
+/** Exhaustive handling of everything `read` can fail with: removing a case is a tsc error. */
+export function describeReadError(e: unknown): string {
+  const err = callError(Thermo.methods.read, e);
+  switch (err.code) {
+    case RpcCode.Timeout: case RpcCode.Unavailable: case RpcCode.Closed: return 'retry later';
+    case RpcCode.SchemaMismatch: case RpcCode.UnknownMethod: return 'run cell gen';
+    case RpcCode.Cancelled: return 'cancelled';
+    case RpcCode.Malformed: case RpcCode.Internal: return 'bug';
+    case RpcCode.Unauthorized: return 'auth';
+    case RpcCode.Overloaded: return 'back off';
+    case 1001: return `sensor ${err.payload.sensor} fault: ${err.payload.reason}`; // payload typed as SensorFault
+    case 1002: return `busy (${String(err.payload)})`;
+    default: { const never: never = err; return never; }
+  }
+}
+
+// Compile-time only.
+export async function typeChecks(t: Client<typeof Thermo>): Promise<void> {
+  const r = await t.read({ channel: 2 });
+  const temp: number = r.temp;
+  void temp;
+  // @ts-expect-error wrong field name in the request
+  await t.read({ chanel: 2 });
+  // @ts-expect-error wrong field type
+  await t.read({ channel: '2' });
+  // @ts-expect-error no such method
+  await t.write({ channel: 2 });
+  // @ts-expect-error the response has no such field
+  void (await t.read({ channel: 2 })).humidity;
+  for await (const s of t.samples({ count: 3, failAt: 0 })) {
+    const v: number = s.v;
+    // @ts-expect-error items are Samples
+    const w: string = s.v;
+    void v; void w;
+  }
+  t.on('alarm', (a) => { const level: number = a.level; void level; });
+  // @ts-expect-error no such event
+  t.on('fire', () => {});
+  // @ts-expect-error 1003 is not a declared error code of read
+  const c: CallError<typeof Thermo.methods.read>['code'] = 1003;
+  void c;
+}
+
+// @ts-expect-error an implementation must have every method (greet missing)
+export const incomplete: Impl<typeof Thermo> = { read: () => ({ channel: 0, temp: 0, seq: 0 }), sleep: async () => ({ ok: 1 }), echo: (r) => r, samples: function* () {} };
+
+export const badFail: Partial<Impl<typeof Thermo>> = {
+  read(_req, ctx) {
+    // @ts-expect-error sensorFault needs its payload
+    ctx.fail('sensorFault');
+    // @ts-expect-error not a declared error
+    ctx.fail('onFire');
+    return ctx.fail('busy');
+  },
+};
+
+const s = suite('types');
+s('the exhaustive switch maps real errors', async () => {
+  const [a, b] = memoryPair();
+  serve(Thermo, thermoImpl(), b, { heartbeatMs: 0 });
+  const t = await connect(Thermo, a, { heartbeatMs: 0 });
+  assert.is(await t.read({ channel: 9 }).then(() => '', describeReadError), 'sensor 9 fault: open circuit');
+  assert.is(await t.read({ channel: 8 }).then(() => '', describeReadError), 'busy (undefined)');
+  assert.is(describeReadError(new Error('plain')), 'bug');
+  await t.close();
+});
+s.run();
