@@ -119,11 +119,17 @@ export class EchoClient {
     if (this.queue.length && this.waiter) this.waiter();
   }
 
-  /** Write bytes and wait until the OS has taken them. */
-  write(bytes: Uint8Array): Promise<void> {
+  /** Write bytes and wait until the OS has taken them (fails after the frame timeout). */
+  write(bytes: Uint8Array, timeoutMs = this.frameTimeoutMs): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.port.write(bytes, (e) => (e ? reject(e) : undefined));
-      this.port.drain((e) => (e ? reject(e) : resolve()));
+      const timer = setTimeout(() => reject(new Error(`write of ${bytes.length} bytes not drained within ${timeoutMs} ms`)), timeoutMs);
+      const done = (e: Error | null | undefined) => {
+        clearTimeout(timer);
+        if (e) reject(e);
+        else resolve();
+      };
+      this.port.write(bytes, (e) => { if (e) done(e); });
+      this.port.drain(done);
     });
   }
 

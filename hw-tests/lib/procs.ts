@@ -4,9 +4,18 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 
 const live = new Set<ChildProcess>();
+const exitTasks = new Set<() => void>();
 let hooked = false;
 
 function killAllSync(): void {
+  for (const task of exitTasks) {
+    try {
+      task();
+    } catch {
+      // best effort at exit
+    }
+  }
+  exitTasks.clear();
   for (const child of live) {
     try {
       child.kill('SIGKILL');
@@ -37,6 +46,13 @@ export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions = {
   child.once('exit', () => live.delete(child));
   child.once('error', () => live.delete(child));
   return child;
+}
+
+/** Run `task` (synchronous, best effort) when the process exits; returns a function that cancels it. */
+export function atExit(task: () => void): () => void {
+  hookExit();
+  exitTasks.add(task);
+  return () => exitTasks.delete(task);
 }
 
 /** Resolve when `child` has exited; SIGTERM it, then SIGKILL after `graceMs`. */

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { spawnTracked, stopProcess, which } from './procs.ts';
+import { atExit, spawnTracked, stopProcess, which } from './procs.ts';
 
 export interface PtyPairOptions {
   /** Directory for the two links. @default a new directory under os.tmpdir() */
@@ -62,6 +62,7 @@ export async function startPtyPair(opts: PtyPairOptions = {}): Promise<PtyPair> 
   const pathA = join(dir, 'ttyA');
   const pathB = join(dir, 'ttyB');
   const timeoutMs = opts.startTimeoutMs ?? 5000;
+  const cancelCleanup = ownDir ? atExit(() => rmSync(dir, { recursive: true, force: true })) : () => {};
   let child: ChildProcess | null = await launch(pathA, pathB, timeoutMs);
   const kill = async () => {
     const c = child;
@@ -80,6 +81,7 @@ export async function startPtyPair(opts: PtyPairOptions = {}): Promise<PtyPair> 
     async close() {
       await kill();
       if (ownDir) rmSync(dir, { recursive: true, force: true });
+      cancelCleanup();
     },
   };
 }

@@ -49,7 +49,12 @@ async function loadSerialPort(): Promise<SerialPortCtor | string> {
 function openPort(SerialPort: SerialPortCtor, path: string): Promise<InstanceType<SerialPortCtor>> {
   return new Promise((resolve, reject) => {
     const port = new SerialPort({ path, baudRate: 115200, autoOpen: false });
-    port.open((e) => (e ? reject(e) : resolve(port)));
+    const timer = setTimeout(() => reject(new Error(`cannot open ${path} within ${FRAME_TIMEOUT_MS} ms`)), FRAME_TIMEOUT_MS);
+    port.open((e) => {
+      clearTimeout(timer);
+      if (e) reject(e);
+      else resolve(port);
+    });
   });
 }
 
