@@ -2,6 +2,8 @@
 // background, wait until the socket answers HELLO, then let it go (docs/cli.md "cell run").
 // The child's stdout/stderr go to .cell/log/cell.out, so a crash during start-up is shown here.
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, defineCell } from '../rpc/index.ts';
@@ -24,9 +26,23 @@ export async function helloOk(socket: string, timeoutMs = 1000): Promise<boolean
   }
 }
 
-/** Node flags to pass on to the child (loaders yes, the inspector no: it would clash on its port). */
+/**
+ * Node flags to pass on to the child: loaders yes (`--import tsx` made absolute, since the child
+ * may resolve from another directory), the inspector no (it would clash on its port).
+ */
 function childExecArgv(): string[] {
-  return process.execArgv.filter((a) => !a.startsWith('--inspect') && !a.startsWith('--debug'));
+  const req = createRequire(import.meta.url);
+  const abs = (spec: string): string => (spec === 'tsx' || spec.startsWith('tsx/') ? pathToFileURL(req.resolve(spec)).href : spec);
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--inspect') || a.startsWith('--debug')) continue;
+    if ((a === '--import' || a === '--loader') && i + 1 < argv.length) { out.push(a, abs(argv[++i]!)); continue; }
+    const m = /^(--import|--loader)=(.*)$/.exec(a);
+    out.push(m !== null ? `${m[1]}=${abs(m[2]!)}` : a);
+  }
+  return out;
 }
 
 function tail(file: string, from: number, maxLines = 20): string {

@@ -33,7 +33,7 @@ export async function resolve(spec, ctx, next) {
   try { r = await next(spec, ctx); } catch (e) { err = e; }
   if (r !== undefined && !(preferSrc && r.url.startsWith(rootUrl))) return r;
   const u = local(spec);
-  if (u !== null) return { url: u, shortCircuit: true };
+  if (u !== null) return { url: u, format: 'module', shortCircuit: true };
   if (r !== undefined) return r;
   throw err;
 }

@@ -2,7 +2,7 @@
 // (describe()), rebuild codecs from the JSON and connect with a CellDef made from them.
 import { struct, hex64 } from '../codec/index.ts';
 import { schemaFromJson, type CellDescription, type SchemaJson } from '../codec/schema-json.ts';
-import { appError, connect, defineCell, method, stream, type AnyCodec, type CellDef, type Client, type ErrorsDecl } from '../rpc/index.ts';
+import { appError, connect, defineCell, method, stream, type AnyCodec, type AppErrorDef, type CellDef, type Client, type ErrorsDecl } from '../rpc/index.ts';
 import { CliError } from './errors.ts';
 import { openLink, type Target } from './target.ts';
 
@@ -41,7 +41,7 @@ function codecOf(j: SchemaJson, where: string): AnyCodec {
 }
 
 function errorsOf(errs: CellDescription['methods'][number]['errors'], where: string): ErrorsDecl {
-  const out: Record<string, ReturnType<typeof appError>> = {};
+  const out: Record<string, AppErrorDef> = {};
   for (const e of errs) out[e.name] = e.payload === undefined ? appError(e.code) : appError(e.code, codecOf(e.payload, `${where}.errors.${e.name}`));
   return out;
 }

@@ -85,6 +85,7 @@ export async function run(p: Parsed, ctx: Ctx): Promise<number> {
   }
 
   const reqSchema: SchemaJson | undefined = entry.kind === 'event' ? undefined : entry.m.request.schema;
+  const reqText = entry.kind === 'event' ? '' : entry.m.request.canonical;
   let req: unknown;
   if (reqSchema !== undefined) {
     try {
@@ -92,8 +93,8 @@ export async function run(p: Parsed, ctx: Ctx): Promise<number> {
     } catch (e) {
       if (!(e instanceof ValueError)) throw e;
       throw new CliError(e.message, {
-        exit: EXIT_USAGE, name: 'BadArgument', detail: { field: e.path, expected: entry.kind === 'event' ? '' : entry.m.request.canonical },
-        fix: `pass a JSON object matching ${entry.m.request.canonical}`,
+        exit: EXIT_USAGE, name: 'BadArgument', detail: { field: e.path, expected: reqText },
+        fix: `pass a JSON object matching ${reqText}`,
       });
     }
   } else if (jsonText !== undefined) {
