@@ -75,7 +75,10 @@ export interface EchoClientOptions {
  * of the firmware runtime ("!panic ...") is kept in `panics` for failure messages.
  */
 export class EchoClient {
+  /** The first few panic lines of the firmware runtime (a boot loop repeats them forever). */
   readonly panics: string[] = [];
+  /** All panic lines seen, including those not kept in `panics`. */
+  panicCount = 0;
   private readonly deframer = new Deframer(ECHO_MAX_FRAME_BYTES + 64);
   private readonly header = new Header();
   private readonly queue: ReceivedFrame[] = [];
@@ -103,7 +106,9 @@ export class EchoClient {
     // Keep a short tail of printable text to spot the runtime's panic lines.
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i]!;
-      if (b === 0x0a && this.text.startsWith('!panic')) this.panics.push(this.text);
+      if (b === 0x0a && this.text.startsWith('!panic')) {
+        if (this.panicCount++ < 3) this.panics.push(this.text);
+      }
       this.text = b >= 0x20 && b < 0x7f ? (this.text + String.fromCharCode(b)).slice(-80) : '';
     }
     const d = this.deframer;
@@ -143,7 +148,7 @@ export class EchoClient {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           this.waiter = null;
-          const why = this.panics.length ? ` (firmware: ${this.panics.join('; ')})` : '';
+          const why = this.panicCount ? ` (firmware panicked ${this.panicCount}x: ${this.panics.join('; ')})` : '';
           reject(new Error(`no frame within ${timeoutMs} ms${why}`));
         }, timeoutMs);
         this.waiter = () => {
