@@ -1,7 +1,8 @@
 // The thermo cell's implementation: simulated sensors (deterministic, so the demo's output is
 // stable). `cell run examples/thermo` serves the default export.
-import type { Impl } from '../../src/rpc/index.ts';
-import { CHANNELS, Thermo } from './schema.ts';
+import type { Impl, Server } from '../../src/rpc/index.ts';
+import type { Infer } from '../../src/codec/index.ts';
+import { Alarm, CHANNELS, Thermo } from './schema.ts';
 
 /** Base temperature and alarm limit per channel (°C). The boiler runs hot: reading it raises `alarm`. */
 const BASE = [21.5, 12, 18.25, 78] as const;
@@ -13,13 +14,20 @@ function celsius(channel: number, i: number): number {
 
 let seq = 0;
 
+/** Where alarms go: every connected client once `cell run` has called start(), else the caller only. */
+let broadcast: ((a: Infer<typeof Alarm>) => void) | null = null;
+
 export const impl: Impl<typeof Thermo> = {
   read(req, ctx) {
     if (req.channel >= CHANNELS.length) {
       ctx.fail('sensorFault', { channel: req.channel, channels: CHANNELS.length, reason: `no sensor on channel ${req.channel} (0..${CHANNELS.length - 1})` });
     }
     const c = celsius(req.channel, seq);
-    if (c > LIMIT[req.channel]!) ctx.connection.emit('alarm', { channel: req.channel, celsius: c, limit: LIMIT[req.channel]! });
+    if (c > LIMIT[req.channel]!) {
+      const alarm = { channel: req.channel, celsius: c, limit: LIMIT[req.channel]! };
+      if (broadcast !== null) broadcast(alarm);
+      else ctx.connection.emit('alarm', alarm);
+    }
     return { channel: req.channel, sensor: CHANNELS[req.channel]!, celsius: c, seq: ++seq };
   },
 
@@ -35,4 +43,12 @@ export const impl: Impl<typeof Thermo> = {
   },
 };
 
-export default { cell: Thermo, impl };
+export default {
+  cell: Thermo,
+  impl,
+  /** Called by `cell run` once listening: alarms then go to every client (`cell call <dir> alarm`). */
+  start(server: Pick<Server<typeof Thermo>, 'emit'>) {
+    broadcast = (a) => { server.emit('alarm', a); };
+    return () => { broadcast = null; };
+  },
+};

@@ -43,37 +43,40 @@ function overview(): string {
   ].join('\n');
 }
 
-function makeCtx(command: string, json: boolean): Ctx {
-  return {
-    command, json,
-    out: (line) => { process.stdout.write(line + '\n'); },
-    err: (line) => { process.stderr.write(line + '\n'); },
-  };
+/** Where output goes: the process's streams, or a capture in tests. */
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
 }
 
-function report(e: unknown, command: string, json: boolean, target?: string): number {
+const processIo: Io = {
+  out: (line) => { process.stdout.write(line + '\n'); },
+  err: (line) => { process.stderr.write(line + '\n'); },
+};
+
+function report(io: Io, e: unknown, command: string, json: boolean, target?: string): number {
   const ce = toCliError(e, target);
-  if (json) process.stdout.write(stringify({ error: errorJson(ce) }) + '\n');
-  else process.stderr.write(formatError(ce, command, (v) => stringify(v)) + '\n');
+  if (json) io.out(stringify({ error: errorJson(ce) }));
+  else io.err(formatError(ce, command, (v) => stringify(v)));
   return ce.exit;
 }
 
 /** Run the CLI with these arguments (without "node" and the script). Resolves with the exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (cmd === undefined) { process.stderr.write(overview() + '\n'); return EXIT_USAGE; }
-  if (cmd === '--help' || cmd === '-h') { process.stdout.write(overview() + '\n'); return 0; }
-  if (cmd === '--version' || cmd === '-v') { process.stdout.write(version() + '\n'); return 0; }
+  if (cmd === undefined) { io.err(overview()); return EXIT_USAGE; }
+  if (cmd === '--help' || cmd === '-h') { io.out(overview()); return 0; }
+  if (cmd === '--version' || cmd === '-v') { io.out(version()); return 0; }
   if (cmd === 'help') {
     const c = rest[0] !== undefined ? COMMANDS[rest[0]] : undefined;
-    process.stdout.write((c !== undefined ? formatHelp((await c.load()).spec) : overview()) + '\n');
+    io.out(c !== undefined ? formatHelp((await c.load()).spec) : overview());
     return 0;
   }
   const entry = COMMANDS[cmd];
   const json = rest.includes('--json');
   if (entry === undefined) {
     const near = closest(cmd, Object.keys(COMMANDS));
-    return report(new CliError(`unknown command "${cmd}"${near !== undefined ? ` (did you mean \`cell ${near}\`?)` : ''}`, {
+    return report(io, new CliError(`unknown command "${cmd}"${near !== undefined ? ` (did you mean \`cell ${near}\`?)` : ''}`, {
       exit: EXIT_USAGE, fix: 'run `cell --help` for the list of commands',
     }), '', json);
   }
@@ -81,20 +84,21 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     mod = await entry.load();
   } catch (e) {
-    return report(e, cmd, json);
+    return report(io, e, cmd, json);
   }
   let parsed;
   try {
     parsed = parseArgs(mod.spec, rest);
   } catch (e) {
-    return report(e, cmd, json && 'json' in mod.spec.flags);
+    return report(io, e, cmd, json && 'json' in mod.spec.flags);
   }
-  if (parsed.flags.help === true) { process.stdout.write(formatHelp(mod.spec) + '\n'); return 0; }
+  if (parsed.flags.help === true) { io.out(formatHelp(mod.spec)); return 0; }
   const asJson = parsed.flags.json === true;
+  const ctx: Ctx = { command: cmd, json: asJson, out: io.out, err: io.err };
   try {
-    return await mod.run(parsed, makeCtx(cmd, asJson));
+    return await mod.run(parsed, ctx);
   } catch (e) {
-    return report(e, cmd, asJson, parsed.positionals[0]);
+    return report(io, e, cmd, asJson, parsed.positionals[0]);
   }
 }
 

@@ -120,6 +120,7 @@ export async function run(p: Parsed, ctx: Ctx): Promise<number> {
         if (count !== undefined && ++n >= count) break;
       }
     } else {
+      if (!ctx.json) ctx.err(`listening for ${name} events of ${desc.name}${count !== undefined ? ` (until ${count})` : ''}; Ctrl-C to stop`);
       await listen(client, entry.m, count, deadlineMs, ac.signal, (v) => print(v, true));
     }
     return 0;
