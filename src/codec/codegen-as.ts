@@ -10,7 +10,8 @@
 //     nested struct → a class instance; array(T, N) → StaticArray<T>(N);
 //     string(N)/bytes(N) → `f: Uint8Array` (N bytes) + `fLength: i32`;
 //     list(T, N) → `f: StaticArray<T>` (N) + `fCount: i32`;
-//     optional(T) → `fPresent: bool` + T's members under the same name (unspecified when absent).
+//     optional(T) → `fPresent: bool` + T's members under the same name (unspecified when absent);
+//     optional(T) as an array/list element → `class Optional_<T> { present: bool; value: T }`.
 //   export const NAME_FIXED_SIZE: i32, NAME_MAX_SIZE: i32
 //   export function sizeOfName(v): i32                  // bytes, or -307 / -309
 //   export function encodeName(v, buf, off): i32        // bytes written, or -306 / -307 / -309

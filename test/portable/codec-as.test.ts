@@ -144,6 +144,13 @@ gen('is deterministic and self-contained (no imports)', () => {
   assert.not.match(a, /^\s*import\s/m);
 });
 
+gen('encode/decode/sizeOf never allocate (no new, subarray or slice in their bodies)', () => {
+  const src = generateAssemblyScript(ALL);
+  const bodies = src.match(/^export function (encode|decode|sizeOf)\w+\([\s\S]*?^}/gm) ?? [];
+  assert.ok(bodies.length >= 3 * ALL.length, `found ${bodies.length} functions`);
+  for (const b of bodies) assert.not.match(b, /\bnew\b|subarray|slice\(/, b.split('\n')[0]);
+});
+
 gen('takes offsets from layout.ts (fixed/max sizes as constants)', () => {
   const src = generateAssemblyScript(ALL);
   for (const s of ALL) {
