@@ -29,7 +29,10 @@ export const BOARDS = ['mps2-an385', 'lm3s6965evb'];
 
 const ASC_FLAGS = [
   '-Oz', '--converge', '--runtime', 'stub', '--noAssert', '--use', 'abort=',
-  '--uncheckedBehavior', 'always', '--bindings', 'raw',
+  '--uncheckedBehavior', 'always',
+  // Our own config, so that options of the project's asconfig.json (the portable-core wasm
+  // builds) never leak into firmware builds: no JS bindings, no source maps.
+  '--config', 'firmware/asconfig.json',
 ];
 const CC_FLAGS = [
   '-mcpu=cortex-m3', '-mthumb', '-Os', '-g', '-std=gnu11',
