@@ -27,7 +27,7 @@
 import { groupEnd, layoutOf } from './layout.ts';
 import type { ElementLayout, LenSlot, Path, Slot } from './layout.ts';
 import type {
-  ArrayType, EnumType, ListType, OptionalType, ScalarKind, SchemaType, StructType,
+  ArrayType, BytesType, EnumType, ListType, OptionalType, ScalarKind, SchemaType, StringType, StructType,
 } from './schema.ts';
 
 export interface AsCodegenOptions {
@@ -260,7 +260,7 @@ class Gen {
     const member = (name: string, t: SchemaType): void => {
       switch (t.kind) {
         case 'string': case 'bytes': {
-          const n = (t as { maxBytes: number }).maxBytes;
+          const n = (t as StringType | BytesType).maxBytes;
           lines.push(`  /** ${t.kind}(${n}): bytes [0, ${name}Length) are the value${t.kind === 'string' ? ' (UTF-8)' : ''}. */`);
           lines.push(`  ${name}: Uint8Array = new Uint8Array(${n});`, `  ${name}Length: i32 = 0;`);
           return;

@@ -8,6 +8,12 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+// The WebAssembly global, typed here: tsconfig's lib (ES2022, no DOM) does not declare it.
+interface WasmMemory { readonly buffer: ArrayBuffer }
+interface WasmInstance { readonly exports: Record<string, unknown> }
+interface WasmApi { instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: WasmInstance }> }
+const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 /** Files whose change makes the wasm stale. */
 function sources(): string[] {
   const dirs = ['src/wire', 'src/framing', 'firmware/core'];
@@ -41,14 +47,14 @@ export function wasmBytes(name: 'core' | 'small' | 'small-core'): Uint8Array {
 /** The `core` build: exports by name, plus copy-in/copy-out over the static I/O area. */
 export class CoreWasm {
   readonly x: Record<string, (...args: number[]) => number>;
-  private readonly memory: WebAssembly.Memory;
+  private readonly memory: WasmMemory;
   private readonly inPtr: number;
   private readonly outPtr: number;
   readonly ioBytes: number;
 
-  constructor(instance: WebAssembly.Instance) {
+  constructor(instance: WasmInstance) {
     this.x = instance.exports as unknown as Record<string, (...args: number[]) => number>;
-    this.memory = instance.exports.memory as WebAssembly.Memory;
+    this.memory = instance.exports.memory as WasmMemory;
     this.inPtr = this.x.inPtr!();
     this.outPtr = this.x.outPtr!();
     this.ioBytes = this.x.ioBytes!();
