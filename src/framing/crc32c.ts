@@ -1,0 +1,178 @@
+// CRC-32C (Castagnoli; RFC 3720 §12.1 and appendix B.4): reflected polynomial 0x82F63B78,
+// init 0xFFFFFFFF, xorout 0xFFFFFFFF, check value crc32c("123456789") = 0xE3069283.
+//
+// Two implementations with identical results:
+//  - crc32c / crc32cUpdate: slice-by-16 (16 tables x 256 u32 = 16 KiB, built at module start),
+//    bytewise tail. For gateways and hosts.
+//  - crc32cSmall: one 16-entry nibble table (64 bytes), two table steps per byte. For firmware
+//    code that computes CRCs itself. (asc compiles only what is reachable: a build that never
+//    calls crc32c/crc32cUpdate has no 16 KiB table.)
+//
+// Range arguments: len -1 = to the end of buf. Out-of-range arguments are clamped to the buffer
+// (a u32 result has no room for an error code); callers pass valid ranges.
+//
+// Portable core: compiled by tsc and asc; no exceptions, no I/O; allocation only for the tables.
+
+const POLY: u32 = 0x82f63b78;
+
+function buildNibbleTable(): Uint32Array {
+  const t = new Uint32Array(16);
+  for (let n: u32 = 0; n < 16; n++) {
+    let c: u32 = n;
+    for (let k = 0; k < 4; k++) c = (c & 1) != 0 ? ((c >>> 1) ^ POLY) >>> 0 : c >>> 1;
+    t[n] = c;
+  }
+  return t;
+}
+
+// Table k (at k*256) advances a byte that sits k bytes before the end of a 16-byte block.
+function buildSlice16Table(): Uint32Array {
+  const t = new Uint32Array(16 * 256);
+  for (let n: u32 = 0; n < 256; n++) {
+    let c: u32 = n;
+    for (let k = 0; k < 8; k++) c = (c & 1) != 0 ? ((c >>> 1) ^ POLY) >>> 0 : c >>> 1;
+    t[n] = c;
+  }
+  for (let n: i32 = 0; n < 256; n++) {
+    for (let k: i32 = 1; k < 16; k++) {
+      const prev: u32 = t[(k - 1) * 256 + n];
+      t[k * 256 + n] = ((prev >>> 8) ^ t[prev & 0xff]) >>> 0;
+    }
+  }
+  return t;
+}
+
+// Built once at module start. Kept as module-level constants: V8 then treats the tables as
+// known objects and drops per-access base/length loads (a table held in a mutable variable or
+// a closure measured 25-30% slower).
+const NIBBLE: Uint32Array = buildNibbleTable();
+const SLICE16: Uint32Array = buildSlice16Table();
+
+// Register update without pre/post inversion, bytewise with the nibble table.
+function smallRaw(c: u32, buf: Uint8Array, i: i32, end: i32): u32 {
+  const t = NIBBLE;
+  for (; i < end; i++) {
+    c = c ^ (<u32>buf[i]);
+    c = (c >>> 4) ^ t[c & 15];
+    c = (c >>> 4) ^ t[c & 15];
+  }
+  return c;
+}
+
+// Result slot of crc32cRun. The frame encoder and the deframer call crc32cRun and read the slot
+// (crc32cWriteLE / crc32cMatchesLE) instead of taking a u32 return value: in V8 a u32 at or above
+// 2^30 returned from a call that is not inlined is boxed as a heap number — one allocation per
+// frame. Values stay in int32 registers this way. (asc: a plain u32 load.)
+const RESULT: Uint32Array = new Uint32Array(1);
+
+/**
+ * @internal Slice-by-16 CRC-32C of buf[off..off+len), continuing the finalized value `crc`; the
+ * result goes to an internal slot (read it with crc32cResult). Ranges are clamped to buf.
+ * `| 0` makes the int32 ranges explicit for V8 (measured ~10% faster at 4 KiB; no-op in asc).
+ * Table k (at k*256) advances a byte k+1 positions before the end of a 16-byte block.
+ */
+export function crc32cRun(crc: u32, buf: Uint8Array, off: i32, len: i32): void {
+  const n: i32 = buf.length | 0;
+  let i: i32 = 0;
+  let end: i32 = n;
+  if (off != 0 || len >= 0) {
+    // Not the whole buffer (the fast path above is worth ~10% at 64 B in V8).
+    if (off < 0) off = 0;
+    if (off > n) off = n;
+    if (len < 0 || len > n - off) len = n - off;
+    i = off | 0;
+    end = (off + len) | 0;
+  }
+  const t = SLICE16;
+  let c: u32 = ~crc; // stays a signed int32 in JS: a u32 above 2^31 would start the loop as a double
+  const end16: i32 = end - 15;
+  for (; i < end16; i += 16) {
+    c = c ^ ((<u32>buf[i]) | ((<u32>buf[i + 1]) << 8) | ((<u32>buf[i + 2]) << 16) | ((<u32>buf[i + 3]) << 24));
+    c = t[0xf00 + (c & 0xff)] ^ t[0xe00 + ((c >>> 8) & 0xff)] ^ t[0xd00 + ((c >>> 16) & 0xff)] ^ t[0xc00 + (c >>> 24)] ^
+      t[0xb00 + (<i32>buf[i + 4])] ^ t[0xa00 + (<i32>buf[i + 5])] ^ t[0x900 + (<i32>buf[i + 6])] ^ t[0x800 + (<i32>buf[i + 7])] ^
+      t[0x700 + (<i32>buf[i + 8])] ^ t[0x600 + (<i32>buf[i + 9])] ^ t[0x500 + (<i32>buf[i + 10])] ^ t[0x400 + (<i32>buf[i + 11])] ^
+      t[0x300 + (<i32>buf[i + 12])] ^ t[0x200 + (<i32>buf[i + 13])] ^ t[0x100 + (<i32>buf[i + 14])] ^ t[<i32>buf[i + 15]];
+  }
+  for (; i < end; i++) c = (c >>> 8) ^ t[(c ^ (<u32>buf[i])) & 0xff];
+  RESULT[0] = ~c;
+}
+
+/**
+ * @internal CRC-32C of buf[off..off+len) written little-endian at dst[dstOff..dstOff+4) (the
+ * caller checks that range). No u32 crosses a call boundary (see RESULT).
+ */
+export function crc32cWriteLE(buf: Uint8Array, off: i32, len: i32, dst: Uint8Array, dstOff: i32): void {
+  crc32cRun(0, buf, off, len);
+  const r = RESULT;
+  dst[dstOff] = <u8>(r[0] & 0xff);
+  dst[dstOff + 1] = <u8>((r[0] >>> 8) & 0xff);
+  dst[dstOff + 2] = <u8>((r[0] >>> 16) & 0xff);
+  dst[dstOff + 3] = <u8>(r[0] >>> 24);
+}
+
+/**
+ * @internal Does the CRC-32C of buf[off..off+len) equal the 4 bytes little-endian at
+ * buf[off+len..off+len+4)? False when those 4 bytes are not inside buf.
+ */
+export function crc32cMatchesLE(buf: Uint8Array, off: i32, len: i32): bool {
+  const at = off + len;
+  if (off < 0 || len < 0 || at + 4 > buf.length) return false;
+  crc32cRun(0, buf, off, len);
+  const v = RESULT[0];
+  return buf[at] == <u8>(v & 0xff) && buf[at + 1] == <u8>((v >>> 8) & 0xff) &&
+    buf[at + 2] == <u8>((v >>> 16) & 0xff) && buf[at + 3] == <u8>(v >>> 24);
+}
+
+/**
+ * Continue a CRC-32C: `crc` is a FINALIZED value (what crc32c returned for the bytes before; 0 for
+ * none), so crc32cUpdate(crc32c(a), b) == crc32c(a ++ b) and crc32cUpdate(0, b) == crc32c(b)
+ * (the zlib convention). Cost: slice-by-16, ~0.75 ns/byte in V8 on the reference machine.
+ */
+export function crc32cUpdate(crc: u32, buf: Uint8Array, off: i32 = 0, len: i32 = -1): u32 {
+  crc32cRun(crc, buf, off, len);
+  return RESULT[0];
+}
+
+/**
+ * CRC-32C of buf[off..off+len) (len -1 = to the end).
+ * Measured ~55-65 ns at 64 B, ~0.75 ns/byte at 4 KiB (on par with npm crc-32's crc32c.buf).
+ */
+export function crc32c(buf: Uint8Array, off: i32 = 0, len: i32 = -1): u32 {
+  // The loop of crc32cRun, written out again: one call layer less is ~10% at 64 B in V8.
+  const crc: u32 = 0;
+  const n: i32 = buf.length | 0;
+  let i: i32 = 0;
+  let end: i32 = n;
+  if (off != 0 || len >= 0) {
+    // Not the whole buffer (the fast path above is worth ~10% at 64 B in V8).
+    if (off < 0) off = 0;
+    if (off > n) off = n;
+    if (len < 0 || len > n - off) len = n - off;
+    i = off | 0;
+    end = (off + len) | 0;
+  }
+  const t = SLICE16;
+  let c: u32 = ~crc; // stays a signed int32 in JS: a u32 above 2^31 would start the loop as a double
+  const end16: i32 = end - 15;
+  for (; i < end16; i += 16) {
+    c = c ^ ((<u32>buf[i]) | ((<u32>buf[i + 1]) << 8) | ((<u32>buf[i + 2]) << 16) | ((<u32>buf[i + 3]) << 24));
+    c = t[0xf00 + (c & 0xff)] ^ t[0xe00 + ((c >>> 8) & 0xff)] ^ t[0xd00 + ((c >>> 16) & 0xff)] ^ t[0xc00 + (c >>> 24)] ^
+      t[0xb00 + (<i32>buf[i + 4])] ^ t[0xa00 + (<i32>buf[i + 5])] ^ t[0x900 + (<i32>buf[i + 6])] ^ t[0x800 + (<i32>buf[i + 7])] ^
+      t[0x700 + (<i32>buf[i + 8])] ^ t[0x600 + (<i32>buf[i + 9])] ^ t[0x500 + (<i32>buf[i + 10])] ^ t[0x400 + (<i32>buf[i + 11])] ^
+      t[0x300 + (<i32>buf[i + 12])] ^ t[0x200 + (<i32>buf[i + 13])] ^ t[0x100 + (<i32>buf[i + 14])] ^ t[<i32>buf[i + 15]];
+  }
+  for (; i < end; i++) c = (c >>> 8) ^ t[(c ^ (<u32>buf[i])) & 0xff];
+  return (~c) >>> 0;
+}
+
+/**
+ * CRC-32C of buf[off..off+len) with the 64-byte nibble table (same result as crc32c, ~4x slower).
+ * `crc` continues a previous finalized value, as in crc32cUpdate.
+ */
+export function crc32cSmall(buf: Uint8Array, off: i32 = 0, len: i32 = -1, crc: u32 = 0): u32 {
+  const n = buf.length;
+  if (off < 0) off = 0;
+  if (off > n) off = n;
+  if (len < 0 || len > n - off) len = n - off;
+  return (~smallRaw(~crc, buf, off, off + len)) >>> 0;
+}
