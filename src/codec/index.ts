@@ -17,7 +17,7 @@
 // (encode also accepts null or a missing key); bytes are Uint8Array.
 import type { Codec } from './codec-api.ts';
 import { canonicalText, fingerprintOf, hex64 } from './canonical.ts';
-import { compileImpl, LE, rt, type CodecImpl, type Runtime } from './compile.ts';
+import { compileImpl, rt, type CodecImpl, type Runtime } from './compile.ts';
 import { interpretImpl } from './interpret.ts';
 import { layoutOf } from './layout.ts';
 import { structType, type Fields, type StructType } from './schema.ts';
@@ -37,7 +37,7 @@ export { interpretImpl } from './interpret.ts';
 export interface CodecOptions {
   /**
    * `compiled`: specialised code via `new Function`, falling back to the interpreter if eval is
-   * forbidden or the host is big-endian. `interpret`: always the generic layout walker.
+   * forbidden. `interpret`: always the generic layout walker.
    * @default 'compiled'
    */
   readonly mode?: 'compiled' | 'interpret';
@@ -92,13 +92,11 @@ function build<S extends StructType>(t: S, load: () => [CodecImpl, CodecInternal
 }
 
 function loadCompiled(t: StructType): [CodecImpl, CodecInternals['implKind']] {
-  if (LE) {
-    try {
-      return [compileImpl(t), 'compiled'];
-    } catch (e) {
-      // Only an eval ban (EvalError / CSP) falls back; a generator bug must surface.
-      if (!(e instanceof EvalError) && !/unsafe-eval|Content Security Policy|Code generation from strings/i.test(String((e as Error)?.message))) throw e;
-    }
+  try {
+    return [compileImpl(t), 'compiled'];
+  } catch (e) {
+    // Only an eval ban (EvalError / CSP) falls back; a generator bug must surface.
+    if (!(e instanceof EvalError) && !/unsafe-eval|Content Security Policy|Code generation from strings/i.test(String((e as Error)?.message))) throw e;
   }
   return [interpretImpl(t), 'interpret'];
 }
@@ -123,5 +121,5 @@ export function struct<const F extends Fields>(name: string, fields: F, options?
 export function defineGenerated<S extends StructType>(t: S, factory: (r: Runtime) => CodecImpl, fingerprintHex: string): Codec<S> & CodecInternals {
   const fp = hex64(fingerprintOf(t));
   if (fp !== fingerprintHex) throw new TypeError(`generated codec for ${t.name} is stale: schema fingerprint ${fp}, code generated for ${fingerprintHex}`);
-  return build(t, () => (LE ? [factory(rt), 'aot'] : [interpretImpl(t), 'interpret']));
+  return build(t, () => [factory(rt), 'aot']);
 }

@@ -1,7 +1,7 @@
 // The generic codec (docs/wire-format.md §4 "Codec"): walks a struct's layout (layout.ts) slot by
-// slot. For environments that forbid `new Function`, for big-endian hosts, and as a cross-check
+// slot. For environments that forbid `new Function`, and as a cross-check
 // of compile.ts: both must produce identical bytes, identical values and identical error codes
-// (same check order — see the header of compile.ts). Roughly 3–6× slower than the compiled path.
+// (same check order — see the header of compile.ts). About 10× slower than the compiled path.
 import { groupEnd, layoutOf, type ElementLayout, type LenSlot, type Slot } from './layout.ts';
 import type { ScalarKind, StructType } from './schema.ts';
 import { rt, zeroValue, type CodecImpl } from './compile.ts';
@@ -11,7 +11,16 @@ import {
   ERR_CODEC_VALUE_OUT_OF_RANGE,
 } from '../wire/errors.ts';
 
-const { S, F32, F64, U64, I64, LE } = rt;
+// One cached DataView per buffer (no allocation while the caller reuses its buffers).
+let lastBuf: Uint8Array | undefined;
+let lastView: DataView | undefined;
+function view(buf: Uint8Array): DataView {
+  if (buf !== lastBuf) {
+    lastBuf = buf;
+    lastView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  return lastView!;
+}
 const TA = globalThis as unknown as Record<string, new (n: number) => ArrayLike<unknown> & { [i: number]: unknown }>;
 
 function pathOf(prefix: string, s: Slot): string {
@@ -41,35 +50,34 @@ export function interpretImpl<T = any>(type: StructType): CodecImpl<T> {
     errPath = path;
     return -code;
   }
+  function failAt(code: number, prefix: string, slot: Slot): number {
+    return fail(code, pathOf(prefix, slot));
+  }
 
   // ---- encode ----
-  function encScalar(kind: ScalarKind, v: unknown, buf: Uint8Array, o: number, path: string): number {
+  function encScalar(kind: ScalarKind, v: unknown, buf: Uint8Array, o: number, prefix: string, slot: Slot): number {
     switch (kind) {
       case 'bool':
-        if (v === true) buf[o] = 1; else if (v === false) buf[o] = 0; else return fail(ERR_CODEC_BAD_VALUE, path);
+        if (v === true) buf[o] = 1; else if (v === false) buf[o] = 0; else return failAt(ERR_CODEC_BAD_VALUE, prefix, slot);
         return 0;
-      case 'f32': case 'f64': {
-        if (typeof v !== 'number') return fail(ERR_CODEC_BAD_VALUE, path);
-        const n = kind === 'f32' ? 4 : 8;
-        if (n === 4) F32[0] = v; else F64[0] = v;
-        for (let k = 0; k < n; k++) buf[o + k] = S[LE ? k : n - 1 - k]!;
+      case 'f32': case 'f64':
+        if (typeof v !== 'number') return failAt(ERR_CODEC_BAD_VALUE, prefix, slot);
+        if (kind === 'f32') view(buf).setFloat32(o, v, true); else view(buf).setFloat64(o, v, true);
         return 0;
-      }
       case 'u64': case 'i64': {
         if (typeof v === 'bigint') {
-          if (kind === 'u64' ? v < 0n || v > 0xffffffffffffffffn : v < -0x8000000000000000n || v > 0x7fffffffffffffffn) return fail(ERR_CODEC_VALUE_OUT_OF_RANGE, path);
-          if (kind === 'u64') U64[0] = v; else I64[0] = v;
-          for (let k = 0; k < 8; k++) buf[o + k] = S[LE ? k : 7 - k]!;
+          if (kind === 'u64' ? v < 0n || v > 0xffffffffffffffffn : v < -0x8000000000000000n || v > 0x7fffffffffffffffn) return failAt(ERR_CODEC_VALUE_OUT_OF_RANGE, prefix, slot);
+          if (kind === 'u64') view(buf).setBigUint64(o, v, true); else view(buf).setBigInt64(o, v, true);
         } else if (typeof v === 'number') {
-          if (!Number.isSafeInteger(v) || (kind === 'u64' && v < 0)) return fail(ERR_CODEC_VALUE_OUT_OF_RANGE, path);
-          const lo = v >>> 0, hi = Math.floor(v / 4294967296) >>> 0;
-          for (let k = 0; k < 4; k++) { buf[o + k] = lo >>> (8 * k); buf[o + 4 + k] = hi >>> (8 * k); }
-        } else return fail(ERR_CODEC_BAD_VALUE, path);
+          if (!Number.isSafeInteger(v) || (kind === 'u64' && v < 0)) return failAt(ERR_CODEC_VALUE_OUT_OF_RANGE, prefix, slot);
+          view(buf).setUint32(o, v >>> 0, true);
+          view(buf).setUint32(o + 4, Math.floor(v / 4294967296) >>> 0, true);
+        } else return failAt(ERR_CODEC_BAD_VALUE, prefix, slot);
         return 0;
       }
       default: {
-        if (typeof v !== 'number') return fail(ERR_CODEC_BAD_VALUE, path);
-        if (!RANGE[kind]!(v)) return fail(ERR_CODEC_VALUE_OUT_OF_RANGE, path);
+        if (typeof v !== 'number') return failAt(ERR_CODEC_BAD_VALUE, prefix, slot);
+        if (!RANGE[kind]!(v)) return failAt(ERR_CODEC_VALUE_OUT_OF_RANGE, prefix, slot);
         const n = kind === 'u8' || kind === 'i8' ? 1 : kind === 'u16' || kind === 'i16' ? 2 : 4;
         for (let k = 0; k < n; k++) buf[o + k] = v >>> (8 * k);
         return 0;
@@ -107,8 +115,9 @@ export function interpretImpl<T = any>(type: StructType): CodecImpl<T> {
       if (p + n * el.size > buf.length) return fail(ERR_CODEC_BUFFER_TOO_SMALL, path);
       writeLen(s, buf, o, n);
       const start = p;
+      const ep = `${path}[]`;
       for (let k = 0; k < n; k++) {
-        const r = enc(el.slots, 0, a[k], buf, start + k * el.size, `${path}[]`);
+        const r = enc(el.slots, 0, a[k], buf, start + k * el.size, ep);
         if (r < 0) return r;
       }
       p = start + n * el.size;
@@ -120,8 +129,9 @@ export function interpretImpl<T = any>(type: StructType): CodecImpl<T> {
     if (typeof v !== 'object' || v === null) return fail(ERR_CODEC_BAD_VALUE, path);
     const a = v as ArrayLike<unknown>;
     if (a.length !== length) return fail(ERR_CODEC_VALUE_OUT_OF_RANGE, path);
+    const ep = `${path}[]`;
     for (let k = 0; k < length; k++) {
-      const r = enc(el.slots, 0, a[k], buf, o + k * el.size, `${path}[]`);
+      const r = enc(el.slots, 0, a[k], buf, o + k * el.size, ep);
       if (r < 0) return r;
     }
     return 0;
@@ -132,7 +142,7 @@ export function interpretImpl<T = any>(type: StructType): CodecImpl<T> {
     const s = slots[i]!;
     const o = base + s.offset;
     switch (s.op) {
-      case 'scalar': return encScalar(s.kind, v, buf, o, pathOf(prefix, s));
+      case 'scalar': return encScalar(s.kind, v, buf, o, prefix, s);
       case 'enum': {
         const tag = typeof v === 'string' && Object.prototype.hasOwnProperty.call(s.type.values, v) ? (s.type.values as Record<string, number>)[v]! : -1;
         if (tag < 0) return fail(ERR_CODEC_BAD_VALUE, pathOf(prefix, s));
@@ -177,11 +187,11 @@ export function interpretImpl<T = any>(type: StructType): CodecImpl<T> {
   }
 
   // ---- decode ----
-  function decScalar(kind: ScalarKind, buf: Uint8Array, o: number, path: string): unknown {
+  function decScalar(kind: ScalarKind, buf: Uint8Array, o: number, prefix: string, slot: Slot): unknown {
     switch (kind) {
       case 'bool': {
         const b = buf[o]!;
-        if (b > 1) return err(ERR_CODEC_BAD_BOOL, path);
+        if (b > 1) return err(ERR_CODEC_BAD_BOOL, pathOf(prefix, slot));
         return b === 1;
       }
       case 'u8': return buf[o]!;
@@ -190,11 +200,10 @@ export function interpretImpl<T = any>(type: StructType): CodecImpl<T> {
       case 'i16': return (buf[o]! | buf[o + 1]! << 8) << 16 >> 16;
       case 'u32': return (buf[o]! | buf[o + 1]! << 8 | buf[o + 2]! << 16 | buf[o + 3]! << 24) >>> 0;
       case 'i32': return buf[o]! | buf[o + 1]! << 8 | buf[o + 2]! << 16 | buf[o + 3]! << 24;
-      default: {
-        const n = kind === 'f32' ? 4 : 8;
-        for (let k = 0; k < n; k++) S[LE ? k : n - 1 - k] = buf[o + k]!;
-        return kind === 'f32' ? F32[0] : kind === 'f64' ? F64[0] : kind === 'u64' ? U64[0] : I64[0];
-      }
+      case 'f32': return view(buf).getFloat32(o, true);
+      case 'f64': return view(buf).getFloat64(o, true);
+      case 'u64': return view(buf).getBigUint64(o, true);
+      default: return view(buf).getBigInt64(o, true);
     }
   }
 
@@ -211,7 +220,7 @@ export function interpretImpl<T = any>(type: StructType): CodecImpl<T> {
     const s = slots[i]!;
     const o = base + s.offset;
     switch (s.op) {
-      case 'scalar': return decScalar(s.kind, buf, o, pathOf(prefix, s));
+      case 'scalar': return decScalar(s.kind, buf, o, prefix, s);
       case 'enum': {
         const tag = s.size === 2 ? buf[o]! | buf[o + 1]! << 8 : buf[o]!;
         for (const [val, nm] of s.members) if (val === tag) return nm;
@@ -283,8 +292,9 @@ export function interpretImpl<T = any>(type: StructType): CodecImpl<T> {
       if (a.length !== n) a.length = n;
     }
     const start = p;
+    const ep = `${path}[]`;
     for (let k = 0; k < n; k++) {
-      const v = dec(el!.slots, 0, a[k], buf, start + k * el!.size, `${path}[]`);
+      const v = dec(el!.slots, 0, a[k], buf, start + k * el!.size, ep);
       if (bad) return undefined;
       a[k] = v;
     }

@@ -136,7 +136,8 @@ function checkBound(what: string, n: number, min: number): void {
 }
 
 function checkName(what: string, name: string): void {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+  // `__proto__` would be the prototype, not a field, in generated code and object literals.
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || name === '__proto__') {
     throw new TypeError(`${what} "${name}" must be an identifier: letters, digits and _ , not starting with a digit`);
   }
 }

@@ -233,3 +233,34 @@ api('struct() compiles lazily on first use; codecs nest as field types', () => {
   assert.throws(() => codec({ kind: 'u8' } as never), TypeError);
 });
 api.run();
+
+const alloc = suite('codec: zero allocation in steady state');
+
+alloc('2M encode+decode round trips of a message without strings/bytes/64-bit ints trigger no scavenge', async () => {
+  const { generateFactorySource } = await import('../../src/codec/compile.ts');
+  const { structType, u32, f64: F64, f32: F32, u8: U8, i16: I16, array: arr, bool: B, enumOf, optional, list, i32, u16 } = await import('../../src/codec/index.ts');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { spawnSync } = await import('node:child_process');
+  const T = structType('Fixed', {
+    id: u32, ts: F64, temp: F32, flags: U8, samples: arr(I16, 8), pos: structType('P', { x: i32, y: i32 }),
+    on: B, mode: enumOf('M', { a: 0, b: 1 }), o: optional(u16), l: list(u16, 4),
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'cell-alloc-'));
+  const file = join(dir, 'alloc.mjs');
+  // Plain node (no tsx loader) so only the generated code runs in the loop.
+  writeFileSync(file, `
+const rt = { dec: null, enc: null, utf8Length: null, raise() { throw new Error('raise'); }, raiseTrailing() { throw new Error('trailing'); }, badRange() { throw new Error('range'); } };
+const c = new Function('rt', ${JSON.stringify(generateFactorySource(T))})(rt);
+const v = { id: 1, ts: 2.5, temp: 1.5, flags: 3, samples: new Int16Array(8), pos: { x: 1, y: 2 }, on: true, mode: 'b', o: 7, l: new Uint16Array([1, 2, 3]) };
+const buf = new Uint8Array(64); const out = c.create(); let sink = 0;
+for (let i = 0; i < 2000000; i++) { const n = c.encode(v, buf, 0); sink += c.decode(buf, 0, out, n).flags; }
+if (sink !== 6000000) throw new Error('bad sink ' + sink);
+`);
+  const r = spawnSync(process.execPath, ['--trace-gc', file], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  const scavenges = (r.stdout.match(/Scavenge/g) ?? []).length;
+  assert.ok(scavenges <= 1, `${scavenges} scavenges: the steady state allocates`);
+});
+alloc.run();

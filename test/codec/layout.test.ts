@@ -85,6 +85,7 @@ dsl('variable-size elements are a TypeError', () => {
 dsl('names and enum values', () => {
   assert.throws(() => structType('1bad', { a: u8 }), TypeError);
   assert.throws(() => structType('S', { 'a-b': u8 }), TypeError);
+  assert.throws(() => structType('S', { ['__proto__']: u8 }), TypeError);
   assert.throws(() => structType('S', {}), RangeError);
   assert.throws(() => structType('S', { a: 3 as never }), TypeError);
   assert.throws(() => enumOf('E', { a: 0, b: 0 }), RangeError);
