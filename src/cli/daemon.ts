@@ -55,7 +55,7 @@ function tail(file: string, from: number, maxLines = 20): string {
 }
 
 export interface DetachOptions {
-  /** Give up after this long. @default 30000 */
+  /** Give up after this long. @default 60000 */
   waitMs?: number;
   /** Extra arguments for the child's `cell run` (e.g. --tcp, --log-level). */
   args?: readonly string[];
@@ -80,7 +80,7 @@ export async function startDetached(cd: CellDir, opts: DetachOptions = {}): Prom
   let failed: Error | null = null;
   void spawnErr.then((e) => { failed = e; });
 
-  const deadline = Date.now() + (opts.waitMs ?? 30000);
+  const deadline = Date.now() + (opts.waitMs ?? 60000);
   for (;;) {
     if (failed !== null) throw new CliError(`cannot start ${process.execPath}: ${(failed as Error).message}`, { name: 'StartFailed' });
     if (exited !== null) {
@@ -95,7 +95,7 @@ export async function startDetached(cd: CellDir, opts: DetachOptions = {}): Prom
     if (await helloOk(paths.socket)) break;
     if (Date.now() > deadline) {
       child.kill('SIGTERM');
-      throw new CliError(`${cd.name} did not answer on ${paths.socket} within ${opts.waitMs ?? 30000} ms`, {
+      throw new CliError(`${cd.name} did not answer on ${paths.socket} within ${opts.waitMs ?? 60000} ms`, {
         code: 401, fix: `look at its output: ${paths.outFile} and \`cell logs ${cd.dir}\`; raise --wait`,
       });
     }

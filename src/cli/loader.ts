@@ -80,12 +80,19 @@ export interface CellModule {
   readonly start?: (server: Pick<Server, 'emit'>) => void | (() => void | Promise<void>);
 }
 
+/**
+ * `import(url)` that tsc leaves alone: with `rewriteRelativeImportExtensions`, tsc wraps a
+ * dynamic import of a non-literal in a `__rewriteRelativeImportExtension` helper that the rollup
+ * build does not define (dist/ would throw ReferenceError). The URL is absolute anyway.
+ */
+const importUrl = new Function('url', 'return import(url)') as (url: string) => Promise<unknown>;
+
 /** Import the entry module and check its default export. */
 export async function importCellModule(entry: string): Promise<CellModule> {
   await installHooks();
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(entry).href)) as { default?: unknown };
+    mod = (await importUrl(pathToFileURL(entry).href)) as { default?: unknown };
   } catch (e) {
     const err = e as Error & { code?: string };
     const fix = err.code === 'ERR_MODULE_NOT_FOUND' || err.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED'

@@ -23,7 +23,7 @@ export const spec: CommandSpec = {
     tcp: { type: 'string', arg: 'host:port', desc: 'also listen on TCP (default: cell.toml [run].tcp)' },
     foreground: { type: 'boolean', desc: 'stay in the foreground; log lines also go to stderr' },
     'log-level': { type: 'string', arg: 'level', desc: 'debug | info | warn | error (debug logs every call)' },
-    wait: { type: 'number', arg: 'ms', desc: 'how long to wait for the background cell to answer (default 30000)' },
+    wait: { type: 'number', arg: 'ms', desc: 'how long to wait for the background cell to answer (default 60000)' },
     json: { type: 'boolean', desc: 'print {name, version, pid, socket, tcp, log} as JSON' },
   },
   examples: ['cell run examples/thermo', 'cell run . --tcp 127.0.0.1:7070 --log-level debug', 'cell run . --foreground'],
