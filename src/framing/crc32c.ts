@@ -3,10 +3,9 @@
 //
 // Two implementations with identical results:
 //  - crc32c / crc32cUpdate: slice-by-16 (16 tables x 256 u32 = 16 KiB, built at module start),
-//    bytewise tail. For gateways and hosts.
+//    bytewise tail. For gateways and hosts; in asc builds they take the nibble path (IN_WASM).
 //  - crc32cSmall: one 16-entry nibble table (64 bytes), two table steps per byte. For firmware
-//    code that computes CRCs itself. (asc compiles only what is reachable: a build that never
-//    calls crc32c/crc32cUpdate has no 16 KiB table.)
+//    code, and what every entry point uses in an asc build (see IN_WASM below).
 //
 // Range arguments: len -1 = to the end of buf. Out-of-range arguments are clamped to the buffer
 // (a u32 result has no room for an error code); callers pass valid ranges.
@@ -45,8 +44,15 @@ function buildSlice16Table(): Uint32Array {
 // Built once at module start. Kept as module-level constants: V8 then treats the tables as
 // known objects and drops per-access base/length loads (a table held in a mutable variable or
 // a closure measured 25-30% slower).
+// True when compiled by asc, false under tsc: `<i32>0.5` is a conversion to 0 in AssemblyScript
+// and a no-op type assertion in TypeScript. asc folds the constant, so `if (IN_WASM)` branches
+// cost nothing and the dead side is never compiled.
+const IN_WASM: bool = <i32>0.5 == 0;
+
 const NIBBLE: Uint32Array = buildNibbleTable();
-const SLICE16: Uint32Array = buildSlice16Table();
+// asc builds never build the 16 KiB tables: there every entry point takes the nibble-table path
+// (firmware RAM and flash matter more than CRC speed; the slice-by-16 loop is a V8 optimisation).
+const SLICE16: Uint32Array = IN_WASM ? new Uint32Array(0) : buildSlice16Table();
 
 // Register update without pre/post inversion, bytewise with the nibble table.
 function smallRaw(c: u32, buf: Uint8Array, i: i32, end: i32): u32 {
@@ -82,6 +88,13 @@ export function crc32cRun(crc: u32, buf: Uint8Array, off: i32, len: i32): void {
     if (len < 0 || len > n - off) len = n - off;
     i = off | 0;
     end = (off + len) | 0;
+  }
+  if (IN_WASM) {
+    // Firmware: the frame encoder and the deframer use the 64-byte nibble table, so a wasm build
+    // never contains (nor builds at start-up) the 16 KiB slice-by-16 tables unless it calls
+    // crc32c/crc32cUpdate itself. Same result, ~4x slower per byte — far above UART speed.
+    RESULT[0] = ~smallRaw(~crc, buf, i, end);
+    return;
   }
   const t = SLICE16;
   let c: u32 = ~crc; // stays a signed int32 in JS: a u32 above 2^31 would start the loop as a double
@@ -138,6 +151,7 @@ export function crc32cUpdate(crc: u32, buf: Uint8Array, off: i32 = 0, len: i32 =
  * Measured ~55-65 ns at 64 B, ~0.75 ns/byte at 4 KiB (on par with npm crc-32's crc32c.buf).
  */
 export function crc32c(buf: Uint8Array, off: i32 = 0, len: i32 = -1): u32 {
+  if (IN_WASM) return crc32cSmall(buf, off, len);
   // The loop of crc32cRun, written out again: one call layer less is ~10% at 64 B in V8.
   const crc: u32 = 0;
   const n: i32 = buf.length | 0;

@@ -436,9 +436,8 @@ size('build/wasm/small-core.wasm (header + COBS + CRC, small profile flags) is a
   const full = wasmBytes('small').length;
   console.log(`  small-core.wasm: ${n} bytes; small.wasm (+ frameEncode + deframer): ${full} bytes; core.wasm: ${wasmBytes('core').length} bytes`);
   assert.ok(n <= 4096, `small-core.wasm is ${n} bytes`);
-  // frameEncode and the deframer call crc32c, which is slice-by-16 (a 16 KiB table built at
-  // start-up and ~0.7 KB of code) in every build today; reported, not failed, until crc32c can
-  // be the nibble-table version in firmware builds.
-  if (full > 4096) console.log(`  NOTE: small.wasm is ${full} bytes, over 4096: frame/deframer pull in the slice-by-16 CRC`);
+  // small.wasm adds the frame encoder and the streaming deframer to the budgeted core; in asc
+  // builds both use the nibble-table CRC (src/framing/crc32c.ts, IN_WASM), so no 16 KiB table.
+  assert.ok(full <= 6144, `small.wasm is ${full} bytes`);
 });
 size.run();
