@@ -20,12 +20,24 @@ dec('agrees with TextDecoder {fatal} on 20000 random byte strings biased to UTF-
     const n = Math.floor(r() * 24);
     for (let k = 0; k < n; k++) buf[k] = r() < 0.6 ? EDGE[Math.floor(r() * EDGE.length)]! : Math.floor(r() * 256);
     const b = buf.subarray(0, n);
-    assert.is(decodeUtf8(buf, 0, n), ref(b), `bytes ${Buffer.from(b).toString('hex')}`);
+    const want = ref(b);
+    assert.is(decodeUtf8(buf, 0, n), want, `bytes ${Buffer.from(b).toString('hex')}`);
+    assert.is(decodeUtf8Strict(buf, 0, n), want, `strict: bytes ${Buffer.from(b).toString('hex')}`);
   }
 });
 
 dec('known rejections and acceptances', () => {
-  const d = (hex: string) => { const b = Buffer.from(hex, 'hex'); return decodeUtf8(new Uint8Array(b), 0, b.length); };
+  const d = (hex: string) => {
+    const b = new Uint8Array(Buffer.from(hex, 'hex'));
+    const r = decodeUtf8(b, 0, b.length);
+    assert.is(decodeUtf8Strict(b, 0, b.length), r, `strict vs decodeUtf8: ${hex}`);
+    // the same bytes after 20 ASCII bytes, so the long-string path is taken too
+    const long = new Uint8Array(20 + b.length).fill(0x41);
+    long.set(b, 20);
+    const rl = decodeUtf8(long, 0, long.length);
+    assert.is(rl, r === null ? null : 'A'.repeat(20) + r, `long: ${hex}`);
+    return r;
+  };
   for (const bad of ['c0af', 'c1bf', 'e080af', 'f08080af', 'eda080', 'edbfbf', 'f4908080', 'f5808080', 'ff', '80', 'e282', 'c3', 'f09f98']) assert.is(d(bad), null, bad);
   assert.is(d('efbbbf41'), '\ufeffA', 'BOM is kept');
   assert.is(d('f48fbfbf'), '\u{10ffff}');
