@@ -25,6 +25,24 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// The type tests (`// @ts-expect-error` on wrong calls, inferred types) are part of the suite:
+// a typed client that tsc does not check is no typed client. Skipped with CELL_TEST_FILTER.
+let typeFailures = 0;
+let typePasses = 0;
+if (filter === '') {
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', join(root, 'tsconfig.json')], {
+    cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024,
+  });
+  if (tsc.status === 0) {
+    typePasses = 1;
+    console.log('tsc --noEmit -p tsconfig.json: the whole tree type-checks (type tests included)');
+  } else {
+    typeFailures = 1;
+    console.log('FAIL tsc --noEmit -p tsconfig.json:');
+    console.log(tsc.stdout, tsc.stderr);
+  }
+}
+
 const runner = `
   const { run } = await import('uvu/run');
   const files = ${JSON.stringify(files)};
@@ -47,6 +65,6 @@ if (Number.isNaN(total) || Number.isNaN(passed)) {
   console.error(`test runner did not finish (exit ${child.status}, signal ${child.signal})`);
   process.exit(1);
 }
-const failed = Math.max(0, total - passed - skipped) || (child.status !== 0 ? 1 : 0);
-console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+const failed = (Math.max(0, total - passed - skipped) || (child.status !== 0 ? 1 : 0)) + typeFailures;
+console.log(`${passed + typePasses} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(child.status === 0 && failed === 0 ? 0 : 1);

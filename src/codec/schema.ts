@@ -17,8 +17,8 @@ export interface SchemaType<T = unknown> {
   readonly __value?: T;
 }
 
-export interface ScalarType<T> extends SchemaType<T> {
-  readonly kind: ScalarKind;
+export interface ScalarType<T, K extends ScalarKind = ScalarKind> extends SchemaType<T> {
+  readonly kind: K;
   /** Bytes on the wire. */
   readonly size: number;
 }
@@ -90,7 +90,7 @@ export type InferFields<F extends Fields> = Simplify<
  * BigInt64Array/BigUint64Array; bool, enum and struct elements to plain arrays.
  */
 export type ArrayValue<E extends SchemaType> =
-  E extends ScalarType<infer _> ? TypedArrayOf<E['kind']> : Infer<E>[];
+  E extends ScalarType<unknown, infer K> ? TypedArrayOf<K> : Infer<E>[];
 
 export type TypedArrayOf<K extends TypeKind> =
   K extends 'u8' ? Uint8Array :
@@ -108,22 +108,22 @@ export type TypedArrayOf<K extends TypeKind> =
 
 // ---- scalar constructors ----
 
-function scalar<T>(kind: ScalarKind, size: number): ScalarType<T> {
+function scalar<T, K extends ScalarKind>(kind: K, size: number): ScalarType<T, K> {
   return Object.freeze({ kind, size });
 }
 
-export const bool: ScalarType<boolean> = scalar('bool', 1);
-export const u8: ScalarType<number> = scalar('u8', 1);
-export const i8: ScalarType<number> = scalar('i8', 1);
-export const u16: ScalarType<number> = scalar('u16', 2);
-export const i16: ScalarType<number> = scalar('i16', 2);
-export const u32: ScalarType<number> = scalar('u32', 4);
-export const i32: ScalarType<number> = scalar('i32', 4);
+export const bool: ScalarType<boolean, 'bool'> = scalar('bool', 1);
+export const u8: ScalarType<number, 'u8'> = scalar('u8', 1);
+export const i8: ScalarType<number, 'i8'> = scalar('i8', 1);
+export const u16: ScalarType<number, 'u16'> = scalar('u16', 2);
+export const i16: ScalarType<number, 'i16'> = scalar('i16', 2);
+export const u32: ScalarType<number, 'u32'> = scalar('u32', 4);
+export const i32: ScalarType<number, 'i32'> = scalar('i32', 4);
 /** 64-bit integers are bigint in TypeScript: decoding one allocates a BigInt. */
-export const u64: ScalarType<bigint> = scalar('u64', 8);
-export const i64: ScalarType<bigint> = scalar('i64', 8);
-export const f32: ScalarType<number> = scalar('f32', 4);
-export const f64: ScalarType<number> = scalar('f64', 8);
+export const u64: ScalarType<bigint, 'u64'> = scalar('u64', 8);
+export const i64: ScalarType<bigint, 'i64'> = scalar('i64', 8);
+export const f32: ScalarType<number, 'f32'> = scalar('f32', 4);
+export const f64: ScalarType<number, 'f64'> = scalar('f64', 8);
 
 // ---- argument checks (RangeError/TypeError at definition time, never on the wire) ----
 

@@ -11,7 +11,8 @@ import { Deframer } from '../../src/framing/deframer.ts';
 import { frameEncode, frameMaxEncodedBytes } from '../../src/framing/frame.ts';
 import { Header, HEADER_BYTES, KIND_REQUEST, readHeader, writeHeader } from '../../src/wire/header.ts';
 import { errorInfo } from '../../src/wire/error-names.ts';
-import { Everything, Reading } from '../vectors/schemas.ts';
+import { codec } from '../../src/codec/index.ts';
+import { Everything as EverythingType, Reading as ReadingType } from '../vectors/schemas.ts';
 import { Prng } from './prng.ts';
 
 export interface FuzzReport {
@@ -29,6 +30,8 @@ export interface FuzzReport {
 }
 
 const MAX_PAYLOAD = 1024;
+const Reading = codec(ReadingType);
+const Everything = codec(EverythingType);
 
 function bump(map: Record<string, number>, key: string): void {
   map[key] = (map[key] ?? 0) + 1;
@@ -62,6 +65,7 @@ export function runFuzz(iterations: number, seed: number, onProgress?: (done: nu
   const framed = new Uint8Array(frameMaxEncodedBytes(plainLen));
   const framedLen = frameEncode(plain, 0, plainLen, framed, 0);
 
+  const mutated = new Uint8Array(plainLen);
   const deframer = new Deframer(HEADER_BYTES + MAX_PAYLOAD);
   const stream = new Uint8Array(4 * framedLen + 256);
   const header = new Header();
@@ -75,8 +79,16 @@ export function runFuzz(iterations: number, seed: number, onProgress?: (done: nu
       // 1) A stream: [valid frame] [mutated or random bytes] [valid frame], split in two chunks.
       let len = 0;
       stream.set(framed.subarray(0, framedLen), len); len += framedLen;
-      const mode = rng.below(4);
-      if (mode === 0) {
+      const mode = rng.below(5);
+      if (mode === 4) {
+        // Mutate header and payload BEFORE framing: the CRC is then valid, so the damage reaches
+        // header validation and the codec through the deframer.
+        mutated.set(plain.subarray(0, plainLen));
+        const edits = 1 + rng.below(3);
+        for (let e = 0; e < edits; e++) mutated[rng.below(plainLen)] = rng.next() & 0xff;
+        const n = frameEncode(mutated, 0, plainLen, stream, len);
+        if (n > 0) len += n;
+      } else if (mode === 0) {
         const n = rng.below(framedLen * 2);
         rng.fill(stream, len, n); len += n;
       } else {
@@ -138,6 +150,8 @@ function drain(deframer: Deframer, header: Header, out: ReturnType<typeof Readin
     bump(report.header, ho);
     if (ho.startsWith('UNKNOWN')) report.failures.push(`readHeader returned ${ho}`);
     if (hr < 0) continue;
+    // A length that disagrees with the frame size is what a link reports as Malformed.
+    if (HEADER_BYTES + header.length !== n) { bump(report.codec, 'LengthMismatch'); continue; }
     const r = Reading.tryDecode(deframer.frame, HEADER_BYTES, n, out);
     const o = outcome(r);
     bump(report.codec, o);

@@ -3,7 +3,7 @@
 import { runFuzz } from './harness.ts';
 
 function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
+  const i = process.argv.lastIndexOf(`--${name}`); // the last one wins: npm run fuzz -- --iterations N
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : fallback;
 }
 const iterations = Number(arg('iterations', '1000000'));
@@ -11,13 +11,15 @@ const seed = Number(arg('seed', String(0xce11)));
 const json = process.argv.includes('--json');
 
 const t0 = performance.now();
+const tty = process.stderr.isTTY === true;
 const report = runFuzz(iterations, seed, json ? undefined : (done) => {
   const pct = Math.round((done / iterations) * 100);
+  if (!tty && pct % 10 !== 0) return; // a log file gets a line per 10 %, a terminal a live bar
   const bar = '#'.repeat(pct >> 2).padEnd(25, '.');
-  process.stderr.write(`\rfuzz [${bar}] ${pct}% ${done}/${iterations}`);
+  process.stderr.write(`${tty ? '\r' : ''}fuzz [${bar}] ${pct}% ${done}/${iterations}${tty ? '' : '\n'}`);
 });
 const seconds = (performance.now() - t0) / 1000;
-if (!json) process.stderr.write('\n');
+if (!json && tty) process.stderr.write('\n');
 
 if (json) {
   console.log(JSON.stringify({ ...report, seconds }, null, 2));

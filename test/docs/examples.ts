@@ -1,0 +1,77 @@
+// The hex examples and the error table of docs/wire-format.md, computed from the code.
+// test/docs/wire-format.test.ts checks that the document says exactly this;
+// `node --import tsx scripts/doc-examples.ts --write` rewrites the document from it.
+import { codec } from '../../src/codec/index.ts';
+import { frameEncode, frameMaxEncodedBytes } from '../../src/framing/frame.ts';
+import { Header, KIND_REQUEST, writeHeader } from '../../src/wire/header.ts';
+import { errorTable } from '../../src/wire/error-names.ts';
+import { Ping, Reading } from '../vectors/schemas.ts';
+
+function hex(b: Uint8Array, groups: number[] = []): string {
+  const parts: string[] = [];
+  let at = 0;
+  for (const g of groups) {
+    parts.push(Array.from(b.subarray(at, at + g), (x) => x.toString(16).padStart(2, '0')).join(' '));
+    at += g;
+  }
+  if (at < b.length) parts.push(Array.from(b.subarray(at), (x) => x.toString(16).padStart(2, '0')).join(' '));
+  return parts.join('  ');
+}
+
+function requestFrame(): Uint8Array {
+  const buf = new Uint8Array(24);
+  const h = new Header();
+  h.kind = KIND_REQUEST; h.callId = 1; h.keyLo = 0x44332211; h.keyHi = 0x88776655; h.length = 4;
+  writeHeader(h, buf, 0);
+  buf.set([0xde, 0xad, 0xbe, 0xef], 20);
+  return buf;
+}
+
+/** Example name → the hex text the document must show in its ```hex example=NAME block. */
+export function examples(): Record<string, string> {
+  const frame = requestFrame();
+  const wire = new Uint8Array(frameMaxEncodedBytes(frame.length));
+  const wireLen = frameEncode(frame, 0, frame.length, wire, 0);
+
+  const R = codec(Reading);
+  const reading = new Uint8Array(R.maxSize);
+  const rn = R.encode({ id: 7, ts: 1732200000.25, temp: 21.5, flags: 5, name: 'greenhouse-1',
+    samples: Int16Array.from([-3, -2, -1, 0, 1, 2, 3, 4]) }, reading, 0);
+
+  const P = codec(Ping);
+  const ping = new Uint8Array(P.maxSize);
+  const pn = P.encode({ seq: 0x1234, ok: true }, ping, 0);
+
+  return {
+    'header-request': hex(frame.subarray(0, 20), [4, 4, 8]),
+    'frame-request': hex(wire.subarray(0, wireLen)),
+    'codec-reading': hex(reading.subarray(0, rn), [4, 8, 4, 1, 1, 16]),
+    'codec-ping': hex(ping.subarray(0, pn)),
+    'fingerprint-reading': `${R.canonical}\n${R.fingerprintHex}`,
+  };
+}
+
+/** The error-code table as Markdown rows. */
+export function errorRows(): string {
+  const rows = ['| code | name | meaning |', '|---|---|---|'];
+  for (const e of errorTable) rows.push(`| ${e.code} | ${e.name} | ${e.hint} |`);
+  return rows.join('\n');
+}
+
+const BLOCK = /```hex example=([a-z0-9-]+)\n([\s\S]*?)\n```/g;
+const TABLE = /<!-- errors:begin -->\n([\s\S]*?)\n<!-- errors:end -->/;
+
+/** The examples and the error table as the document has them. */
+export function documented(doc: string): { examples: Record<string, string>; errors: string | undefined } {
+  const out: Record<string, string> = {};
+  for (const m of doc.matchAll(BLOCK)) out[m[1]!] = m[2]!;
+  return { examples: out, errors: TABLE.exec(doc)?.[1] };
+}
+
+/** The document with every example block and the error table replaced by the computed ones. */
+export function rewrite(doc: string): string {
+  const ex = examples();
+  return doc
+    .replace(BLOCK, (all, name: string) => (name in ex ? '```hex example=' + name + '\n' + ex[name] + '\n```' : all))
+    .replace(TABLE, `<!-- errors:begin -->\n${errorRows()}\n<!-- errors:end -->`);
+}
