@@ -112,7 +112,7 @@ export function decodeUtf8(b: Uint8Array, p: number, n: number): string | null {
   return decodeUtf8Strict(b, p, n);
 }
 
-const td: TextDecoder | undefined = typeof TextDecoder === 'function' ? new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }) : undefined;
+const td: { decode(input: Uint8Array): string } | undefined = typeof TextDecoder === 'function' ? new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }) : undefined;
 
 // UTF-16 code units of the string being decoded: 65535 bytes never make more than 65535 units.
 const units = new Uint16Array(65536);
