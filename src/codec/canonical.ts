@@ -60,8 +60,8 @@ export function fingerprintOf(t: SchemaType): bigint {
 /**
  * Key of an RPC method: hash64 over exactly
  *   `method <cellName>.<methodName>(<request canonical>)-><response canonical>`
- * e.g. `method Sensor.read(struct Req{id:u32})->struct Reading{id:u32,...}` (no spaces except the
- * one after `method` and those inside nothing else — canonical texts contain `enum X`/`struct X`).
+ * e.g. `method Sensor.read(struct Req{id:u32})->struct Reading{id:u32,...}`: one space after
+ * `method`, none elsewhere except the ones inside the canonical texts (`struct X`, `enum X`).
  */
 export function methodKey(cellName: string, methodName: string, request: SchemaType, response: SchemaType): bigint {
   return hash64(methodText(cellName, methodName, request, response));
