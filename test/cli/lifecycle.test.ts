@@ -1,9 +1,10 @@
 // End to end, as a user types it: new → run → call → status → logs → stop, in a temp dir.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanup, cli, cliIn, explain, json, tempDir, track } from './helpers.ts';
+import { BIN, cleanup, cli, cliIn, explain, json, tempDir, track } from './helpers.ts';
 
 const life = suite('cell new → run → call → status → logs → stop');
 let cwd = '';
@@ -127,6 +128,31 @@ life('logs: start and connection lines for people, raw JSON lines with --json', 
   const lines = j.stdout.trim().split('\n').map((l) => JSON.parse(l) as { time: string; level: string; msg: string; cell: string });
   assert.is(lines.length, 2);
   for (const l of lines) { assert.is(l.cell, 'hello'); assert.ok(l.time && l.level && l.msg); }
+});
+
+life('logs --follow prints new lines as they are written, until SIGINT', async () => {
+  const child = spawn(process.execPath, [BIN, 'logs', dir, '--follow', '--json', '-n', '1'], {
+    env: { ...process.env, CELL_CLI_FROM_SOURCE: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const seen = (re: RegExp, from = 0): Promise<void> => new Promise((resolve, reject) => {
+    const guard = setTimeout(() => reject(new Error(`no ${re} in: ${out}`)), 60000);
+    const look = (): void => { if (re.test(out.slice(from))) { clearTimeout(guard); child.stdout.off('data', look); resolve(); } };
+    child.stdout.on('data', look);
+    look();
+  });
+  child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
+  try {
+    await seen(/"msg"/);
+    const before = out.length;
+    assert.is((await cliIn(['call', dir, 'add', '{"a":1,"b":1}'])).code, 0);
+    await seen(/"msg":"disconnect"[^\n]*"calls":1/, before); // the connection that made the call
+    assert.match(out.slice(before), /"msg":"connect"/);
+  } finally {
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGINT');
+    assert.is(await exited, 0);
+  }
 });
 
 life('stop: GOODBYE, socket and pid file gone, status says stopped (exit 1)', async () => {

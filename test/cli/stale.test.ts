@@ -54,13 +54,18 @@ stale('call on a stale socket: Unavailable, says the socket is stale', async () 
   assert.match(r.stderr, /Unavailable \(code 401\): nothing answers at .*a stale socket/);
 });
 
-stale('run removes a stale socket and a garbage pid file, then serves', async () => {
+stale('run removes a stale socket and a garbage pid file, then serves (debug level: every call logged)', async () => {
   writeFileSync(pidFile, 'not json');
-  const r = await cli(['run', dir]);
+  const r = await cli(['run', dir, '--log-level', 'debug']);
   assert.is(r.code, 0, explain(r));
   assert.match(r.stderr, /removed files left by a previous run/);
   const c = await cliIn(['call', dir, 'add', '{"a":1,"b":2}', '--json']);
   assert.is(c.stdout, '{"sum":3}\n');
+  const lines = (await cliIn(['logs', dir, '--json'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const call = lines.find((l) => l.msg === 'call');
+  assert.ok(call !== undefined, 'a debug line per call');
+  assert.is(call!.method, 'add');
+  assert.is(call!.ok, true);
 });
 
 stale('stop of a cell whose process is gone cleans up and exits 0', async () => {
