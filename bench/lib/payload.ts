@@ -1,16 +1,7 @@
 // Deterministic payloads (same PRNG and seeds as shared/bench-baseline/lib/common.mjs).
 
-/** mulberry32 */
-export function prng(seed = 12345): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../test/helpers/prng.ts';
+export { prng };
 
 /** payload of n bytes, ~zeroFrac of them 0x00 (binary structs are zero-heavy) */
 export function makePayload(n: number, zeroFrac = 0.15, seed = 42): Uint8Array {

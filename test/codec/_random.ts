@@ -5,17 +5,7 @@ import type {
 import { typedArrayName } from '../../src/codec/layout.ts';
 import { utf8Length } from '../../src/codec/utf8.ts';
 
-/** mulberry32: small, fast, deterministic. Returns a function giving floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../helpers/prng.ts';
 
 const CHARS = ['a', 'Z', '0', ' ', '/', '~', '\u0000', 'é', 'ß', '€', '中', '\uFEFF', '😀', '𐍈'];
 const INT: Record<string, [number, number]> = {

@@ -17,7 +17,7 @@ import {
 } from '../../src/wire/header.ts';
 import { readU16LE, writeU32LE } from '../../src/wire/bytes.ts';
 import { ERR_WIRE_BAD_MAGIC } from '../../src/wire/errors.ts';
-import { Prng } from '../fuzz/prng.ts';
+import { Prng } from '../helpers/prng.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const FRAME_TIMEOUT_MS = 5000;

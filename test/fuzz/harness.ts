@@ -13,7 +13,7 @@ import { Header, HEADER_BYTES, KIND_REQUEST, readHeader, writeHeader } from '../
 import { errorInfo } from '../../src/wire/error-names.ts';
 import { codec } from '../../src/codec/index.ts';
 import { Everything as EverythingType, Reading as ReadingType } from '../vectors/schemas.ts';
-import { Prng } from './prng.ts';
+import { Prng } from '../helpers/prng.ts';
 
 export interface FuzzReport {
   iterations: number;
