@@ -268,6 +268,9 @@ export interface CallContext<E extends ErrorsDecl = ErrorsDecl> {
 
 class ServerCall implements CallContext {
   callId = 0;
+  /** The handler returned a promise: the call is in `serving` until it settles. */
+  async = false;
+  readonly isStream: boolean = false;
   entry: ServeEntry | null = null;
   req: unknown = undefined;
   cancelled = false;
@@ -288,12 +291,13 @@ class ServerCall implements CallContext {
     this.cancelled = true;
     if (this.ac !== null) this.ac.abort(new RpcError(RpcCode.Cancelled, 'cancelled by the caller'));
   }
-  /** @internal */ reset(): void { this.ac = null; this.cancelled = false; this.req = undefined; this.entry = null; }
+  /** @internal */ reset(): void { this.ac = null; this.cancelled = false; this.req = undefined; this.entry = null; this.async = false; }
   readonly onOk = (res: unknown): void => { this.connection.serverDone(this, res); };
   readonly onErr = (err: unknown): void => { this.connection.serverFailed(this, err); };
 }
 
 class ServerStream extends ServerCall {
+  override readonly isStream: boolean = true;
   credit = 0;
   wake: (() => void) | null = null;
   iterator: AsyncIterator<unknown> | Iterator<unknown> | null = null;
@@ -312,6 +316,9 @@ const ST_CLOSED = 2;
 
 type Slot = PendingCall | ClientStream;
 
+/** invoke(): the handler threw (already answered). */
+const FAILED: unique symbol = Symbol('failed');
+
 export interface ServeSpec { def: CellDef; impl: Record<string, unknown> }
 
 export class Connection {
@@ -329,14 +336,24 @@ export class Connection {
   private readonly maxPayload: number;
   private sendBuf: Uint8Array;
   private readonly wh = new Header();
+  /** Largest frame encoded straight into the link's batch (0 = the link has no reserve/commit). */
+  private readonly reserveMax: number;
+  /** Result of the last sendFrame's queueing (false = wait for onDrain). */
+  private sendOk = true;
   private readonly rh = new Header();
   private readonly eh: ErrorHead = { code: 0, message: '', payloadOff: 0 };
   private nextId = 1;
-  private readonly pending = new Map<number, Slot>();
+  // Calls in flight, by id: an open-addressed table indexed by `id & slotMask` (ids are chosen so
+  // that their cell is free; the table doubles when more than half full). No Map on the hot path.
+  private slots: (Slot | null)[] = new Array<Slot | null>(64).fill(null);
+  private slotMask = 63;
+  private inFlightN = 0;
   private readonly callPool: PendingCall[] = [];
   private readonly serving = new Map<number, ServerCall>();
   private readonly servePool: ServerCall[] = [];
   private readonly serveTable = new KeyTable<ServeEntry>();
+  /** The entry of the last request served (most traffic hits one method): no table lookup. */
+  private lastServe: ServeEntry | null = null;
   private readonly serveByName = new Map<string, ServeEntry>();
   private readonly callTable: CallEntry[] = [];
   private readonly callByName = new Map<string, CallEntry>();
@@ -375,6 +392,7 @@ export class Connection {
     this.describeFn = opts.describe;
     this.maxPayload = link.caps.mtu - HEADER_BYTES;
     this.sendBuf = new Uint8Array(Math.min(link.caps.mtu, 65536));
+    this.reserveMax = typeof link.reserve === 'function' && typeof link.commit === 'function' ? Math.min(link.caps.mtu, 8192) : 0;
     this.serveSpec = roles.serve ?? null;
     this.callDef = roles.call ?? null;
     this.ready = new Promise<HelloInfo>((res, rej) => { this.readyRes = res; this.readyRej = rej; });
@@ -534,6 +552,33 @@ export class Connection {
     return HEADER_BYTES + n;
   }
 
+  /**
+   * Encode header + payload and queue the frame: straight into the link's write batch when the
+   * link supports `reserve`/`commit` (no intermediate copy), else via the send buffer. Returns the
+   * frame length (queued; `sendOk` false = the link asks to wait for onDrain) or -code when the
+   * value does not encode (nothing sent).
+   */
+  private sendFrame(kind: number, channel: number, id: number, lo: number, hi: number, codec: AnyCodec, value: unknown): number {
+    const need = HEADER_BYTES + codec.maxSize;
+    if (need <= this.reserveMax) {
+      const link = this.link;
+      const off = link.reserve!(need);
+      if (off >= 0) {
+        const buf = link.wbuf!;
+        const n = codec.tryEncode(value as never, buf, off + HEADER_BYTES);
+        if (n < 0) return n;
+        const h = this.wh;
+        h.kind = kind; h.flags = 0; h.channel = channel; h.callId = id; h.keyLo = lo; h.keyHi = hi; h.length = n;
+        writeHeader(h, buf, off);
+        this.sendOk = link.commit!(HEADER_BYTES + n);
+        return HEADER_BYTES + n;
+      }
+    }
+    const n = this.encodeFrame(kind, channel, id, lo, hi, codec, value);
+    if (n >= 0) this.sendOk = this.send(n);
+    return n;
+  }
+
   private sendControl(kind: number, channel: number, id: number, lo: number, payload: Uint8Array | null, hi = 0): boolean {
     const n = payload === null ? 0 : payload.length;
     this.ensureSend(HEADER_BYTES + n);
@@ -577,7 +622,7 @@ export class Connection {
   }
 
   /** @internal */ sendCredit(id: number, e: CallEntry, n: number): void {
-    if (this.state === ST_CLOSED || !this.pending.has(id)) return;
+    if (this.state === ST_CLOSED || this.slotOf(id) === null) return;
     this.sendU32(KIND_CREDIT, id, e.keyLo, e.keyHi, n);
   }
 
@@ -587,31 +632,61 @@ export class Connection {
     return new RpcError(RpcCode.Closed, this.peerGoodbye ? 'the peer said GOODBYE: no new calls on this connection' : 'the connection is closed');
   }
 
+  /** A free call id (1..0xFFFFFFFE, wrapping) whose table cell is empty. Grows the table first if needed. */
   private nextCallId(): number {
+    if ((this.inFlightN + 1) * 2 > this.slots.length) this.growSlots();
+    const slots = this.slots, mask = this.slotMask;
     let id = this.nextId;
+    while (slots[id & mask] !== null) id = id >= 0xfffffffe ? 1 : id + 1;
     this.nextId = id >= 0xfffffffe ? 1 : id + 1;
-    while (this.pending.has(id)) { id = this.nextId; this.nextId = id >= 0xfffffffe ? 1 : id + 1; }
     return id;
+  }
+
+  private growSlots(): void {
+    const old = this.slots;
+    const slots = new Array<Slot | null>(old.length * 2).fill(null);
+    const mask = slots.length - 1;
+    for (const c of old) if (c !== null) slots[c.id & mask] = c;
+    this.slots = slots;
+    this.slotMask = mask;
+  }
+
+  /** The call in flight with this id, or null. */
+  private slotOf(id: number): Slot | null {
+    const c = this.slots[id & this.slotMask]!;
+    return c !== null && c.id === id ? c : null;
+  }
+
+  private addSlot(c: Slot): void {
+    this.slots[c.id & this.slotMask] = c;
+    this.inFlightN++;
+  }
+
+  /** Every call in flight (slow path: close, deadline sweep). */
+  private inFlightCalls(): Slot[] {
+    const out: Slot[] = [];
+    for (const c of this.slots) if (c !== null) out.push(c);
+    return out;
   }
 
   /** Unary call. Always settles: the answer, or a typed error. */
   call(e: CallEntry, req: unknown, opts?: CallOptions): Promise<unknown> {
     if (this.state !== ST_OPEN || this.peerGoodbye) return Promise.reject(this.closedError());
     if (e.peerStatus !== 0) return Promise.reject(this.peerError(e));
-    if (this.pending.size >= this.opts.maxInFlight) return Promise.reject(new RpcError(RpcCode.Overloaded, `more than ${this.opts.maxInFlight} calls in flight on this connection`));
+    if (this.inFlightN >= this.opts.maxInFlight) return Promise.reject(new RpcError(RpcCode.Overloaded, `more than ${this.opts.maxInFlight} calls in flight on this connection`));
     const signal = opts?.signal;
     if (signal !== undefined && signal.aborted) return Promise.reject(new RpcError(RpcCode.Cancelled, 'the signal was already aborted'));
     const id = this.nextCallId();
-    const n = this.encodeFrame(KIND_REQUEST, CHANNEL_APP, id, e.keyLo, e.keyHi, e.request, req);
+    // Queued now, written at the end of the tick: the answer cannot arrive before the slot is set.
+    const n = this.sendFrame(KIND_REQUEST, CHANNEL_APP, id, e.keyLo, e.keyHi, e.request, req);
     if (n < 0) return Promise.reject(encodeError(n, e.info.name, 'request'));
     const c = this.callPool.pop() ?? new PendingCall(this);
-    c.id = id; c.entry = e; c.mode = KIND_UNARY; c.out = opts?.into;
+    c.id = id; c.entry = e; c.mode = KIND_UNARY; c.out = opts === undefined ? undefined : opts.into;
     const p = new Promise(c.exec);
-    this.pending.set(id, c);
+    this.addSlot(c);
     this.armDeadline(c, opts?.deadlineMs ?? e.deadlineMs ?? this.opts.deadlineMs);
     if (signal !== undefined) { c.signal = signal; signal.addEventListener('abort', c.onAbort, { once: true }); }
     this.stats.callsOut++;
-    this.send(n);
     return p;
   }
 
@@ -625,13 +700,12 @@ export class Connection {
     if (signal !== undefined && signal.aborted) { s.fail(new RpcError(RpcCode.Cancelled, 'the signal was already aborted')); return s; }
     const id = this.nextCallId();
     s.id = id;
-    const n = this.encodeFrame(KIND_REQUEST, CHANNEL_APP, id, e.keyLo, e.keyHi, e.request, req);
+    const n = this.sendFrame(KIND_REQUEST, CHANNEL_APP, id, e.keyLo, e.keyHi, e.request, req);
     if (n < 0) { s.fail(encodeError(n, e.info.name, 'request')); return s; }
-    this.pending.set(id, s);
+    this.addSlot(s);
     if (opts?.deadlineMs !== undefined) this.armDeadline(s, opts.deadlineMs);
     if (signal !== undefined) { s.signal = signal; signal.addEventListener('abort', s.onAbort, { once: true }); }
     this.stats.callsOut++;
-    this.send(n);
     this.sendU32(KIND_CREDIT, id, e.keyLo, e.keyHi, credit);
     return s;
   }
@@ -644,15 +718,31 @@ export class Connection {
     const c = this.callPool.pop() ?? new PendingCall(this);
     c.id = id; c.entry = null; c.mode = KIND_DESCRIBE; c.out = undefined;
     const p = new Promise(c.exec);
-    this.pending.set(id, c);
+    this.addSlot(c);
     this.armDeadline(c, opts?.deadlineMs ?? this.opts.deadlineMs);
     this.sendControl(KIND_REQUEST, CHANNEL_CONTROL, id, lo, null, hi);
     return p;
   }
 
+  /**
+   * performance.now(), read at most once per 32 calls and once per tick (a microtask marks it
+   * stale): calls issued in one burst share a reading that is at most a few µs old, so a deadline
+   * can fire that much early — well inside the 0.5 ms slack the sweep allows anyway.
+   */
+  private clock(): number {
+    const u = this.clockUses;
+    if (u === 0) queueMicrotask(this.staleClock);
+    else if (u < 32) { this.clockUses = u + 1; return this.clockAt; }
+    this.clockUses = 1;
+    return (this.clockAt = performance.now());
+  }
+  private clockAt = 0;
+  private clockUses = 0;
+  private readonly staleClock = (): void => { this.clockUses = 0; };
+
   private armDeadline(c: Slot, ms: number): void {
     if (!(ms > 0 && ms < Infinity)) { c.deadline = Infinity; return; }
-    const at = performance.now() + ms;
+    const at = this.clock() + ms;
     c.deadline = at;
     if (at < this.deadlineArmedAt) {
       if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
@@ -667,7 +757,7 @@ export class Connection {
     const now = performance.now() + 0.5;
     let next = Infinity;
     const expired: Slot[] = [];
-    for (const c of this.pending.values()) {
+    for (const c of this.inFlightCalls()) {
       if (c.deadline <= now) expired.push(c);
       else if (c.deadline < next) next = c.deadline;
     }
@@ -684,7 +774,7 @@ export class Connection {
 
   /** @internal Fail a pending call locally and tell the peer (CANCEL). */
   abortCall(c: Slot, code: number, message: string, quiet = false): void {
-    if (this.pending.get(c.id) !== c) return;
+    if (this.slotOf(c.id) !== c) return;
     const e = c.isStream ? (c as ClientStream).entry : (c as PendingCall).entry;
     if (code === RpcCode.Cancelled) this.stats.cancels++;
     if (this.state !== ST_CLOSED && !this.link.closed) {
@@ -696,7 +786,8 @@ export class Connection {
 
   /** Remove `c` from the table and settle it. */
   private settle(c: Slot, value: unknown, ok: boolean, quiet = false): void {
-    this.pending.delete(c.id);
+    this.slots[c.id & this.slotMask] = null;
+    this.inFlightN--;
     if (c.signal !== null) { c.signal.removeEventListener('abort', c.onAbort); c.signal = null; }
     if (c.isStream) {
       const s = c as ClientStream;
@@ -725,8 +816,8 @@ export class Connection {
       case KIND_ERROR: this.onError(h, buf, p, end); return;
       case KIND_STREAM_ITEM: this.onStreamItem(h, buf, p, end); return;
       case KIND_STREAM_END: {
-        const s = this.pending.get(h.callId);
-        if (s === undefined || !s.isStream) { this.stats.lateFrames++; return; }
+        const s = this.slotOf(h.callId);
+        if (s === null || !s.isStream) { this.stats.lateFrames++; return; }
         this.settle(s, undefined, true);
         return;
       }
@@ -753,8 +844,8 @@ export class Connection {
   };
 
   private onResponse(h: Header, buf: Uint8Array, p: number, end: number): void {
-    const c = this.pending.get(h.callId);
-    if (c === undefined || c.isStream) { this.stats.lateFrames++; return; }
+    const c = this.slotOf(h.callId);
+    if (c === null || c.isStream) { this.stats.lateFrames++; return; }
     const pc = c as PendingCall;
     if (pc.mode === KIND_DESCRIBE) {
       let v: unknown;
@@ -779,8 +870,8 @@ export class Connection {
 
   private onError(h: Header, buf: Uint8Array, p: number, end: number): void {
     this.stats.errorsIn++;
-    const c = this.pending.get(h.callId);
-    if (c === undefined) { this.stats.lateFrames++; return; }
+    const c = this.slotOf(h.callId);
+    if (c === null) { this.stats.lateFrames++; return; }
     const e = c.isStream ? (c as ClientStream).entry : (c as PendingCall).entry;
     const eh = readErrorHead(buf, p, end, this.eh);
     if (eh === null) { this.settle(c, new RpcError(RpcCode.Malformed, 'malformed ERROR payload'), false); return; }
@@ -805,8 +896,8 @@ export class Connection {
   }
 
   private onStreamItem(h: Header, buf: Uint8Array, p: number, end: number): void {
-    const c = this.pending.get(h.callId);
-    if (c === undefined || !c.isStream) { this.stats.lateFrames++; return; }
+    const c = this.slotOf(h.callId);
+    if (c === null || !c.isStream) { this.stats.lateFrames++; return; }
     const s = c as ClientStream;
     const item = s.entry.response.create();
     const r = s.entry.response.tryDecode(buf, p, end, item as never);
@@ -832,33 +923,45 @@ export class Connection {
   private onRequest(h: Header, buf: Uint8Array, p: number, end: number): void {
     const id = h.callId;
     if (h.channel === CHANNEL_CONTROL) { this.onControl(h, buf, p, end); return; }
-    const e = this.serveSpec === null ? undefined : this.serveTable.get(h.keyLo, h.keyHi);
-    if (e === undefined) { this.refuseUnknown(h); return; }
+    let e = this.lastServe;
+    if (e === null || e.keyLo !== h.keyLo || e.keyHi !== h.keyHi) {
+      const f = this.serveSpec === null ? undefined : this.serveTable.get(h.keyLo, h.keyHi);
+      if (f === undefined) { this.refuseUnknown(h); return; }
+      this.lastServe = e = f;
+    }
     this.stats.callsIn++;
     if (this.state !== ST_OPEN) { this.sendError(id, h.keyLo, h.keyHi, CHANNEL_APP, RpcCode.Closed, 'the server said GOODBYE'); return; }
     if (this.serving.size >= this.opts.maxServing) { this.sendError(id, h.keyLo, h.keyHi, CHANNEL_APP, RpcCode.Overloaded, `more than ${this.opts.maxServing} calls in progress`); return; }
     if (e.info.kind === 'stream') { this.startStream(e, h, buf, p, end); return; }
-    const req = e.reqPool.pop() ?? e.request.create();
+    const pool = e.reqPool;
+    const req = pool.length > 0 ? pool.pop() : e.request.create();
     const r = e.request.tryDecode(buf, p, end, req as never);
     if (r !== end - p) {
-      e.reqPool.push(req);
+      pool.push(req);
       this.sendError(id, h.keyLo, h.keyHi, CHANNEL_APP, RpcCode.Malformed, `request to "${e.info.name}" does not decode (${r < 0 ? `codec error ${-r}` : 'trailing bytes'})`);
       return;
     }
-    const sc = this.servePool.pop() ?? new ServerCall(this);
+    const sp = this.servePool;
+    const sc = sp.length > 0 ? sp.pop()! : new ServerCall(this);
     sc.callId = id; sc.entry = e; sc.req = req; sc.keyLo = h.keyLo; sc.keyHi = h.keyHi;
-    let result: unknown;
-    try {
-      result = e.handler(req, sc);
-    } catch (err) {
-      this.serverFailed(sc, err);
-      return;
-    }
+    const result = this.invoke(e, req, sc);
+    if (result === FAILED) return;
     if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+      sc.async = true;
       this.serving.set(id, sc);
       (result as PromiseLike<unknown>).then(sc.onOk, sc.onErr);
     } else {
       this.serverDone(sc, result);
+    }
+  }
+
+  /** Run a handler; a throw is answered here (FAILED returned). Kept apart so the caller has no try/catch. */
+  private invoke(e: ServeEntry, req: unknown, sc: ServerCall): unknown {
+    try {
+      return e.handler(req, sc);
+    } catch (err) {
+      this.serverFailed(sc, err);
+      return FAILED;
     }
   }
 
@@ -896,11 +999,10 @@ export class Connection {
   /** @internal A handler returned/resolved. */
   serverDone(sc: ServerCall, res: unknown): void {
     const e = sc.entry!;
-    this.serving.delete(sc.callId);
+    if (sc.async) this.serving.delete(sc.callId);
     if (!sc.cancelled && this.state !== ST_CLOSED) {
-      const n = this.encodeFrame(KIND_RESPONSE, CHANNEL_APP, sc.callId, sc.keyLo, sc.keyHi, e.response, res);
+      const n = this.sendFrame(KIND_RESPONSE, CHANNEL_APP, sc.callId, sc.keyLo, sc.keyHi, e.response, res);
       if (n < 0) this.sendError(sc.callId, sc.keyLo, sc.keyHi, CHANNEL_APP, RpcCode.Internal, `response of "${e.info.name}" does not encode (codec error ${-n})`);
-      else this.send(n);
     }
     this.releaseServerCall(sc);
   }
@@ -908,7 +1010,7 @@ export class Connection {
   /** @internal A handler threw/rejected. */
   serverFailed(sc: ServerCall, err: unknown): void {
     const e = sc.entry!;
-    this.serving.delete(sc.callId);
+    if (sc.async) this.serving.delete(sc.callId);
     if (!sc.cancelled && this.state !== ST_CLOSED) this.sendHandlerError(sc, e, err);
     this.releaseServerCall(sc);
   }
@@ -934,9 +1036,10 @@ export class Connection {
 
   private releaseServerCall(sc: ServerCall): void {
     const e = sc.entry;
-    if (e !== null && sc.req !== undefined && !(sc instanceof ServerStream) && e.reqPool.length < 64) e.reqPool.push(sc.req);
+    const stream = sc.isStream;
+    if (e !== null && sc.req !== undefined && !stream && e.reqPool.length < 64) e.reqPool.push(sc.req);
     sc.reset();
-    if (!(sc instanceof ServerStream) && this.servePool.length < 1024) this.servePool.push(sc);
+    if (!stream && this.servePool.length < 1024) this.servePool.push(sc);
     if (this.state === ST_CLOSING) this.maybeFinishGoodbye();
   }
 
@@ -948,7 +1051,7 @@ export class Connection {
       return;
     }
     const ss = new ServerStream(this);
-    ss.callId = h.callId; ss.entry = e; ss.req = req; ss.keyLo = h.keyLo; ss.keyHi = h.keyHi;
+    ss.callId = h.callId; ss.entry = e; ss.req = req; ss.keyLo = h.keyLo; ss.keyHi = h.keyHi; ss.async = true;
     this.serving.set(ss.callId, ss);
     void this.pumpStream(ss);
   }
@@ -980,14 +1083,14 @@ export class Connection {
           this.sendControl(KIND_STREAM_END, CHANNEL_APP, ss.callId, ss.keyLo, null, ss.keyHi);
           break;
         }
-        const n = this.encodeFrame(KIND_STREAM_ITEM, CHANNEL_APP, ss.callId, ss.keyLo, ss.keyHi, e.response, r.value);
+        const n = this.sendFrame(KIND_STREAM_ITEM, CHANNEL_APP, ss.callId, ss.keyLo, ss.keyHi, e.response, r.value);
         if (n < 0) {
           await it.return?.();
           this.sendError(ss.callId, ss.keyLo, ss.keyHi, CHANNEL_APP, RpcCode.Internal, `stream "${e.info.name}": item does not encode (codec error ${-n})`);
           break;
         }
         ss.credit--;
-        if (!this.send(n)) this.backpressured = true;
+        if (!this.sendOk) this.backpressured = true;
       }
     } catch (err) {
       if (!ss.cancelled && this.state !== ST_CLOSED) this.sendHandlerError(ss, e, err);
@@ -1011,10 +1114,9 @@ export class Connection {
     const e = this.emitByName.get(name);
     if (e === undefined) throw new TypeError(`cell ${this.serveSpec?.def.name}: no event "${name}"`);
     if (this.state === ST_CLOSED) return false;
-    const n = this.encodeFrame(KIND_EVENT, CHANNEL_APP, 0, e.keyLo, e.keyHi, e.codec, value);
+    const n = this.sendFrame(KIND_EVENT, CHANNEL_APP, 0, e.keyLo, e.keyHi, e.codec, value);
     if (n < 0) throw encodeError(n, name, 'event');
     this.stats.eventsOut++;
-    this.send(n);
     return true;
   }
 
@@ -1074,7 +1176,7 @@ export class Connection {
   }
 
   private maybeFinishGoodbye(): void {
-    if (this.pending.size > 0 || this.serving.size > 0) return;
+    if (this.inFlightN > 0 || this.serving.size > 0) return;
     this.shutdown(false);
     const r = this.goodbyeRes;
     this.goodbyeRes = null;
@@ -1120,7 +1222,7 @@ export class Connection {
     if (this.helloTimer !== null) clearTimeout(this.helloTimer);
     this.deadlineTimer = null; this.hbTimer = null; this.helloTimer = null;
     this.readyRej(e);
-    for (const c of [...this.pending.values()]) this.settle(c, new RpcError(e.code, e.message, e.detail as Record<string, unknown> | undefined), false);
+    for (const c of this.inFlightCalls()) this.settle(c, new RpcError(e.code, e.message, e.detail as Record<string, unknown> | undefined), false);
     for (const sc of [...this.serving.values()]) sc.cancel();
     this.serving.clear();
     this.onDrain();
@@ -1130,7 +1232,7 @@ export class Connection {
   }
 
   /** Calls waiting for an answer on this side. */
-  get inFlight(): number { return this.pending.size; }
+  get inFlight(): number { return this.inFlightN; }
   /** Calls of the peer being served on this side. */
   get serving_(): number { return this.serving.size; }
   get isOpen(): boolean { return this.state === ST_OPEN && !this.peerGoodbye; }

@@ -85,6 +85,18 @@ export interface Link {
   send(frame: Uint8Array, len?: number): boolean;
   /** Flush what is queued, then close. Idempotent. `onClose(null)` follows. */
   close(): void;
+  /**
+   * Optional zero-copy send, for links that queue frames as they are (no COBS): make room for a
+   * frame of at most `maxLen` bytes (≤ mtu) and return the offset in `wbuf` where it goes, or -1
+   * when the link is closed. The caller writes the frame at `wbuf[off .. off+len)` and then calls
+   * `commit(len)` before anything else is sent on this link (not committing abandons the frame).
+   * Saves the copy `send` makes: the rpc layer encodes straight into the link's write batch.
+   */
+  reserve?(maxLen: number): number;
+  /** The buffer the last `reserve` offset refers to (valid until `commit`). */
+  readonly wbuf?: Uint8Array;
+  /** Queue the reserved frame of `len` bytes: same checks, counters and result as `send`. */
+  commit?(len: number): boolean;
 }
 
 /** Accepts incoming links (a Unix or TCP server). */

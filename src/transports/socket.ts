@@ -41,6 +41,7 @@ export class SocketLink implements Link {
   private readonly batchBytes: number;
   private readonly hwm: number;
   private needDrain = false;
+  private sockQueued = 0;
   private ending = false;
   private finalErr: CellError | null = null;
 
@@ -74,16 +75,44 @@ export class SocketLink implements Link {
   send(frame: Uint8Array, len: number = frame.length): boolean {
     checkMtu(len, this.caps.mtu);
     if (this.closed || this.ending) { this.stats.dropped++; return false; }
-    this.stats.framesOut++;
-    this.stats.bytesOut += len;
     if (this.stageLen + len > this.stage.length) {
       this.flush();
       if (len > this.stage.length) this.stage = new Uint8Array(len);
     }
     copyBytes(frame, 0, this.stage, this.stageLen, len);
-    this.stageLen += len;
+    return this.queued(len);
+  }
+
+  /** The staging buffer: `reserve` returns offsets into it. */
+  get wbuf(): Uint8Array { return this.stage; }
+
+  reserve(maxLen: number): number {
+    if (this.closed || this.ending) return -1;
+    if (this.stageLen + maxLen > this.stage.length) {
+      this.flush();
+      if (maxLen > this.stage.length) this.stage = new Uint8Array(maxLen);
+    }
+    return this.stageLen;
+  }
+
+  commit(len: number): boolean {
+    checkMtu(len, this.caps.mtu);
+    if (this.closed || this.ending) { this.stats.dropped++; return false; }
+    return this.queued(len);
+  }
+
+  /** `len` more bytes are in the stage: count them, schedule the flush, report backpressure. */
+  private queued(len: number): boolean {
+    const s = this.stats;
+    s.framesOut++;
+    s.bytesOut += len;
+    const n = (this.stageLen += len);
     if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushTask); }
-    if (this.socket.writableLength + this.stageLen > this.hwm) { this.needDrain = true; return false; }
+    // `sockQueued` is the socket's backlog as of the last flush (it only shrinks in between).
+    if (this.sockQueued + n > this.hwm) {
+      if (this.socket.writableLength + n > this.hwm) { this.needDrain = true; return false; }
+      this.sockQueued = this.socket.writableLength;
+    }
     return true;
   }
 
@@ -121,10 +150,13 @@ export class SocketLink implements Link {
     this.socket.write(buf.subarray(0, n));
     // When libuv wrote everything synchronously, the socket no longer references `buf`: reuse it.
     // Otherwise hand it over and stage into a fresh buffer.
-    if (this.socket.writableLength !== 0) this.stage = new Uint8Array(Math.max(this.batchBytes, buf.length));
+    const q = this.socket.writableLength;
+    this.sockQueued = q;
+    if (q !== 0) this.stage = new Uint8Array(Math.max(this.batchBytes, buf.length));
   }
 
   private readonly onSocketDrain = (): void => {
+    this.sockQueued = this.socket.writableLength;
     if (this.needDrain && !this.closed) { this.needDrain = false; this.handlers?.onDrain?.(); }
   };
 
