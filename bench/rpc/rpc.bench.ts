@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '../../src/rpc/index.ts';
 import { connectUnix } from '../../src/transports/unix.ts';
 import { EchoCell, Msg, PAYLOAD_BYTES } from './echo-cell.ts';
+import { measureRpcAlloc, formatAlloc, type AllocReport } from './alloc.ts';
 
 const arg = (name: string, def: string): string => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? process.argv[i + 1]! : def; };
 const PIN = arg('pin', 'none') as 'same' | 'cross' | 'none';
@@ -196,6 +197,9 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
+// ---- allocation (in this process, after the timed runs: bench/rpc/alloc.ts)
+const allocReport: AllocReport = await measureRpcAlloc(50_000);
+
 // ---- report
 const L = (k: string) => r[k] as Lat | undefined;
 const T = (k: string) => r[k] as number | undefined;
@@ -223,6 +227,7 @@ console.log('| RTT | median µs | p99 µs | ratio | ratio |\n|---|---|---|---|--
 for (const x of rows) console.log(`| ${x.join(' | ')} |`);
 console.log('\n| throughput | calls/s | ratio |\n|---|---|---|');
 for (const x of trows) console.log(`| ${x.join(' | ')} |`);
+console.log(`\n${formatAlloc(allocReport)}`);
 console.log(`\n${verdicts.filter((v) => v.pass).length}/${verdicts.length} targets met`);
-if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ bench: 'rpc', pin: PIN, frame_bytes: FRAME, results: r, verdicts, env: { node: process.version, cpu: cpus()[0]?.model, ncpu: cpus().length, loadavg: loadavg(), time: new Date().toISOString() } }, null, 2));
+if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ bench: 'rpc', pin: PIN, frame_bytes: FRAME, results: r, alloc: allocReport, verdicts, env: { node: process.version, cpu: cpus()[0]?.model, ncpu: cpus().length, loadavg: loadavg(), time: new Date().toISOString() } }, null, 2));
 process.exit(0);

@@ -89,7 +89,8 @@ export class RpcStats {
 // ---------------------------------------------------------------------------------------------
 // Tables
 
-interface Keyed { keyLo: number; keyHi: number; next: Keyed | null }
+interface KeyHalves { keyLo: number; keyHi: number }
+interface Keyed extends KeyHalves { next: Keyed | null }
 
 /** Small open hash on the key's low 32 bits; collisions chained and checked against the high half. */
 class KeyTable<T extends Keyed> {
@@ -558,7 +559,9 @@ export class Connection {
    * frame length (queued; `sendOk` false = the link asks to wait for onDrain) or -code when the
    * value does not encode (nothing sent).
    */
-  private sendFrame(kind: number, channel: number, id: number, lo: number, hi: number, codec: AnyCodec, value: unknown): number {
+  // The key halves come in as an object (`k.keyLo/keyHi`), not as arguments: a u32 ≥ 2^31 is a
+  // double, and passing it to a call that is not inlined boxes it (a HeapNumber per call).
+  private sendFrame(kind: number, channel: number, id: number, k: KeyHalves, codec: AnyCodec, value: unknown): number {
     const need = HEADER_BYTES + codec.maxSize;
     if (need <= this.reserveMax) {
       const link = this.link;
@@ -568,13 +571,13 @@ export class Connection {
         const n = codec.tryEncode(value as never, buf, off + HEADER_BYTES);
         if (n < 0) return n;
         const h = this.wh;
-        h.kind = kind; h.flags = 0; h.channel = channel; h.callId = id; h.keyLo = lo; h.keyHi = hi; h.length = n;
+        h.kind = kind; h.flags = 0; h.channel = channel; h.callId = id; h.keyLo = k.keyLo; h.keyHi = k.keyHi; h.length = n;
         writeHeader(h, buf, off);
         this.sendOk = link.commit!(HEADER_BYTES + n);
         return HEADER_BYTES + n;
       }
     }
-    const n = this.encodeFrame(kind, channel, id, lo, hi, codec, value);
+    const n = this.encodeFrame(kind, channel, id, k.keyLo, k.keyHi, codec, value);
     if (n >= 0) this.sendOk = this.send(n);
     return n;
   }
@@ -678,7 +681,7 @@ export class Connection {
     if (signal !== undefined && signal.aborted) return Promise.reject(new RpcError(RpcCode.Cancelled, 'the signal was already aborted'));
     const id = this.nextCallId();
     // Queued now, written at the end of the tick: the answer cannot arrive before the slot is set.
-    const n = this.sendFrame(KIND_REQUEST, CHANNEL_APP, id, e.keyLo, e.keyHi, e.request, req);
+    const n = this.sendFrame(KIND_REQUEST, CHANNEL_APP, id, e, e.request, req);
     if (n < 0) return Promise.reject(encodeError(n, e.info.name, 'request'));
     const c = this.callPool.pop() ?? new PendingCall(this);
     c.id = id; c.entry = e; c.mode = KIND_UNARY; c.out = opts === undefined ? undefined : opts.into;
@@ -700,7 +703,7 @@ export class Connection {
     if (signal !== undefined && signal.aborted) { s.fail(new RpcError(RpcCode.Cancelled, 'the signal was already aborted')); return s; }
     const id = this.nextCallId();
     s.id = id;
-    const n = this.sendFrame(KIND_REQUEST, CHANNEL_APP, id, e.keyLo, e.keyHi, e.request, req);
+    const n = this.sendFrame(KIND_REQUEST, CHANNEL_APP, id, e, e.request, req);
     if (n < 0) { s.fail(encodeError(n, e.info.name, 'request')); return s; }
     this.addSlot(s);
     if (opts?.deadlineMs !== undefined) this.armDeadline(s, opts.deadlineMs);
@@ -1001,7 +1004,7 @@ export class Connection {
     const e = sc.entry!;
     if (sc.async) this.serving.delete(sc.callId);
     if (!sc.cancelled && this.state !== ST_CLOSED) {
-      const n = this.sendFrame(KIND_RESPONSE, CHANNEL_APP, sc.callId, sc.keyLo, sc.keyHi, e.response, res);
+      const n = this.sendFrame(KIND_RESPONSE, CHANNEL_APP, sc.callId, sc, e.response, res);
       if (n < 0) this.sendError(sc.callId, sc.keyLo, sc.keyHi, CHANNEL_APP, RpcCode.Internal, `response of "${e.info.name}" does not encode (codec error ${-n})`);
     }
     this.releaseServerCall(sc);
@@ -1083,7 +1086,7 @@ export class Connection {
           this.sendControl(KIND_STREAM_END, CHANNEL_APP, ss.callId, ss.keyLo, null, ss.keyHi);
           break;
         }
-        const n = this.sendFrame(KIND_STREAM_ITEM, CHANNEL_APP, ss.callId, ss.keyLo, ss.keyHi, e.response, r.value);
+        const n = this.sendFrame(KIND_STREAM_ITEM, CHANNEL_APP, ss.callId, ss, e.response, r.value);
         if (n < 0) {
           await it.return?.();
           this.sendError(ss.callId, ss.keyLo, ss.keyHi, CHANNEL_APP, RpcCode.Internal, `stream "${e.info.name}": item does not encode (codec error ${-n})`);
@@ -1114,7 +1117,7 @@ export class Connection {
     const e = this.emitByName.get(name);
     if (e === undefined) throw new TypeError(`cell ${this.serveSpec?.def.name}: no event "${name}"`);
     if (this.state === ST_CLOSED) return false;
-    const n = this.sendFrame(KIND_EVENT, CHANNEL_APP, 0, e.keyLo, e.keyHi, e.codec, value);
+    const n = this.sendFrame(KIND_EVENT, CHANNEL_APP, 0, e, e.codec, value);
     if (n < 0) throw encodeError(n, name, 'event');
     this.stats.eventsOut++;
     return true;
