@@ -101,6 +101,11 @@ export async function runFramingBench(opt: BenchOptions): Promise<SectionResult>
   const targets: Target[] = [];
 
   const { checks, bad } = check(f, cobs, CRC32C);
+  // frameDecode is not part of lib/cell.ts's CellFraming: loaded here for the deframer comparison
+  let frameDecode: ((src: Uint8Array, srcOff: number, srcLen: number, dst: Uint8Array, dstOff: number) => number) | undefined;
+  if (f) {
+    try { frameDecode = (await import('../src/framing/frame.ts')).frameDecode; } catch { missing.push('frameDecode: src/framing/frame.ts not available'); }
+  }
   // frame format and the deframer against the documented layout
   const deframe = f?.frameEncode && f.Deframer ? makeDeframeAdapter(f) : undefined;
   let frameChecks = 0;
@@ -162,6 +167,18 @@ export async function runFramingBench(opt: BenchOptions): Promise<SectionResult>
       add('frameEncode (CRC-32C + COBS)', encodeOnly);
       add('Deframer feed + next', deframe.task(fb, m, K, (v) => { sink += v; }));
       add('frameEncode + Deframer', deframe.encodeAndDeframeTask(p, fb, K, (v) => { sink += v; }));
+      if (frameDecode) {
+        // the whole-frame decoder: what the Deframer's fast path is measured against
+        const fd = frameDecode;
+        const out = new Uint8Array(size + 4);
+        if (fd(fb, 0, m, out, 0) !== size || !bytesEqual(out.subarray(0, size), p)) throw new Error('framing correctness FAIL: frameDecode of the timed frame');
+        add('frameDecode (whole frame)', () => { for (let i = 0; i < K; i++) sink += fd(fb, 0, m, out, 0); });
+        add('frameEncode + frameDecode', () => {
+          for (let i = 0; i < K; i++) { const l = frameEncode(p, 0, size, fb, 0); sink += fd(fb, 0, l, out, 0); }
+        });
+        pair('frameEncode + frameDecode', 'frameEncode + Deframer');
+        pair('frameDecode (whole frame)', 'Deframer feed + next');
+      }
     }
   }
 
@@ -198,9 +215,19 @@ export async function runFramingBench(opt: BenchOptions): Promise<SectionResult>
     }
   }
   const frameRows: (string | number)[][] = [];
-  for (const name of ['frameEncode (CRC-32C + COBS)', 'Deframer feed + next', 'frameEncode + Deframer']) {
+  // time ratio vs the whole-frame decoder measured back-to-back: 1 / (ops(a)/ops(b)), a = frameDecode side
+  const vsWhole = (a: string, b: string) => {
+    const p = res.pairs.find((x) => x.a === `${a}|64` && x.b === `${b}|64`);
+    return p ? `${sig(p.median)}× ${range(p.ratios)}` : '–';
+  };
+  for (const name of ['frameEncode (CRC-32C + COBS)', 'frameDecode (whole frame)', 'Deframer feed + next', 'frameEncode + frameDecode', 'frameEncode + Deframer']) {
     const t = res.tasks.get(`${name}|64`);
-    if (t) frameRows.push([name, sig(1e9 / t.best), sig(1e9 / t.median), sig((t.best * 64) / 1e6)]);
+    const rel = name === 'Deframer feed + next' ? vsWhole('frameDecode (whole frame)', name) : name === 'frameEncode + Deframer' ? vsWhole('frameEncode + frameDecode', name) : '';
+    if (t) frameRows.push([name, sig(1e9 / t.best), sig(1e9 / t.median), sig((t.best * 64) / 1e6), rel]);
+  }
+  if (res.pairs.some((x) => x.a === 'frameEncode + frameDecode|64')) {
+    const p = res.ratio('frameEncode + frameDecode|64', 'frameEncode + Deframer|64');
+    targets.push(target('framing', 'frameEncode + Deframer ÷ frameEncode + frameDecode (time), 64 B', p.median, '<=', 1.3, '×', `median of ${p.ratios.length} back-to-back ratios ${range(p.ratios)}`));
   }
   const full = res.tasks.get('frameEncode + Deframer|64');
   if (full) {
@@ -208,8 +235,9 @@ export async function runFramingBench(opt: BenchOptions): Promise<SectionResult>
     targets.push(target('framing', 'frameEncode + Deframer, 64 B frame (COBS+CRC both ways)', ns, '<=', 300, 'ns', `best of ${full.samples.length} rounds (median round ${sig(1e9 / full.median)} ns)`));
   }
   if (frameRows.length) {
-    printTable('Frames — 64-byte payload: frameEncode and Deframer', ['op', 'ns/op (best round)', 'ns/op (median round)', 'MB/s (best)'], frameRows, {
+    printTable('Frames — 64-byte payload: frameEncode, frameDecode and Deframer', ['op', 'ns/op (best round)', 'ns/op (median round)', 'MB/s (best)', 'time ÷ whole-frame decode (back-to-back)'], frameRows, {
       notes: ['Absolute times: best round = the fast regime of this VM; the median round may sit in the slow one (~2×).',
+        'Last column: time of the Deframer row ÷ time of the frameDecode row, median of back-to-back rounds [min–max]. Target ≤ 1.3× (frameEncode + Deframer vs frameEncode + frameDecode).',
         'Target: frameEncode + Deframer ≤ 300 ns per 64-byte frame (CRC-32C and COBS on both sides).'],
     });
   }

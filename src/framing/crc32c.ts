@@ -10,7 +10,12 @@
 // Range arguments: len -1 = to the end of buf. Out-of-range arguments are clamped to the buffer
 // (a u32 result has no room for an error code); callers pass valid ranges.
 //
+// crc32cWrite: the same CRC stored little-endian into a buffer; no u32 crosses a call boundary,
+// so it never allocates in V8 (crc32c's u32 result may be boxed: see crc32c).
+//
 // Portable core: compiled by tsc and asc; no exceptions, no I/O; allocation only for the tables.
+
+import { ERR_FRAME_BUFFER_TOO_SMALL } from '../wire/errors.ts';
 
 const POLY: u32 = 0x82f63b78;
 
@@ -137,9 +142,23 @@ export function crc32cMatchesLE(buf: Uint8Array, off: i32, len: i32): bool {
 }
 
 /**
+ * CRC-32C of buf[off..off+len) (len -1 = to the end; the source range is clamped to buf, as in
+ * crc32c) written as 4 bytes little-endian (the frame trailer's byte order) at
+ * dst[dstOff..dstOff+4). Returns 4, or -ERR_FRAME_BUFFER_TOO_SMALL when those 4 bytes are not
+ * inside dst (nothing written). Never allocates: use it instead of crc32c on hot paths in V8
+ * (see crc32c on boxing). dst may be buf (e.g. appending the CRC after the bytes).
+ */
+export function crc32cWrite(buf: Uint8Array, off: i32, len: i32, dst: Uint8Array, dstOff: i32): i32 {
+  if (dstOff < 0 || dstOff > dst.length - 4) return -ERR_FRAME_BUFFER_TOO_SMALL;
+  crc32cWriteLE(buf, off, len, dst, dstOff);
+  return 4;
+}
+
+/**
  * Continue a CRC-32C: `crc` is a FINALIZED value (what crc32c returned for the bytes before; 0 for
  * none), so crc32cUpdate(crc32c(a), b) == crc32c(a ++ b) and crc32cUpdate(0, b) == crc32c(b)
  * (the zlib convention). Cost: slice-by-16, ~0.75 ns/byte in V8 on the reference machine.
+ * Allocation: as for crc32c, a result >= 2^31 may come back boxed (16 B) in V8.
  */
 export function crc32cUpdate(crc: u32, buf: Uint8Array, off: i32 = 0, len: i32 = -1): u32 {
   crc32cRun(crc, buf, off, len);
@@ -149,6 +168,15 @@ export function crc32cUpdate(crc: u32, buf: Uint8Array, off: i32 = 0, len: i32 =
 /**
  * CRC-32C of buf[off..off+len) (len -1 = to the end).
  * Measured ~55-65 ns at 64 B, ~0.75 ns/byte at 4 KiB (on par with npm crc-32's crc32c.buf).
+ *
+ * Allocation (V8): the result is a u32, and a call that is not inlined returns a tagged value:
+ * a small integer up to 2^31 - 1 (2^30 - 1 in builds with pointer compression), above that a new
+ * 16-byte HeapNumber. So half of all CRCs cost an allocation, ~8 B per call on average: young-
+ * generation GCs in a loop that is otherwise allocation-free (`npm run bench -- --only alloc`
+ * shows it; returning `| 0` would not help, the same range limit applies to int32). Whether V8
+ * inlines the call depends on the caller, so it cannot be relied on. On hot paths write the CRC
+ * into a buffer with crc32cWrite (or use frameEncode / frameDecode / Deframer, which never box).
+ * In wasm (asc) a u32 is a plain i32 and nothing is allocated.
  */
 export function crc32c(buf: Uint8Array, off: i32 = 0, len: i32 = -1): u32 {
   if (IN_WASM) return crc32cSmall(buf, off, len);

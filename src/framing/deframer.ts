@@ -13,6 +13,11 @@ import { ERR_FRAME_COBS, ERR_FRAME_CRC, ERR_FRAME_OVERSIZE, ERR_FRAME_TOO_SHORT 
 import { crc32cMatchesLE } from './crc32c.ts';
 import { FRAME_CRC_BYTES } from './frame.ts';
 
+// True under asc, false under tsc (the trick of crc32c.ts: `<i32>0.5` converts to 0 in
+// AssemblyScript and is a no-op assertion in TypeScript). asc folds it: firmware builds contain
+// only the bytewise loop of next() (its fast path is ~200 B of wasm for no gain at UART rates).
+const IN_WASM: bool = <i32>0.5 == 0;
+
 export class Deframer {
   /** Largest frame returned to the caller, in bytes (header + payload; the CRC is not counted). */
   readonly maxFrameBytes: i32;
@@ -102,6 +107,46 @@ export class Deframer {
     let left = this.left;
     let zeroDue = this.zeroDue;
     while (pos < end) {
+      if (!IN_WASM && raw == 0 && !this.discarding) {
+        // Fast path: no partial frame pending. Decode whole COBS blocks straight into `frame`
+        // with cobsDecode's copy loop while each block lies inside the chunk, fits into `frame`
+        // and holds no 0x00. It stops at the delimiter (the CRC check below is the same for both
+        // paths) or at the first block that does not qualify (split across chunks, oversize, a
+        // 0x00 inside), and hands over exactly the state the bytewise loop below would have
+        // reached there: results and counters are those of bytewise processing.
+        while (pos < end && src[pos] == 0) pos++; // empty frames
+        const start = pos;
+        let si = pos;
+        let di: i32 = 0;
+        let zd = false;
+        while (si < end) {
+          const code: i32 = <i32>src[si];
+          if (code == 0) break;
+          // Data bytes si+1 .. blockEnd-1, preceded by the previous block's implied 0x00 (zd).
+          const blockEnd = si + code;
+          if (blockEnd > end || di + (zd ? code : code - 1) > cap) break;
+          let d = di;
+          if (zd) buf[d++] = 0;
+          let k = si + 1;
+          while (k < blockEnd) {
+            const b = src[k];
+            if (b == 0) break;
+            buf[d++] = b;
+            k++;
+          }
+          if (k < blockEnd) break; // a 0x00 inside: reported by the bytewise loop
+          di = d;
+          zd = code != 0xff;
+          si = blockEnd;
+        }
+        // State at the code byte (or delimiter) at si: every block before it is in `frame`.
+        pos = si;
+        len = di;
+        raw = si - start;
+        left = 0;
+        zeroDue = zd;
+        if (pos >= end) break;
+      }
       const b = src[pos];
       if (b == 0) {
         // Delimiter: the frame (if any) is complete.

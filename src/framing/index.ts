@@ -5,7 +5,7 @@ import { Deframer } from './deframer.ts';
 import { frameEncode, frameMaxEncodedBytes } from './frame.ts';
 
 export { cobsMaxEncodedBytes, cobsEncodedBytes, cobsEncode, cobsDecode } from './cobs.ts';
-export { crc32c, crc32cUpdate, crc32cSmall } from './crc32c.ts';
+export { crc32c, crc32cUpdate, crc32cSmall, crc32cWrite } from './crc32c.ts';
 export { FRAME_CRC_BYTES, FRAME_DELIMITER, frameMaxEncodedBytes, frameEncode, frameDecode } from './frame.ts';
 export { Deframer } from './deframer.ts';
 

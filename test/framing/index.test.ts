@@ -6,7 +6,7 @@ import { loadVectors, concat } from './util.ts';
 
 const exportsSuite = suite('framing index exports');
 exportsSuite('re-exports the portable API', () => {
-  for (const name of ['cobsMaxEncodedBytes', 'cobsEncodedBytes', 'cobsEncode', 'cobsDecode', 'crc32c', 'crc32cUpdate',
+  for (const name of ['cobsMaxEncodedBytes', 'cobsEncodedBytes', 'cobsEncode', 'cobsDecode', 'crc32c', 'crc32cUpdate', 'crc32cWrite',
     'crc32cSmall', 'frameMaxEncodedBytes', 'frameEncode', 'frameDecode', 'Deframer', 'StreamDeframer', 'encodeFrame']) {
     assert.type((F as Record<string, unknown>)[name], 'function', name);
   }
