@@ -109,7 +109,7 @@ export class Server<D extends CellDef = CellDef> {
   /** Open connections. */
   readonly connections = new Set<Connection>();
   private readonly listener: LinkListener | null;
-  constructor(private readonly def: D, private readonly impl: Impl<D>, target: Link | LinkListener, private readonly opts: ServeOptions) {
+  constructor(private readonly def: D, private readonly impl: NoInfer<Impl<D>>, target: Link | LinkListener, private readonly opts: ServeOptions) {
     const described = describeCell(def);
     const connOpts = { ...opts, describe: () => described };
     const accept = (link: Link): Connection => {
@@ -150,7 +150,11 @@ export class Server<D extends CellDef = CellDef> {
   }
 }
 
-/** Serve `impl` for `def` on one link, or on every link a listener accepts. */
-export function serve<D extends CellDef>(def: D, impl: Impl<D>, target: Link | LinkListener, opts: ServeOptions = {}): Server<D> {
+/**
+ * Serve `impl` for `def` on one link, or on every link a listener accepts. The cell type is
+ * taken from `def` only (`NoInfer`), so an inline `impl` is contextually typed: in
+ * `serve(Thermo, { read: (req, ctx) => ... }, link)` `req` and `ctx` need no annotations.
+ */
+export function serve<D extends CellDef>(def: D, impl: NoInfer<Impl<D>>, target: Link | LinkListener, opts: ServeOptions = {}): Server<D> {
   return new Server(def, impl, target, opts);
 }

@@ -3,9 +3,15 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { memoryPair } from '../../src/transports/memory.ts';
+import type { Link } from '../../src/transports/link.ts';
+import { struct, u32 } from '../../src/codec/index.ts';
+import { defineCell, method } from '../../src/rpc/index.ts';
 import { connect, serve, RpcCode, callError, type Client, type Impl, type CallError } from '../../src/rpc/index.ts';
 import { Thermo } from './fixtures/thermo.ts';
 import { thermoImpl } from './fixtures/impl.ts';
+
+const V = struct('V', { v: u32 });
+const Echo1 = defineCell({ name: 'echo1', methods: { ping: method(V, V) } });
 
 /** Exhaustive handling of everything `read` can fail with: removing a case is a tsc error. */
 export function describeReadError(e: unknown): string {
@@ -63,6 +69,34 @@ export const badFail: Partial<Impl<typeof Thermo>> = {
   },
 };
 
+// Inline implementations are contextually typed from the def (serve's impl is NoInfer<Impl<D>>):
+// no annotations needed, and a wrong one is an error at the handler. Compile-time only.
+export function inlineImpls(link: Link): void {
+  serve(Echo1, { ping: (m) => m }, link);
+  serve(Echo1, { ping: (m) => { const n: number = m.v; return { v: n + 1 }; } }, link);
+  serve(Thermo, {
+    read: (req, ctx) => { if (req.channel > 8) ctx.fail('sensorFault', { sensor: req.channel, reason: 'open' }); return { channel: req.channel, temp: 21.5, seq: 1 }; },
+    sleep: async (req, ctx) => { await new Promise((r) => setTimeout(r, req.ms)); return { ok: ctx.signal.aborted ? 0 : 1 }; },
+    echo: (r) => r,
+    greet: (r) => ({ text: `hello ${r.who}`, n: r.who.length }),
+    async *samples(req) { for (let i = 0; i < req.count; i++) yield { i, v: i / 2 }; },
+  }, link);
+  // @ts-expect-error the response has the wrong type (v is a number)
+  serve(Echo1, { ping: () => ({ v: 'x' }) }, link);
+  // @ts-expect-error the request has no such field
+  serve(Echo1, { ping: (m) => ({ v: m.value }) }, link);
+  // @ts-expect-error greet, echo, sleep and samples are missing
+  serve(Thermo, { read: (req) => ({ channel: req.channel, temp: 0, seq: 0 }) }, link);
+  serve(Thermo, {
+    // @ts-expect-error busy is declared without a payload, sensorFault needs one
+    read: (_req, ctx) => ctx.fail('sensorFault'),
+    sleep: async () => ({ ok: 1 }),
+    echo: (r) => r,
+    greet: (r) => ({ text: r.who, n: 1 }),
+    *samples() { yield { i: 0, v: 0 }; },
+  }, link);
+}
+
 const s = suite('types');
 s('the exhaustive switch maps real errors', async () => {
   const [a, b] = memoryPair();
@@ -71,6 +105,13 @@ s('the exhaustive switch maps real errors', async () => {
   assert.is(await t.read({ channel: 9 }).then(() => '', describeReadError), 'sensor 9 fault: open circuit');
   assert.is(await t.read({ channel: 8 }).then(() => '', describeReadError), 'busy (undefined)');
   assert.is(describeReadError(new Error('plain')), 'bug');
+  await t.close();
+});
+s('an inline implementation serves (runtime of the contextually typed impl)', async () => {
+  const [a, b] = memoryPair();
+  serve(Echo1, { ping: (m) => ({ v: m.v * 2 }) }, b, { heartbeatMs: 0 });
+  const t = await connect(Echo1, a, { heartbeatMs: 0 });
+  assert.equal(await t.ping({ v: 21 }), { v: 42 });
   await t.close();
 });
 s.run();
