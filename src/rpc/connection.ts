@@ -1149,8 +1149,9 @@ export class Connection {
     if (this.state === ST_CLOSED) return;
     const now = performance.now();
     if (this.rxFrames !== this.rxSeen) { this.rxSeen = this.rxFrames; this.rxAt = now; }
-    else if (now - this.rxAt > 2.5 * this.opts.heartbeatMs) {
-      this.fail(new RpcError(RpcCode.Unavailable, `peer silent for ${Math.round(now - this.rxAt)} ms (heartbeat ${this.opts.heartbeatMs} ms): declared dead`));
+    // Before the peer's HELLO (a peer process still starting) the limit is at least helloTimeoutMs.
+    else if (now - this.rxAt > (this.peer === null ? Math.max(2.5 * this.opts.heartbeatMs, this.opts.helloTimeoutMs) : 2.5 * this.opts.heartbeatMs)) {
+      this.fail(new RpcError(RpcCode.Unavailable, `peer silent for ${Math.round(now - this.rxAt)} ms (heartbeat ${this.opts.heartbeatMs} ms${this.peer === null ? ', no HELLO yet' : ''}): declared dead`));
       this.link.close();
       return;
     }

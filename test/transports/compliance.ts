@@ -169,3 +169,81 @@ export function complianceSuite(name: string, h: LinkHarness): void {
 
   s.run();
 }
+
+// ---------------------------------------------------------------------------------------------
+// A peer in another process: the server end is not in this process, so the frame-level checks
+// above do not apply; the RPC ones do, plus the peer process being killed (SIGKILL).
+
+export interface RemotePeer {
+  /** Our end, connected to a peer process that serves the test Thermo cell. */
+  link: Link;
+  /** Signal the peer process: SIGKILL (default) = abrupt death, no GOODBYE, no flush; SIGSTOP = hangs. */
+  kill(signal?: NodeJS.Signals): void;
+  /** Resolves when the peer process has exited. */
+  exited: Promise<unknown>;
+}
+
+export interface RemoteHarness {
+  spawn(): Promise<RemotePeer>;
+}
+
+export function remoteComplianceSuite(name: string, h: RemoteHarness): void {
+  const s = suite(`Link compliance (peer process): ${name}`);
+
+  s('answers 1000 concurrent calls, each with its own answer; typed errors cross the process boundary', async () => {
+    const peer = await h.spawn();
+    const client = await connect(Thermo, peer.link, { heartbeatMs: 0 });
+    const calls = [];
+    for (let i = 0; i < 1000; i++) calls.push(client.read({ channel: i % 8 }).then((r) => [i, r] as const));
+    const results = await Promise.all(calls);
+    for (const [i, r] of results) { assert.is(r.channel, i % 8); assert.is(r.temp, 20 + (i % 8) / 2); }
+    assert.is(new Set(results.map(([, r]) => r.seq)).size, 1000);
+    await client.read({ channel: 9 }).then(() => assert.unreachable('sensorFault'), (e) => assert.is(codeOf(e), 1001));
+    const items: number[] = [];
+    for await (const it of client.samples({ count: 40, failAt: 0 }, { credit: 4 })) items.push(it.i);
+    assert.is(items.length, 40);
+    await client.goodbye();
+    await peer.exited;
+  });
+
+  s('peer process killed (SIGKILL) mid-call: calls in flight end Unavailable/Closed before their deadline', async () => {
+    const peer = await h.spawn();
+    const client = await connect(Thermo, peer.link, { heartbeatMs: 0 });
+    assert.is((await client.read({ channel: 1 })).channel, 1);
+    const t0 = Date.now();
+    const calls = [client.sleep({ ms: 60_000 }, { deadlineMs: 20_000 }), client.sleep({ ms: 60_000 }, { deadlineMs: 20_000 }), client.read({ channel: 2 }, { deadlineMs: 20_000 })];
+    const codes = Promise.all(calls.map((c) => c.then(() => 0, codeOf)));
+    await until(() => client.connection.inFlight === 3, 'calls in flight');
+    await new Promise((r) => setTimeout(r, 20));
+    peer.kill();
+    const got = await codes;
+    // the read may have been answered before the kill: 0 allowed for it only
+    for (const [i, c] of got.entries()) {
+      if (i === 2 && c === 0) continue;
+      assert.ok(c === RpcCode.Unavailable || c === RpcCode.Closed, `call ${i} ended with ${c}, want Unavailable or Closed`);
+    }
+    assert.ok(Date.now() - t0 < 20_000, 'ended before the deadline');
+    await client.read({ channel: 1 }).then(() => assert.unreachable('call to a dead peer'), (e) => assert.ok(([RpcCode.Unavailable, RpcCode.Closed] as number[]).includes(codeOf(e))));
+    await peer.exited;
+    await client.close();
+  });
+
+  s('heartbeat: a peer process that stops answering (SIGSTOP) is declared dead, calls end Unavailable', async () => {
+    const peer = await h.spawn();
+    const client = await connect(Thermo, peer.link, { heartbeatMs: 40 });
+    assert.is((await client.read({ channel: 1 })).channel, 1);
+    const call = client.sleep({ ms: 60_000 }, { deadlineMs: 20_000 }).then(() => 0, codeOf);
+    await until(() => client.connection.inFlight === 1, 'call in flight');
+    peer.kill('SIGSTOP');
+    try {
+      assert.is(await call, RpcCode.Unavailable);
+    } finally {
+      peer.kill('SIGKILL');
+    }
+    await peer.exited;
+    await client.close();
+  });
+
+  s.run();
+}
+
