@@ -1,0 +1,215 @@
+// The byte plumbing between one open serial port and a StreamLink (src/transports/uart.ts,
+// docs/uart.md). The StreamLink does the framing (COBS + CRC-32C, one staging buffer, a write per
+// tick); this file gives it a readable and a writable it can own, and keeps the serial port's
+// life cycle here:
+//   - reads: the port's 'data' chunks are pushed into a plain Readable (no copy);
+//   - writes: copied into one reusable buffer and written to the port one batch at a time, so the
+//     StreamLink's staging buffer is free again as soon as `write` returns (no per-batch
+//     allocation); with `paceBaud` the bytes go out no faster than that line rate (a pty ignores
+//     the baud rate, a real UART does not);
+//   - `end()` (StreamLink.close): drain what is queued, then close the port;
+//   - a port error, an unexpected close, or the device path vanishing: the readable is destroyed
+//     with the error, which the StreamLink reports as LinkIo (501).
+// Only types are imported from serialport: the module itself is loaded by uart.ts, lazily.
+import { existsSync } from 'node:fs';
+import { Readable, Writable } from 'node:stream';
+import type { SerialPort } from 'serialport';
+
+export interface UartIoOptions {
+  /** Write no faster than this many baud (ptys ignore the baud rate). 0 = as fast as the port takes it. */
+  paceBaud: number;
+  /** Bits on the line per byte (start + data + parity + stop), for pacing. */
+  bitsPerByte: number;
+  /** Queued bytes above which the writable reports backpressure. */
+  highWaterMarkBytes: number;
+  /** Check every this many ms that the device path still exists (0 = never). */
+  watchMs: number;
+  /** How long `end()` waits for queued bytes to leave before closing the port anyway. */
+  closeTimeoutMs: number;
+}
+
+/** One open serial port, as the readable + writable pair a StreamLink takes. */
+export class UartIo {
+  readonly readable: Readable;
+  readonly writable: Writable;
+  /** True once the port is closed or lost (no more bytes either way). */
+  dead = false;
+  private buf: Buffer;
+  private len = 0;
+  /** A batch the port is writing now (its bytes must not move). */
+  private inFlight: Buffer | null = null;
+  private spare: Buffer;
+  private pendingCb: ((err?: Error | null) => void) | null = null;
+  private finalCb: ((err?: Error | null) => void) | null = null;
+  private closing = false;
+  private paceTimer: ReturnType<typeof setTimeout> | null = null;
+  private watchTimer: ReturnType<typeof setInterval> | null = null;
+  private closeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Pacing: when the line is free again (performance.now() ms). */
+  private lineFreeAt = 0;
+  private readonly byteMs: number;
+  private readonly sliceBytes: number;
+
+  constructor(private readonly port: SerialPort, private readonly path: string, private readonly opts: UartIoOptions) {
+    this.byteMs = opts.paceBaud > 0 ? (opts.bitsPerByte * 1000) / opts.paceBaud : 0;
+    // Paced writes go out in slices of ~2 ms of line time (at least one byte).
+    this.sliceBytes = opts.paceBaud > 0 ? Math.max(1, Math.floor(2 / this.byteMs)) : Infinity;
+    this.buf = Buffer.allocUnsafe(16384);
+    this.spare = Buffer.allocUnsafe(16384);
+    this.readable = new Readable({ read() {} });
+    this.writable = new Writable({
+      highWaterMark: opts.highWaterMarkBytes,
+      write: (chunk: Buffer, _enc, cb) => this.onWrite(chunk, cb),
+      final: (cb) => this.onFinal(cb),
+    });
+    port.on('data', this.onData);
+    port.on('close', this.onPortClose);
+    port.on('error', this.onPortError);
+    if (opts.watchMs > 0) {
+      this.watchTimer = setInterval(() => {
+        if (!existsSync(this.path)) this.lost(new Error(`the device ${this.path} vanished`));
+      }, opts.watchMs);
+      this.watchTimer.unref?.();
+    }
+  }
+
+  /** Abrupt close (a device that resets): no flush; the link sees LinkIo. */
+  destroy(reason: string): void {
+    this.lost(new Error(reason));
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (!this.dead && !this.readable.destroyed) this.readable.push(chunk);
+  };
+
+  private readonly onPortClose = (err: Error | null): void => {
+    if (this.closing) return;
+    this.lost(err ?? new Error('the serial port closed'));
+  };
+
+  private readonly onPortError = (err: Error): void => {
+    this.lost(err);
+  };
+
+  /** The port failed or went away: stop everything, close the fd, report it once. */
+  private lost(err: Error): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.stopTimers();
+    this.closePort();
+    const e = new Error(`serial port ${this.path}: ${err.message}`);
+    (e as NodeJS.ErrnoException).code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    this.release();
+    if (!this.readable.destroyed) this.readable.destroy(e);
+  }
+
+  private stopTimers(): void {
+    if (this.watchTimer !== null) clearInterval(this.watchTimer);
+    if (this.paceTimer !== null) clearTimeout(this.paceTimer);
+    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    this.watchTimer = null; this.paceTimer = null; this.closeTimer = null;
+  }
+
+  private closePort(): void {
+    this.closing = true;
+    this.port.off('data', this.onData);
+    if (this.port.isOpen) this.port.close(() => {});
+  }
+
+  /**
+   * Finish the writable's waiting callbacks without an error: a loss is reported once, through
+   * the readable (the link counts one I/O error, not one per side).
+   */
+  private release(): void {
+    const cb = this.pendingCb;
+    this.pendingCb = null;
+    cb?.();
+    const f = this.finalCb;
+    this.finalCb = null;
+    f?.();
+  }
+
+  private onWrite(chunk: Buffer, cb: (err?: Error | null) => void): void {
+    if (this.dead) { cb(); return; } // dropped: the link reports the loss through the readable
+    const need = this.len + chunk.length;
+    if (need > this.buf.length) {
+      const b = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      b.set(this.buf.subarray(0, this.len), 0);
+      this.buf = b;
+    }
+    this.buf.set(chunk, this.len);
+    this.len = need;
+    // Backpressure: hold the callback while more than the high-water mark waits for the port.
+    if (this.len > this.opts.highWaterMarkBytes) this.pendingCb = cb;
+    else cb();
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.dead || this.inFlight !== null || this.paceTimer !== null) return;
+    if (this.len === 0) {
+      if (this.finalCb !== null) this.finishClose();
+      return;
+    }
+    let n = this.len;
+    if (this.byteMs > 0) {
+      const wait = this.lineFreeAt - performance.now();
+      if (wait > 0.5) { this.paceTimer = setTimeout(this.paceTick, Math.ceil(wait)); return; }
+      n = Math.min(n, this.sliceBytes);
+      this.lineFreeAt = Math.max(this.lineFreeAt, performance.now()) + n * this.byteMs;
+    }
+    // Hand the port the filled buffer, keep filling the spare one.
+    const out = this.buf;
+    const batch = out.subarray(0, n);
+    const rest = this.len - n;
+    this.buf = this.spare;
+    if (rest > 0) {
+      if (rest > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(rest, this.buf.length * 2));
+      this.buf.set(out.subarray(n, this.len), 0);
+    }
+    this.len = rest;
+    this.inFlight = out;
+    this.port.write(batch, (err) => {
+      this.inFlight = null;
+      this.spare = out;
+      if (err) { this.lost(err); return; }
+      if (this.pendingCb !== null && this.len <= this.opts.highWaterMarkBytes) {
+        const cb = this.pendingCb; this.pendingCb = null; cb();
+      }
+      this.pump();
+    });
+  }
+
+  private readonly paceTick = (): void => {
+    this.paceTimer = null;
+    this.pump();
+  };
+
+  private onFinal(cb: (err?: Error | null) => void): void {
+    if (this.dead) { cb(); return; }
+    this.finalCb = cb;
+    this.closeTimer = setTimeout(() => { this.closeTimer = null; this.finishClose(); }, this.opts.closeTimeoutMs);
+    this.closeTimer.unref?.();
+    this.pump();
+  }
+
+  /** Everything queued has been written (or the close timeout passed): close the port. */
+  private finishClose(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.stopTimers();
+    let once = false;
+    const done = (): void => {
+      if (once) return;
+      once = true;
+      this.closePort();
+      this.release();
+      if (!this.readable.destroyed) this.readable.destroy();
+    };
+    // tcdrain: the bytes have left the UART, not just our buffer (bounded by the close timeout).
+    if (this.port.isOpen && this.inFlight === null) {
+      const t = setTimeout(done, this.opts.closeTimeoutMs);
+      this.port.drain(() => { clearTimeout(t); done(); });
+    } else done();
+  }
+}
