@@ -153,10 +153,15 @@ export class UartIo {
     }
     let n = this.len;
     if (this.byteMs > 0) {
-      const wait = this.lineFreeAt - performance.now();
+      const now = performance.now();
+      const wait = this.lineFreeAt - now;
       if (wait > 0.5) { this.paceTimer = setTimeout(this.paceTick, Math.ceil(wait)); return; }
-      n = Math.min(n, this.sliceBytes);
-      this.lineFreeAt = Math.max(this.lineFreeAt, performance.now()) + n * this.byteMs;
+      // A line idle for more than a slice earns no credit; a timer that overslept while the line
+      // was busy does (the bytes the line could have carried meanwhile), so the average rate is
+      // the line rate, not the timer's.
+      if (-wait > 2) this.lineFreeAt = now;
+      n = Math.min(n, this.sliceBytes + Math.floor(Math.max(0, now - this.lineFreeAt) / this.byteMs));
+      this.lineFreeAt += n * this.byteMs;
     }
     // Hand the port the filled buffer, keep filling the spare one.
     const out = this.buf;
