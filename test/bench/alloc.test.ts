@@ -17,17 +17,13 @@ import type { CellFraming } from '../../bench/lib/cell.ts';
 
 const alloc = suite('allocation (GC count)');
 
-// KNOWN FAILURE (2026-11-21), so the codec check is skipped unless CELL_ALLOC_TEST=1:
-//  - codec: in a fresh process the compiled decode boxes ts (f64) and temp (f32) into new
-//    HeapNumbers (~32 B per decode; sampling heap profiler: all in the generated tryDecode), 7-8
-//    scavenges per 10^6 round trips; in other JIT states (e.g. after bench/lib/cell.ts built four
-//    codecs) the same loop allocates nothing. Deterministic, not flaky.
-// Run `CELL_ALLOC_TEST=1 node scripts/test.mjs test/bench` after a fix, then drop the gate.
+// The codec check: decoding floats into an `out` made by an object literal allocated a HeapNumber
+// per float field per call in V8; create() now returns class instances, whose double fields are
+// stored in place (src/codec/compile.ts, creator()). Use Codec.create() for reused `out` objects.
 // The framing checks always run: frameEncode and the Deframer pass the CRC through a typed-array
 // slot (crc32c.ts RESULT), never as a u32 return value that V8 could box, and crc32cWrite is the
 // allocation-free CRC for code that frames by hand (crc32c() itself may box: see its JSDoc).
-const strict = process.env.CELL_ALLOC_TEST === '1';
-const check = strict ? alloc : alloc.skip;
+const check = alloc;
 
 const describe = (r: GcReport) =>
   `${r.minor} scavenges, ${r.major} mark-compacts, heapUsed ${r.heapGrowth >= 0 ? '+' : ''}${r.heapGrowth} B over ${r.iterations} iterations`;
