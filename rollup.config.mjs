@@ -31,6 +31,10 @@ export default {
   },
   // Dependencies stay external: optional heavy ones (serialport, socketcan, libp2p) must only be
   // loaded by the subpaths that need them, never bundled into the root.
+  // No tree-shaking: with one output module per source module there is little to shake, and
+  // rollup's property-value tracking removed a live branch (a listener's `onLink` assigned by
+  // the caller through an interface) — test/dist.test.ts runs the built package to catch that.
+  treeshake: false,
   external: (id) => !id.startsWith('.') && !id.startsWith('/') && !id.startsWith('\0'),
   plugins: [
     typescript({ tsconfig: './tsconfig.build.json', outputToFilesystem: true, compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext' } }),
