@@ -89,6 +89,31 @@ export class RpcStats {
 // ---------------------------------------------------------------------------------------------
 // Tables
 
+/**
+ * A free list on a plain array with its own count: take/put never change the array's length, so
+ * V8 never trims and regrows its backing store (Array#pop/push on a pool that empties each call
+ * can reallocate per call in unoptimised code).
+ */
+class Pool<T> {
+  private readonly items: (T | null)[] = [];
+  private n = 0;
+  constructor(private readonly max: number) {}
+  take(): T | null {
+    const n = this.n;
+    if (n === 0) return null;
+    const x = this.items[n - 1]!;
+    this.items[n - 1] = null;
+    this.n = n - 1;
+    return x;
+  }
+  put(x: T): void {
+    const n = this.n;
+    if (n >= this.max) return;
+    if (n < this.items.length) this.items[n] = x; else this.items.push(x);
+    this.n = n + 1;
+  }
+}
+
 interface KeyHalves { keyLo: number; keyHi: number }
 interface Keyed extends KeyHalves { next: Keyed | null }
 
@@ -149,13 +174,17 @@ class ServeEntry implements Keyed {
   keyLo: number; keyHi: number; next: Keyed | null = null;
   readonly errors: ErrorTable;
   /** Pooled request objects (methods only). */
-  readonly reqPool: unknown[] = [];
+  readonly reqPool = new Pool<object>(64);
   constructor(
     readonly info: EntryInfo,
     readonly request: AnyCodec,
     readonly response: AnyCodec, // item codec for streams
     errors: ErrorsDecl,
-    readonly handler: (req: unknown, ctx: CallContext) => unknown,
+    // The impl's own function and object, not a per-connection bound copy: every connection of a
+    // server calls the same function, so optimised code does not embed one connection's closure
+    // (which would deoptimise the dispatch path when that connection is collected).
+    readonly handler: (this: unknown, req: unknown, ctx: CallContext) => unknown,
+    readonly impl: unknown,
   ) {
     [this.keyLo, this.keyHi] = splitKey(info.key);
     this.errors = new ErrorTable(errors);
@@ -349,9 +378,9 @@ export class Connection {
   private slots: (Slot | null)[] = new Array<Slot | null>(64).fill(null);
   private slotMask = 63;
   private inFlightN = 0;
-  private readonly callPool: PendingCall[] = [];
+  private readonly callPool = new Pool<PendingCall>(1024);
   private readonly serving = new Map<number, ServerCall>();
-  private readonly servePool: ServerCall[] = [];
+  private readonly servePool = new Pool<ServerCall>(1024);
   private readonly serveTable = new KeyTable<ServeEntry>();
   /** The entry of the last request served (most traffic hits one method): no table lookup. */
   private lastServe: ServeEntry | null = null;
@@ -433,7 +462,7 @@ export class Connection {
         ? (def.methods as Record<string, MethodDef>)[info.name]!
         : (def.streams as Record<string, StreamDef>)[info.name]!;
       const res = m.type === 'method' ? m.response : m.item;
-      const e = new ServeEntry(info, m.request, res, m.errors, (handler as (r: unknown, c: CallContext) => unknown).bind(impl));
+      const e = new ServeEntry(info, m.request, res, m.errors, handler as (r: unknown, c: CallContext) => unknown, impl);
       this.serveTable.add(e);
       this.serveByName.set(info.name, e);
     }
@@ -559,9 +588,10 @@ export class Connection {
    * frame length (queued; `sendOk` false = the link asks to wait for onDrain) or -code when the
    * value does not encode (nothing sent).
    */
-  // The key halves come in as an object (`k.keyLo/keyHi`), not as arguments: a u32 ≥ 2^31 is a
-  // double, and passing it to a call that is not inlined boxes it (a HeapNumber per call).
-  private sendFrame(kind: number, channel: number, id: number, k: KeyHalves, codec: AnyCodec, value: unknown): number {
+  // The key halves are not arguments: the caller stores them in `this.wh` first. A u32 ≥ 2^31 is a
+  // double; passed to a call that is not inlined, or read through a polymorphic site (CallEntry
+  // on the client, ServerCall on the server, in one process), V8 boxes it: a HeapNumber per call.
+  private sendFrame(kind: number, channel: number, id: number, codec: AnyCodec, value: unknown): number {
     const need = HEADER_BYTES + codec.maxSize;
     if (need <= this.reserveMax) {
       const link = this.link;
@@ -571,13 +601,14 @@ export class Connection {
         const n = codec.tryEncode(value as never, buf, off + HEADER_BYTES);
         if (n < 0) return n;
         const h = this.wh;
-        h.kind = kind; h.flags = 0; h.channel = channel; h.callId = id; h.keyLo = k.keyLo; h.keyHi = k.keyHi; h.length = n;
+        h.kind = kind; h.flags = 0; h.channel = channel; h.callId = id; h.length = n;
         writeHeader(h, buf, off);
         this.sendOk = link.commit!(HEADER_BYTES + n);
         return HEADER_BYTES + n;
       }
     }
-    const n = this.encodeFrame(kind, channel, id, k.keyLo, k.keyHi, codec, value);
+    const wh = this.wh;
+    const n = this.encodeFrame(kind, channel, id, wh.keyLo, wh.keyHi, codec, value);
     if (n >= 0) this.sendOk = this.send(n);
     return n;
   }
@@ -681,9 +712,11 @@ export class Connection {
     if (signal !== undefined && signal.aborted) return Promise.reject(new RpcError(RpcCode.Cancelled, 'the signal was already aborted'));
     const id = this.nextCallId();
     // Queued now, written at the end of the tick: the answer cannot arrive before the slot is set.
-    const n = this.sendFrame(KIND_REQUEST, CHANNEL_APP, id, e, e.request, req);
+    const wh = this.wh;
+    wh.keyLo = e.keyLo; wh.keyHi = e.keyHi;
+    const n = this.sendFrame(KIND_REQUEST, CHANNEL_APP, id, e.request, req);
     if (n < 0) return Promise.reject(encodeError(n, e.info.name, 'request'));
-    const c = this.callPool.pop() ?? new PendingCall(this);
+    const c = this.callPool.take() ?? new PendingCall(this);
     c.id = id; c.entry = e; c.mode = KIND_UNARY; c.out = opts === undefined ? undefined : opts.into;
     const p = new Promise(c.exec);
     this.addSlot(c);
@@ -703,7 +736,9 @@ export class Connection {
     if (signal !== undefined && signal.aborted) { s.fail(new RpcError(RpcCode.Cancelled, 'the signal was already aborted')); return s; }
     const id = this.nextCallId();
     s.id = id;
-    const n = this.sendFrame(KIND_REQUEST, CHANNEL_APP, id, e, e.request, req);
+    const wh = this.wh;
+    wh.keyLo = e.keyLo; wh.keyHi = e.keyHi;
+    const n = this.sendFrame(KIND_REQUEST, CHANNEL_APP, id, e.request, req);
     if (n < 0) { s.fail(encodeError(n, e.info.name, 'request')); return s; }
     this.addSlot(s);
     if (opts?.deadlineMs !== undefined) this.armDeadline(s, opts.deadlineMs);
@@ -718,7 +753,7 @@ export class Connection {
     if (this.state !== ST_OPEN) return Promise.reject(this.closedError());
     const id = this.nextCallId();
     const [lo, hi] = splitKey(CONTROL_DESCRIBE_KEY);
-    const c = this.callPool.pop() ?? new PendingCall(this);
+    const c = this.callPool.take() ?? new PendingCall(this);
     c.id = id; c.entry = null; c.mode = KIND_DESCRIBE; c.out = undefined;
     const p = new Promise(c.exec);
     this.addSlot(c);
@@ -799,7 +834,7 @@ export class Connection {
       const p = c as PendingCall;
       const res = p.resolve!, rej = p.reject!;
       p.resolve = null; p.reject = null; p.entry = null; p.out = undefined;
-      if (this.callPool.length < 1024) this.callPool.push(p);
+      this.callPool.put(p);
       if (ok) res(value); else rej(value);
     }
     if (this.state === ST_CLOSING) this.maybeFinishGoodbye();
@@ -937,15 +972,14 @@ export class Connection {
     if (this.serving.size >= this.opts.maxServing) { this.sendError(id, h.keyLo, h.keyHi, CHANNEL_APP, RpcCode.Overloaded, `more than ${this.opts.maxServing} calls in progress`); return; }
     if (e.info.kind === 'stream') { this.startStream(e, h, buf, p, end); return; }
     const pool = e.reqPool;
-    const req = pool.length > 0 ? pool.pop() : e.request.create();
+    const req = pool.take() ?? (e.request.create() as object);
     const r = e.request.tryDecode(buf, p, end, req as never);
     if (r !== end - p) {
-      pool.push(req);
+      pool.put(req);
       this.sendError(id, h.keyLo, h.keyHi, CHANNEL_APP, RpcCode.Malformed, `request to "${e.info.name}" does not decode (${r < 0 ? `codec error ${-r}` : 'trailing bytes'})`);
       return;
     }
-    const sp = this.servePool;
-    const sc = sp.length > 0 ? sp.pop()! : new ServerCall(this);
+    const sc = this.servePool.take() ?? new ServerCall(this);
     sc.callId = id; sc.entry = e; sc.req = req; sc.keyLo = h.keyLo; sc.keyHi = h.keyHi;
     const result = this.invoke(e, req, sc);
     if (result === FAILED) return;
@@ -961,7 +995,7 @@ export class Connection {
   /** Run a handler; a throw is answered here (FAILED returned). Kept apart so the caller has no try/catch. */
   private invoke(e: ServeEntry, req: unknown, sc: ServerCall): unknown {
     try {
-      return e.handler(req, sc);
+      return e.handler.call(e.impl, req, sc);
     } catch (err) {
       this.serverFailed(sc, err);
       return FAILED;
@@ -1004,7 +1038,9 @@ export class Connection {
     const e = sc.entry!;
     if (sc.async) this.serving.delete(sc.callId);
     if (!sc.cancelled && this.state !== ST_CLOSED) {
-      const n = this.sendFrame(KIND_RESPONSE, CHANNEL_APP, sc.callId, sc, e.response, res);
+      const wh = this.wh;
+      wh.keyLo = sc.keyLo; wh.keyHi = sc.keyHi;
+      const n = this.sendFrame(KIND_RESPONSE, CHANNEL_APP, sc.callId, e.response, res);
       if (n < 0) this.sendError(sc.callId, sc.keyLo, sc.keyHi, CHANNEL_APP, RpcCode.Internal, `response of "${e.info.name}" does not encode (codec error ${-n})`);
     }
     this.releaseServerCall(sc);
@@ -1040,9 +1076,9 @@ export class Connection {
   private releaseServerCall(sc: ServerCall): void {
     const e = sc.entry;
     const stream = sc.isStream;
-    if (e !== null && sc.req !== undefined && !stream && e.reqPool.length < 64) e.reqPool.push(sc.req);
+    if (e !== null && sc.req !== undefined && !stream) e.reqPool.put(sc.req as object);
     sc.reset();
-    if (!stream && this.servePool.length < 1024) this.servePool.push(sc);
+    if (!stream) this.servePool.put(sc);
     if (this.state === ST_CLOSING) this.maybeFinishGoodbye();
   }
 
@@ -1063,7 +1099,7 @@ export class Connection {
     const e = ss.entry!;
     let it: AsyncIterator<unknown> | Iterator<unknown>;
     try {
-      const src = e.handler(ss.req, ss) as AsyncIterable<unknown> | Iterable<unknown>;
+      const src = e.handler.call(e.impl, ss.req, ss) as AsyncIterable<unknown> | Iterable<unknown>;
       const get = (src as AsyncIterable<unknown>)[Symbol.asyncIterator] ?? (src as Iterable<unknown>)[Symbol.iterator];
       if (typeof get !== 'function') throw new TypeError(`stream handler "${e.info.name}" must return an (async) iterable`);
       it = get.call(src) as AsyncIterator<unknown>;
@@ -1086,7 +1122,8 @@ export class Connection {
           this.sendControl(KIND_STREAM_END, CHANNEL_APP, ss.callId, ss.keyLo, null, ss.keyHi);
           break;
         }
-        const n = this.sendFrame(KIND_STREAM_ITEM, CHANNEL_APP, ss.callId, ss, e.response, r.value);
+        this.wh.keyLo = ss.keyLo; this.wh.keyHi = ss.keyHi;
+        const n = this.sendFrame(KIND_STREAM_ITEM, CHANNEL_APP, ss.callId, e.response, r.value);
         if (n < 0) {
           await it.return?.();
           this.sendError(ss.callId, ss.keyLo, ss.keyHi, CHANNEL_APP, RpcCode.Internal, `stream "${e.info.name}": item does not encode (codec error ${-n})`);
@@ -1117,7 +1154,8 @@ export class Connection {
     const e = this.emitByName.get(name);
     if (e === undefined) throw new TypeError(`cell ${this.serveSpec?.def.name}: no event "${name}"`);
     if (this.state === ST_CLOSED) return false;
-    const n = this.sendFrame(KIND_EVENT, CHANNEL_APP, 0, e, e.codec, value);
+    this.wh.keyLo = e.keyLo; this.wh.keyHi = e.keyHi;
+    const n = this.sendFrame(KIND_EVENT, CHANNEL_APP, 0, e.codec, value);
     if (n < 0) throw encodeError(n, name, 'event');
     this.stats.eventsOut++;
     return true;
