@@ -2,14 +2,17 @@
 // Native firmware build: AssemblyScript app → wasm (asc) → C (wasm2c) → Cortex-M3 ELF
 // (arm-none-eabi-gcc + firmware/runtime), for every board. docs/firmware.md describes the chain.
 //
-// Usage: node scripts/build-firmware.mjs [app ...] [--board <name>]... [--json] [--force] [--quiet]
+// Usage: node scripts/build-firmware.mjs [app ...] [--board <name>]... [--json] [--force] [--quiet] [--wasm-only]
 //   app        a directory firmware/<app>/ with app.ts (default: every such directory)
 //   --board    mps2-an385 | lm3s6965evb (default: both)
 //   --json     print the footprint as JSON on stdout (for programs), nothing else
 //   --force    rebuild even when the outputs are newer than every input
 //   --quiet    no progress lines
+//   --wasm-only  only build/firmware/<app>.wasm (the simulator's input; needs asc, no arm toolchain)
 // Outputs: build/firmware/<app>.wasm, build/firmware/<app>-<board>.elf (+ .map), and the
-// footprint table. Per-app settings in firmware/<app>/firmware.json:
+// footprint table. An app with a firmware/<app>/gen.ts (a Node module, e.g. firmware/thermo) has it
+// run first (`node --import tsx`): it generates the app's AssemblyScript codecs and constants from
+// its TypeScript schema. Per-app settings in firmware/<app>/firmware.json:
 //   wasmMemoryBytes  static buffer behind the wasm linear memory  @default 8192
 //   stackBytes       C stack                                        @default 2048
 import { spawnSync } from 'node:child_process';
@@ -43,18 +46,23 @@ const CC_FLAGS = [
 const LD_FLAGS = ['-nostartfiles', '-specs=nano.specs', '-specs=nosys.specs', '-Wl,--gc-sections'];
 const RUNTIME_SOURCES = ['wasm-rt-bare.c', 'host.c', 'cortex-m.c'];
 const PORTABLE_DIRS = ['src/wire', 'src/framing', 'src/codec'];
+// Shared AssemblyScript of RPC apps (firmware/shared/rpc.ts, gen-cell.ts).
+const SHARED_DIR = 'firmware/shared';
+// What an app's gen.ts reads besides its own directory: keys and the HELLO payload (src/rpc).
+const GEN_INPUT_DIRS = ['src/rpc'];
 
 class BuildError extends Error {
   code = 'EBUILDFW';
 }
 
 function parseArgs(argv) {
-  const opts = { apps: [], boards: [], json: false, force: false, quiet: false };
+  const opts = { apps: [], boards: [], json: false, force: false, quiet: false, wasmOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') opts.json = true;
     else if (a === '--force') opts.force = true;
     else if (a === '--quiet') opts.quiet = true;
+    else if (a === '--wasm-only') opts.wasmOnly = true;
     else if (a === '--board') opts.boards.push(argv[++i]);
     else if (a.startsWith('--board=')) opts.boards.push(a.slice(8));
     else if (a === '-h' || a === '--help') {
@@ -94,10 +102,14 @@ function which(cmd) {
 }
 
 /** Check every tool of the chain; throw one readable error listing what is missing. */
-export function checkTools() {
+export function checkTools({ wasmOnly = false } = {}) {
   const missing = [];
   const asc = join(root, 'node_modules', '.bin', 'asc');
   if (!existsSync(asc)) missing.push('asc (npm devDependency "assemblyscript": run `npm ci`)');
+  if (wasmOnly) {
+    if (missing.length) throw new BuildError(`firmware toolchain incomplete; missing:\n  - ${missing.join('\n  - ')}`);
+    return { asc, rtHeader: null };
+  }
   if (!which('wasm2c')) missing.push('wasm2c (apt package "wabt")');
   const rtHeader = ['/usr/src/wasm2c/wasm-rt.h', '/usr/share/wabt/wasm2c/wasm-rt.h', '/usr/local/share/wabt/wasm2c/wasm-rt.h']
     .find((p) => existsSync(p));
@@ -167,9 +179,19 @@ function buildApp(app, boards, tools, opts, log) {
   const wasm = join(outDir, `${app}.wasm`);
   const work = join(outDir, app);
   // The app, the runtime, the portable core the app may import, and this script.
-  const inputs = [join(fwDir, app), rtDir, ...PORTABLE_DIRS.map((d) => join(root, d)), fileURLToPath(import.meta.url)];
+  const gen = join(fwDir, app, 'gen.ts');
+  if (existsSync(gen)) {
+    // Writes its outputs only when they change, so an unchanged schema rebuilds nothing.
+    const r = spawnSync(process.execPath, ['--import', 'tsx', gen], { cwd: root, encoding: 'utf8' });
+    if (r.error || r.status !== 0) throw new BuildError(`firmware/${app}/gen.ts failed (exit ${r.status}):\n${(r.stderr || r.error?.message || '').trim()}`);
+    if (r.stderr.trim()) log(r.stderr.trim());
+  }
+  const inputs = [
+    join(fwDir, app), rtDir, join(root, SHARED_DIR), ...PORTABLE_DIRS.map((d) => join(root, d)), fileURLToPath(import.meta.url),
+    ...(existsSync(gen) ? GEN_INPUT_DIRS.map((d) => join(root, d)) : []),
+  ];
   const newestInput = newestMtime(inputs);
-  const elfs = boards.map((b) => join(outDir, `${app}-${b}.elf`));
+  const elfs = opts.wasmOnly ? [] : boards.map((b) => join(outDir, `${app}-${b}.elf`));
   const upToDate = !opts.force && mtime(wasm) > newestInput && elfs.every((e) => mtime(e) > newestInput);
 
   if (!upToDate) {
@@ -178,7 +200,8 @@ function buildApp(app, boards, tools, opts, log) {
     const tmpWasm = join(outDir, `${app}.tmp-${process.pid}.wasm`);
     run(tools.asc, [join('firmware', app, 'app.ts'), '-o', tmpWasm, '-t', join(work, 'app.wat'), ...ASC_FLAGS], 'asc');
     renameSync(tmpWasm, wasm);
-
+  }
+  if (!upToDate && !opts.wasmOnly) {
     log(`wasm2c ${relative(root, wasm)} → ${relative(root, work)}/app.c`);
     run('wasm2c', [wasm, '-n', 'app', '-o', join(work, 'app.c')], 'wasm2c');
     const header = readFileSync(join(work, 'app.h'), 'utf8');
@@ -205,11 +228,11 @@ function buildApp(app, boards, tools, opts, log) {
       ], `arm-none-eabi-gcc (${app}, ${board})`);
       renameSync(tmpElf, elf);
     }
-  } else {
-    log(`up to date: ${app} (${boards.join(', ')})`);
   }
+  if (upToDate) log(`up to date: ${app} (${opts.wasmOnly ? 'wasm' : boards.join(', ')})`);
 
   const wasmBytes = statSync(wasm).size;
+  if (opts.wasmOnly) return [{ app, board: null, wasm: relative(root, wasm), wasmBytes, wasmMemoryBytes: cfg.wasmMemoryBytes }];
   return boards.map((board) => {
     const elf = join(outDir, `${app}-${board}.elf`);
     return {
@@ -232,11 +255,11 @@ function table(rows) {
 }
 
 /** Build apps for boards; returns footprint rows. Throws BuildError with a readable message. */
-export function buildFirmware({ apps = listApps(), boards = BOARDS, force = false, quiet = true } = {}) {
-  const tools = checkTools();
+export function buildFirmware({ apps = listApps(), boards = BOARDS, force = false, quiet = true, wasmOnly = false } = {}) {
+  const tools = checkTools({ wasmOnly });
   mkdirSync(outDir, { recursive: true });
   const log = quiet ? () => {} : (m) => console.error(m);
-  return apps.flatMap((app) => buildApp(app, boards, tools, { force }, log));
+  return apps.flatMap((app) => buildApp(app, boards, tools, { force, wasmOnly }, log));
 }
 
 const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
@@ -245,6 +268,7 @@ if (isMain) {
     const opts = parseArgs(process.argv.slice(2));
     const rows = buildFirmware({ ...opts, quiet: opts.quiet || opts.json });
     if (opts.json) console.log(JSON.stringify(rows, null, 2));
+    else if (opts.wasmOnly) for (const r of rows) console.log(`${r.wasm}  ${r.wasmBytes} bytes`);
     else console.log(table(rows));
   } catch (e) {
     if (e?.code === 'EBUILDFW') {

@@ -1,0 +1,531 @@
+// Device side of Cell RPC for firmware apps (docs/rpc.md §3–§4; docs/firmware.md §"RPC dispatch
+// on the device"). AssemblyScript only (not compiled by tsc); static buffers allocated by the
+// constructor (call it from the app's top level = the wasm start function); nothing allocates
+// afterwards.
+//
+//   const RPC = new RpcDevice(HELLO, HELLO_LEN, MAX_FRAME_BYTES);   // from the generated consts
+//   export function poll(): void {
+//     for (let e = RPC.poll(); e >= 0; e = RPC.poll()) handle(e);  // e = entry index (HELLO order)
+//     if (RPC.streamReady()) { ... RPC.streamItem(encodeX(x, RPC.out, RPC_PAYLOAD)) }
+//   }
+//   handle(e): decodeReq(RPC.req, RPC_PAYLOAD, RPC.reqEnd, REQ) → RPC.malformed(r) on failure,
+//              else RPC.respond(encodeRes(RES, RPC.out, RPC_PAYLOAD)) or
+//              RPC.failApp(code, encodeErr(ERR, RPC.out, RPC_ERROR_PAYLOAD)).
+//
+// poll() deals with everything that is not an application request, the way a Node server does
+// (src/rpc/connection.ts):
+//   HELLO      → our HELLO (the precomputed payload, generated on the Node side); the peer's entry
+//                table is read to tell SchemaMismatch from UnknownMethod; a running stream ends.
+//   REQUEST    channel 1 (control): ERROR UnknownMethod (describe is not served: its JSON is
+//                larger than the device's frames); channel 2 (ops): RESPONSE with the counters;
+//                other channels: key lookup → the entry index is returned to the app, or ERROR
+//                402 SchemaMismatch (the peer's HELLO has that name with this key, we have the
+//                name with another) / 403 UnknownMethod; a stream request while one runs → 408.
+//   PING       → PONG (same channel and call id, key 0); PONG ignored.
+//   CREDIT     → adds to the running stream's credit (u32 LE; shorter payloads ignored).
+//   CANCEL     → ends the running stream without a frame (unary calls finish synchronously).
+//   GOODBYE    → ends the running stream (the host closes its link next); counted.
+//   RESPONSE, ERROR, STREAM_ITEM, STREAM_END, EVENT: the device calls nothing — counted, ignored.
+//   A frame whose header does not validate (or whose length disagrees with the frame): counted
+//   (badHeaders), no answer — its call id is untrustworthy; the Node links drop such frames too.
+//   COBS/CRC/oversize/too-short: counted by the Deframer, no answer.
+import { Deframer } from '../../src/framing/deframer.ts';
+import { frameEncode, frameMaxEncodedBytes } from '../../src/framing/frame.ts';
+import {
+  Header, HEADER_BYTES, readHeader, writeHeader, KIND_HELLO, KIND_REQUEST, KIND_RESPONSE, KIND_ERROR,
+  KIND_STREAM_ITEM, KIND_STREAM_END, KIND_CANCEL, KIND_PING, KIND_PONG, KIND_CREDIT, KIND_GOODBYE,
+  CHANNEL_CONTROL, CHANNEL_OPS,
+} from '../../src/wire/header.ts';
+import { readU32LE, writeU16LE, writeU32LE } from '../../src/wire/bytes.ts';
+
+@external("env", "uart_read") declare function uart_read(ptr: usize, max: i32): i32;
+@external("env", "uart_write") declare function uart_write(ptr: usize, len: i32): void;
+/** SysTick milliseconds since reset (apps import it from here: one import, one declaration). */
+@external("env", "millis") export declare function millis(): u32;
+
+/** Offset of the payload in `req` and `out` (after the 20-byte header). */
+export const RPC_PAYLOAD: i32 = HEADER_BYTES;
+/** Offset of an application error's payload in `out` (header + u16 code + u16 empty message). */
+export const RPC_ERROR_PAYLOAD: i32 = HEADER_BYTES + 4;
+
+export const RPC_UNKNOWN_METHOD: u16 = 403;
+export const RPC_SCHEMA_MISMATCH: u16 = 402;
+export const RPC_MALFORMED: u16 = 406;
+export const RPC_OVERLOADED: u16 = 408;
+export const RPC_INTERNAL: u16 = 409;
+
+/** Bytes read from the UART per uart_read call. */
+const RX_CHUNK_BYTES: i32 = 64;
+/** Entries of our table we can index (a cell with more is refused at construction). */
+const MAX_ENTRIES: i32 = 16;
+/** Keys of the peer's HELLO that name one of our entries with another schema. */
+const MAX_MISMATCH: i32 = 8;
+/** Counters in the ops RESPONSE (u32 LE each); order documented in docs/firmware.md. */
+export const OPS_COUNTERS: i32 = 21;
+const ENTRY_KIND_STREAM: u8 = 3;
+
+export class RpcDevice {
+  /** Request frame: header at 0, payload at [RPC_PAYLOAD, reqEnd). Valid until the next poll(). */
+  readonly req: Uint8Array;
+  /** Answer buffer: the app encodes its payload at RPC_PAYLOAD (or RPC_ERROR_PAYLOAD). */
+  readonly out: Uint8Array;
+  readonly maxFrameBytes: i32;
+
+  // The request being handled (after poll() returned an entry).
+  callId: u32 = 0;
+  channel: u8 = 0;
+  keyLo: u32 = 0;
+  keyHi: u32 = 0;
+  entry: i32 = -1;
+  /** End of the request payload in `req`. */
+  reqEnd: i32 = 0;
+
+  // The one server stream (docs/rpc.md §3): items only while credit > 0.
+  streamActive: bool = false;
+  streamEntry: i32 = -1;
+  streamId: u32 = 0;
+  streamChannel: u8 = 0;
+  streamKeyLo: u32 = 0;
+  streamKeyHi: u32 = 0;
+  credit: u32 = 0;
+
+  // Counters (ops channel).
+  badHeaders: u32 = 0;
+  ignored: u32 = 0;
+  rxBytes: u32 = 0;
+  requests: u32 = 0;
+  responses: u32 = 0;
+  errorsOut: u32 = 0;
+  malformedOut: u32 = 0;
+  unknownKeys: u32 = 0;
+  streamItems: u32 = 0;
+  streamsEnded: u32 = 0;
+  pings: u32 = 0;
+  hellos: u32 = 0;
+  cancels: u32 = 0;
+  goodbyes: u32 = 0;
+  txFrames: u32 = 0;
+
+  private readonly df: Deframer;
+  private readonly rx: Uint8Array;
+  private readonly rxPtr: usize;
+  private readonly tx: Uint8Array;
+  private readonly txPtr: usize;
+  private readonly h: Header = new Header();
+  private readonly oh: Header = new Header();
+  private readonly hello: usize;
+  private readonly helloLen: i32;
+  private readonly entryOff: StaticArray<i32> = new StaticArray<i32>(MAX_ENTRIES);
+  private entryCount: i32 = 0;
+  private readonly mismatch: StaticArray<u64> = new StaticArray<u64>(MAX_MISMATCH);
+  private readonly mismatchEntry: StaticArray<i32> = new StaticArray<i32>(MAX_MISMATCH);
+  private mismatchCount: i32 = 0;
+  private readThisRound: bool = false;
+  private booted: bool = false;
+
+  /** `hello`: the HELLO payload in static memory (generated); `maxFrameBytes`: header + payload. */
+  constructor(hello: usize, helloLen: i32, maxFrameBytes: i32) {
+    const df = new Deframer(maxFrameBytes);
+    const rx = new Uint8Array(RX_CHUNK_BYTES);
+    const tx = new Uint8Array(frameMaxEncodedBytes(maxFrameBytes) + 1);
+    this.df = df;
+    this.req = df.frame;
+    this.out = new Uint8Array(maxFrameBytes);
+    this.rx = rx;
+    this.rxPtr = rx.dataStart;
+    this.tx = tx;
+    this.txPtr = tx.dataStart;
+    this.maxFrameBytes = maxFrameBytes;
+    this.hello = hello;
+    this.helloLen = helloLen;
+    // Index our own entry table (inside the HELLO payload): offset of each entry's kind byte.
+    let p: i32 = 9 + <i32>load<u8>(hello + 8);
+    const count = <i32>load<u16>(hello + p);
+    p += 2;
+    for (let i = 0; i < count && i < MAX_ENTRIES; i++) {
+      unchecked(this.entryOff[i] = p);
+      p += 2 + <i32>load<u8>(hello + p + 1) + 24;
+    }
+    this.entryCount = count < MAX_ENTRIES ? count : MAX_ENTRIES;
+  }
+
+  /** True when entry `e` is a server stream (kind 3 in HELLO). */
+  isStream(e: i32): bool {
+    return load<u8>(this.hello + unchecked(this.entryOff[e])) == ENTRY_KIND_STREAM;
+  }
+
+  /**
+   * Process received frames until an application request needs the app: returns its entry
+   * index (HELLO order; `req`, `reqEnd`, `callId`... describe it), or -1 when the UART has nothing
+   * more for now. Reads at most one chunk from the UART per -1, so the caller's loop also gets
+   * to run its streams under continuous input.
+   */
+  poll(): i32 {
+    const df = this.df;
+    if (!this.booted) {
+      // Announce ourselves once after boot (both sides send HELLO at once, docs/rpc.md §3), from
+      // the first poll rather than the start function (a simulator's memory is not reachable
+      // before instantiation returns); a leading 0x00 ends whatever line noise the host holds.
+      this.booted = true;
+      this.sendHello(true);
+    }
+    for (;;) {
+      const n = df.next();
+      if (n > 0) {
+        const e = this.frame(n);
+        if (e >= 0) return e;
+        continue;
+      }
+      if (this.readThisRound) {
+        this.readThisRound = false;
+        return -1;
+      }
+      const got = uart_read(this.rxPtr, RX_CHUNK_BYTES);
+      if (got <= 0) return -1;
+      this.readThisRound = true;
+      this.rxBytes += <u32>got;
+      df.feed(this.rx, 0, got);
+    }
+    return -1; // not reached
+  }
+
+  /** Answer the current request: RESPONSE with `n` payload bytes at out[RPC_PAYLOAD..); n < 0 (an encoder's -code) → ERROR Internal. */
+  respond(n: i32): void {
+    if (n < 0) {
+      this.fail(RPC_INTERNAL, 'response does not encode: codec error ', -n);
+      return;
+    }
+    this.responses++;
+    this.send(KIND_RESPONSE, this.channel, this.callId, this.keyLo, this.keyHi, n);
+  }
+
+  /** Declared application error `code` (>= 1000) with `n` payload bytes at out[RPC_ERROR_PAYLOAD..) (0: none; < 0: ERROR Internal). */
+  failApp(code: u16, n: i32): void {
+    if (n < 0) {
+      this.fail(RPC_INTERNAL, 'error payload does not encode: codec error ', -n);
+      return;
+    }
+    const o = this.out;
+    writeU16LE(o, RPC_PAYLOAD, code);
+    writeU16LE(o, RPC_PAYLOAD + 2, 0);
+    this.errorsOut++;
+    this.send(KIND_ERROR, this.channel, this.callId, this.keyLo, this.keyHi, 4 + n);
+  }
+
+  /** ERROR Malformed for a request that did not decode: `r` = the decoder's result (-code, or bytes consumed short of reqEnd). */
+  malformed(r: i32): void {
+    this.malformedOut++;
+    if (r < 0) this.failName(RPC_MALFORMED, '" does not decode: codec error ', -r);
+    else this.failName(RPC_MALFORMED, '" does not decode: trailing bytes', -1);
+  }
+
+  // ---- streams ---------------------------------------------------------------------------
+
+  /** Start the server stream of the current request (its entry is a stream; its request decoded). Credit starts at 0. */
+  streamStart(): void {
+    this.streamActive = true;
+    this.streamEntry = this.entry;
+    this.streamId = this.callId;
+    this.streamChannel = this.channel;
+    this.streamKeyLo = this.keyLo;
+    this.streamKeyHi = this.keyHi;
+    this.credit = 0;
+  }
+
+  /** A stream is running and the consumer granted credit for one more item. */
+  streamReady(): bool {
+    return this.streamActive && this.credit > 0;
+  }
+
+  /** Send one STREAM_ITEM with `n` payload bytes at out[RPC_PAYLOAD..) (uses one credit). n < 0 → the stream fails Internal. */
+  streamItem(n: i32): void {
+    if (!this.streamActive) return;
+    if (n < 0) {
+      this.streamFail(RPC_INTERNAL);
+      return;
+    }
+    this.credit--;
+    this.streamItems++;
+    this.send(KIND_STREAM_ITEM, this.streamChannel, this.streamId, this.streamKeyLo, this.streamKeyHi, n);
+  }
+
+  /** End the stream normally (STREAM_END). */
+  streamEnd(): void {
+    if (!this.streamActive) return;
+    this.streamActive = false;
+    this.streamsEnded++;
+    this.send(KIND_STREAM_END, this.streamChannel, this.streamId, this.streamKeyLo, this.streamKeyHi, 0);
+  }
+
+  /** End the stream with ERROR `code` (no message, no payload). */
+  streamFail(code: u16): void {
+    if (!this.streamActive) return;
+    this.streamActive = false;
+    const o = this.out;
+    writeU16LE(o, RPC_PAYLOAD, code);
+    writeU16LE(o, RPC_PAYLOAD + 2, 0);
+    this.errorsOut++;
+    this.send(KIND_ERROR, this.streamChannel, this.streamId, this.streamKeyLo, this.streamKeyHi, 4);
+  }
+
+  // ---- receiving -------------------------------------------------------------------------
+
+  /** One deframed frame of n bytes: returns an entry index for the app, or -1 (handled here). */
+  private frame(n: i32): i32 {
+    const f = this.req;
+    const h = this.h;
+    let r = readHeader(f, 0, n, <u32>(this.maxFrameBytes - HEADER_BYTES), h);
+    if (r > 0 && <u32>(n - HEADER_BYTES) != h.length) r = -1;
+    if (r < 0) {
+      this.badHeaders++;
+      return -1;
+    }
+    const kind = h.kind;
+    if (kind == KIND_REQUEST) return this.request(n);
+    if (kind == KIND_PING) {
+      this.pings++;
+      this.send(KIND_PONG, h.channel, h.callId, 0, 0, 0);
+    } else if (kind == KIND_CREDIT) {
+      if (this.streamActive && h.callId == this.streamId && h.length >= 4) this.credit += readU32LE(f, HEADER_BYTES);
+      else this.ignored++;
+    } else if (kind == KIND_CANCEL) {
+      this.cancels++;
+      if (this.streamActive && h.callId == this.streamId) this.streamActive = false;
+    } else if (kind == KIND_HELLO) {
+      this.hellos++;
+      this.streamActive = false;
+      this.readPeerHello(HEADER_BYTES, n);
+      this.sendHello(false);
+    } else if (kind == KIND_GOODBYE) {
+      this.goodbyes++;
+      this.streamActive = false;
+    } else {
+      this.ignored++; // PONG, RESPONSE, ERROR, STREAM_ITEM, STREAM_END, EVENT: we call nothing
+    }
+    return -1;
+  }
+
+  private request(n: i32): i32 {
+    const h = this.h;
+    this.callId = h.callId;
+    this.channel = h.channel;
+    this.keyLo = h.keyLo;
+    this.keyHi = h.keyHi;
+    this.reqEnd = n;
+    this.entry = -1;
+    if (h.channel == CHANNEL_OPS) {
+      this.counters();
+      return -1;
+    }
+    if (h.channel == CHANNEL_CONTROL) {
+      this.fail(RPC_UNKNOWN_METHOD, 'UnknownMethod: unknown control method', -1);
+      return -1;
+    }
+    this.requests++;
+    const key = (<u64>h.keyHi << 32) | <u64>h.keyLo;
+    const e = this.lookup(key);
+    if (e < 0) {
+      this.refuseUnknown(key);
+      return -1;
+    }
+    this.entry = e;
+    if (this.isStream(e) && this.streamActive) {
+      this.fail(RPC_OVERLOADED, 'one stream at a time: ', <i32>this.streamId);
+      return -1;
+    }
+    return e;
+  }
+
+  private lookup(key: u64): i32 {
+    const hello = this.hello;
+    for (let i = 0; i < this.entryCount; i++) {
+      const p = unchecked(this.entryOff[i]);
+      if (load<u64>(hello + p + 2 + <i32>load<u8>(hello + p + 1)) == key) return i;
+    }
+    return -1;
+  }
+
+  /** Like the Node server's refuseUnknown: SchemaMismatch when the peer's HELLO names one of our entries with this key. */
+  private refuseUnknown(key: u64): void {
+    this.unknownKeys++;
+    for (let i = 0; i < this.mismatchCount; i++) {
+      if (unchecked(this.mismatch[i]) == key) {
+        this.entry = unchecked(this.mismatchEntry[i]);
+        let p = this.putStr(RPC_PAYLOAD + 4, 'SchemaMismatch: method "');
+        p = this.putName(p, this.entry);
+        p = this.putStr(p, '" exists here with other schemas (key ');
+        p = this.putHex(p, key);
+        p = this.putStr(p, ')');
+        this.entry = -1;
+        this.errorHead(RPC_SCHEMA_MISMATCH, p);
+        return;
+      }
+    }
+    let p = this.putStr(RPC_PAYLOAD + 4, 'UnknownMethod: no method with key ');
+    p = this.putHex(p, key);
+    this.errorHead(RPC_UNKNOWN_METHOD, p);
+  }
+
+  /** Remember which keys of the peer's table name one of our entries with other schemas. */
+  private readPeerHello(off: i32, end: i32): void {
+    this.mismatchCount = 0;
+    const f = this.req;
+    if (end - off < 11) return;
+    let p = off + 9 + <i32>f[off + 8];
+    if (p + 2 > end) return;
+    const count = <i32>f[p] | (<i32>f[p + 1] << 8);
+    p += 2;
+    for (let i = 0; i < count; i++) {
+      if (p + 2 > end) return;
+      const k = <i32>f[p + 1];
+      const keyAt = p + 2 + k;
+      if (keyAt + 24 > end) return;
+      const e = this.findName(p + 2, k);
+      if (e >= 0 && this.mismatchCount < MAX_MISMATCH) {
+        const key = (<u64>readU32LE(f, keyAt + 4) << 32) | <u64>readU32LE(f, keyAt);
+        if (this.lookup(key) < 0) {
+          unchecked(this.mismatch[this.mismatchCount] = key);
+          unchecked(this.mismatchEntry[this.mismatchCount] = e);
+          this.mismatchCount++;
+        }
+      }
+      p = keyAt + 24;
+    }
+  }
+
+  /** Our entry whose name equals req[p, p+k), or -1. */
+  private findName(p: i32, k: i32): i32 {
+    const hello = this.hello;
+    const f = this.req;
+    for (let i = 0; i < this.entryCount; i++) {
+      const q = unchecked(this.entryOff[i]);
+      if (<i32>load<u8>(hello + q + 1) != k) continue;
+      let j = 0;
+      while (j < k && load<u8>(hello + q + 2 + j) == f[p + j]) j++;
+      if (j == k) return i;
+    }
+    return -1;
+  }
+
+  // ---- sending ---------------------------------------------------------------------------
+
+  private sendHello(leadingZero: bool): void {
+    memory.copy(this.out.dataStart + <usize>RPC_PAYLOAD, this.hello, <usize>this.helloLen);
+    if (leadingZero) {
+      store<u8>(this.txPtr, 0);
+      uart_write(this.txPtr, 1);
+    }
+    this.send(KIND_HELLO, 0, 0, 0, 0, this.helloLen);
+  }
+
+  private counters(): void {
+    const o = this.out;
+    const df = this.df;
+    let p = RPC_PAYLOAD;
+    writeU32LE(o, p, df.framesOk); p += 4;
+    writeU32LE(o, p, df.errCrc); p += 4;
+    writeU32LE(o, p, df.errCobs); p += 4;
+    writeU32LE(o, p, df.errOversize); p += 4;
+    writeU32LE(o, p, df.errTooShort); p += 4;
+    writeU32LE(o, p, this.badHeaders); p += 4;
+    writeU32LE(o, p, this.ignored); p += 4;
+    writeU32LE(o, p, df.bytesDiscarded); p += 4;
+    writeU32LE(o, p, this.rxBytes); p += 4;
+    writeU32LE(o, p, millis()); p += 4;
+    writeU32LE(o, p, this.requests); p += 4;
+    writeU32LE(o, p, this.responses); p += 4;
+    writeU32LE(o, p, this.errorsOut); p += 4;
+    writeU32LE(o, p, this.malformedOut); p += 4;
+    writeU32LE(o, p, this.unknownKeys); p += 4;
+    writeU32LE(o, p, this.streamItems); p += 4;
+    writeU32LE(o, p, this.pings); p += 4;
+    writeU32LE(o, p, this.hellos); p += 4;
+    writeU32LE(o, p, this.cancels); p += 4;
+    writeU32LE(o, p, this.goodbyes); p += 4;
+    writeU32LE(o, p, this.txFrames); p += 4;
+    this.send(KIND_RESPONSE, CHANNEL_OPS, this.callId, this.keyLo, this.keyHi, p - RPC_PAYLOAD);
+  }
+
+  /** ERROR `code` with message `msg` (+ decimal `num` when >= 0) for the current request. */
+  private fail(code: u16, msg: string, num: i32): void {
+    let p = this.putStr(RPC_PAYLOAD + 4, msg);
+    if (num >= 0) p = this.putDec(p, <u32>num);
+    this.errorHead(code, p);
+  }
+
+  /** ERROR `code`: `request to "<name>` + msg (+ number) for the current request's entry. */
+  private failName(code: u16, msg: string, num: i32): void {
+    let p = this.putStr(RPC_PAYLOAD + 4, 'request to "');
+    p = this.putName(p, this.entry);
+    p = this.putStr(p, msg);
+    if (num >= 0) p = this.putDec(p, <u32>num);
+    this.errorHead(code, p);
+  }
+
+  /** Finish an ERROR whose message ends at out[end): code, message length, send. */
+  private errorHead(code: u16, end: i32): void {
+    const o = this.out;
+    writeU16LE(o, RPC_PAYLOAD, code);
+    writeU16LE(o, RPC_PAYLOAD + 2, <u32>(end - RPC_PAYLOAD - 4));
+    this.errorsOut++;
+    this.send(KIND_ERROR, this.channel, this.callId, this.keyLo, this.keyHi, end - RPC_PAYLOAD);
+  }
+
+  /** Header + `payloadLen` bytes of `out` → COBS + CRC → UART. */
+  private send(kind: u8, channel: u8, callId: u32, keyLo: u32, keyHi: u32, payloadLen: i32): void {
+    const h = this.oh;
+    h.kind = kind;
+    h.flags = 0;
+    h.channel = channel;
+    h.callId = callId;
+    h.keyLo = keyLo;
+    h.keyHi = keyHi;
+    h.length = <u32>payloadLen;
+    writeHeader(h, this.out, 0);
+    const n = frameEncode(this.out, 0, HEADER_BYTES + payloadLen, this.tx, 0);
+    if (n > 0) {
+      this.txFrames++;
+      uart_write(this.txPtr, n);
+    }
+  }
+
+  // Message text: ASCII only (AS string literals are static UTF-16; no allocation).
+  private putStr(p: i32, s: string): i32 {
+    const o = this.out;
+    const n = s.length;
+    for (let i = 0; i < n && p < o.length; i++) o[p++] = <u8>s.charCodeAt(i);
+    return p;
+  }
+
+  private putName(p: i32, e: i32): i32 {
+    if (e < 0) return p;
+    const o = this.out;
+    const q = unchecked(this.entryOff[e]);
+    const k = <i32>load<u8>(this.hello + q + 1);
+    for (let j = 0; j < k && p < o.length; j++) o[p++] = load<u8>(this.hello + q + 2 + j);
+    return p;
+  }
+
+  private putHex(p: i32, v: u64): i32 {
+    const o = this.out;
+    if (p + 16 > o.length) return p;
+    for (let i = 15; i >= 0; i--) {
+      const d = <u32>(v & 0xf);
+      o[p + i] = <u8>(d < 10 ? 0x30 + d : 0x57 + d);
+      v >>= 4;
+    }
+    return p + 16;
+  }
+
+  private putDec(p: i32, v: u32): i32 {
+    const o = this.out;
+    let digits = 1;
+    for (let t = v; t >= 10; t /= 10) digits++;
+    if (p + digits > o.length) return p;
+    for (let i = digits - 1; i >= 0; i--) {
+      o[p + i] = <u8>(0x30 + v % 10);
+      v /= 10;
+    }
+    return p + digits;
+  }
+}

@@ -1,0 +1,71 @@
+// The firmware simulator as a child process (hw-tests/lib/sim-device.mjs): a firmware app's wasm
+// running in Node with its UART on a serial port — normally one end of a socat pty pair
+// (hw-tests/lib/pty.ts), the host opening the other end exactly as it would a USB-UART.
+//
+//   const pty = await startPtyPair();
+//   const sim = await startSim({ ptyPath: pty.pathA, wasm: 'build/firmware/thermo.wasm' });
+//   const port = new SerialPort({ path: pty.pathB, baudRate: 115200 });   // the host side
+//   await sim.restart();   // reset button: a new process on the same pty (the host port stays open)
+//   await sim.kill();
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { spawnTracked, stopProcess } from './procs.ts';
+
+const DEVICE = fileURLToPath(new URL('./sim-device.mjs', import.meta.url));
+
+export interface SimOptions {
+  /** The device's end of the serial line (a pty of a socat pair, or any tty). */
+  ptyPath: string;
+  /** The firmware wasm. @default build/firmware/thermo.wasm */
+  wasm?: string;
+  /** Give up when the simulator has not reported "ready" within this long. @default 10000 */
+  startTimeoutMs?: number;
+}
+
+export interface Sim {
+  readonly ptyPath: string;
+  /** stderr of the simulator (resets, port errors), for failure messages. */
+  readonly log: string;
+  readonly exited: boolean;
+  /** Stop the simulator (the device loses power). Safe to call twice. */
+  kill(): Promise<void>;
+  /** kill() and start again on the same pty: a device reset as the host sees it. */
+  restart(): Promise<void>;
+}
+
+interface Running { child: ChildProcess; log: { text: string } }
+
+async function launch(opts: SimOptions): Promise<Running> {
+  const wasm = opts.wasm ?? fileURLToPath(new URL('../../build/firmware/thermo.wasm', import.meta.url));
+  const child = spawnTracked(process.execPath, [DEVICE, '--wasm', wasm, '--pty', opts.ptyPath]);
+  const log = { text: '' };
+  child.stderr!.on('data', (d: Buffer) => { log.text += d.toString(); });
+  const timeoutMs = opts.startTimeoutMs ?? 10_000;
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => fail(new Error(`simulator not ready within ${timeoutMs} ms:\n${log.text}`)), timeoutMs);
+    const fail = (e: Error) => { clearTimeout(timer); child.kill('SIGKILL'); reject(e); };
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready')) { clearTimeout(timer); resolve(); }
+    });
+    child.once('error', (e) => fail(new Error(`cannot start the simulator: ${e.message}`)));
+    child.once('exit', (code, sig) => fail(new Error(`simulator exited (${code ?? sig}) before it was ready:\n${log.text}`)));
+  });
+  return { child, log };
+}
+
+/** Start the simulator on `opts.ptyPath`; resolves once the device runs. */
+export async function startSim(opts: SimOptions): Promise<Sim> {
+  let r = await launch(opts);
+  return {
+    ptyPath: opts.ptyPath,
+    get log() { return r.log.text; },
+    get exited() { return r.child.exitCode !== null || r.child.signalCode !== null; },
+    kill: () => stopProcess(r.child),
+    async restart() {
+      await stopProcess(r.child);
+      r = await launch(opts);
+    },
+  };
+}
