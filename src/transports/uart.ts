@@ -184,12 +184,28 @@ export interface UartSessionsOptions extends UartPortOptions {
   /** How often to look for the device while it is away (path check, or SerialPort.list()). @default 100 */
   reconnectIntervalMs?: number;
   /**
-   * Which side of the RPC this is, for the one rule that needs it (docs/uart.md "Sessions"): a
-   * second HELLO inside a session means the peer started a new one. 'client': the new session is
-   * fed that HELLO (the device reset; we answer it with ours). 'server': the new session sends
-   * its own HELLO (the client restarted and waits for it). @default 'server'
+   * Which side of the RPC this is (docs/uart.md "Sessions"). Both follow what the firmware does
+   * (HELLO once when it starts, and one HELLO back for every HELLO it gets):
+   * 'client': a HELLO the session cannot explain as the answer to its own means the device
+   * restarted: the session ends (calls in flight fail Unavailable) and a new one starts from that
+   * HELLO (and sends none of its own). Explained: the first HELLO, and one more within
+   * `helloWindowMs` of the session's start (a boot HELLO and the answer can both arrive).
+   * 'server': every HELLO is answered with one HELLO: the first of a session by sending the
+   * session's HELLO again, any later one (the client started a new session) by a new session.
+   * @default 'server'
    */
   role?: 'client' | 'server';
+  /**
+   * Client: HELLOs arriving this soon after the session started are answers, not a restart (a
+   * device's boot HELLO and its answer to ours can both arrive). @default max(150, 8e6 / line rate) ms
+   */
+  helloWindowMs?: number;
+}
+
+/** Default HELLO answer window / retry: two 400-byte HELLOs at the line rate, at least 150 ms. */
+function helloWindowDefault(opts: UartPortOptions): number {
+  const rate = opts.paceBaud !== undefined && opts.paceBaud > 0 ? opts.paceBaud : (opts.baudRate ?? 115200);
+  return Math.max(150, Math.ceil(8e6 / rate));
 }
 
 /**
@@ -215,7 +231,8 @@ export class UartSessions implements LinkListener {
   private readonly stateFns = new Set<UartStateListener>();
   private readonly reconnect: boolean;
   private readonly intervalMs: number;
-  private readonly role: 'client' | 'server';
+  /** @internal */ readonly role: 'client' | 'server';
+  /** @internal */ readonly helloWindowMs: number;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private opening = false;
   private everOpen = false;
@@ -227,6 +244,7 @@ export class UartSessions implements LinkListener {
     this.reconnect = opts.reconnect ?? true;
     this.intervalMs = opts.reconnectIntervalMs ?? 100;
     this.role = opts.role ?? 'server';
+    this.helloWindowMs = opts.helloWindowMs ?? helloWindowDefault(opts);
     this.closed = new Promise<void>((r) => { this.closedRes = r; });
     this.timer = setTimeout(this.attempt, 0);
   }
@@ -332,13 +350,13 @@ export class UartSessions implements LinkListener {
     });
   }
 
-  /** @internal A second HELLO arrived in session `s`: the peer started a new session. */
-  peerNewSession(s: UartSession, hello: Uint8Array): void {
+  /** @internal The peer started a new session; `hello` (its HELLO) goes to the next session. */
+  peerNewSession(s: UartSession, hello: Uint8Array | null): void {
     if (this.session !== s) return;
     this.session = null;
     s.end(new CellError(ERR_LINK_IO, `the peer on ${this.address} started a new session (it was reset or restarted)`));
     if (this.closing) { this.closePort(); return; }
-    if (this.port !== null && this.linkFn !== null) this.newSession(this.role === 'client' ? hello : null);
+    if (this.port !== null && this.linkFn !== null) this.newSession(hello);
   }
 }
 
@@ -352,6 +370,13 @@ export class UartSession implements Link {
   closed = false;
   private handlers: LinkHandlers | null = null;
   private gotHello = false;
+  /** HELLOs taken as answers after the first (at most one, inside the window). */
+  private extraHellos = 0;
+  /** Started from the peer's HELLO (the device restarted): ours is not sent (it would only be answered again). */
+  private readonly fed: boolean;
+  /** Our HELLO as sent (the server answers a client's first HELLO with it). */
+  private ownHello: Uint8Array | null = null;
+  private readonly startedAt = performance.now();
   private held: Uint8Array[] | null;
   private finalErr: CellError | null = null;
 
@@ -360,6 +385,7 @@ export class UartSession implements Link {
     this.caps = port.caps;
     this.stats = port.stats;
     this.held = feed === null ? null : [feed];
+    this.fed = feed !== null;
   }
 
   start(handlers: LinkHandlers): void {
@@ -374,6 +400,10 @@ export class UartSession implements Link {
   send(frame: Uint8Array, len: number = frame.length): boolean {
     checkMtu(len, this.caps.mtu);
     if (this.closed) { this.stats.dropped++; return false; }
+    if (this.ownHello === null && (frame[1]! & 0x0f) === KIND_HELLO) {
+      this.ownHello = frame.slice(0, len);
+      if (this.fed) return true; // the device just announced itself; no need for another answer
+    }
     return this.port.send(frame, len);
   }
 
@@ -401,11 +431,28 @@ export class UartSession implements Link {
     if (this.closed) return;
     const h = this.handlers;
     if (h === null) { (this.held ??= []).push(buf.slice(off, off + len)); return; }
-    if ((buf[off + 1]! & 0x0f) === KIND_HELLO) {
-      if (this.gotHello) { this.sup.peerNewSession(this, buf.slice(off, off + len)); return; }
-      this.gotHello = true;
-    }
+    if ((buf[off + 1]! & 0x0f) === KIND_HELLO && !this.onHello(buf, off, len)) return;
     h.onFrame(buf, off, len);
+  }
+
+  /** A HELLO arrived: true = deliver it; false = this session is over (the peer started a new one). */
+  private onHello(buf: Uint8Array, off: number, len: number): boolean {
+    const sup = this.sup;
+    if (sup.role === 'client') {
+      if (!this.gotHello) { this.gotHello = true; return true; }
+      // Our HELLO was sent when the session started and draws one answer; a device that booted
+      // just then also announced itself: one extra HELLO soon after the start is that answer.
+      if (!this.fed && this.extraHellos === 0 && performance.now() - this.startedAt <= sup.helloWindowMs) {
+        this.extraHellos = 1;
+        return true;
+      }
+      sup.peerNewSession(this, buf.slice(off, off + len)); // the device restarted
+      return false;
+    }
+    if (this.gotHello) { sup.peerNewSession(this, null); return false; } // the new session's HELLO answers
+    this.gotHello = true;
+    if (this.ownHello !== null) this.port.send(this.ownHello); // answer, as the firmware does
+    return true;
   }
 
   /** @internal */ drain(): void { if (!this.closed) this.handlers?.onDrain?.(); }
@@ -488,8 +535,7 @@ class UartClientCore<D extends CellDef> {
   private readonly connOpts: ConnectionOptions;
 
   constructor(readonly def: D, opts: UartClientOptions) {
-    const rate = opts.paceBaud !== undefined && opts.paceBaud > 0 ? opts.paceBaud : (opts.baudRate ?? 115200);
-    this.helloBase = opts.helloRetryMs ?? Math.max(150, Math.ceil(8e6 / rate));
+    this.helloBase = opts.helloRetryMs ?? helloWindowDefault(opts);
     this.helloMs = this.helloBase;
     const { deadlineMs, heartbeatMs, maxInFlight, maxServing, streamCredit, exposeErrors } = opts;
     this.connOpts = { deadlineMs, heartbeatMs, maxInFlight, maxServing, streamCredit, exposeErrors, helloTimeoutMs: 0 };

@@ -10,8 +10,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startPtyPair, ptyUnavailable, type PtyPair } from '../../hw-tests/lib/pty.ts';
-import { connectUart, serveUart, type UartClient, type UartServer, type UartState } from '../../src/transports/uart.ts';
-import { RpcCode } from '../../src/rpc/index.ts';
+import { connectUart, openUart, serveUart, type UartClient, type UartLink, type UartServer, type UartState } from '../../src/transports/uart.ts';
+import { RpcCode, serve } from '../../src/rpc/index.ts';
+import type { Link, LinkHandlers } from '../../src/transports/link.ts';
+import { CellError } from '../../src/wire/cell-error.ts';
+import { KIND_HELLO } from '../../src/wire/header.ts';
 import { Thermo } from '../rpc/fixtures/thermo.ts';
 import { thermoImpl } from '../rpc/fixtures/impl.ts';
 
@@ -31,6 +34,46 @@ async function resumed(client: UartClient<typeof Thermo>, t0: number): Promise<n
   const r = await client.read({ channel: 3 });
   assert.is(r.channel, 3);
   return performance.now() - t0;
+}
+
+/**
+ * What the firmware does (firmware/shared/rpc.ts): HELLO once at boot, one HELLO back for every
+ * HELLO it gets, never a session of its own. A Node Connection serves Thermo over this shim on
+ * one open port; reset() drops it without a word and boots a new one (the host port stays open).
+ */
+class FirmwareLike implements Link {
+  readonly caps; readonly stats;
+  closed = false;
+  hellosIn = 0;
+  private h: LinkHandlers | null = null;
+  private own: Uint8Array | null = null;
+  constructor(private readonly port: UartLink) { this.caps = port.caps; this.stats = port.stats; }
+  start(h: LinkHandlers): void { this.h = h; }
+  send(f: Uint8Array, len = f.length): boolean {
+    if (this.closed) return false;
+    if (this.own === null && (f[1]! & 0x0f) === KIND_HELLO) this.own = f.slice(0, len);
+    return this.port.send(f, len);
+  }
+  close(): void { if (!this.closed) { this.closed = true; this.h?.onClose(null); } }
+  kill(): void { if (!this.closed) { this.closed = true; this.h?.onClose(new CellError(501, 'device reset')); } }
+  frame(b: Uint8Array, o: number, l: number): void {
+    if (this.closed) return;
+    if ((b[o + 1]! & 0x0f) === KIND_HELLO) { this.hellosIn++; if (this.own !== null) this.port.send(this.own); }
+    this.h?.onFrame(b, o, l);
+  }
+}
+
+async function firmwareLike(path: string): Promise<{ port: UartLink; dev: () => FirmwareLike; reset: () => void; log: { cancelled: number; streamReturned: number; maxBuffered: number } }> {
+  const port = await openUart({ path });
+  const log = { cancelled: 0, streamReturned: 0, maxBuffered: 0 };
+  let cur = new FirmwareLike(port);
+  port.start({ onFrame: (b, o, l) => cur.frame(b, o, l), onClose: () => {} });
+  serve(Thermo, thermoImpl(log), cur, { heartbeatMs: 0 });
+  return {
+    port, log,
+    dev: () => cur,
+    reset: () => { cur.kill(); cur = new FirmwareLike(port); serve(Thermo, thermoImpl(log), cur, { heartbeatMs: 0 }); },
+  };
 }
 
 const test = suite('uart sessions: unplug/replug, device reset');
@@ -79,8 +122,9 @@ if (missing !== null) {
     await it.next().then(() => assert.unreachable('stream while unplugged'), (e) => assert.is(codeOf(e), RpcCode.Unavailable));
     assert.not.ok(client.isReady);
     await new Promise((r) => setTimeout(r, 300)); // unplugged for a while
+    const tPlug = performance.now();
     await pty.restart();
-    const ms = await resumed(client, performance.now());
+    const ms = await resumed(client, tPlug);
     console.log(`    uart unplug: in-flight call failed Unavailable ${r.ms.toFixed(1)} ms after socat was killed; replug → first successful call ${ms.toFixed(1)} ms`);
     assert.ok(ms < BOUND_MS, `resumed after ${ms} ms`);
     assert.equal(states, ['lost', 'reopened']);
@@ -88,8 +132,9 @@ if (missing !== null) {
     // And a second unplug/replug cycle, with the port gone longer than a HELLO retry.
     await pty.kill();
     await new Promise((r) => setTimeout(r, 700));
+    const tPlug2 = performance.now();
     await pty.restart();
-    const ms2 = await resumed(client, performance.now());
+    const ms2 = await resumed(client, tPlug2);
     console.log(`    uart unplug #2: replug → first successful call ${ms2.toFixed(1)} ms`);
     assert.equal(states, ['lost', 'reopened', 'lost', 'reopened']);
     assert.is(client.sessionCount, 3);
@@ -97,6 +142,9 @@ if (missing !== null) {
 
   test('device reset (server port closes abruptly and reopens) → in-flight call Unavailable, then resumes', async () => {
     const { srv, client, states, log } = await setup();
+    // A HELLO in the first helloWindowMs (150 ms) of a session is taken as the answer to ours
+    // (docs/uart.md "Sessions"): a real reset comes later than that.
+    await new Promise((r) => setTimeout(r, 200));
     const events: number[] = [];
     client.on('alarm', (a) => events.push(a.level));
     let tReset = 0;
@@ -123,10 +171,49 @@ if (missing !== null) {
     await client.close();
     await client.read({ channel: 1 }).then(() => assert.unreachable('call after close'), (e) => assert.is(codeOf(e), RpcCode.Closed));
     const t0 = performance.now();
-    const c2 = await withTimeout(connectUart(Thermo, { path: pty.pathA }), 'second client');
+    const c2: UartClient<typeof Thermo> = await withTimeout(connectUart(Thermo, { path: pty.pathA }), 'second client');
     clients.push(c2);
     assert.is((await c2.read({ channel: 2 })).channel, 2);
     console.log(`    uart gateway restart: new client's first call after ${(performance.now() - t0).toFixed(1)} ms`);
+  });
+
+  test('a firmware-like device (boot HELLO, answers every HELLO): reset → one new session, no HELLO ping-pong', async () => {
+    const pty = await startPtyPair();
+    pairs.push(pty);
+    const fw = await firmwareLike(pty.pathB);
+    const client = await withTimeout(connectUart(Thermo, { path: pty.pathA }), 'first session');
+    clients.push(client);
+    const closePort = () => { fw.dev().close(); fw.port.close(); };
+    try {
+      assert.is((await client.read({ channel: 1 })).channel, 1);
+      await new Promise((r) => setTimeout(r, 200)); // past the session's HELLO window
+      let tReset = 0;
+      const call = client.sleep({ ms: 60_000 }, { deadlineMs: 30_000 }).then(() => 0, (e) => ({ code: codeOf(e), ms: performance.now() - tReset }));
+      await new Promise((r) => setTimeout(r, 20));
+      tReset = performance.now();
+      fw.reset();
+      const r = await withTimeout(call, 'in-flight call to end');
+      assert.equal(typeof r === 'object' && r.code, RpcCode.Unavailable);
+      const ms = await resumed(client, tReset);
+      console.log(`    uart firmware-like reset: in-flight call failed Unavailable after ${(r as { ms: number }).ms.toFixed(1)} ms; first successful call after ${ms.toFixed(1)} ms`);
+      await new Promise((r2) => setTimeout(r2, 800)); // quiet: any ping-pong would show now
+      assert.is(client.sessions.sessionCount, 2);
+      assert.is(fw.dev().hellosIn, 0, 'the session started from the boot HELLO sends none');
+      // A device booting just as the host opens: its boot HELLO and its answer to ours both arrive.
+      await client.close();
+      const c2 = connectUart(Thermo, { path: pty.pathA });
+      fw.reset();
+      const cl2: UartClient<typeof Thermo> = await withTimeout(c2, 'second client');
+      clients.push(cl2);
+      assert.is((await cl2.read({ channel: 2 })).channel, 2);
+      await new Promise((r2) => setTimeout(r2, 800));
+      console.log(`    uart firmware-like boot while the host opens: ${cl2.sessions.sessionCount} session(s)`);
+      assert.ok(cl2.sessions.sessionCount <= 2, `${cl2.sessions.sessionCount} sessions`);
+      assert.is((await cl2.read({ channel: 3 })).channel, 3);
+    } finally {
+      await withTimeout(Promise.all(clients.splice(0).map((c) => c.close())), 'clients close');
+      closePort();
+    }
   });
 
   test('serialNumber: the device comes back under another path and is found through the port list', async () => {
@@ -140,10 +227,10 @@ if (missing !== null) {
     const oldA = cur.pathA;
     await cur.kill();
     await client.read({ channel: 1 }).then(() => assert.unreachable('call while unplugged'), (e) => assert.is(codeOf(e), RpcCode.Unavailable));
+    const t0 = performance.now();
     const next = await startPtyPair(); // other directory: other paths
     pairs.push(next);
     cur = next;
-    const t0 = performance.now();
     const ms = await resumed(client, t0);
     assert.is.not(client.sessions.port!.path, oldA);
     assert.is(client.sessions.port!.path, next.pathA);
