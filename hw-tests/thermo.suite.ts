@@ -251,7 +251,7 @@ export function thermoSuite(target: DeviceTarget, opts: ThermoSuiteOptions = {},
         assert.is(err.code, 1001);
         if (err.code === 1001) {
           assert.is(err.name, 'sensorFault');
-          assert.equal(err.payload, { channel, reason: 'no such channel' });
+          assert.equal(err.payload, { channel, reason: 'noSuchChannel' });
         }
       }
     }
@@ -311,11 +311,13 @@ export function thermoSuite(target: DeviceTarget, opts: ThermoSuiteOptions = {},
     assert.is(n, 5, 'the first stream is unaffected');
   });
 
-  test('unknown key → 403, a key the peer names otherwise → 402, describe → 403 (as a Node server answers)', async () => {
+  test('unknown key → 403 (also one the peer\'s HELLO names otherwise: SchemaMismatch is the host\'s call); describe → 403', async () => {
     const bogus = 0x0123456789abcdefn;
     const e1 = errorOf(await tap().call({ kind: KIND_REQUEST, keyLo: lo(bogus), keyHi: hi(bogus) }, Uint8Array.of(1)));
-    assert.equal(e1, { code: RpcCode.UnknownMethod, message: 'UnknownMethod: no method with key 0123456789abcdef' });
-    // A host whose HELLO has "read" with another key: the device answers that key SchemaMismatch.
+    assert.equal(e1, { code: RpcCode.UnknownMethod, message: '' });
+    // A host whose HELLO has "read" with another key: a Node server would answer that key 402;
+    // the device answers 403 — its host already failed such calls locally at HELLO (see the
+    // session test below), so only a raw client ever sends one.
     const other = 0x1111222233334444n;
     const hello = encodeHello({
       version: PROTOCOL_VERSION, flags: HELLO_FLAG_CALLING, heartbeatMs: 0, maxFrameBytes: 512, cellName: 'thermo',
@@ -323,7 +325,7 @@ export function thermoSuite(target: DeviceTarget, opts: ThermoSuiteOptions = {},
     });
     tap().sendFrame({ kind: KIND_HELLO, callId: 0 }, hello);
     const e2 = errorOf(await tap().call({ kind: KIND_REQUEST, keyLo: lo(other), keyHi: hi(other) }, Uint8Array.of(1)));
-    assert.equal(e2, { code: RpcCode.SchemaMismatch, message: 'SchemaMismatch: method "read" exists here with other schemas (key 1111222233334444)' });
+    assert.is(e2.code, RpcCode.UnknownMethod);
     try {
       await c().describe();
       assert.unreachable('describe is not served by the device');
@@ -338,10 +340,11 @@ export function thermoSuite(target: DeviceTarget, opts: ThermoSuiteOptions = {},
     const read = keyOf('read');
     const led = keyOf('setLed');
     const cases: [bigint, number[], string][] = [
-      [read, [], 'request to "read" does not decode: codec error 300'],
-      [read, [1, 2], 'request to "read" does not decode: trailing bytes'],
-      [led, [2], 'request to "setLed" does not decode: codec error 301'],
-      [keyOf('info'), [2, 0], 'request to "info" does not decode: codec error 305'],
+      [read, [], 'codec error 300'], // truncated
+      [read, [1, 2], 'trailing bytes'],
+      [led, [2], 'codec error 301'], // bool not 0/1
+      [keyOf('info'), [2, 0], 'codec error 305'], // presence byte not 0/1
+      [keyOf('samples'), [1], 'codec error 300'],
     ];
     for (const [key, payload, message] of cases) {
       const e = errorOf(await tap().call({ kind: KIND_REQUEST, keyLo: lo(key), keyHi: hi(key) }, Uint8Array.from(payload)));

@@ -18,8 +18,8 @@ import { encodeHello, HELLO_FLAG_SERVING, PROTOCOL_VERSION } from '../../src/rpc
 export interface FirmwareCellOptions {
   /** Largest frame the device accepts (header + payload); announced in HELLO. */
   maxFrameBytes: number;
-  /** Extra constants: name → u64 (bigint), i32 (number) or static UTF-8 bytes (string). */
-  extra?: Record<string, bigint | number | string>;
+  /** Extra constants: name → u64 (bigint), i32 (number), static UTF-8 bytes (string) or static bytes (Uint8Array): `NAME` (address) + `NAME_LEN`. */
+  extra?: Record<string, bigint | number | string | Uint8Array>;
   /** Shown in the banner of both files (e.g. the command that generated them). */
   source: string;
 }
@@ -94,8 +94,9 @@ export function generateFirmwareCell(def: CellDef, opts: FirmwareCellOptions): F
     if (typeof v === 'bigint') L.push(`export const ${name}: u64 = 0x${hex64(v)};`);
     else if (typeof v === 'number') L.push(`export const ${name}: i32 = ${v};`);
     else {
-      const b = enc.encode(v);
-      L.push(`/** "${v}" as UTF-8 */`, `export const ${name}_LEN: i32 = ${b.length};`, `export const ${name}: usize = memory.data<u8>(${bytesLit(b)});`);
+      const b = typeof v === 'string' ? enc.encode(v) : v;
+      L.push(typeof v === 'string' ? `/** "${v}" as UTF-8 */` : `/** ${b.length} bytes */`);
+      L.push(`export const ${name}_LEN: i32 = ${b.length};`, `export const ${name}: usize = memory.data<u8>(${bytesLit(b)});`);
     }
   }
   L.push('');

@@ -14,13 +14,13 @@
 //
 // poll() deals with everything that is not an application request, the way a Node server does
 // (src/rpc/connection.ts):
-//   HELLO      → our HELLO (the precomputed payload, generated on the Node side); the peer's entry
-//                table is read to tell SchemaMismatch from UnknownMethod; a running stream ends.
+//   HELLO      → our HELLO (the precomputed payload, generated on the Node side); a running stream
+//                ends (a new session).
 //   REQUEST    channel 1 (control): ERROR UnknownMethod (describe is not served: its JSON is
 //                larger than the device's frames); channel 2 (ops): RESPONSE with the counters;
 //                other channels: key lookup → the entry index is returned to the app, or ERROR
-//                402 SchemaMismatch (the peer's HELLO has that name with this key, we have the
-//                name with another) / 403 UnknownMethod; a stream request while one runs → 408.
+//                403 UnknownMethod (a Node server may say 402 SchemaMismatch here; see
+//                refuseUnknown); a stream request while one runs → 408.
 //   PING       → PONG (same channel and call id, key 0); PONG ignored.
 //   CREDIT     → adds to the running stream's credit (u32 LE; shorter payloads ignored).
 //   CANCEL     → ends the running stream without a frame (unary calls finish synchronously).
@@ -58,11 +58,32 @@ export const RPC_INTERNAL: u16 = 409;
 const RX_CHUNK_BYTES: i32 = 64;
 /** Entries of our table we can index (a cell with more is refused at construction). */
 const MAX_ENTRIES: i32 = 16;
-/** Keys of the peer's HELLO that name one of our entries with another schema. */
-const MAX_MISMATCH: i32 = 8;
-/** Counters in the ops RESPONSE (u32 LE each); order documented in docs/firmware.md. */
+// Ops counters (RESPONSE payload on channel 2: u32 LE each, in this order; docs/firmware.md).
+// 0-4 and 7 are the Deframer's, copied when asked; 9 is millis().
+export const C_FRAMES_OK: i32 = 0;
+export const C_ERR_CRC: i32 = 1;
+export const C_ERR_COBS: i32 = 2;
+export const C_ERR_OVERSIZE: i32 = 3;
+export const C_ERR_TOO_SHORT: i32 = 4;
+export const C_BAD_HEADERS: i32 = 5;
+export const C_IGNORED: i32 = 6;
+export const C_BYTES_DISCARDED: i32 = 7;
+export const C_RX_BYTES: i32 = 8;
+export const C_UPTIME_MS: i32 = 9;
+export const C_REQUESTS: i32 = 10;
+export const C_RESPONSES: i32 = 11;
+export const C_ERRORS: i32 = 12;
+export const C_MALFORMED: i32 = 13;
+export const C_UNKNOWN_KEYS: i32 = 14;
+export const C_STREAM_ITEMS: i32 = 15;
+export const C_PINGS: i32 = 16;
+export const C_HELLOS: i32 = 17;
+export const C_CANCELS: i32 = 18;
+export const C_GOODBYES: i32 = 19;
+export const C_TX_FRAMES: i32 = 20;
 export const OPS_COUNTERS: i32 = 21;
 const ENTRY_KIND_STREAM: u8 = 3;
+const CODEC_ERROR = 'codec error ';
 
 export class RpcDevice {
   /** Request frame: header at 0, payload at [RPC_PAYLOAD, reqEnd). Valid until the next poll(). */
@@ -89,22 +110,8 @@ export class RpcDevice {
   streamKeyHi: u32 = 0;
   credit: u32 = 0;
 
-  // Counters (ops channel).
-  badHeaders: u32 = 0;
-  ignored: u32 = 0;
-  rxBytes: u32 = 0;
-  requests: u32 = 0;
-  responses: u32 = 0;
-  errorsOut: u32 = 0;
-  malformedOut: u32 = 0;
-  unknownKeys: u32 = 0;
-  streamItems: u32 = 0;
-  streamsEnded: u32 = 0;
-  pings: u32 = 0;
-  hellos: u32 = 0;
-  cancels: u32 = 0;
-  goodbyes: u32 = 0;
-  txFrames: u32 = 0;
+  /** Ops counters, indexed by the C_* constants. */
+  readonly counter: StaticArray<u32> = new StaticArray<u32>(OPS_COUNTERS);
 
   private readonly df: Deframer;
   private readonly rx: Uint8Array;
@@ -117,9 +124,6 @@ export class RpcDevice {
   private readonly helloLen: i32;
   private readonly entryOff: StaticArray<i32> = new StaticArray<i32>(MAX_ENTRIES);
   private entryCount: i32 = 0;
-  private readonly mismatch: StaticArray<u64> = new StaticArray<u64>(MAX_MISMATCH);
-  private readonly mismatchEntry: StaticArray<i32> = new StaticArray<i32>(MAX_MISMATCH);
-  private mismatchCount: i32 = 0;
   private readThisRound: bool = false;
   private booted: bool = false;
 
@@ -183,7 +187,7 @@ export class RpcDevice {
       const got = uart_read(this.rxPtr, RX_CHUNK_BYTES);
       if (got <= 0) return -1;
       this.readThisRound = true;
-      this.rxBytes += <u32>got;
+      unchecked(this.counter[C_RX_BYTES] += <u32>got);
       df.feed(this.rx, 0, got);
     }
     return -1; // not reached
@@ -192,31 +196,33 @@ export class RpcDevice {
   /** Answer the current request: RESPONSE with `n` payload bytes at out[RPC_PAYLOAD..); n < 0 (an encoder's -code) → ERROR Internal. */
   respond(n: i32): void {
     if (n < 0) {
-      this.fail(RPC_INTERNAL, 'response does not encode: codec error ', -n);
+      this.fail(RPC_INTERNAL, CODEC_ERROR, -n);
       return;
     }
-    this.responses++;
+    this.count(C_RESPONSES);
     this.send(KIND_RESPONSE, this.channel, this.callId, this.keyLo, this.keyHi, n);
   }
 
   /** Declared application error `code` (>= 1000) with `n` payload bytes at out[RPC_ERROR_PAYLOAD..) (0: none; < 0: ERROR Internal). */
   failApp(code: u16, n: i32): void {
     if (n < 0) {
-      this.fail(RPC_INTERNAL, 'error payload does not encode: codec error ', -n);
+      this.fail(RPC_INTERNAL, CODEC_ERROR, -n);
       return;
     }
     const o = this.out;
     writeU16LE(o, RPC_PAYLOAD, code);
     writeU16LE(o, RPC_PAYLOAD + 2, 0);
-    this.errorsOut++;
+    this.count(C_ERRORS);
     this.send(KIND_ERROR, this.channel, this.callId, this.keyLo, this.keyHi, 4 + n);
   }
 
   /** ERROR Malformed for a request that did not decode: `r` = the decoder's result (-code, or bytes consumed short of reqEnd). */
   malformed(r: i32): void {
-    this.malformedOut++;
-    if (r < 0) this.failName(RPC_MALFORMED, '" does not decode: codec error ', -r);
-    else this.failName(RPC_MALFORMED, '" does not decode: trailing bytes', -1);
+    this.count(C_MALFORMED);
+    // Node says `request to "<name>" does not decode (codec error <n> | trailing bytes)`; the
+    // device keeps the part the caller does not know already.
+    if (r < 0) this.fail(RPC_MALFORMED, CODEC_ERROR, -r);
+    else this.fail(RPC_MALFORMED, 'trailing bytes', -1);
   }
 
   // ---- streams ---------------------------------------------------------------------------
@@ -245,7 +251,7 @@ export class RpcDevice {
       return;
     }
     this.credit--;
-    this.streamItems++;
+    this.count(C_STREAM_ITEMS);
     this.send(KIND_STREAM_ITEM, this.streamChannel, this.streamId, this.streamKeyLo, this.streamKeyHi, n);
   }
 
@@ -253,7 +259,6 @@ export class RpcDevice {
   streamEnd(): void {
     if (!this.streamActive) return;
     this.streamActive = false;
-    this.streamsEnded++;
     this.send(KIND_STREAM_END, this.streamChannel, this.streamId, this.streamKeyLo, this.streamKeyHi, 0);
   }
 
@@ -264,7 +269,7 @@ export class RpcDevice {
     const o = this.out;
     writeU16LE(o, RPC_PAYLOAD, code);
     writeU16LE(o, RPC_PAYLOAD + 2, 0);
-    this.errorsOut++;
+    this.count(C_ERRORS);
     this.send(KIND_ERROR, this.streamChannel, this.streamId, this.streamKeyLo, this.streamKeyHi, 4);
   }
 
@@ -277,30 +282,29 @@ export class RpcDevice {
     let r = readHeader(f, 0, n, <u32>(this.maxFrameBytes - HEADER_BYTES), h);
     if (r > 0 && <u32>(n - HEADER_BYTES) != h.length) r = -1;
     if (r < 0) {
-      this.badHeaders++;
+      this.count(C_BAD_HEADERS);
       return -1;
     }
     const kind = h.kind;
     if (kind == KIND_REQUEST) return this.request(n);
     if (kind == KIND_PING) {
-      this.pings++;
+      this.count(C_PINGS);
       this.send(KIND_PONG, h.channel, h.callId, 0, 0, 0);
     } else if (kind == KIND_CREDIT) {
       if (this.streamActive && h.callId == this.streamId && h.length >= 4) this.credit += readU32LE(f, HEADER_BYTES);
-      else this.ignored++;
+      else this.count(C_IGNORED);
     } else if (kind == KIND_CANCEL) {
-      this.cancels++;
+      this.count(C_CANCELS);
       if (this.streamActive && h.callId == this.streamId) this.streamActive = false;
     } else if (kind == KIND_HELLO) {
-      this.hellos++;
+      this.count(C_HELLOS);
       this.streamActive = false;
-      this.readPeerHello(HEADER_BYTES, n);
       this.sendHello(false);
     } else if (kind == KIND_GOODBYE) {
-      this.goodbyes++;
+      this.count(C_GOODBYES);
       this.streamActive = false;
     } else {
-      this.ignored++; // PONG, RESPONSE, ERROR, STREAM_ITEM, STREAM_END, EVENT: we call nothing
+      this.count(C_IGNORED); // PONG, RESPONSE, ERROR, STREAM_ITEM, STREAM_END, EVENT: we call nothing
     }
     return -1;
   }
@@ -318,19 +322,20 @@ export class RpcDevice {
       return -1;
     }
     if (h.channel == CHANNEL_CONTROL) {
-      this.fail(RPC_UNKNOWN_METHOD, 'UnknownMethod: unknown control method', -1);
+      // describe (key 1) is not served: its JSON is larger than the device's frames.
+      this.refuseUnknown();
       return -1;
     }
-    this.requests++;
+    this.count(C_REQUESTS);
     const key = (<u64>h.keyHi << 32) | <u64>h.keyLo;
     const e = this.lookup(key);
     if (e < 0) {
-      this.refuseUnknown(key);
+      this.refuseUnknown();
       return -1;
     }
     this.entry = e;
     if (this.isStream(e) && this.streamActive) {
-      this.fail(RPC_OVERLOADED, 'one stream at a time: ', <i32>this.streamId);
+      this.fail(RPC_OVERLOADED, 'one stream at a time', -1);
       return -1;
     }
     return e;
@@ -345,72 +350,21 @@ export class RpcDevice {
     return -1;
   }
 
-  /** Like the Node server's refuseUnknown: SchemaMismatch when the peer's HELLO names one of our entries with this key. */
-  private refuseUnknown(key: u64): void {
-    this.unknownKeys++;
-    for (let i = 0; i < this.mismatchCount; i++) {
-      if (unchecked(this.mismatch[i]) == key) {
-        this.entry = unchecked(this.mismatchEntry[i]);
-        let p = this.putStr(RPC_PAYLOAD + 4, 'SchemaMismatch: method "');
-        p = this.putName(p, this.entry);
-        p = this.putStr(p, '" exists here with other schemas (key ');
-        p = this.putHex(p, key);
-        p = this.putStr(p, ')');
-        this.entry = -1;
-        this.errorHead(RPC_SCHEMA_MISMATCH, p);
-        return;
-      }
-    }
-    let p = this.putStr(RPC_PAYLOAD + 4, 'UnknownMethod: no method with key ');
-    p = this.putHex(p, key);
-    this.errorHead(RPC_UNKNOWN_METHOD, p);
-  }
-
-  /** Remember which keys of the peer's table name one of our entries with other schemas. */
-  private readPeerHello(off: i32, end: i32): void {
-    this.mismatchCount = 0;
-    const f = this.req;
-    if (end - off < 11) return;
-    let p = off + 9 + <i32>f[off + 8];
-    if (p + 2 > end) return;
-    const count = <i32>f[p] | (<i32>f[p + 1] << 8);
-    p += 2;
-    for (let i = 0; i < count; i++) {
-      if (p + 2 > end) return;
-      const k = <i32>f[p + 1];
-      const keyAt = p + 2 + k;
-      if (keyAt + 24 > end) return;
-      const e = this.findName(p + 2, k);
-      if (e >= 0 && this.mismatchCount < MAX_MISMATCH) {
-        const key = (<u64>readU32LE(f, keyAt + 4) << 32) | <u64>readU32LE(f, keyAt);
-        if (this.lookup(key) < 0) {
-          unchecked(this.mismatch[this.mismatchCount] = key);
-          unchecked(this.mismatchEntry[this.mismatchCount] = e);
-          this.mismatchCount++;
-        }
-      }
-      p = keyAt + 24;
-    }
-  }
-
-  /** Our entry whose name equals req[p, p+k), or -1. */
-  private findName(p: i32, k: i32): i32 {
-    const hello = this.hello;
-    const f = this.req;
-    for (let i = 0; i < this.entryCount; i++) {
-      const q = unchecked(this.entryOff[i]);
-      if (<i32>load<u8>(hello + q + 1) != k) continue;
-      let j = 0;
-      while (j < k && load<u8>(hello + q + 2 + j) == f[p + j]) j++;
-      if (j == k) return i;
-    }
-    return -1;
+  /**
+   * ERROR 403 UnknownMethod, no message (the caller knows the key it sent). A Node server answers
+   * 402 SchemaMismatch instead when the caller's HELLO names one of its methods with this key;
+   * the device leaves that to the host, which compares both HELLO tables at connect (and fails
+   * such calls locally, saying whether the request or the response schema differs).
+   */
+  private refuseUnknown(): void {
+    this.count(C_UNKNOWN_KEYS);
+    this.errorHead(RPC_UNKNOWN_METHOD, RPC_PAYLOAD + 4);
   }
 
   // ---- sending ---------------------------------------------------------------------------
 
   private sendHello(leadingZero: bool): void {
-    memory.copy(this.out.dataStart + <usize>RPC_PAYLOAD, this.hello, <usize>this.helloLen);
+    this.putStatic(RPC_PAYLOAD, this.hello, this.helloLen);
     if (leadingZero) {
       store<u8>(this.txPtr, 0);
       uart_write(this.txPtr, 1);
@@ -418,32 +372,23 @@ export class RpcDevice {
     this.send(KIND_HELLO, 0, 0, 0, 0, this.helloLen);
   }
 
+  @inline private count(i: i32): void {
+    unchecked(this.counter[i]++);
+  }
+
   private counters(): void {
-    const o = this.out;
+    const c = this.counter;
     const df = this.df;
-    let p = RPC_PAYLOAD;
-    writeU32LE(o, p, df.framesOk); p += 4;
-    writeU32LE(o, p, df.errCrc); p += 4;
-    writeU32LE(o, p, df.errCobs); p += 4;
-    writeU32LE(o, p, df.errOversize); p += 4;
-    writeU32LE(o, p, df.errTooShort); p += 4;
-    writeU32LE(o, p, this.badHeaders); p += 4;
-    writeU32LE(o, p, this.ignored); p += 4;
-    writeU32LE(o, p, df.bytesDiscarded); p += 4;
-    writeU32LE(o, p, this.rxBytes); p += 4;
-    writeU32LE(o, p, millis()); p += 4;
-    writeU32LE(o, p, this.requests); p += 4;
-    writeU32LE(o, p, this.responses); p += 4;
-    writeU32LE(o, p, this.errorsOut); p += 4;
-    writeU32LE(o, p, this.malformedOut); p += 4;
-    writeU32LE(o, p, this.unknownKeys); p += 4;
-    writeU32LE(o, p, this.streamItems); p += 4;
-    writeU32LE(o, p, this.pings); p += 4;
-    writeU32LE(o, p, this.hellos); p += 4;
-    writeU32LE(o, p, this.cancels); p += 4;
-    writeU32LE(o, p, this.goodbyes); p += 4;
-    writeU32LE(o, p, this.txFrames); p += 4;
-    this.send(KIND_RESPONSE, CHANNEL_OPS, this.callId, this.keyLo, this.keyHi, p - RPC_PAYLOAD);
+    unchecked(c[C_FRAMES_OK] = df.framesOk);
+    unchecked(c[C_ERR_CRC] = df.errCrc);
+    unchecked(c[C_ERR_COBS] = df.errCobs);
+    unchecked(c[C_ERR_OVERSIZE] = df.errOversize);
+    unchecked(c[C_ERR_TOO_SHORT] = df.errTooShort);
+    unchecked(c[C_BYTES_DISCARDED] = df.bytesDiscarded);
+    unchecked(c[C_UPTIME_MS] = millis());
+    const o = this.out;
+    for (let i = 0; i < OPS_COUNTERS; i++) writeU32LE(o, RPC_PAYLOAD + i * 4, unchecked(c[i]));
+    this.send(KIND_RESPONSE, CHANNEL_OPS, this.callId, this.keyLo, this.keyHi, OPS_COUNTERS * 4);
   }
 
   /** ERROR `code` with message `msg` (+ decimal `num` when >= 0) for the current request. */
@@ -453,21 +398,12 @@ export class RpcDevice {
     this.errorHead(code, p);
   }
 
-  /** ERROR `code`: `request to "<name>` + msg (+ number) for the current request's entry. */
-  private failName(code: u16, msg: string, num: i32): void {
-    let p = this.putStr(RPC_PAYLOAD + 4, 'request to "');
-    p = this.putName(p, this.entry);
-    p = this.putStr(p, msg);
-    if (num >= 0) p = this.putDec(p, <u32>num);
-    this.errorHead(code, p);
-  }
-
   /** Finish an ERROR whose message ends at out[end): code, message length, send. */
   private errorHead(code: u16, end: i32): void {
     const o = this.out;
     writeU16LE(o, RPC_PAYLOAD, code);
     writeU16LE(o, RPC_PAYLOAD + 2, <u32>(end - RPC_PAYLOAD - 4));
-    this.errorsOut++;
+    this.count(C_ERRORS);
     this.send(KIND_ERROR, this.channel, this.callId, this.keyLo, this.keyHi, end - RPC_PAYLOAD);
   }
 
@@ -484,7 +420,7 @@ export class RpcDevice {
     writeHeader(h, this.out, 0);
     const n = frameEncode(this.out, 0, HEADER_BYTES + payloadLen, this.tx, 0);
     if (n > 0) {
-      this.txFrames++;
+      this.count(C_TX_FRAMES);
       uart_write(this.txPtr, n);
     }
   }
@@ -497,24 +433,11 @@ export class RpcDevice {
     return p;
   }
 
-  private putName(p: i32, e: i32): i32 {
-    if (e < 0) return p;
+  /** Copy `len` bytes of static data at `src` to out[p..) (a byte loop: no memmove in the image). */
+  putStatic(p: i32, src: usize, len: i32): i32 {
     const o = this.out;
-    const q = unchecked(this.entryOff[e]);
-    const k = <i32>load<u8>(this.hello + q + 1);
-    for (let j = 0; j < k && p < o.length; j++) o[p++] = load<u8>(this.hello + q + 2 + j);
+    for (let i = 0; i < len && p < o.length; i++) o[p++] = load<u8>(src + <usize>i);
     return p;
-  }
-
-  private putHex(p: i32, v: u64): i32 {
-    const o = this.out;
-    if (p + 16 > o.length) return p;
-    for (let i = 15; i >= 0; i--) {
-      const d = <u32>(v & 0xf);
-      o[p + i] = <u8>(d < 10 ? 0x30 + d : 0x57 + d);
-      v >>= 4;
-    }
-    return p + 16;
   }
 
   private putDec(p: i32, v: u32): i32 {

@@ -3,9 +3,11 @@
 // (run in Node by hw-tests/lib/sim.ts) and into Cortex-M3 ELFs (run under qemu or on a board).
 //
 //   read({channel})            → Reading {channel, celsius, seq}; channel >= 4 → sensorFault (1001)
+//                                with {channel, reason: noSuchChannel}
 //   setLed({on})               → {on}
 //   configure({intervalMs, alarmAbove}) → {ok}; intervalMs 0 or a NaN threshold → ok = false, nothing changes
-//   info({})                   → DeviceInfo {name, fwVersion, schema fingerprint}
+//   info({})                   → DeviceInfo {name, fwVersion, schema fingerprint}: a constant, encoded
+//                                by the Node codec at build time (gen.ts) and copied
 //   samples({count}) stream    → Sample {i, celsius} × count, one per intervalMs, only while credit lasts
 //
 // The ADC is simulated: celsius = (80 + 6·channel + (37·seq + 11·channel) mod 41) / 4 — quarter
@@ -14,14 +16,12 @@
 import { RpcDevice, RPC_PAYLOAD, RPC_ERROR_PAYLOAD, millis } from '../shared/rpc.ts';
 import {
   HELLO, HELLO_LEN, MAX_FRAME_BYTES, ENTRY_READ, ENTRY_SET_LED, ENTRY_CONFIGURE, ENTRY_INFO,
-  ENTRY_SAMPLES, ERR_READ_SENSOR_FAULT, SCHEMA_FINGERPRINT, SENSOR_CHANNELS, CELL_NAME,
-  CELL_NAME_LEN, FW_VERSION, FW_VERSION_LEN,
+  ENTRY_SAMPLES, ERR_READ_SENSOR_FAULT, SENSOR_CHANNELS, INFO_PAYLOAD, INFO_PAYLOAD_LEN,
 } from './gen/consts.ts';
 import {
-  ReadReq, decodeReadReq, Reading, encodeReading, SensorFault, encodeSensorFault, LedReq,
-  decodeLedReq, LedState, encodeLedState, ConfigReq, decodeConfigReq, ConfigRes, encodeConfigRes,
-  InfoReq, decodeInfoReq, DeviceInfo, encodeDeviceInfo, SampleReq, decodeSampleReq, Sample,
-  encodeSample,
+  ReadReq, decodeReadReq, Reading, encodeReading, SensorFault, encodeSensorFault, FaultReason,
+  LedReq, decodeLedReq, LedState, encodeLedState, ConfigReq, decodeConfigReq, ConfigRes,
+  encodeConfigRes, InfoReq, decodeInfoReq, SampleReq, decodeSampleReq, Sample, encodeSample,
 } from './gen/codec.ts';
 
 const RPC = new RpcDevice(HELLO, HELLO_LEN, MAX_FRAME_BYTES);
@@ -34,7 +34,6 @@ const LED = new LedState();
 const CONFIG_REQ = new ConfigReq();
 const CONFIG_RES = new ConfigRes();
 const INFO_REQ = new InfoReq();
-const INFO = new DeviceInfo();
 const SAMPLE_REQ = new SampleReq();
 const SAMPLE = new Sample();
 
@@ -46,31 +45,44 @@ let sampleNext: u32 = 0;
 let sampleCount: u32 = 0;
 let sampleDueAt: u32 = 0;
 
-// Constant parts of the answers, filled once.
-memory.copy(INFO.name.dataStart, CELL_NAME, <usize>CELL_NAME_LEN);
-INFO.nameLength = CELL_NAME_LEN;
-memory.copy(INFO.fwVersion.dataStart, FW_VERSION, <usize>FW_VERSION_LEN);
-INFO.fwVersionLength = FW_VERSION_LEN;
-INFO.schema = SCHEMA_FINGERPRINT;
-const FAULT_REASON = 'no such channel';
-for (let i = 0; i < FAULT_REASON.length; i++) FAULT.reason[i] = <u8>FAULT_REASON.charCodeAt(i);
-FAULT.reasonLength = FAULT_REASON.length;
+FAULT.reason = FaultReason.noSuchChannel;
+
+/** q / 4 as an f32, built from bits (0 < q < 2^24): integer instructions only, so the image
+ *  needs no soft-float routines (a Cortex-M3 has no FPU). */
+function quarter(q: u32): f32 {
+  const e: u32 = 31 - clz<u32>(q); // q in [2^e, 2^(e+1))
+  return reinterpret<f32>(((125 + e) << 23) | ((q << (23 - e)) & 0x7fffff));
+}
 
 /** The simulated ADC, in quarter degrees. */
 function celsius(channel: u32, s: u32): f32 {
   const k: u32 = s * 37 + channel * 11;
-  const q: u32 = 80 + channel * 6 + k % 41;
-  return <f32>q * <f32>0.25;
+  return quarter(80 + channel * 6 + k % 41);
+}
+
+/** f32 NaN test on the bits (no float compare). */
+function isNaN32(x: f32): bool {
+  return (reinterpret<u32>(x) & 0x7fffffff) > 0x7f800000;
 }
 
 function handle(e: i32): void {
   const req = RPC.req;
   const end = RPC.reqEnd;
   const out = RPC.out;
-  let r: i32;
+  // Decode (one check for all: a request that does not decode, or leaves bytes over, is Malformed).
+  let r: i32 = -1;
+  if (e == ENTRY_READ) r = decodeReadReq(req, RPC_PAYLOAD, end, READ_REQ);
+  else if (e == ENTRY_SET_LED) r = decodeLedReq(req, RPC_PAYLOAD, end, LED_REQ);
+  else if (e == ENTRY_CONFIGURE) r = decodeConfigReq(req, RPC_PAYLOAD, end, CONFIG_REQ);
+  else if (e == ENTRY_INFO) r = decodeInfoReq(req, RPC_PAYLOAD, end, INFO_REQ);
+  else if (e == ENTRY_SAMPLES) r = decodeSampleReq(req, RPC_PAYLOAD, end, SAMPLE_REQ);
+  if (r != end - RPC_PAYLOAD) {
+    RPC.malformed(r);
+    return;
+  }
+  // Serve.
+  let n: i32;
   if (e == ENTRY_READ) {
-    r = decodeReadReq(req, RPC_PAYLOAD, end, READ_REQ);
-    if (r != end - RPC_PAYLOAD) { RPC.malformed(r); return; }
     const ch = READ_REQ.channel;
     if (<i32>ch >= SENSOR_CHANNELS) {
       FAULT.channel = ch;
@@ -80,35 +92,28 @@ function handle(e: i32): void {
     READING.channel = ch;
     READING.seq = ++seq;
     READING.celsius = celsius(ch, seq);
-    RPC.respond(encodeReading(READING, out, RPC_PAYLOAD));
+    n = encodeReading(READING, out, RPC_PAYLOAD);
   } else if (e == ENTRY_SET_LED) {
-    r = decodeLedReq(req, RPC_PAYLOAD, end, LED_REQ);
-    if (r != end - RPC_PAYLOAD) { RPC.malformed(r); return; }
     LED.on = LED_REQ.on;
-    RPC.respond(encodeLedState(LED, out, RPC_PAYLOAD));
+    n = encodeLedState(LED, out, RPC_PAYLOAD);
   } else if (e == ENTRY_CONFIGURE) {
-    r = decodeConfigReq(req, RPC_PAYLOAD, end, CONFIG_REQ);
-    if (r != end - RPC_PAYLOAD) { RPC.malformed(r); return; }
-    const a = CONFIG_REQ.alarmAbove;
-    const ok = CONFIG_REQ.intervalMs != 0 && a == a;
+    const ok = CONFIG_REQ.intervalMs != 0 && !isNaN32(CONFIG_REQ.alarmAbove);
     if (ok) {
       intervalMs = <u32>CONFIG_REQ.intervalMs;
-      alarmAbove = a;
+      alarmAbove = CONFIG_REQ.alarmAbove;
     }
     CONFIG_RES.ok = ok;
-    RPC.respond(encodeConfigRes(CONFIG_RES, out, RPC_PAYLOAD));
+    n = encodeConfigRes(CONFIG_RES, out, RPC_PAYLOAD);
   } else if (e == ENTRY_INFO) {
-    r = decodeInfoReq(req, RPC_PAYLOAD, end, INFO_REQ);
-    if (r != end - RPC_PAYLOAD) { RPC.malformed(r); return; }
-    RPC.respond(encodeDeviceInfo(INFO, out, RPC_PAYLOAD));
-  } else if (e == ENTRY_SAMPLES) {
-    r = decodeSampleReq(req, RPC_PAYLOAD, end, SAMPLE_REQ);
-    if (r != end - RPC_PAYLOAD) { RPC.malformed(r); return; }
-    RPC.streamStart();
+    n = RPC.putStatic(RPC_PAYLOAD, INFO_PAYLOAD, INFO_PAYLOAD_LEN) - RPC_PAYLOAD; // encoded at build time
+  } else {
+    RPC.streamStart(); // samples: items go out from tickSamples as credit and time allow
     sampleNext = 0;
     sampleCount = <u32>SAMPLE_REQ.count;
     sampleDueAt = millis();
+    return;
   }
+  RPC.respond(n);
 }
 
 /** The samples stream: one item per intervalMs while the consumer has granted credit. */

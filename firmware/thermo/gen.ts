@@ -3,8 +3,18 @@
 import { fileURLToPath } from 'node:url';
 import { generateFirmwareCell, writeFirmwareCell, type FirmwareCellFiles } from '../shared/gen-cell.ts';
 import {
-  ThermoDef, cellFingerprint, THERMO_CHANNELS, THERMO_FW_VERSION, THERMO_MAX_FRAME_BYTES,
+  ThermoDef, DeviceInfo, cellFingerprint, THERMO_CHANNELS, THERMO_FW_VERSION, THERMO_MAX_FRAME_BYTES,
 } from './schema.ts';
+
+/**
+ * info() always answers the same DeviceInfo: its payload is encoded here by the Node codec, and
+ * the device copies it (no string encoder and no UTF-8 validator in the firmware).
+ */
+export function thermoInfoPayload(): Uint8Array {
+  const buf = new Uint8Array(DeviceInfo.maxSize);
+  const n = DeviceInfo.encode({ name: ThermoDef.name, fwVersion: THERMO_FW_VERSION, schema: cellFingerprint(ThermoDef) }, buf, 0);
+  return buf.slice(0, n);
+}
 
 export function generateThermo(): FirmwareCellFiles {
   return generateFirmwareCell(ThermoDef, {
@@ -13,8 +23,7 @@ export function generateThermo(): FirmwareCellFiles {
     extra: {
       SCHEMA_FINGERPRINT: cellFingerprint(ThermoDef),
       SENSOR_CHANNELS: THERMO_CHANNELS,
-      CELL_NAME: ThermoDef.name,
-      FW_VERSION: THERMO_FW_VERSION,
+      INFO_PAYLOAD: thermoInfoPayload(),
     },
   });
 }

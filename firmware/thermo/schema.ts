@@ -2,7 +2,7 @@
 // Node side: the typed client imports ThermoDef; firmware/thermo/gen.ts turns the same
 // declarations into the device's AssemblyScript codecs and constants (keys, HELLO payload,
 // fingerprint), so the device never computes SHA-256 and can never disagree with the host.
-import { struct, u8, u16, u32, u64, f32, bool, string, optional, hash64, hex64 } from '../../src/codec/index.ts';
+import { struct, u8, u16, u32, u64, f32, bool, string, optional, enumOf, hash64, hex64 } from '../../src/codec/index.ts';
 import { defineCell, method, stream, appError, type CellDef } from '../../src/rpc/index.ts';
 
 /** Channels 0..THERMO_CHANNELS-1 exist; read() of any other fails sensorFault (1001). */
@@ -15,7 +15,9 @@ export const THERMO_MAX_FRAME_BYTES = 512;
 
 export const ReadReq = struct('ReadReq', { channel: u8 });
 export const Reading = struct('Reading', { channel: u8, celsius: f32, seq: u32 });
-export const SensorFault = struct('SensorFault', { channel: u8, reason: string(16) });
+// An enum rather than a text: what a microcontroller can say about a sensor, in one byte.
+export const FaultReason = enumOf('FaultReason', { noSuchChannel: 1, openCircuit: 2, shortCircuit: 3 });
+export const SensorFault = struct('SensorFault', { channel: u8, reason: FaultReason });
 export const LedReq = struct('LedReq', { on: bool });
 export const LedState = struct('LedState', { on: bool });
 export const ConfigReq = struct('ConfigReq', { intervalMs: u16, alarmAbove: f32 });

@@ -5,8 +5,13 @@
 import { suite } from 'uvu';
 import { thermoSuite } from '../../hw-tests/thermo.suite.ts';
 import { loadSerialPort, simTarget, simUnavailable } from '../../hw-tests/lib/targets.ts';
+import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { generateThermo } from '../../firmware/thermo/gen.ts';
+import { ThermoDef } from '../../firmware/thermo/schema.ts';
+import { hex64 } from '../../src/codec/index.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -19,6 +24,40 @@ function buildWasm(): string | { skip: string } {
   }
   return `${root}${(JSON.parse(r.stdout) as { wasm: string }[])[0]!.wasm}`;
 }
+
+/** Functions reachable from `root` in the asc text output (.wat): a static call graph. */
+function reachable(wat: string, root: string): Set<string> {
+  const calls = new Map<string, string[]>();
+  let cur = '';
+  for (const line of wat.split('\n')) {
+    const f = line.match(/^ \(func (\$\S+)/);
+    if (f) { cur = f[1]!; calls.set(cur, []); continue; }
+    const c = line.match(/\bcall (\$\S+)/);
+    if (c && cur) calls.get(cur)!.push(c[1]!);
+  }
+  const seen = new Set<string>();
+  const visit = (fn: string): void => { if (seen.has(fn)) return; seen.add(fn); for (const g of calls.get(fn) ?? []) visit(g); };
+  visit(root);
+  return seen;
+}
+
+const statics = suite('thermo firmware: generated constants and static checks');
+statics('gen.ts: the device constants carry the keys of ThermoDef and the HELLO a Node server would send', () => {
+  const g = generateThermo();
+  for (const e of ThermoDef.entries) assert.ok(g['consts.ts'].includes(`: u64 = 0x${hex64(e.key)};`), e.name);
+  assert.is(g.hello[0], 1, 'protocol version');
+  assert.is(g.hello[1], 1, 'flags: serving');
+});
+statics('poll() never allocates: ~lib/rt/stub/__new is reachable from the start function only', () => {
+  const wat = `${root}build/firmware/thermo/app.wat`;
+  if (!existsSync(wat)) return; // not built (toolchain missing): the device suite below is skipped too
+  const text = readFileSync(wat, 'utf8');
+  const fromPoll = reachable(text, '$firmware/thermo/app/poll');
+  assert.ok(fromPoll.size > 10, 'the call graph was read');
+  assert.not.ok([...fromPoll].some((f) => f.startsWith('$~lib/rt/stub/')), [...fromPoll].filter((f) => f.includes('stub')).join());
+  assert.ok(reachable(text, '$start:firmware/thermo/app').has('$~lib/rt/stub/__new'), 'the start function allocates');
+});
+statics.run();
 
 const missing = simUnavailable();
 const wasm = missing ? { skip: missing } : buildWasm();
