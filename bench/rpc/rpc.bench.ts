@@ -40,7 +40,12 @@ function latStats(ns: Float64Array): Lat {
   return { median_us: q(0.5) / 1e3, p99_us: q(0.99) / 1e3, min_us: s[0]! / 1e3, n: s.length };
 }
 async function rtt(call: () => Promise<unknown>, n = N): Promise<Lat> {
-  for (let i = 0; i < WARM; i++) await call();
+  // Warm up by count and by time: on a small shared machine TurboFan needs 10-150 ms of
+  // background CPU per hot function, and with both processes pinned to one core those compiles
+  // land inside the measured samples (ms stalls in the p99) unless they are over first.
+  const tw = performance.now();
+  for (let i = 0; i < WARM || performance.now() - tw < WARM_MS; i++) await call();
+  await new Promise((r) => setTimeout(r, 50));
   const s = new Float64Array(n);
   for (let i = 0; i < n; i++) { const t0 = hr(); await call(); s[i] = Number(hr() - t0); }
   return latStats(s);
