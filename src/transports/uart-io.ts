@@ -34,6 +34,9 @@ export class UartIo {
   readonly writable: Writable;
   /** True once the port is closed or lost (no more bytes either way). */
   dead = false;
+  /** Resolves when the port's file descriptor is closed. */
+  readonly closed: Promise<void>;
+  private closedRes!: () => void;
   private buf: Buffer;
   private len = 0;
   /** A batch the port is writing now (its bytes must not move). */
@@ -54,6 +57,7 @@ export class UartIo {
     this.byteMs = opts.paceBaud > 0 ? (opts.bitsPerByte * 1000) / opts.paceBaud : 0;
     // Paced writes go out in slices of ~2 ms of line time (at least one byte).
     this.sliceBytes = opts.paceBaud > 0 ? Math.max(1, Math.floor(2 / this.byteMs)) : Infinity;
+    this.closed = new Promise<void>((r) => { this.closedRes = r; });
     this.buf = Buffer.allocUnsafe(16384);
     this.spare = Buffer.allocUnsafe(16384);
     this.readable = new Readable({ read() {} });
@@ -113,7 +117,8 @@ export class UartIo {
   private closePort(): void {
     this.closing = true;
     this.port.off('data', this.onData);
-    if (this.port.isOpen) this.port.close(() => {});
+    if (this.port.isOpen) this.port.close(() => this.closedRes());
+    else this.closedRes();
   }
 
   /**

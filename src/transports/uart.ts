@@ -224,7 +224,7 @@ export class UartSessions implements LinkListener {
   sessionCount = 0;
   /** Why the last attempt to open failed (null after a success). */
   lastError: CellError | null = null;
-  /** Resolves once close() was called and the port is closed. */
+  /** Resolves once close() was called and the port (its file descriptor) is closed. */
   readonly closed: Promise<void>;
   private session: UartSession | null = null;
   private linkFn: ((link: Link) => void) | null = null;
@@ -237,7 +237,7 @@ export class UartSessions implements LinkListener {
   private opening = false;
   private everOpen = false;
   private closing = false;
-  private closedRes!: () => void;
+  private readonly closedRes: () => void;
 
   constructor(private readonly opts: UartSessionsOptions) {
     if (opts.path === undefined && opts.serialNumber === undefined) throw new TypeError('UartSessions: give `path` or `serialNumber`');
@@ -245,7 +245,9 @@ export class UartSessions implements LinkListener {
     this.intervalMs = opts.reconnectIntervalMs ?? 100;
     this.role = opts.role ?? 'server';
     this.helloWindowMs = opts.helloWindowMs ?? helloWindowDefault(opts);
-    this.closed = new Promise<void>((r) => { this.closedRes = r; });
+    let res!: () => void;
+    this.closed = new Promise<void>((r) => { res = r; });
+    this.closedRes = () => res();
     this.timer = setTimeout(this.attempt, 0);
   }
 
@@ -299,7 +301,7 @@ export class UartSessions implements LinkListener {
     }
     this.opening = false;
     if (this.closing) {
-      if (link !== null) { link.start({ onFrame: () => {}, onClose: () => this.closedRes() }); link.close(); } else this.closedRes();
+      if (link !== null) { link.start({ onFrame: () => {}, onClose: () => {} }); link.close(); void link.io.closed.then(this.closedRes); } else this.closedRes();
       return;
     }
     if (link === null) { this.timer = setTimeout(this.attempt, this.intervalMs); return; }
@@ -325,10 +327,10 @@ export class UartSessions implements LinkListener {
     this.session = null;
     const why = err ?? new CellError(ERR_LINK_IO, `serial port ${link.path} closed`);
     s?.end(why);
-    if (this.closing) { this.closedRes(); return; }
+    if (this.closing) { void link.io.closed.then(this.closedRes); return; }
     this.emit('lost', why);
     if (this.reconnect) this.timer = setTimeout(this.attempt, this.intervalMs);
-    else { this.closing = true; this.closedRes(); }
+    else { this.closing = true; void link.io.closed.then(this.closedRes); }
   }
 
   private newSession(feed: Uint8Array | null): void {
