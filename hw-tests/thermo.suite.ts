@@ -10,6 +10,7 @@ import { struct, u8, u32, f64 } from '../src/codec/index.ts';
 import { connect, callError, defineCell, method, stream, appError, RpcCode, type Client } from '../src/rpc/index.ts';
 import { encodeHello, HELLO_FLAG_CALLING, PROTOCOL_VERSION } from '../src/rpc/payloads.ts';
 import { StreamLink } from '../src/transports/stream.ts';
+import { connectUart } from '../src/transports/uart.ts';
 import { cobsEncode } from '../src/framing/cobs.ts';
 import { crc32c } from '../src/framing/crc32c.ts';
 import { readU16LE, writeU32LE } from '../src/wire/bytes.ts';
@@ -22,7 +23,7 @@ import {
 } from '../firmware/thermo/schema.ts';
 import { encodeFrame, rawFrame } from './lib/echo-client.ts';
 import { TapLink, type RpcCounters } from './lib/tap-link.ts';
-import type { DeviceTarget } from './lib/targets.ts';
+import { closePort, type DeviceTarget } from './lib/targets.ts';
 import { Prng } from '../test/helpers/prng.ts';
 
 type Thermo = Client<typeof ThermoDef>;
@@ -434,22 +435,39 @@ export function thermoSuite(target: DeviceTarget, opts: ThermoSuiteOptions = {},
     assert.equal(await s.client.info({}), { name: 'thermo', fwVersion: THERMO_FW_VERSION, schema: cellFingerprint(ThermoDef) });
   });
 
-  if (target.reset !== undefined) {
-    const reset = target.reset.bind(target);
-    test('reset button (the host port stays open): state back to power-on defaults, the same connection carries on', async () => {
-      const cl = c();
-      await cl.read({ channel: 0 });
-      const hellos = tap().kinds[KIND_HELLO]!;
-      await reset();
-      // The device announces itself after boot (a HELLO on the line); then calls work again.
-      const t = performance.now();
-      while (tap().kinds[KIND_HELLO] === hellos && performance.now() - t < 5000) await sleep(10);
-      assert.ok(tap().kinds[KIND_HELLO]! > hellos, `boot HELLO after reset ${why()}`);
-      const r = await cl.read({ channel: 1 });
-      assert.equal(r, { channel: 1, celsius: simulatedCelsius(1, 1), seq: 1 }, 'seq restarts at 1');
-      const counters = await tap().counters();
-      assert.ok(counters.uptimeMs < 5000, `uptime ${counters.uptimeMs} ms`);
-      assert.is(counters.requests, 1);
+  if (target.powerCycle !== undefined) {
+    const powerCycle = target.powerCycle.bind(target);
+    test('power cycle under the UART link (connectUart): the call in flight fails Unavailable, the client resumes by itself, state is back to power-on defaults', async () => {
+      // This session's own port goes first: the UART link opens the line by its stable name.
+      await c().close();
+      ctx.client = undefined;
+      await closePort(ctx.port);
+      const states: string[] = [];
+      const dev = await connectUart(ThermoDef, {
+        path: target.hostPath, maxFrameBytes: THERMO_MAX_FRAME_BYTES, deadlineMs, openTimeoutMs: 10_000, ...target.uartOptions,
+      });
+      try {
+        dev.onState((s) => states.push(s));
+        const before = await dev.read({ channel: 1 });
+        assert.ok(before.seq > 1, 'the device has served reads before');
+        const slow = dev.samples({ count: 1000 }, { credit: 1000 }); // a stream running across the power cycle
+        await slow.next();
+        const t0 = performance.now();
+        await powerCycle();
+        let streamErr: unknown = null;
+        try { for await (const _ of slow) { /* drain until it fails */ } } catch (e) { streamErr = e; }
+        assert.is((streamErr as { code?: number } | null)?.code, RpcCode.Unavailable, `the running stream fails Unavailable (${String(streamErr)})`);
+        await dev.whenReady(15_000);
+        const r = await dev.read({ channel: 1 });
+        const ms = performance.now() - t0;
+        console.log(`  ${target.name}: power cycle → first successful call after ${ms.toFixed(0)} ms (states: ${states.join(' → ')})`);
+        assert.equal(r, { channel: 1, celsius: simulatedCelsius(1, 1), seq: 1 }, 'seq restarts at 1: a fresh device');
+        assert.ok(dev.sessionCount >= 2, `sessions: ${dev.sessionCount}`);
+        assert.ok(states.includes('lost') && states.includes('reopened'), states.join());
+        assert.equal(await dev.info({}), { name: 'thermo', fwVersion: THERMO_FW_VERSION, schema: cellFingerprint(ThermoDef) });
+      } finally {
+        await dev.close();
+      }
     });
   }
 

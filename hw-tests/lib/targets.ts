@@ -4,7 +4,11 @@
 //   uart  — a real board on a serial port (CELL_TEST_UART=/dev/ttyUSB0), flashed beforehand.
 // A target boots the device and hands back the host's end of the line, already open.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { atExit } from './procs.ts';
 import type { SerialPort as SerialPortType } from 'serialport';
 import { startPtyPair, ptyUnavailable, type PtyPair } from './pty.ts';
 import { startQemu, qemuUnavailable, type Board, type Qemu } from './qemu.ts';
@@ -15,6 +19,12 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 export interface DeviceTarget {
   /** e.g. "sim", "qemu mps2-an385", "uart /dev/ttyUSB0". */
   readonly name: string;
+  /**
+   * The host's end of the line by a name that stays valid across power cycles (sim: the socat
+   * link; qemu: a symlink to the current /dev/pts/N, gone while the VM is down) — what
+   * connectUart's path watch and reconnect use. Valid after start().
+   */
+  readonly hostPath: string;
   /** Boot the device; resolves with the host's end of the serial line, open. */
   start(): Promise<SerialPortType>;
   /** Close the host's end and open it again (a new host session; the device keeps running). */
@@ -24,10 +34,18 @@ export interface DeviceTarget {
    * the monitor's system_reset). Undefined when the target cannot (a real board without a reset line).
    */
   reset?(): Promise<void>;
+  /**
+   * Power-cycle the device (sim: the simulator process ends and starts again on the same pty;
+   * qemu: the VM is killed and started again, its new pty behind the same hostPath). A host port
+   * open at the time sees the line go away (qemu) or the device reboot (sim).
+   */
+  powerCycle?(): Promise<void>;
   /** Stop the device and close everything. Safe to call twice. */
   stop(): Promise<void>;
   /** Logs for failure messages (simulator stderr, qemu output). */
   diagnostics(): string;
+  /** Options the target needs from connectUart (e.g. slower HELLO retries under qemu). */
+  readonly uartOptions?: { helloRetryMs?: number; helloWindowMs?: number };
 }
 
 type SerialPortCtor = typeof import('serialport').SerialPort;
@@ -98,6 +116,7 @@ export function simTarget(SerialPort: SerialPortCtor, wasm: string): DeviceTarge
   let port: SerialPortType | null = null;
   return {
     name: 'sim',
+    get hostPath() { return pty!.pathB; },
     async start() {
       pty = await startPtyPair();
       sim = await startSim({ ptyPath: pty.pathA, wasm });
@@ -110,6 +129,9 @@ export function simTarget(SerialPort: SerialPortCtor, wasm: string): DeviceTarge
       return port;
     },
     async reset() {
+      await sim!.restart();
+    },
+    async powerCycle() {
       await sim!.restart();
     },
     async stop() {
@@ -125,11 +147,25 @@ export function simTarget(SerialPort: SerialPortCtor, wasm: string): DeviceTarge
 export function qemuTarget(SerialPort: SerialPortCtor, board: Board, elf: string): DeviceTarget {
   let qemu: Qemu | null = null;
   let port: SerialPortType | null = null;
+  const dir = mkdtempSync(join(tmpdir(), 'cell-qemu-'));
+  const link = join(dir, 'ttyDEV');
+  const cancelCleanup = atExit(() => rmSync(dir, { recursive: true, force: true }));
+  const relink = (): void => {
+    try { unlinkSync(link); } catch { /* not there */ }
+    if (qemu !== null) symlinkSync(qemu.ptyPath, link);
+  };
   return {
     name: `qemu ${board}`,
+    hostPath: link,
+    // qemu's pty chardev notices a reader that opened after the guest started only at its next
+    // 1 s poll: the first HELLO is answered up to ~1 s late. With the default 150 ms retry the
+    // client sends 3-4 HELLOs meanwhile, the device answers each, and the client takes the burst
+    // of answers for device restarts (a session ends under a call). A real USB-UART answers at once.
+    uartOptions: { helloRetryMs: 1500, helloWindowMs: 1500 },
     async start() {
       qemu = await startQemu({ board, elf, paused: true });
-      port = await openPort(SerialPort, qemu.ptyPath);
+      relink();
+      port = await openPort(SerialPort, link);
       await qemu.cont();
       return port;
     },
@@ -141,9 +177,17 @@ export function qemuTarget(SerialPort: SerialPortCtor, board: Board, elf: string
     async reset() {
       await qemu!.reset();
     },
+    async powerCycle() {
+      try { unlinkSync(link); } catch { /* not there */ }
+      await qemu!.restart(); // a new pty; started paused
+      relink();
+      await qemu!.cont();
+    },
     async stop() {
       await closePort(port);
       await qemu?.kill();
+      rmSync(dir, { recursive: true, force: true });
+      cancelCleanup();
     },
     diagnostics: () => (qemu ? `qemu log:\n${qemu.log}` : ''),
   };
@@ -154,6 +198,7 @@ export function uartTarget(SerialPort: SerialPortCtor, path: string, baudRate = 
   let port: SerialPortType | null = null;
   return {
     name: `uart ${path}`,
+    hostPath: path,
     async start() {
       port = await openPort(SerialPort, path, baudRate);
       return port;
