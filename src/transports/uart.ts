@@ -186,26 +186,28 @@ export interface UartSessionsOptions extends UartPortOptions {
   /**
    * Which side of the RPC this is (docs/uart.md "Sessions"). Both follow what the firmware does
    * (HELLO once when it starts, and one HELLO back for every HELLO it gets):
-   * 'client': a HELLO the session cannot explain as the answer to its own means the device
-   * restarted: the session ends (calls in flight fail Unavailable) and a new one starts from that
-   * HELLO (and sends none of its own). Explained: the first HELLO, and one more within
-   * `helloWindowMs` of the session's start (a boot HELLO and the answer can both arrive).
+   * 'client': a HELLO that arrives more than `helloWindowMs` after the session started and after
+   * the previous HELLO means the device restarted: the session ends (calls in flight fail
+   * Unavailable) and a new one starts from that HELLO (and sends none of its own). HELLOs closer
+   * together are one handshake (our HELLO's answer, a boot HELLO, answers to a retry).
    * 'server': every HELLO is answered with one HELLO: the first of a session by sending the
    * session's HELLO again, any later one (the client started a new session) by a new session.
    * @default 'server'
    */
   role?: 'client' | 'server';
   /**
-   * Client: HELLOs arriving this soon after the session started are answers, not a restart (a
-   * device's boot HELLO and its answer to ours can both arrive). @default max(150, 8e6 / line rate) ms
+   * Client: a HELLO within this long of the session's start or of the previous HELLO belongs to
+   * the handshake, not to a device restart. Also the blind spot: a device that resets this soon
+   * after a handshake is not noticed (its calls in flight end at their deadline instead).
+   * @default max(500, 2 × 8e6 / line rate) ms
    */
   helloWindowMs?: number;
 }
 
-/** Default HELLO answer window / retry: two 400-byte HELLOs at the line rate, at least 150 ms. */
-function helloWindowDefault(opts: UartPortOptions): number {
+/** Two 400-byte HELLOs at the line rate (paceBaud if set, else baudRate), in ms. */
+function helloTimeMs(opts: UartPortOptions): number {
   const rate = opts.paceBaud !== undefined && opts.paceBaud > 0 ? opts.paceBaud : (opts.baudRate ?? 115200);
-  return Math.max(150, Math.ceil(8e6 / rate));
+  return Math.ceil(8e6 / rate);
 }
 
 /**
@@ -244,7 +246,7 @@ export class UartSessions implements LinkListener {
     this.reconnect = opts.reconnect ?? true;
     this.intervalMs = opts.reconnectIntervalMs ?? 100;
     this.role = opts.role ?? 'server';
-    this.helloWindowMs = opts.helloWindowMs ?? helloWindowDefault(opts);
+    this.helloWindowMs = opts.helloWindowMs ?? Math.max(500, 2 * helloTimeMs(opts));
     let res!: () => void;
     this.closed = new Promise<void>((r) => { res = r; });
     this.closedRes = () => res();
@@ -372,13 +374,12 @@ export class UartSession implements Link {
   closed = false;
   private handlers: LinkHandlers | null = null;
   private gotHello = false;
-  /** HELLOs taken as answers after the first (at most one, inside the window). */
-  private extraHellos = 0;
   /** Started from the peer's HELLO (the device restarted): ours is not sent (it would only be answered again). */
   private readonly fed: boolean;
   /** Our HELLO as sent (the server answers a client's first HELLO with it). */
   private ownHello: Uint8Array | null = null;
-  private readonly startedAt = performance.now();
+  /** When the session started or last took a HELLO (the handshake window runs from there). */
+  private lastHelloAt = performance.now();
   private held: Uint8Array[] | null;
   private finalErr: CellError | null = null;
 
@@ -441,15 +442,17 @@ export class UartSession implements Link {
   private onHello(buf: Uint8Array, off: number, len: number): boolean {
     const sup = this.sup;
     if (sup.role === 'client') {
-      if (!this.gotHello) { this.gotHello = true; return true; }
-      // Our HELLO was sent when the session started and draws one answer; a device that booted
-      // just then also announced itself: one extra HELLO soon after the start is that answer.
-      if (!this.fed && this.extraHellos === 0 && performance.now() - this.startedAt <= sup.helloWindowMs) {
-        this.extraHellos = 1;
-        return true;
+      // HELLOs close together belong to one handshake: ours draws an answer, a device that
+      // booted just then also announced itself, a HELLO retry draws another answer. Only a HELLO
+      // after a quiet spell means the device restarted.
+      const now = performance.now();
+      if (this.gotHello && now - this.lastHelloAt > sup.helloWindowMs) {
+        sup.peerNewSession(this, buf.slice(off, off + len)); // the device restarted
+        return false;
       }
-      sup.peerNewSession(this, buf.slice(off, off + len)); // the device restarted
-      return false;
+      this.gotHello = true;
+      this.lastHelloAt = now;
+      return true;
     }
     if (this.gotHello) { sup.peerNewSession(this, null); return false; } // the new session's HELLO answers
     this.gotHello = true;
@@ -537,7 +540,7 @@ class UartClientCore<D extends CellDef> {
   private readonly connOpts: ConnectionOptions;
 
   constructor(readonly def: D, opts: UartClientOptions) {
-    this.helloBase = opts.helloRetryMs ?? helloWindowDefault(opts);
+    this.helloBase = opts.helloRetryMs ?? Math.max(150, helloTimeMs(opts));
     this.helloMs = this.helloBase;
     const { deadlineMs, heartbeatMs, maxInFlight, maxServing, streamCredit, exposeErrors } = opts;
     this.connOpts = { deadlineMs, heartbeatMs, maxInFlight, maxServing, streamCredit, exposeErrors, helloTimeoutMs: 0 };
