@@ -17,7 +17,7 @@
 import { CellError } from '../wire/cell-error.ts';
 import { ERR_CODEC_TRAILING_BYTES } from '../wire/errors.ts';
 import {
-  elementLayout, groupEnd, layoutOf, type EnumSlot, type LenSlot, type Slot, type StructLayout,
+  elementLayout, groupEnd, layoutOf, type ElementLayout, type EnumSlot, type LenSlot, type Slot, type StructLayout,
 } from './layout.ts';
 import type { ArrayType, ListType, ScalarKind, SchemaType, StructType } from './schema.ts';
 import { decodeUtf8, encodeUtf8, utf8Length } from './utf8.ts';
@@ -226,6 +226,8 @@ class Gen {
         this.line(`if (${a}.length !== ${s.length}) ${fail(307)}`);
         const el = s.element;
         const ep = `${path}[]`;
+        const bulk = s.length > UNROLL ? byteElement(el) : undefined;
+        if (bulk) this.line(`if (${a} instanceof ${bulk}) buf.set(${a}, ${base} + ${s.offset + shift}); else {`);
         if (el.slots.length === 1 && el.slots[0]!.op === 'scalar' && s.length <= UNROLL) {
           for (let k = 0; k < s.length; k++) this.enc(el.slots, 0, `${a}[${k}]`, base, ep, s.offset + shift + k * el.size);
         } else {
@@ -235,6 +237,7 @@ class Gen {
           this.enc(el.slots, 0, `${a}[${k}]`, q, ep);
           this.line('}');
         }
+        if (bulk) this.line('}');
         return;
       }
       case 'len': this.encLen(s, e, O, path); return;
@@ -286,10 +289,13 @@ class Gen {
       this.line(`if (${n} > ${s.bound}) ${fail(307)}`);
       this.line(`if (p + ${n} * ${el.size} > buf.length) ${fail(306)}`);
       this.writeLen(s, O, n);
+      const bulk = byteElement(el);
+      if (bulk) this.line(`if (${a} instanceof ${bulk}) buf.set(${a}, p); else {`);
       this.line(`for (let ${k} = 0; ${k} < ${n}; ${k}++) {`);
       this.line(`const ${q} = p + ${k} * ${el.size};`);
       this.enc(el.slots, 0, `${a}[${k}]`, q, `${path}[]`);
       this.line('}');
+      if (bulk) this.line('}');
       this.line(`p += ${n} * ${el.size};`);
     }
   }
@@ -517,6 +523,20 @@ class Gen {
 }
 
 const n0 = (v: string): string => `${v}n`;
+
+/**
+ * The typed array whose bytes are exactly the wire bytes of elements of `el` (u8 → Uint8Array,
+ * i8 → Int8Array; one byte, so no endianness), or undefined. Such arrays/lists are encoded with
+ * one `buf.set(a, p)` when the value is that typed array (every element is in range by
+ * construction, so no check can fail and the bytes equal the per-element loop's); plain arrays
+ * keep the checked loop. Decoding stays a tight byte loop: the bulk alternative,
+ * `a.set(buf.subarray(..))`, allocates a view per call and measured no faster at 64 bytes.
+ */
+function byteElement(el: ElementLayout): 'Uint8Array' | 'Int8Array' | undefined {
+  if (el.slots.length !== 1 || el.slots[0]!.op !== 'scalar') return undefined;
+  const k = (el.slots[0] as { kind: ScalarKind }).kind;
+  return k === 'u8' ? 'Uint8Array' : k === 'i8' ? 'Int8Array' : undefined;
+}
 
 // Multi-byte numbers go through a DataView over the caller's buffer (cached per buffer, see
 // generateFactorySource): TurboFan inlines DataView accesses, which measured ~1.5× faster than
