@@ -17,6 +17,7 @@ const entries = [
   'src/transports/unix.ts',
   'src/transports/tcp.ts',
   'src/transports/stream.ts',
+  'src/transports/uart.ts',
   'src/cli/main.ts',
 ].filter((p) => existsSync(p));
 
