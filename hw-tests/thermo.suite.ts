@@ -28,6 +28,9 @@ import { Prng } from '../test/helpers/prng.ts';
 
 type Thermo = Client<typeof ThermoDef>;
 
+/** Every stream in the suite has a deadline: a misbehaving device fails a test, never hangs it. */
+const STREAM_DEADLINE_MS = 15_000;
+
 export interface ThermoSuiteOptions {
   /** Calls in the soak. @default Number(process.env.CELL_SOAK) || 2000 */
   soak?: number;
@@ -268,10 +271,14 @@ export function thermoSuite(target: DeviceTarget, opts: ThermoSuiteOptions = {},
 
   test('samples: every item in order, and never more in flight than the credit granted', async () => {
     const count = 30;
-    const it = c().samples({ count }, { credit: 4 });
+    const before = await tap().counters();
+    const it = c().samples({ count }, { credit: 4, deadlineMs: STREAM_DEADLINE_MS });
     const id = (it as unknown as { id: number }).id;
     await sleep(250); // at 1 item/ms the device would have sent them all without flow control
-    assert.is(tap().itemsByCall.get(id) ?? 0, 4, 'exactly the 4 granted items before any CREDIT');
+    // The counters' answer follows the items on the line: when it is here, so are they.
+    const held = await tap().counters();
+    assert.is(held.streamItems - before.streamItems, 4, 'the device sent exactly the 4 granted items');
+    assert.is(tap().itemsByCall.get(id) ?? 0, 4, 'and the host got them, before any CREDIT');
     const got: { i: number; celsius: number }[] = [];
     for await (const s of it) got.push({ ...s });
     assert.equal(got, Array.from({ length: count }, (_, i) => ({ i, celsius: simulatedCelsius(0, i) })));
@@ -280,27 +287,30 @@ export function thermoSuite(target: DeviceTarget, opts: ThermoSuiteOptions = {},
 
   test('samples: break sends CANCEL and the device stops; count 0 ends at once', async () => {
     const before = await tap().counters();
-    const it = c().samples({ count: 1000 }, { credit: 8 });
+    const it = c().samples({ count: 1000 }, { credit: 8, deadlineMs: STREAM_DEADLINE_MS });
     const id = (it as unknown as { id: number }).id;
     let n = 0;
     for await (const s of it) { assert.is(s.i, n); if (++n === 3) break; }
+    // Asked after the CANCEL went out, answered after the device handled it (one line, in order).
+    const mid = await tap().counters();
+    assert.is(mid.cancels - before.cancels, 1, 'the device got the CANCEL');
+    const sent = mid.streamItems - before.streamItems;
+    assert.ok(sent >= 3 && sent <= 8, `between what was consumed and the credit: ${sent}`);
     await sleep(100);
-    const sent = tap().itemsByCall.get(id) ?? 0;
-    await sleep(100);
-    assert.is(tap().itemsByCall.get(id) ?? 0, sent, 'no items after CANCEL');
-    assert.ok(sent <= 8, `at most the credit (${sent})`);
+    const later = await tap().counters();
+    assert.is(later.streamItems, mid.streamItems, 'no items after CANCEL');
+    assert.is(tap().itemsByCall.get(id) ?? 0, sent, 'the host got exactly what the device sent');
     const empty: unknown[] = [];
-    for await (const s of c().samples({ count: 0 })) empty.push(s);
+    for await (const s of c().samples({ count: 0 }, { deadlineMs: STREAM_DEADLINE_MS })) empty.push(s);
     assert.is(empty.length, 0);
-    const d = delta(before, await tap().counters());
-    assert.is(d.cancels, 1);
+    assert.is((await tap().counters()).cancels - before.cancels, 1);
   });
 
   test('a second stream while one runs is refused Overloaded (408)', async () => {
-    const a = c().samples({ count: 5 }, { credit: 1 });
+    const a = c().samples({ count: 5 }, { credit: 1, deadlineMs: STREAM_DEADLINE_MS });
     const first = await a.next();
     assert.is(first.done, false);
-    const b = c().samples({ count: 5 });
+    const b = c().samples({ count: 5 }, { deadlineMs: STREAM_DEADLINE_MS });
     try {
       await b.next();
       assert.unreachable('the second stream should fail');
@@ -443,14 +453,19 @@ export function thermoSuite(target: DeviceTarget, opts: ThermoSuiteOptions = {},
       ctx.client = undefined;
       await closePort(ctx.port);
       const states: string[] = [];
+      const helloWindowMs = 300;
       const dev = await connectUart(ThermoDef, {
-        path: target.hostPath, maxFrameBytes: THERMO_MAX_FRAME_BYTES, deadlineMs, openTimeoutMs: 10_000, ...target.uartOptions,
+        path: target.hostPath, maxFrameBytes: THERMO_MAX_FRAME_BYTES, deadlineMs, openTimeoutMs: 10_000, helloWindowMs, ...target.uartOptions,
       });
       try {
         dev.onState((s) => states.push(s));
         const before = await dev.read({ channel: 1 });
         assert.ok(before.seq > 1, 'the device has served reads before');
-        const slow = dev.samples({ count: 1000 }, { credit: 1000 }); // a stream running across the power cycle
+        // HELLOs within helloWindowMs of the previous one are one handshake for the client (a
+        // boot HELLO, answers, retries): a reset inside that window would not be seen as one.
+        await sleep(helloWindowMs + 200);
+        // A stream running across the power cycle (the deadline only guards the test from hanging).
+        const slow = dev.samples({ count: 1000 }, { credit: 1000, deadlineMs: 20_000 });
         await slow.next();
         const t0 = performance.now();
         await powerCycle();

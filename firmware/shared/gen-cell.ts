@@ -63,6 +63,8 @@ export function deviceHello(def: CellDef, maxFrameBytes: number): Uint8Array {
 export function generateFirmwareCell(def: CellDef, opts: FirmwareCellOptions): FirmwareCellFiles {
   const banner = `from ${opts.source} — do not edit; rebuilt by scripts/build-firmware.mjs`;
   const codec = generateAssemblyScript(cellStructs(def), { banner });
+  // firmware/shared/rpc.ts indexes at most MAX_ENTRIES (16) methods and streams.
+  if (def.entries.length > 16) throw new RangeError(`cell ${def.name} has ${def.entries.length} entries; firmware/shared/rpc.ts indexes at most 16`);
   const hello = deviceHello(def, opts.maxFrameBytes);
   if (20 + hello.length > opts.maxFrameBytes) throw new RangeError(`HELLO of ${def.name} (${hello.length} B) does not fit a ${opts.maxFrameBytes}-byte frame`);
   const enc = new TextEncoder();

@@ -49,15 +49,14 @@ export const RPC_PAYLOAD: i32 = HEADER_BYTES;
 export const RPC_ERROR_PAYLOAD: i32 = HEADER_BYTES + 4;
 
 export const RPC_UNKNOWN_METHOD: u16 = 403;
-export const RPC_SCHEMA_MISMATCH: u16 = 402;
 export const RPC_MALFORMED: u16 = 406;
 export const RPC_OVERLOADED: u16 = 408;
 export const RPC_INTERNAL: u16 = 409;
 
 /** Bytes read from the UART per uart_read call. */
 const RX_CHUNK_BYTES: i32 = 64;
-/** Entries of our table we can index (a cell with more is refused at construction). */
-const MAX_ENTRIES: i32 = 16;
+/** Entries of our table we can index (firmware/shared/gen-cell.ts refuses a cell with more). */
+export const MAX_ENTRIES: i32 = 16;
 // Ops counters (RESPONSE payload on channel 2: u32 LE each, in this order; docs/firmware.md).
 // 0-4 and 7 are the Deframer's, copied when asked; 9 is millis().
 export const C_FRAMES_OK: i32 = 0;

@@ -45,7 +45,7 @@ export interface DeviceTarget {
   /** Logs for failure messages (simulator stderr, qemu output). */
   diagnostics(): string;
   /** Options the target needs from connectUart (e.g. slower HELLO retries under qemu). */
-  readonly uartOptions?: { helloRetryMs?: number; helloWindowMs?: number };
+  readonly uartOptions?: { helloRetryMs?: number };
 }
 
 type SerialPortCtor = typeof import('serialport').SerialPort;
@@ -159,9 +159,9 @@ export function qemuTarget(SerialPort: SerialPortCtor, board: Board, elf: string
     hostPath: link,
     // qemu's pty chardev notices a reader that opened after the guest started only at its next
     // 1 s poll: the first HELLO is answered up to ~1 s late. With the default 150 ms retry the
-    // client sends 3-4 HELLOs meanwhile, the device answers each, and the client takes the burst
-    // of answers for device restarts (a session ends under a call). A real USB-UART answers at once.
-    uartOptions: { helloRetryMs: 1500, helloWindowMs: 1500 },
+    // client would send 3-4 HELLOs meanwhile and draw as many answers; one HELLO is enough. A
+    // real USB-UART answers at once.
+    uartOptions: { helloRetryMs: 1500 },
     async start() {
       qemu = await startQemu({ board, elf, paused: true });
       relink();
