@@ -10,17 +10,7 @@ export function loadVectors(name: 'cobs' | 'crc32c' | 'frame'): VectorFile {
   return JSON.parse(readFileSync(new URL(`../vectors/${name}.json`, import.meta.url), 'utf8')) as VectorFile;
 }
 
-/** mulberry32: deterministic, fast, good enough for test data. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../helpers/prng.ts';
 
 /** n random bytes; each byte is 0x00 with probability zeroFrac, otherwise 1..255. */
 export function randomBytes(rnd: () => number, n: number, zeroFrac: number): Uint8Array {
