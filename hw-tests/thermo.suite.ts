@@ -30,6 +30,7 @@ type Thermo = Client<typeof ThermoDef>;
 
 /** Every stream in the suite has a deadline: a misbehaving device fails a test, never hangs it. */
 const STREAM_DEADLINE_MS = 15_000;
+const SOAK_DEADLINE_MS = 30_000;
 
 export interface ThermoSuiteOptions {
   /** Calls in the soak. @default Number(process.env.CELL_SOAK) || 2000 */
@@ -151,23 +152,27 @@ export function thermoSuite(target: DeviceTarget, opts: ThermoSuiteOptions = {},
     const problems: string[] = [];
     let issued = 0;
     const t0 = performance.now();
+    // The soak checks loss and duplication, not latency: a generous per-call deadline keeps an
+    // emulator starved for a few seconds on a loaded CI machine from reading as a lost answer
+    // (a frame that never comes still fails the call, just later).
+    const o = { deadlineMs: Math.max(deadlineMs, SOAK_DEADLINE_MS) };
     const one = async (): Promise<void> => {
       const i = issued++;
       const pick = rng.below(4);
       try {
         if (pick <= 1) {
           const ch = rng.below(4);
-          const r = await cl.read({ channel: ch });
+          const r = await cl.read({ channel: ch }, o);
           answered++;
           seqs.push(r.seq);
           if (r.channel !== ch || r.celsius !== simulatedCelsius(ch, r.seq)) { wrong++; problems.push(`call ${i}: read(${ch}) → ${JSON.stringify(r)}`); }
         } else if (pick === 2) {
           const on = rng.below(2) === 1;
-          const r = await cl.setLed({ on });
+          const r = await cl.setLed({ on }, o);
           answered++;
           if (r.on !== on) { wrong++; problems.push(`call ${i}: setLed(${on}) → ${r.on}`); }
         } else {
-          const r = await cl.info({});
+          const r = await cl.info({}, o);
           answered++;
           if (r.name !== 'thermo' || r.schema !== cellFingerprint(ThermoDef)) { wrong++; problems.push(`call ${i}: info → ${r.name}`); }
         }
