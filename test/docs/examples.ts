@@ -6,15 +6,18 @@ import { frameEncode, frameMaxEncodedBytes } from '../../src/framing/frame.ts';
 import { Header, KIND_REQUEST, writeHeader } from '../../src/wire/header.ts';
 import { errorTable } from '../../src/wire/error-names.ts';
 import { Ping, Reading } from '../vectors/schemas.ts';
+import { toHex } from '../helpers/hex.ts';
 
+/** Hex bytes separated by spaces, in groups of the given sizes separated by two spaces. */
 function hex(b: Uint8Array, groups: number[] = []): string {
+  const spaced = (part: Uint8Array) => toHex(part).replace(/(..)(?!$)/g, '$1 ');
   const parts: string[] = [];
   let at = 0;
   for (const g of groups) {
-    parts.push(Array.from(b.subarray(at, at + g), (x) => x.toString(16).padStart(2, '0')).join(' '));
+    parts.push(spaced(b.subarray(at, at + g)));
     at += g;
   }
-  if (at < b.length) parts.push(Array.from(b.subarray(at), (x) => x.toString(16).padStart(2, '0')).join(' '));
+  if (at < b.length) parts.push(spaced(b.subarray(at)));
   return parts.join('  ');
 }
 
