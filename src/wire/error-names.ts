@@ -46,6 +46,23 @@ const table: ErrorInfo[] = [
   { code: E.ERR_LINK_CLOSED, name: 'LinkClosed', hint: 'the link is closed' },
   { code: E.ERR_LINK_IO, name: 'LinkIo', hint: 'the operating system reported an I/O error on the link' },
   { code: E.ERR_LINK_MTU_EXCEEDED, name: 'LinkMtuExceeded', hint: 'the frame is larger than the link MTU' },
+  { code: E.ERR_BOOT_BAD_REQUEST, name: 'BootBadRequest', hint: 'a boot-channel message does not decode: host and bootloader speak different boot protocol versions' },
+  { code: E.ERR_BOOT_CHUNK_CRC, name: 'BootChunkCrc', hint: 'an image chunk does not match its CRC-32C: it is sent again' },
+  { code: E.ERR_BOOT_IMAGE_TOO_LARGE, name: 'BootImageTooLarge', hint: 'the image is larger than a slot of the device (see `maxImageBytes` in the device info)' },
+  { code: E.ERR_BOOT_WRONG_BOARD, name: 'BootWrongBoard', hint: 'the image was built for another board than the device reports' },
+  { code: E.ERR_BOOT_HASH_MISMATCH, name: 'BootHashMismatch', hint: 'the SHA-256 of the written image differs from the manifest: the image was not installed' },
+  { code: E.ERR_BOOT_NO_SESSION, name: 'BootNoSession', hint: 'no transfer is open on the device (it was reset): start again with BEGIN' },
+  { code: E.ERR_BOOT_INCOMPLETE, name: 'BootIncomplete', hint: 'COMMIT before every chunk of the image arrived' },
+  { code: E.ERR_BOOT_NOT_IN_BOOT_MODE, name: 'BootNotInBootMode', hint: 'the device runs its application: ask it to enter the bootloader first (ENTER_BOOT)' },
+  { code: E.ERR_BOOT_FLASH_IO, name: 'BootFlashIo', hint: 'the device could not erase, write or read its flash' },
+  { code: E.ERR_BOOT_BAD_OFFSET, name: 'BootBadOffset', hint: 'a chunk offset or length does not fit the image being written' },
+  { code: E.ERR_BOOT_NO_TRIAL, name: 'BootNoTrial', hint: 'CONFIRM while no trial image runs: nothing to confirm' },
+  { code: E.ERR_BOOT_BAD_MANIFEST, name: 'BootBadManifest', hint: 'the image manifest does not decode (wrong magic, version or size)' },
+  { code: E.ERR_BOOT_UNSIGNED, name: 'BootUnsigned', hint: 'the image has no publisher signature: sign it with `cell sign`, or pass --insecure for a development board' },
+  { code: E.ERR_BOOT_BAD_SIGNATURE, name: 'BootBadSignature', hint: 'the manifest signature does not verify: the image or its manifest was changed after signing' },
+  { code: E.ERR_BOOT_UNTRUSTED_KEY, name: 'BootUntrustedKey', hint: 'the image is signed by a key that is not among the trusted publisher keys' },
+  { code: E.ERR_BOOT_NO_ANSWER, name: 'BootNoAnswer', hint: 'nothing answers on the boot channel: the device is off, on another port, or runs an app without the boot service' },
+  { code: E.ERR_BOOT_IMAGE_SIZE, name: 'BootImageSize', hint: 'the image file is not the size its manifest states (truncated or padded)' },
 ];
 
 const byCode = new Map<number, ErrorInfo>();

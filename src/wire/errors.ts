@@ -51,6 +51,25 @@ export const ERR_LINK_CLOSED: i32 = 500;
 export const ERR_LINK_IO: i32 = 501;
 export const ERR_LINK_MTU_EXCEEDED: i32 = 502;
 
+// 7xx — boot/flash (docs/flash.md): the boot protocol on channel 3 and `cell flash`
+export const ERR_BOOT_BAD_REQUEST: i32 = 700;
+export const ERR_BOOT_CHUNK_CRC: i32 = 701;
+export const ERR_BOOT_IMAGE_TOO_LARGE: i32 = 702;
+export const ERR_BOOT_WRONG_BOARD: i32 = 703;
+export const ERR_BOOT_HASH_MISMATCH: i32 = 704;
+export const ERR_BOOT_NO_SESSION: i32 = 705;
+export const ERR_BOOT_INCOMPLETE: i32 = 706;
+export const ERR_BOOT_NOT_IN_BOOT_MODE: i32 = 707;
+export const ERR_BOOT_FLASH_IO: i32 = 708;
+export const ERR_BOOT_BAD_OFFSET: i32 = 709;
+export const ERR_BOOT_NO_TRIAL: i32 = 710;
+export const ERR_BOOT_BAD_MANIFEST: i32 = 711;
+export const ERR_BOOT_UNSIGNED: i32 = 712;
+export const ERR_BOOT_BAD_SIGNATURE: i32 = 713;
+export const ERR_BOOT_UNTRUSTED_KEY: i32 = 714;
+export const ERR_BOOT_NO_ANSWER: i32 = 715;
+export const ERR_BOOT_IMAGE_SIZE: i32 = 716;
+
 // First code a cell may declare for its own errors.
 export const ERR_APP_FIRST: i32 = 1000;
 export const ERR_APP_LAST: i32 = 65535;
