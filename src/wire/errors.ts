@@ -51,6 +51,13 @@ export const ERR_LINK_CLOSED: i32 = 500;
 export const ERR_LINK_IO: i32 = 501;
 export const ERR_LINK_MTU_EXCEEDED: i32 = 502;
 
+// 6xx — mesh (docs/mesh.md §5)
+export const ERR_MESH_NO_PROVIDERS: i32 = 600;
+export const ERR_MESH_DIAL_FAILED: i32 = 601;
+export const ERR_MESH_STOPPED: i32 = 602;
+export const ERR_MESH_BAD_KEY: i32 = 603;
+export const ERR_MESH_UNSUPPORTED: i32 = 604;
+
 // 7xx — boot/flash (docs/flash.md): the boot protocol on channel 3 and `cell flash`
 export const ERR_BOOT_BAD_REQUEST: i32 = 700;
 export const ERR_BOOT_CHUNK_CRC: i32 = 701;
