@@ -1,0 +1,59 @@
+// A simulated thermo device for the gateway tests: the thermo firmware's wasm in Node
+// (hw-tests/lib/sim.ts) on one end of a socat pty pair; the gateway opens the other end
+// (`hostPath`) exactly as it would /dev/ttyUSB0. Same recipe as test/firmware/thermo-sim.test.ts.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startPtyPair, ptyUnavailable, type PtyPair } from '../lib/pty.ts';
+import { startSim, type Sim } from '../lib/sim.ts';
+import { loadSerialPort } from '../lib/targets.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Build the thermo wasm (a no-op when up to date): its path, or why it cannot be built here. */
+export function buildThermoWasm(): string | { skip: string } {
+  const r = spawnSync(process.execPath, ['scripts/build-firmware.mjs', 'thermo', '--wasm-only', '--json'], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) {
+    const msg = (r.stderr || '').trim();
+    if (/toolchain incomplete/.test(msg)) return { skip: msg.replace(/^build-firmware: /, '') };
+    throw new Error(`firmware build failed:\n${msg}`);
+  }
+  return `${root}${(JSON.parse(r.stdout) as { wasm: string }[])[0]!.wasm}`;
+}
+
+/** Why the simulated device cannot run here (no socat, no serialport, no asc), or null. */
+export async function deviceSimUnavailable(): Promise<string | null> {
+  const pty = ptyUnavailable();
+  if (pty !== null) return pty;
+  const sp = await loadSerialPort();
+  if (typeof sp === 'string') return sp;
+  const w = buildThermoWasm();
+  return typeof w === 'string' ? null : w.skip;
+}
+
+export interface DeviceSim {
+  /** The host's end of the line (stable across unplug()/plug()). */
+  readonly hostPath: string;
+  readonly sim: Sim;
+  readonly pty: PtyPair;
+  /** Pull the cable: socat stops, the host's port goes away. */
+  unplug(): Promise<void>;
+  /** Put it back: socat again, the device (a new simulator process) boots on it. */
+  plug(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Start a thermo simulator on a new pty pair (call deviceSimUnavailable() first). */
+export async function startDeviceSim(dir?: string): Promise<DeviceSim> {
+  const wasm = buildThermoWasm();
+  if (typeof wasm !== 'string') throw new Error(wasm.skip);
+  const pty = await startPtyPair(dir !== undefined ? { dir } : {});
+  let sim = await startSim({ ptyPath: pty.pathA, wasm });
+  return {
+    hostPath: pty.pathB,
+    get sim() { return sim; },
+    pty,
+    async unplug() { await sim.kill(); await pty.kill(); },
+    async plug() { await pty.restart(); sim = await startSim({ ptyPath: pty.pathA, wasm }); },
+    async stop() { await sim.kill(); await pty.close(); },
+  };
+}
