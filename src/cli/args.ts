@@ -13,6 +13,8 @@ export interface FlagSpec {
   /** Placeholder shown in help, e.g. "ms". */
   readonly arg?: string;
   readonly desc: string;
+  /** A string flag that may be given several times (`--uart A --uart B`): its value is a string[]. @default false */
+  readonly multiple?: boolean;
 }
 
 export interface ArgSpec {
@@ -36,7 +38,7 @@ export interface CommandSpec {
 
 export interface Parsed {
   readonly positionals: string[];
-  readonly flags: Record<string, string | number | boolean | undefined>;
+  readonly flags: Record<string, string | number | boolean | string[] | undefined>;
 }
 
 /** Flags every command accepts. */
@@ -45,7 +47,7 @@ export const COMMON_FLAGS: { readonly [name: string]: FlagSpec } = {
 };
 
 export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
-  const flags: Record<string, string | number | boolean | undefined> = {};
+  const flags: Record<string, string | number | boolean | string[] | undefined> = {};
   const positionals: string[] = [];
   const all: { [name: string]: FlagSpec } = { ...COMMON_FLAGS, ...spec.flags };
   const byShort = new Map<string, string>();
@@ -87,7 +89,8 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Parsed {
       const n = Number(v);
       if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw usage(`--${name} needs a non-negative number, got "${v}"`);
       flags[name] = n;
-    } else flags[name] = v;
+    } else if (f.multiple === true) (flags[name] = (flags[name] as string[] | undefined) ?? []).push(v);
+    else flags[name] = v;
   }
 
   if (flags.help === true) return { positionals, flags };
@@ -114,7 +117,7 @@ export function formatHelp(spec: CommandSpec): string {
   }
   lines.push('', 'Options:');
   for (const [name, f] of Object.entries({ ...spec.flags, ...COMMON_FLAGS })) {
-    const left = `${f.short !== undefined ? `-${f.short}, ` : '    '}--${name}${f.type === 'boolean' ? '' : ` <${f.arg ?? f.type}>`}`;
+    const left = `${f.short !== undefined ? `-${f.short}, ` : '    '}--${name}${f.type === 'boolean' ? '' : ` <${f.arg ?? f.type}>${f.multiple === true ? '...' : ''}`}`;
     lines.push(`  ${left.padEnd(22)} ${f.desc}`);
   }
   if (spec.examples !== undefined && spec.examples.length > 0) {

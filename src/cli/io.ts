@@ -30,6 +30,11 @@ export function stringify(v: unknown, indent?: number): string {
 export const str = (p: Parsed, name: string): string | undefined => p.flags[name] as string | undefined;
 export const num = (p: Parsed, name: string): number | undefined => p.flags[name] as number | undefined;
 export const bool = (p: Parsed, name: string): boolean => p.flags[name] === true;
+/** Every value of a `multiple` flag, in order (none given: []). */
+export const strs = (p: Parsed, name: string): string[] => {
+  const v = p.flags[name];
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+};
 
 /** Milliseconds as "3d 4h", "2h 5m", "1m 20s", "12s". */
 export function formatDuration(ms: number): string {

@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closest, formatHelp, parseArgs, type CommandSpec } from '../../src/cli/args.ts';
 import { CliError, EXIT_USAGE } from '../../src/cli/errors.ts';
+import { strs } from '../../src/cli/io.ts';
 
 const spec: CommandSpec = {
   name: 'call',
@@ -55,6 +56,15 @@ parse('a number flag needs a number, a string flag a value', () => {
 parse('--help skips the positional checks', () => {
   assert.is(parseArgs(spec, ['--help']).flags.help, true);
   assert.is(parseArgs(spec, ['-h']).flags.help, true);
+});
+
+parse('a `multiple` flag collects every value in order (strs() reads it; none given: [])', () => {
+  const multi: CommandSpec = { ...spec, flags: { ...spec.flags, uart: { type: 'string', multiple: true, desc: 'port' } } };
+  const p = parseArgs(multi, ['dir', '--uart', '/dev/a', '--uart=/dev/b']);
+  assert.equal(p.flags.uart, ['/dev/a', '/dev/b']);
+  assert.equal(strs(p, 'uart'), ['/dev/a', '/dev/b']);
+  assert.equal(strs(parseArgs(multi, ['dir']), 'uart'), []);
+  assert.match(formatHelp(multi), '--uart <string>...');
 });
 
 const help = suite('formatHelp');
