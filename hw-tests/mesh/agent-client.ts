@@ -50,6 +50,11 @@ export interface StartAgentOptions {
   label: string;
   /** @default 30000 */
   readyTimeoutMs?: number;
+  /**
+   * Wait for the agent's {"ready":true} line. false: any program that prints JSON-line events
+   * (`cell gateway --json`); start resolves at once and `call` is not used. @default true
+   */
+  waitReady?: boolean;
 }
 
 interface Pending { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout; op: string }
@@ -111,7 +116,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
   child.stdin!.on('error', () => { /* the child is gone; exit handles it */ });
 
   const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
-  const pid = await new Promise<number>((resolve, reject) => {
+  const pid = opts.waitReady === false ? child.pid! : await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${opts.label}: agent not ready within ${readyTimeoutMs} ms\n${log}`)); }, readyTimeoutMs);
     ready = (p) => { clearTimeout(timer); resolve(p); };
     void exited.then((x) => { clearTimeout(timer); reject(new Error(`${opts.label}: agent exited (${x.code ?? x.signal}) before it was ready\n${log}`)); });

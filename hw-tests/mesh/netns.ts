@@ -94,6 +94,11 @@ export interface Topology {
    * that runs the ops module's functions on request (JSON lines over stdio, agent-client.ts).
    */
   spawnAgent(host: string, opsModule: string, opts?: SpawnAgentOptions): Promise<Agent>;
+  /**
+   * Run any program in a host's namespace (cwd: the repository), with its JSON-line stdout read as
+   * events (`{"event": ...}`): e.g. `cell gateway --json`. Killed by close().
+   */
+  spawnProgram(host: string, argv: string[], opts?: { env?: Record<string, string> }): Promise<Agent>;
   /** Stop every agent and process in the namespaces, remove the namespaces. Idempotent, synchronous. */
   close(): void;
 }
@@ -292,6 +297,14 @@ export function createTopology(spec: TopologySpec): Topology {
         label: name,
         readyTimeoutMs: opts.readyTimeoutMs,
       });
+      agents.add(a);
+      a.exited.then(() => agents.delete(a), () => agents.delete(a));
+      return a;
+    },
+    async spawnProgram(name, argv, opts = {}) {
+      if (closed) throw new Error('topology closed');
+      const h = host(name);
+      const a = await startAgent({ argv: ['ip', 'netns', 'exec', h.netns, ...argv], cwd: root, env: opts.env, label: `${name}:${argv[1] ?? argv[0]}`, waitReady: false });
       agents.add(a);
       a.exited.then(() => agents.delete(a), () => agents.delete(a));
       return a;
