@@ -1,0 +1,424 @@
+// The portable bootloader (docs/flash.md §4–§5): the boot decision (which slot runs after a
+// reset: trial once, then confirmed or rolled back) and the boot protocol on channel 3 (INFO,
+// BEGIN, CHUNK, STATUS, COMMIT, CONFIRM, RESET, ENTER_BOOT), over an abstract Flash.
+// Portable subset (tsc + asc): no I/O of its own — the caller feeds request frames (header +
+// payload, already deframed) and sends the answer frame this writes; no clock; no allocation
+// after the constructor. The same class serves in both modes:
+//   bootloader mode  every operation;
+//   app mode         the resident boot service of a running app: INFO, CONFIRM, RESET,
+//                    ENTER_BOOT; the rest fail BootNotInBootMode (707).
+// After handle(), `action` says whether the caller must reset the device once the answer left.
+import {
+  Header, HEADER_BYTES, readHeader, writeHeader, KIND_REQUEST, KIND_RESPONSE, KIND_ERROR, KIND_PING,
+  KIND_PONG, CHANNEL_BOOT,
+} from '../../src/wire/header.ts';
+import { readU32LE, writeU16LE } from '../../src/wire/bytes.ts';
+import { crc32cSmall } from '../../src/framing/crc32c.ts';
+import {
+  ERR_BOOT_BAD_REQUEST, ERR_BOOT_CHUNK_CRC, ERR_BOOT_IMAGE_TOO_LARGE, ERR_BOOT_WRONG_BOARD,
+  ERR_BOOT_HASH_MISMATCH, ERR_BOOT_NO_SESSION, ERR_BOOT_INCOMPLETE, ERR_BOOT_NOT_IN_BOOT_MODE,
+  ERR_BOOT_BAD_OFFSET, ERR_BOOT_NO_TRIAL, ERR_RPC_UNKNOWN_METHOD,
+} from '../../src/wire/errors.ts';
+import {
+  BOOT_KEY_HI, OP_INFO, OP_BEGIN, OP_CHUNK, OP_STATUS, OP_COMMIT, OP_CONFIRM, OP_RESET, OP_ENTER_BOOT,
+  MODE_BOOTLOADER, MODE_APP, SLOT_EMPTY, SLOT_VALID, SLOT_RECEIVING, SLOT_REJECTED, NO_SLOT,
+  INFO_FLAG_TRIAL_RUNNING, INFO_FLAG_SESSION_OPEN, SESSION_NONE, SESSION_RECEIVING, SESSION_COMMITTED,
+  BOARD_BYTES, SHA256_BYTES, CHUNK_HEAD_BYTES, BootInfo, SlotInfo, Manifest, Answer,
+  decodeManifest, encodeInfo, encodeBeginRes, encodeChunkRes, encodeSlotRes, encodeStatusHead, bitmapBytes,
+} from '../../src/flash/boot-wire.ts';
+import { Flash, BootLayout } from './flash.ts';
+import { BootState, StateStore, SlotRecord, FLAG_STAY, FLAG_TRIAL_STARTED } from './state.ts';
+import { Sha256 } from './sha256.ts';
+
+export const ACTION_NONE: i32 = 0;
+/** Reset the device after sending the answer (RESET, ENTER_BOOT). */
+export const ACTION_RESET: i32 = 1;
+
+/** boot(): no slot to run — stay in the bootloader. */
+export const BOOT_STAY: i32 = -1;
+
+/** Most chunks a transfer can have (the received bitmap is fixed-size). */
+export const MAX_CHUNKS: i32 = 2048;
+
+export class BootConfig {
+  board: Uint8Array = new Uint8Array(BOARD_BYTES);
+  bootloaderVersion: u16 = 1;
+  /** Image bytes per CHUNK (the last one may be shorter). */
+  chunkBytes: i32 = 1024;
+  /** CHUNK requests the host may keep in flight (the device handles frames in order). */
+  window: u8 = 4;
+}
+
+export class Bootloader {
+  readonly flash: Flash;
+  readonly layout: BootLayout;
+  readonly config: BootConfig;
+  readonly state: BootState = new BootState();
+  /** MODE_BOOTLOADER or MODE_APP (set by the caller after boot()). */
+  mode: u8 = MODE_BOOTLOADER;
+  /** Slot the running app came from (app mode), NO_SLOT in the bootloader. */
+  running: u8 = NO_SLOT;
+  /** What the caller must do after sending the answer of the last handle(). */
+  action: i32 = ACTION_NONE;
+  /** Requests that did not decode, or failed (counted, never thrown). */
+  errors: u32 = 0;
+
+  private readonly store: StateStore;
+  private readonly sha: Sha256 = new Sha256();
+  private readonly page: Uint8Array;
+  private readonly digest: Uint8Array = new Uint8Array(SHA256_BYTES);
+  private readonly h: Header = new Header();
+  private readonly oh: Header = new Header();
+  private readonly info: BootInfo = new BootInfo();
+  private readonly ans: Answer = new Answer();
+  private readonly m: Manifest = new Manifest();
+  private readonly bitmap: Uint8Array = new Uint8Array(MAX_CHUNKS / 8);
+
+  // The transfer session (RAM only: a reset ends it; docs/flash.md §4.4).
+  session: u8 = SESSION_NONE;
+  private target: i32 = 0;
+  private imageBytes: u32 = 0;
+  private version: u32 = 0;
+  private chunkCount: i32 = 0;
+  private received: i32 = 0;
+  private readonly sessionSha: Uint8Array = new Uint8Array(SHA256_BYTES);
+
+  constructor(flash: Flash, layout: BootLayout, config: BootConfig) {
+    this.flash = flash;
+    this.layout = layout;
+    this.config = config;
+    this.store = new StateStore(flash);
+    this.page = new Uint8Array(layout.pageBytes);
+  }
+
+  /** Largest image a slot holds. */
+  maxImageBytes(): i32 {
+    return this.layout.slotBytes();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Boot decision
+
+  /** SHA-256 of slot `slot`'s first `n` bytes into `digest`. 0 or -ERR_BOOT_FLASH_IO. */
+  private hashSlot(slot: i32, n: i32): i32 {
+    const sha = this.sha;
+    sha.init();
+    const base = this.layout.slotAddr(slot);
+    const pb = this.layout.pageBytes;
+    for (let off = 0; off < n; off += pb) {
+      const k = n - off < pb ? n - off : pb;
+      const r = this.flash.read(base + off, this.page, 0, k);
+      if (r < 0) return r;
+      sha.update(this.page, 0, k);
+    }
+    sha.final(this.digest, 0);
+    return 0;
+  }
+
+  /** The slot record says VALID and the flash holds exactly that image. */
+  verifySlot(slot: i32): bool {
+    const s = this.state.slot(slot);
+    if (s.state != SLOT_VALID || s.imageBytes == 0 || <i32>s.imageBytes > this.maxImageBytes()) return false;
+    if (this.hashSlot(slot, <i32>s.imageBytes) < 0) return false;
+    for (let i = 0; i < SHA256_BYTES; i++) if (this.digest[i] != s.sha256[i]) return false;
+    return true;
+  }
+
+  /**
+   * After a reset: decide which slot runs, writing the state record where the decision changes
+   * it. Returns the slot (0/1) to hand over to, or BOOT_STAY (enter the bootloader: asked to by
+   * ENTER_BOOT, or no valid image). Order: STAY flag (cleared: it holds for one boot) → a trial
+   * that already started and was not confirmed is rolled back → a pending trial starts (flag
+   * written before the jump, so it runs at most once) → the active slot → the other valid slot.
+   */
+  boot(): i32 {
+    const st = this.state;
+    this.session = SESSION_NONE;
+    this.mode = MODE_BOOTLOADER;
+    this.running = NO_SLOT;
+    if (this.store.load(st) < 0) return BOOT_STAY;
+    if ((st.flags & FLAG_STAY) != 0) {
+      st.flags = st.flags & ~FLAG_STAY;
+      this.store.save(st);
+      return BOOT_STAY;
+    }
+    if (st.trial != NO_SLOT) {
+      const t: i32 = <i32>st.trial;
+      if ((st.flags & FLAG_TRIAL_STARTED) == 0 && this.verifySlot(t)) {
+        st.flags = st.flags | FLAG_TRIAL_STARTED;
+        if (this.store.save(st) < 0) return BOOT_STAY;
+        return t;
+      }
+      // Started once and never confirmed (or unreadable): roll back.
+      st.slot(t).state = SLOT_REJECTED;
+      st.trial = NO_SLOT;
+      st.flags = st.flags & ~FLAG_TRIAL_STARTED;
+      if (this.store.save(st) < 0) return BOOT_STAY;
+    }
+    if (st.active != NO_SLOT && this.verifySlot(<i32>st.active)) return <i32>st.active;
+    for (let s = 0; s < 2; s++) {
+      if (s != <i32>st.active && this.verifySlot(s)) {
+        st.active = <u8>s;
+        this.store.save(st);
+        return s;
+      }
+    }
+    return BOOT_STAY;
+  }
+
+  /** The caller handed over to `slot` (app mode from now on, until the next boot()). */
+  enterApp(slot: i32): void {
+    this.mode = MODE_APP;
+    this.running = <u8>slot;
+  }
+
+  /** The running app is healthy: a trial becomes the active slot. 0 or -code. */
+  confirm(): i32 {
+    const st = this.state;
+    if (this.mode != MODE_APP || st.trial == NO_SLOT || st.trial != this.running || (st.flags & FLAG_TRIAL_STARTED) == 0) {
+      return -ERR_BOOT_NO_TRIAL;
+    }
+    st.active = st.trial;
+    st.trial = NO_SLOT;
+    st.flags = st.flags & ~FLAG_TRIAL_STARTED;
+    return this.store.save(st);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Protocol
+
+  /**
+   * Handle one frame (header + payload at req[0..len)). Writes the answer frame into `out` and
+   * returns its length, or 0 when nothing is to be sent (not a boot request). Sets `action`.
+   */
+  handle(req: Uint8Array, len: i32, out: Uint8Array): i32 {
+    this.action = ACTION_NONE;
+    const h = this.h;
+    if (readHeader(req, 0, len, <u32>(out.length - HEADER_BYTES), h) < 0) { this.errors++; return 0; }
+    if (h.channel != CHANNEL_BOOT) return 0;
+    if (h.kind == KIND_PING) return this.answer(KIND_PONG, 0, out);
+    if (h.kind != KIND_REQUEST) return 0;
+    if (h.keyHi != BOOT_KEY_HI) return this.fail(ERR_RPC_UNKNOWN_METHOD, out);
+    const p = HEADER_BYTES;
+    const end = len;
+    const op = h.keyLo;
+    let n: i32 = -ERR_RPC_UNKNOWN_METHOD;
+    if (op == OP_INFO) n = end == p ? this.opInfo(out) : -ERR_BOOT_BAD_REQUEST;
+    else if (op == OP_CONFIRM) n = end == p ? this.opConfirm(out) : -ERR_BOOT_BAD_REQUEST;
+    else if (op == OP_RESET) {
+      if (end != p) n = -ERR_BOOT_BAD_REQUEST;
+      else { n = 0; this.action = ACTION_RESET; }
+    } else if (op == OP_ENTER_BOOT) n = end == p ? this.opEnterBoot() : -ERR_BOOT_BAD_REQUEST;
+    else if (op == OP_BEGIN || op == OP_CHUNK || op == OP_STATUS || op == OP_COMMIT) {
+      if (this.mode != MODE_BOOTLOADER) n = -ERR_BOOT_NOT_IN_BOOT_MODE;
+      else if (op == OP_BEGIN) n = this.opBegin(req, p, end, out);
+      else if (op == OP_CHUNK) n = this.opChunk(req, p, end, out);
+      else if (op == OP_STATUS) n = end == p ? this.opStatus(out) : -ERR_BOOT_BAD_REQUEST;
+      else n = end == p ? this.opCommit(out) : -ERR_BOOT_BAD_REQUEST;
+    }
+    if (n < 0) return this.fail(-n, out);
+    return this.answer(KIND_RESPONSE, n, out);
+  }
+
+  /** Header for an answer to the request in `h` with `n` payload bytes already at out[20..). */
+  private answer(kind: u8, n: i32, out: Uint8Array): i32 {
+    const oh = this.oh;
+    const h = this.h;
+    oh.kind = kind;
+    oh.flags = 0;
+    oh.channel = CHANNEL_BOOT;
+    oh.callId = h.callId;
+    oh.keyLo = kind == KIND_PONG ? 0 : h.keyLo;
+    oh.keyHi = kind == KIND_PONG ? 0 : h.keyHi;
+    oh.length = <u32>n;
+    writeHeader(oh, out, 0);
+    return HEADER_BYTES + n;
+  }
+
+  /** ERROR with payload `code u16, message length u16 = 0` (docs/rpc.md §4). */
+  private fail(code: i32, out: Uint8Array): i32 {
+    this.errors++;
+    this.action = ACTION_NONE;
+    writeU16LE(out, HEADER_BYTES, <u32>code);
+    writeU16LE(out, HEADER_BYTES + 2, 0);
+    return this.answer(KIND_ERROR, 4, out);
+  }
+
+  private fillSlot(s: SlotRecord, d: SlotInfo): void {
+    d.state = s.state;
+    d.version = s.version;
+    d.imageBytes = s.imageBytes;
+    d.shaPrefix = readU32LE(s.sha256, 0);
+  }
+
+  private opInfo(out: Uint8Array): i32 {
+    const v = this.info;
+    const st = this.state;
+    v.mode = this.mode;
+    v.bootloaderVersion = this.config.bootloaderVersion;
+    for (let i = 0; i < BOARD_BYTES; i++) v.board[i] = this.config.board[i];
+    v.maxImageBytes = <u32>this.maxImageBytes();
+    v.chunkBytes = <u16>this.config.chunkBytes;
+    v.window = this.config.window;
+    v.runningSlot = this.running;
+    v.activeSlot = st.active;
+    v.trialSlot = st.trial;
+    let flags: u8 = 0;
+    if (this.running != NO_SLOT && st.trial == this.running && (st.flags & FLAG_TRIAL_STARTED) != 0) flags = flags | INFO_FLAG_TRIAL_RUNNING;
+    if (this.session != SESSION_NONE) flags = flags | INFO_FLAG_SESSION_OPEN;
+    v.flags = flags;
+    this.fillSlot(st.s0, v.slot0);
+    this.fillSlot(st.s1, v.slot1);
+    return encodeInfo(v, out, HEADER_BYTES);
+  }
+
+  private opConfirm(out: Uint8Array): i32 {
+    if (this.mode != MODE_APP) return -ERR_BOOT_NO_TRIAL;
+    const slot = this.running;
+    const r = this.confirm();
+    if (r < 0) return r;
+    this.ans.slot = slot;
+    this.ans.version = this.state.slot(<i32>slot).version;
+    return encodeSlotRes(this.ans, out, HEADER_BYTES);
+  }
+
+  private opEnterBoot(): i32 {
+    if (this.mode == MODE_BOOTLOADER) return 0; // already there
+    const st = this.state;
+    st.flags = st.flags | FLAG_STAY;
+    const r = this.store.save(st);
+    if (r < 0) return r;
+    this.action = ACTION_RESET;
+    return 0;
+  }
+
+  private sameSession(m: Manifest): bool {
+    if (this.session == SESSION_NONE || m.imageBytes != this.imageBytes || m.version != this.version) return false;
+    for (let i = 0; i < SHA256_BYTES; i++) if (m.sha256[i] != this.sessionSha[i]) return false;
+    return true;
+  }
+
+  private opBegin(req: Uint8Array, p: i32, end: i32, out: Uint8Array): i32 {
+    const m = this.m;
+    const r = decodeManifest(req, p, end, m);
+    if (r < 0) return r;
+    for (let i = 0; i < BOARD_BYTES; i++) if (m.board[i] != this.config.board[i]) return -ERR_BOOT_WRONG_BOARD;
+    const chunk = this.config.chunkBytes;
+    const count: i32 = <i32>(((m.imageBytes + <u32>chunk - 1) / <u32>chunk) | 0);
+    if (m.imageBytes > <u32>this.maxImageBytes() || count > MAX_CHUNKS) return -ERR_BOOT_IMAGE_TOO_LARGE;
+    const a = this.ans;
+    if (this.sameSession(m)) {
+      a.resumed = 1;
+    } else {
+      // A new transfer into the slot that is not active. Invalidate it in the record *before*
+      // erasing, so no record ever points at a half-erased image.
+      const st = this.state;
+      const t: i32 = st.active == 1 ? 0 : 1;
+      if (st.trial == <u8>t) {
+        st.trial = NO_SLOT;
+        st.flags = st.flags & ~FLAG_TRIAL_STARTED;
+      }
+      const s = st.slot(t);
+      s.state = SLOT_RECEIVING;
+      s.version = m.version;
+      s.imageBytes = m.imageBytes;
+      for (let i = 0; i < SHA256_BYTES; i++) s.sha256[i] = m.sha256[i];
+      this.session = SESSION_NONE;
+      let e = this.store.save(st);
+      if (e < 0) return e;
+      const first = this.layout.slotFirstPage(t);
+      const pages: i32 = <i32>(((m.imageBytes + <u32>this.layout.pageBytes - 1) / <u32>this.layout.pageBytes) | 0);
+      for (let i = 0; i < pages; i++) {
+        e = this.flash.erase(first + i);
+        if (e < 0) return e;
+      }
+      for (let i = 0; i < MAX_CHUNKS / 8; i++) this.bitmap[i] = 0;
+      this.target = t;
+      this.imageBytes = m.imageBytes;
+      this.version = m.version;
+      for (let i = 0; i < SHA256_BYTES; i++) this.sessionSha[i] = m.sha256[i];
+      this.chunkCount = count;
+      this.received = 0;
+      this.session = SESSION_RECEIVING;
+      a.resumed = 0;
+    }
+    a.slot = <u8>this.target;
+    a.chunkBytes = <u16>chunk;
+    a.chunkCount = <u16>this.chunkCount;
+    a.chunksReceived = <u16>this.received;
+    return encodeBeginRes(a, out, HEADER_BYTES);
+  }
+
+  private opChunk(req: Uint8Array, p: i32, end: i32, out: Uint8Array): i32 {
+    if (end - p < CHUNK_HEAD_BYTES + 1) return -ERR_BOOT_BAD_REQUEST;
+    if (this.session == SESSION_NONE) return -ERR_BOOT_NO_SESSION;
+    const offset = readU32LE(req, p);
+    const crc = readU32LE(req, p + 4);
+    const d = p + CHUNK_HEAD_BYTES;
+    const n = end - d;
+    const chunk = <u32>this.config.chunkBytes;
+    if (offset >= this.imageBytes || offset % chunk != 0) return -ERR_BOOT_BAD_OFFSET;
+    const left: u32 = this.imageBytes - offset;
+    if (<u32>n != (left < chunk ? left : chunk)) return -ERR_BOOT_BAD_OFFSET;
+    if (crc32cSmall(req, d, n) != crc) return -ERR_BOOT_CHUNK_CRC;
+    const idx: i32 = <i32>((offset / chunk) | 0);
+    const bit: u8 = <u8>((<u32>1 << <u32>(idx & 7)) & 0xff);
+    if ((this.bitmap[idx >>> 3] & bit) == 0) {
+      if (this.session != SESSION_RECEIVING) return -ERR_BOOT_NO_SESSION;
+      const r = this.flash.write(this.layout.slotAddr(this.target) + <i32>offset, req, d, n);
+      if (r < 0) return r;
+      this.bitmap[idx >>> 3] = this.bitmap[idx >>> 3] | bit;
+      this.received++;
+    }
+    const a = this.ans;
+    a.offset = offset;
+    a.chunksReceived = <u16>this.received;
+    a.chunkCount = <u16>this.chunkCount;
+    return encodeChunkRes(a, out, HEADER_BYTES);
+  }
+
+  private opStatus(out: Uint8Array): i32 {
+    const a = this.ans;
+    a.state = this.session;
+    a.slot = this.session == SESSION_NONE ? NO_SLOT : <u8>this.target;
+    a.chunkBytes = <u16>this.config.chunkBytes;
+    a.imageBytes = this.session == SESSION_NONE ? 0 : this.imageBytes;
+    const count = this.session == SESSION_NONE ? 0 : this.chunkCount;
+    a.chunkCount = <u16>count;
+    a.chunksReceived = <u16>(this.session == SESSION_NONE ? 0 : this.received);
+    const nb = bitmapBytes(count);
+    if (HEADER_BYTES + 12 + nb > out.length) return -ERR_BOOT_BAD_REQUEST;
+    const k = encodeStatusHead(a, out, HEADER_BYTES);
+    for (let i = 0; i < nb; i++) out[HEADER_BYTES + k + i] = this.bitmap[i];
+    return k + nb;
+  }
+
+  private opCommit(out: Uint8Array): i32 {
+    if (this.session == SESSION_NONE) return -ERR_BOOT_NO_SESSION;
+    const a = this.ans;
+    a.slot = <u8>this.target;
+    a.version = this.version;
+    if (this.session == SESSION_COMMITTED) return encodeSlotRes(a, out, HEADER_BYTES); // a retried COMMIT
+    if (this.received != this.chunkCount) return -ERR_BOOT_INCOMPLETE;
+    const st = this.state;
+    const t = this.target;
+    let r = this.hashSlot(t, <i32>this.imageBytes);
+    if (r < 0) return r;
+    for (let i = 0; i < SHA256_BYTES; i++) {
+      if (this.digest[i] != this.sessionSha[i]) {
+        // Every chunk passed its CRC and still the image differs: start over from BEGIN.
+        st.slot(t).state = SLOT_EMPTY;
+        this.session = SESSION_NONE;
+        this.store.save(st);
+        return -ERR_BOOT_HASH_MISMATCH;
+      }
+    }
+    st.slot(t).state = SLOT_VALID;
+    st.trial = <u8>t;
+    st.flags = st.flags & ~FLAG_TRIAL_STARTED;
+    r = this.store.save(st);
+    if (r < 0) return r;
+    this.session = SESSION_COMMITTED;
+    return encodeSlotRes(a, out, HEADER_BYTES);
+  }
+}

@@ -1,0 +1,253 @@
+// The simulator target of the bootloader (docs/flash.md §6): a device process whose flash is a
+// file and whose reset is a fresh boot() over that file (a power cycle is killing this process
+// and starting it again). The portable bootloader (firmware/boot/loader.ts) decides what runs;
+// the "app" is the image in the chosen slot — a firmware wasm (build/firmware/thermo.wasm) run
+// with the env imports of hw-tests/lib/sim-device.mjs. While the app runs, frames on channel 3
+// go to the resident boot service (the same Bootloader in app mode: INFO, CONFIRM, RESET,
+// ENTER_BOOT), everything else to the app.
+//
+//   node --import tsx hw-tests/lib/boot-sim-device.ts --pty <path> --flash <file> [--board sim]
+//     [--page-bytes 1024] [--slot-pages 128] [--chunk-bytes 1024] [--window 4]
+//
+// stdout, one line per event (the launcher, hw-tests/lib/boot-sim.ts, parses them):
+//   ready <pty>                    the port is open
+//   boot bootloader <reason>       stays in the bootloader (asked to, or no valid image)
+//   boot app slot=<s> version=<v> trial=<0|1>
+//   crash <reason>                 the app failed (invalid image, trap): reset follows
+// The port is reopened when it goes away (socat killed = cable unplugged): the device, and a
+// transfer session in its RAM, live on, as on a real board.
+import { closeSync, existsSync, openSync, readSync, writeSync, ftruncateSync, fstatSync } from 'node:fs';
+import { SerialPort } from 'serialport';
+import { Deframer } from '../../src/framing/deframer.ts';
+import { frameEncode, frameMaxEncodedBytes } from '../../src/framing/frame.ts';
+import { CHANNEL_BOOT } from '../../src/wire/header.ts';
+import { ERR_BOOT_FLASH_IO } from '../../src/wire/errors.ts';
+import { Flash, BootLayout } from '../../firmware/boot/flash.ts';
+import { Bootloader, BootConfig, BOOT_STAY, ACTION_RESET } from '../../firmware/boot/loader.ts';
+
+const args = process.argv.slice(2);
+const opt = (name: string, def?: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : def;
+};
+const ptyPath = opt('--pty');
+const flashPath = opt('--flash');
+if (ptyPath === undefined || flashPath === undefined) {
+  console.error('usage: boot-sim-device.ts --pty <path> --flash <file> [--board sim] [--page-bytes N] [--slot-pages N] [--chunk-bytes N] [--window N]');
+  process.exit(2);
+}
+const pageBytes = Number(opt('--page-bytes', '1024'));
+const slotPages = Number(opt('--slot-pages', '128'));
+const MAX_FRAME_BYTES = 2048;
+
+/** Flash backed by a file (created erased, all 0xFF). Every write goes to the file at once. */
+class FileFlash extends Flash {
+  private readonly fd: number;
+  private readonly ff: Uint8Array;
+  constructor(path: string, pageBytes: number, pages: number) {
+    super();
+    this.pageBytes = pageBytes;
+    this.pages = pages;
+    this.fd = openSync(path, existsSync(path) ? 'r+' : 'w+');
+    this.ff = new Uint8Array(pageBytes).fill(0xff);
+    const want = pageBytes * pages;
+    const have = fstatSync(this.fd).size;
+    if (have < want) {
+      ftruncateSync(this.fd, want);
+      for (let p = Math.floor(have / pageBytes); p < pages; p++) writeSync(this.fd, this.ff, 0, pageBytes, p * pageBytes);
+    }
+  }
+  private inRange(addr: number, len: number): boolean {
+    return addr >= 0 && len >= 0 && addr + len <= this.pageBytes * this.pages;
+  }
+  override read(addr: number, dst: Uint8Array, dstOff: number, len: number): number {
+    if (!this.inRange(addr, len)) return -ERR_BOOT_FLASH_IO;
+    readSync(this.fd, dst, dstOff, len, addr);
+    return 0;
+  }
+  override erase(page: number): number {
+    if (page < 0 || page >= this.pages) return -ERR_BOOT_FLASH_IO;
+    writeSync(this.fd, this.ff, 0, this.pageBytes, page * this.pageBytes);
+    return 0;
+  }
+  override write(addr: number, src: Uint8Array, srcOff: number, len: number): number {
+    if (!this.inRange(addr, len)) return -ERR_BOOT_FLASH_IO;
+    writeSync(this.fd, src, srcOff, len, addr);
+    return 0;
+  }
+  close(): void { closeSync(this.fd); }
+}
+
+const layout = new BootLayout(pageBytes, slotPages);
+const flash = new FileFlash(flashPath, pageBytes, layout.totalPages());
+const config = new BootConfig();
+const boardName = new TextEncoder().encode(opt('--board', 'sim'));
+config.board.set(boardName.subarray(0, 16));
+config.chunkBytes = Number(opt('--chunk-bytes', '1024'));
+config.window = Number(opt('--window', '4'));
+const bl = new Bootloader(flash, layout, config);
+
+const log = (line: string): void => { process.stdout.write(line + '\n'); };
+
+// ---------------------------------------------------------------------------------------------
+// The serial port (reopened after an unplug)
+
+let port: SerialPort | null = null;
+const deframer = new Deframer(MAX_FRAME_BYTES);
+const txBuf = new Uint8Array(frameMaxEncodedBytes(MAX_FRAME_BYTES) + 1);
+const answer = new Uint8Array(MAX_FRAME_BYTES);
+
+function send(bytes: Uint8Array): void {
+  if (port !== null && port.isOpen) port.write(Buffer.from(bytes));
+}
+
+/** Encode a frame with a leading 0x00 (flushes line noise out of the host's deframer). */
+function sendFrame(frame: Uint8Array, len: number): void {
+  txBuf[0] = 0;
+  const n = frameEncode(frame, 0, len, txBuf, 1);
+  if (n > 0) send(txBuf.subarray(0, n + 1));
+}
+
+function openPort(first: boolean): void {
+  if (!existsSync(ptyPath!)) { setTimeout(() => openPort(first), 50); return; }
+  const p = new SerialPort({ path: ptyPath!, baudRate: 115200, autoOpen: false });
+  p.on('data', (chunk: Buffer) => onBytes(chunk));
+  p.on('error', () => { /* followed by close, or the open callback */ });
+  p.on('close', () => { if (port === p) { port = null; deframer.reset(); setTimeout(() => openPort(false), 50); } });
+  p.open((e) => {
+    if (e) { setTimeout(() => openPort(first), 50); return; }
+    port = p;
+    if (first) log(`ready ${ptyPath}`);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The app: a wasm image from the running slot
+
+interface AppExports { poll(): void; memory: WebAssembly.Memory }
+let app: AppExports | null = null;
+let appRx: Uint8Array[] = [];
+let appRxBytes = 0;
+let appT0 = 0;
+class ResetRequest extends Error {}
+
+const env = {
+  uart_read(ptr: number, max: number): number {
+    if (app === null || max <= 0 || appRxBytes === 0) return 0;
+    const dst = new Uint8Array(app.memory.buffer, ptr, max);
+    let n = 0;
+    while (n < max && appRx.length > 0) {
+      const c = appRx[0]!;
+      const k = Math.min(c.length, max - n);
+      dst.set(c.subarray(0, k), n);
+      n += k;
+      if (k === c.length) appRx.shift();
+      else appRx[0] = c.subarray(k);
+    }
+    appRxBytes -= n;
+    return n;
+  },
+  uart_write(ptr: number, len: number): void {
+    if (app !== null && len > 0) send(new Uint8Array(app.memory.buffer, ptr, len).slice());
+  },
+  millis(): number { return (Math.floor(performance.now() - appT0) >>> 0) | 0; },
+  reset(): void { throw new ResetRequest('reset'); },
+};
+
+function startApp(slot: number): boolean {
+  const s = bl.state.slot(slot);
+  const image = new Uint8Array(s.imageBytes);
+  if (flash.read(layout.slotAddr(slot), image, 0, image.length) < 0) return false;
+  try {
+    const module = new WebAssembly.Module(image);
+    appT0 = performance.now();
+    app = null;
+    const inst = new WebAssembly.Instance(module, { env });
+    app = inst.exports as unknown as AppExports;
+    if (typeof app.poll !== 'function' || !(app.memory instanceof WebAssembly.Memory)) throw new Error('the image exports no poll()/memory');
+    return true;
+  } catch (e) {
+    app = null;
+    log(`crash ${(e as Error).message.replace(/\s+/g, ' ')}`);
+    return false;
+  }
+}
+
+let polling = false;
+function runApp(): void {
+  if (app === null || polling) return;
+  polling = true;
+  try {
+    let spins = 0;
+    do app.poll(); while (appRxBytes > 0 && ++spins < 10000);
+  } catch (e) {
+    if (!(e instanceof ResetRequest)) {
+      send(Buffer.concat([Buffer.of(0), Buffer.from(`!panic ${(e as Error).message}\n`), Buffer.of(0)]));
+      log(`crash ${(e as Error).message.replace(/\s+/g, ' ')}`);
+    }
+    polling = false;
+    reset();
+    return;
+  }
+  polling = false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reset: the bootloader decides again from what the flash says
+
+function reset(): void {
+  app = null;
+  appRx = [];
+  appRxBytes = 0;
+  deframer.reset();
+  for (let tries = 0; ; tries++) {
+    const slot = bl.boot();
+    if (slot === BOOT_STAY) {
+      log(`boot bootloader ${bl.state.active === 0xff && bl.state.s0.state !== 1 && bl.state.s1.state !== 1 ? 'no-image' : 'requested'}`);
+      return;
+    }
+    const trial = bl.state.trial === slot ? 1 : 0;
+    if (startApp(slot)) {
+      bl.enterApp(slot);
+      log(`boot app slot=${slot} version=${bl.state.slot(slot).version} trial=${trial}`);
+      return;
+    }
+    // A broken image: reset again (a trial is rolled back by the next boot(); a broken confirmed
+    // image would loop — on a real board the watchdog does the same).
+    if (tries > 3) { log('boot bootloader boot-loop'); bl.mode = 1; return; }
+  }
+}
+
+function onBytes(chunk: Uint8Array): void {
+  deframer.feed(chunk, 0, chunk.length);
+  for (let n = deframer.next(); n > 0; n = deframer.next()) {
+    const f = deframer.frame;
+    if (n >= 20 && f[3] === CHANNEL_BOOT) {
+      const k = bl.handle(f, n, answer);
+      if (k > 0) sendFrame(answer, k);
+      if (bl.action === ACTION_RESET) {
+        // The answer is queued on the port; reset once it left (a real device resets after the
+        // UART drained), so the host gets it.
+        const p = port;
+        if (p !== null) p.drain(() => reset());
+        else reset();
+        return;
+      }
+      continue;
+    }
+    if (app !== null) {
+      // Hand the frame to the app as bytes again (it has its own deframer).
+      const enc = new Uint8Array(frameMaxEncodedBytes(n) + 1);
+      const m = frameEncode(f, 0, n, enc, 1);
+      if (m > 0) { appRx.push(enc.subarray(0, m + 1)); appRxBytes += m + 1; }
+    }
+  }
+  runApp();
+}
+
+openPort(true);
+reset();
+setInterval(runApp, 1);
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(sig, () => { flash.close(); process.exit(0); });
+}
