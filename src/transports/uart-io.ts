@@ -9,7 +9,8 @@
 //     the baud rate, a real UART does not);
 //   - `end()` (StreamLink.close): drain what is queued, then close the port;
 //   - a port error, an unexpected close, or the device path vanishing: the readable is destroyed
-//     with the error, which the StreamLink reports as LinkIo (501).
+//     with the error, which the StreamLink reports as LinkIo (501);
+//   - a write stalled by a lost "writable" wake-up is kicked (see STALL_MS below).
 // Only types are imported from serialport: the module itself is loaded by uart.ts, lazily.
 import { existsSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
@@ -27,6 +28,20 @@ export interface UartIoOptions {
   /** How long `end()` waits for queued bytes to leave before closing the port anyway. */
   closeTimeoutMs: number;
 }
+
+/**
+ * A port write still pending after this long gets its poller re-armed for "writable". Why:
+ * @serialport/bindings-cpp 13 (src/poller.cpp `Poller::poll`) calls uv_poll_start with only the
+ * events just asked for, not the union it records. A write that hit EAGAIN waits for 'writable';
+ * when the port then reads to EAGAIN too, its once('readable') replaces the writable interest, and
+ * if no byte ever arrives (the peer waits for this very write: a CREDIT, an answer) both sides
+ * wait forever. Seen as bulk streams over a pty stalling after a few hundred 4 KB items. Asking
+ * for 'writable' again is harmless: when it fires, the binding re-arms the recorded events
+ * (readable included). Costs one timer per STALL_MS while writes are pending.
+ */
+const STALL_MS = 5;
+/** uv_poll event bit of the bindings' Poller (bindings-cpp dist/poller.js EVENTS.UV_WRITABLE). */
+const UV_WRITABLE = 0b0010;
 
 /** One open serial port, as the readable + writable pair a StreamLink takes. */
 export class UartIo {
@@ -48,6 +63,12 @@ export class UartIo {
   private paceTimer: ReturnType<typeof setTimeout> | null = null;
   private watchTimer: ReturnType<typeof setInterval> | null = null;
   private closeTimer: ReturnType<typeof setTimeout> | null = null;
+  private stallTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Port writes started / the one the stall timer saw pending last time. */
+  private writeSeq = 0;
+  private stallSeq = -1;
+  /** Writes kicked out of a lost 'writable' wake-up (tests and benchmarks read it). */
+  stallKicks = 0;
   /** Pacing: when the line is free again (performance.now() ms). */
   private lineFreeAt = 0;
   private readonly byteMs: number;
@@ -111,7 +132,8 @@ export class UartIo {
     if (this.watchTimer !== null) clearInterval(this.watchTimer);
     if (this.paceTimer !== null) clearTimeout(this.paceTimer);
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
-    this.watchTimer = null; this.paceTimer = null; this.closeTimer = null;
+    if (this.stallTimer !== null) clearTimeout(this.stallTimer);
+    this.watchTimer = null; this.paceTimer = null; this.closeTimer = null; this.stallTimer = null;
   }
 
   private closePort(): void {
@@ -179,6 +201,8 @@ export class UartIo {
     }
     this.len = rest;
     this.inFlight = out;
+    this.writeSeq++;
+    if (this.stallTimer === null) this.stallTimer = setTimeout(this.stallCheck, STALL_MS);
     this.port.write(batch, (err) => {
       this.inFlight = null;
       this.spare = out;
@@ -189,6 +213,21 @@ export class UartIo {
       this.pump();
     });
   }
+
+  /** While writes are pending: one that made no progress for STALL_MS gets 'writable' re-armed. */
+  private readonly stallCheck = (): void => {
+    this.stallTimer = null;
+    if (this.dead || this.inFlight === null) { this.stallSeq = -1; return; }
+    if (this.stallSeq === this.writeSeq) {
+      const poller = (this.port as unknown as { port?: { poller?: { poll?: (ev: number) => void } } }).port?.poller;
+      if (typeof poller?.poll === 'function') {
+        this.stallKicks++;
+        try { poller.poll(UV_WRITABLE); } catch { /* a closing fd: the close path reports it */ }
+      }
+    }
+    this.stallSeq = this.writeSeq;
+    this.stallTimer = setTimeout(this.stallCheck, STALL_MS);
+  };
 
   private readonly paceTick = (): void => {
     this.paceTimer = null;
