@@ -21,7 +21,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   status: { summary: 'show the cells started with `cell run`: pid, socket, uptime, calls', load: () => import('./commands/status.ts') },
   stop: { summary: 'stop a cell started with `cell run` (GOODBYE to its clients)', load: () => import('./commands/stop.ts') },
   logs: { summary: 'print (or follow) a cell\'s structured log', load: () => import('./commands/logs.ts') },
+  gateway: { summary: 'make the cells of devices on serial ports callable by name from the mesh', load: () => import('./commands/gateway.ts') },
   test: { summary: 'run a cell directory\'s tests (test/**/*.test.ts, node:test)', load: () => import('./commands/test.ts') },
+  flash: { summary: 'flash a signed firmware image over a UART (bootloader: two slots, trial boot, rollback)', load: () => import('./commands/flash.ts') },
+  keys: { summary: 'generate an Ed25519 key pair for signing firmware images', load: () => import('./commands/keys.ts') },
+  sign: { summary: 'sign a firmware image: write its manifest (size, version, board, SHA-256, signature)', load: () => import('./commands/sign.ts') },
 };
 
 function version(): string {
