@@ -1,0 +1,298 @@
+// A Cell Link over one libp2p stream (`/cell/rpc/1/<name>`, docs/mesh.md §2): the same frames as
+// every other link, length-framed by the 20-byte header (no COBS: the stream is reliable and
+// ordered, noise authenticates and encrypts it).
+//
+// Receive: libp2p v3 streams are event based; a 'message' carries a Uint8Array or a
+// Uint8ArrayList of chunks. Frames are parsed across arbitrary chunk boundaries; a frame that lies
+// inside one chunk is delivered as a view of it (no copy); a split frame is reassembled in one
+// buffer that grows up to the MTU. A header that does not validate is fatal (Malformed, 406): a
+// length-framed stream cannot resynchronise.
+//
+// Send: frames are staged in one buffer and handed to `stream.send` once per tick (microtask) or
+// as soon as `flushAtBytes` are staged. The muxer may keep a reference to what it was given until
+// the bytes reach the socket, so a region of the stage that was sent is never written again: the
+// next batch goes after it, and a fresh stage is allocated when the tail is too short (one
+// allocation per `batchBytes` sent, none per frame).
+import { CellError } from '../wire/cell-error.ts';
+import { ERR_LINK_CLOSED, ERR_LINK_IO, ERR_RPC_MALFORMED } from '../wire/errors.ts';
+import { Header, HEADER_BYTES, readHeader } from '../wire/header.ts';
+import { checkMtu, copyBytes, LinkStats, type Link, type LinkCapabilities, type LinkHandlers } from '../transports/link.ts';
+
+/** The part of a libp2p v3 `Stream` a MeshLink uses (structural: no type dependency on libp2p). */
+export interface MeshStreamLike {
+  readonly status: string;
+  readonly writeStatus: string;
+  readonly protocol?: string;
+  send(data: Uint8Array): boolean;
+  close(options?: { signal?: AbortSignal }): Promise<void>;
+  abort(err: Error): void;
+  addEventListener(type: string, fn: (ev: Event) => void, opts?: { once?: boolean }): void;
+  removeEventListener(type: string, fn: (ev: Event) => void): void;
+}
+
+export interface MeshLinkOptions {
+  /** Largest frame in bytes, header included; larger incoming frames are fatal (Malformed). @default 1048576 */
+  mtu?: number;
+  /** Bytes handed to the stream and not yet taken by the muxer above which `send` returns false. @default 1048576 */
+  highWaterMarkBytes?: number;
+  /** Staging buffer size. @default 65536 */
+  batchBytes?: number;
+  /** Hand the batch to the stream as soon as it holds this many bytes. @default 16384 */
+  flushAtBytes?: number;
+  /** After a local close, reset the stream if the peer has not closed its end within this many ms. @default 5000 */
+  lingerMs?: number;
+}
+
+interface ByteList { readonly bufs: Uint8Array[] }
+
+export class MeshLink implements Link {
+  readonly caps: LinkCapabilities;
+  readonly stats = new LinkStats();
+  closed = false;
+  /** The libp2p stream under this link. */
+  readonly stream: MeshStreamLike;
+  /** PeerId (string) of the other end, when known. */
+  readonly remotePeer: string;
+  private handlers: LinkHandlers | null = null;
+  private readonly hdr = new Header();
+  private readonly maxPayload: number;
+  private part: Uint8Array = new Uint8Array(256);
+  private partLen = 0;
+  private partNeed = 0;
+  private stage: Uint8Array;
+  private stageStart = 0;
+  private stageEnd = 0;
+  private flushQueued = false;
+  private readonly batchBytes: number;
+  private readonly flushAtBytes: number;
+  private readonly hwm: number;
+  private readonly lingerMs: number;
+  private needDrain = false;
+  private finalErr: CellError | null = null;
+  private ending = false;
+
+  constructor(stream: MeshStreamLike, remotePeer = '', opts: MeshLinkOptions = {}) {
+    const mtu = opts.mtu ?? 1 << 20;
+    if (!(mtu >= HEADER_BYTES)) throw new RangeError(`mtu must be at least ${HEADER_BYTES}, got ${mtu}`);
+    this.caps = Object.freeze({ kind: 'stream', reliable: true, mtu, framing: 'length' });
+    this.maxPayload = mtu - HEADER_BYTES;
+    this.batchBytes = opts.batchBytes ?? 65536;
+    this.flushAtBytes = Math.min(this.batchBytes, opts.flushAtBytes ?? 16384);
+    this.hwm = opts.highWaterMarkBytes ?? 1 << 20;
+    this.lingerMs = opts.lingerMs ?? 5000;
+    this.stage = new Uint8Array(this.batchBytes);
+    this.stream = stream;
+    this.remotePeer = remotePeer;
+    // Before start(): the stream buffers what arrives (no 'message' listener yet); a close is recorded.
+    stream.addEventListener('close', this.onStreamClose);
+    stream.addEventListener('remoteCloseWrite', this.onRemoteEnd);
+    stream.addEventListener('drain', this.onStreamDrain);
+    if (stream.status !== 'open') this.finish(new CellError(ERR_LINK_CLOSED, `stream already ${stream.status}`));
+  }
+
+  start(handlers: LinkHandlers): void {
+    if (this.handlers !== null) throw new Error('link already started');
+    this.handlers = handlers;
+    if (this.closed) { const err = this.finalErr; queueMicrotask(() => handlers.onClose(err)); return; }
+    this.stream.addEventListener('message', this.onMessage);
+  }
+
+  send(frame: Uint8Array, len: number = frame.length): boolean {
+    checkMtu(len, this.caps.mtu);
+    if (this.closed || this.ending) { this.stats.dropped++; return false; }
+    const off = this.room(len); // first: it may move to a new stage
+    copyBytes(frame, 0, this.stage, off, len);
+    return this.queued(len);
+  }
+
+  get wbuf(): Uint8Array { return this.stage; }
+
+  reserve(maxLen: number): number {
+    if (this.closed || this.ending) return -1;
+    return this.room(maxLen);
+  }
+
+  commit(len: number): boolean {
+    checkMtu(len, this.caps.mtu);
+    if (this.closed || this.ending) { this.stats.dropped++; return false; }
+    return this.queued(len);
+  }
+
+  /** Offset in the stage where `len` more bytes fit (a fresh stage when the tail is too short). */
+  private room(len: number): number {
+    if (this.stageEnd + len <= this.stage.length) return this.stageEnd;
+    this.flush();
+    this.stage = new Uint8Array(Math.max(this.batchBytes, len));
+    this.stageStart = this.stageEnd = 0;
+    return 0;
+  }
+
+  private queued(len: number): boolean {
+    const s = this.stats;
+    s.framesOut++;
+    s.bytesOut += len;
+    const n = (this.stageEnd += len) - this.stageStart;
+    if (n >= this.flushAtBytes) this.flush();
+    else if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushTask); }
+    if (this.needDrain) return false;
+    return true;
+  }
+
+  private readonly flushTask = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
+
+  private flush(): void {
+    const start = this.stageStart, end = this.stageEnd;
+    if (start === end) return;
+    this.stageStart = end;
+    const st = this.stream;
+    if (st.writeStatus !== 'writable') return;
+    try {
+      if (!st.send(this.stage.subarray(start, end))) this.needDrain = true;
+    } catch (e) {
+      this.stats.errIo++;
+      this.finish(new CellError(ERR_LINK_IO, `stream send failed: ${(e as Error).message}`));
+    }
+  }
+
+  private readonly onStreamDrain = (): void => {
+    if (this.needDrain && !this.closed) { this.needDrain = false; this.handlers?.onDrain?.(); }
+  };
+
+  /** Flush what is staged, close our end of the stream (the peer sees LinkClosed), then `onClose(null)`. */
+  close(): void {
+    if (this.closed || this.ending) return;
+    this.ending = true;
+    this.flush();
+    const st = this.stream;
+    st.close().catch(() => {});
+    const t = setTimeout(() => { if (st.status !== 'closed') st.abort(new Error('peer did not close its end')); }, this.lingerMs);
+    t.unref?.();
+    this.finish(null);
+  }
+
+  /** Reset the stream at once, without flushing (as if the process died). */
+  destroy(): void {
+    this.stageStart = this.stageEnd = 0;
+    this.stream.abort(new Error('link destroyed'));
+    this.finish(null);
+  }
+
+  /** Write raw bytes, bypassing framing (tests: inject garbage). */
+  writeRaw(bytes: Uint8Array): void {
+    this.flush();
+    this.stream.send(bytes.slice());
+  }
+
+  private readonly onStreamClose = (ev: Event): void => {
+    const err = (ev as Event & { error?: Error }).error;
+    if (err !== undefined && err !== null) {
+      this.stats.errIo++;
+      this.finish(new CellError(ERR_LINK_IO, `stream reset: ${err.message}`, { cause: err.name }));
+    } else {
+      this.finish(new CellError(ERR_LINK_CLOSED, 'stream closed'));
+    }
+    this.detach();
+  };
+
+  private readonly onRemoteEnd = (): void => {
+    this.finish(new CellError(ERR_LINK_CLOSED, 'peer closed the stream'));
+    if (this.stream.writeStatus === 'writable') this.stream.close().catch(() => {});
+  };
+
+  private detach(): void {
+    const st = this.stream;
+    st.removeEventListener('message', this.onMessage);
+    st.removeEventListener('close', this.onStreamClose);
+    st.removeEventListener('remoteCloseWrite', this.onRemoteEnd);
+    st.removeEventListener('drain', this.onStreamDrain);
+  }
+
+  private readonly onMessage = (ev: Event): void => {
+    const data = (ev as Event & { data: Uint8Array | ByteList }).data;
+    if ((data as ByteList).bufs !== undefined) {
+      for (const chunk of (data as ByteList).bufs) { if (this.closed) return; this.onChunk(chunk); }
+    } else this.onChunk(data as Uint8Array);
+  };
+
+  private fatal(code: number): void {
+    this.stats.errMalformed++;
+    this.stageStart = this.stageEnd = 0;
+    this.finish(new CellError(ERR_RPC_MALFORMED, `bad frame header on a mesh stream (wire error ${code}): closing`, { wireCode: code }));
+    this.stream.abort(new Error('malformed frame'));
+  }
+
+  private onChunk(chunk: Uint8Array): void {
+    if (this.closed) return;
+    const end = chunk.length;
+    let off = 0;
+    if (this.partLen > 0) {
+      off = this.continuePartial(chunk);
+      if (off < 0) return;
+    }
+    const h = this.hdr;
+    const handlers = this.handlers!;
+    const s = this.stats;
+    while (off < end && !this.closed) {
+      const avail = end - off;
+      if (avail < HEADER_BYTES) { this.startPartial(chunk, off, avail, 0); return; }
+      const r = readHeader(chunk, off, -1, this.maxPayload, h);
+      if (r < 0) { this.fatal(-r); return; }
+      const total = HEADER_BYTES + h.length;
+      if (avail < total) { this.startPartial(chunk, off, avail, total); return; }
+      s.framesIn++;
+      s.bytesIn += total;
+      handlers.onFrame(chunk, off, total);
+      off += total;
+    }
+  }
+
+  private startPartial(chunk: Uint8Array, off: number, avail: number, total: number): void {
+    const need = total > 0 ? total : HEADER_BYTES;
+    if (this.part.length < need) this.part = new Uint8Array(Math.max(need, this.part.length * 2));
+    copyBytes(chunk, off, this.part, 0, avail);
+    this.partLen = avail;
+    this.partNeed = total;
+  }
+
+  private continuePartial(chunk: Uint8Array): number {
+    let off = 0;
+    if (this.partNeed === 0) {
+      const take = Math.min(HEADER_BYTES - this.partLen, chunk.length);
+      copyBytes(chunk, 0, this.part, this.partLen, take);
+      this.partLen += take;
+      off = take;
+      if (this.partLen < HEADER_BYTES) return -1;
+      const r = readHeader(this.part, 0, -1, this.maxPayload, this.hdr);
+      if (r < 0) { this.fatal(-r); return -1; }
+      this.partNeed = HEADER_BYTES + this.hdr.length;
+      if (this.part.length < this.partNeed) {
+        const bigger = new Uint8Array(Math.max(this.partNeed, this.part.length * 2));
+        copyBytes(this.part, 0, bigger, 0, this.partLen);
+        this.part = bigger;
+      }
+    }
+    const take = Math.min(this.partNeed - this.partLen, chunk.length - off);
+    copyBytes(chunk, off, this.part, this.partLen, take);
+    this.partLen += take;
+    off += take;
+    if (this.partLen < this.partNeed) return -1;
+    const total = this.partNeed;
+    this.partLen = 0;
+    this.partNeed = 0;
+    this.stats.framesIn++;
+    this.stats.bytesIn += total;
+    this.handlers!.onFrame(this.part, 0, total);
+    return this.closed ? -1 : off;
+  }
+
+  private finish(err: CellError | null): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.finalErr = err;
+    const h = this.handlers;
+    if (h !== null) h.onClose(err);
+  }
+}
