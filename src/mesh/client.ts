@@ -313,6 +313,10 @@ export class MeshClientCore<D extends CellDef> {
         }
         continue;
       }
+      if (this.o.prefer !== undefined && !this.cands.has(this.o.prefer) && this.lookup !== null && reason === 'initial' && left > 0) {
+        await this.waitWake(Math.min(left, 500)); // a preferred provider is waited for while the lookup runs
+        continue;
+      }
       const ranked = await this.raceProbes(usable, Math.min(this.o.probeTimeoutMs, Math.max(1, left)));
       for (const c of ranked) {
         if (this.closed) break;
@@ -369,14 +373,20 @@ export class MeshClientCore<D extends CellDef> {
         void cur;
         resolve(answered);
       };
+      // A preferred provider is waited for (up to the probe deadline), not raced.
+      let waitFor = cands.some((c) => c.peerId === this.o.prefer) ? 1 : 0;
+      const settled = (c: Cand): void => {
+        if (c.peerId === this.o.prefer) { waitFor = 0; if (answered.length > 0 && grace === null) finish(); }
+        if (--pending === 0) finish();
+      };
       for (const c of cands) {
         this.probe(c, timeoutMs).then((ok) => {
           if (ok) {
             answered.push(c);
-            if (answered.length === 1 && pending > 1) { grace = setTimeout(finish, Math.max(20, 2 * c.rttMs)); grace.unref?.(); }
+            if (answered.length === 1 && pending > 1 && waitFor === 0) { grace = setTimeout(finish, Math.max(20, 2 * c.rttMs)); grace.unref?.(); }
           }
-          if (--pending === 0) finish();
-        }, () => { if (--pending === 0) finish(); });
+          settled(c);
+        }, () => settled(c));
       }
       if (cands.length === 0) finish();
     });
