@@ -1,6 +1,12 @@
-// Generates firmware/thermo/gen/{codec,consts}.ts from firmware/thermo/schema.ts
+// Generates firmware/thermo/gen/{codec,consts}.ts from firmware/thermo/schema.ts, and
+// gen/schema.json: the cell's describe() answer, which the device does not serve (16 KB flash
+// budget; docs/firmware.md) — `cell call --port /dev/ttyX --schema firmware/thermo/gen/schema.json`
 // (run by scripts/build-firmware.mjs before asc: `node --import tsx firmware/thermo/gen.ts`).
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describeCell } from '../../src/codec/schema-json.ts';
+import type { CellDef } from '../../src/rpc/index.ts';
 import { generateFirmwareCell, writeFirmwareCell, type FirmwareCellFiles } from '../shared/gen-cell.ts';
 import {
   ThermoDef, DeviceInfo, cellFingerprint, THERMO_CHANNELS, THERMO_FW_VERSION, THERMO_MAX_FRAME_BYTES,
@@ -31,5 +37,8 @@ export function generateThermo(): FirmwareCellFiles {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const dir = fileURLToPath(new URL('./gen/', import.meta.url));
   const written = writeFirmwareCell(dir, generateThermo());
+  const schema = join(dir, 'schema.json');
+  const text = JSON.stringify(describeCell(ThermoDef as CellDef), null, 2) + '\n';
+  if (!existsSync(schema) || readFileSync(schema, 'utf8') !== text) { writeFileSync(schema, text); written.push('schema.json'); }
   if (written.length) console.error(`gen     firmware/thermo/gen/{${written.join(',')}}`);
 }

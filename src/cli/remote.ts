@@ -3,12 +3,22 @@
 import { struct, hex64 } from '../codec/index.ts';
 import { schemaFromJson, type CellDescription, type SchemaJson } from '../codec/schema-json.ts';
 import { appError, connect, defineCell, method, stream, type AnyCodec, type AppErrorDef, type CellDef, type Client, type ErrorsDecl } from '../rpc/index.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HelloInfo } from '../rpc/payloads.ts';
 import { CliError } from './errors.ts';
-import { openLink, type Target } from './target.ts';
+import { linkReleased, openLink, type Target } from './target.ts';
 
 export interface RemoteOptions {
   /** Deadline of HELLO and describe(). @default 5000 */
   timeoutMs?: number;
+  /**
+   * A device that does not serve describe (the firmware keeps its flash for the app: docs/firmware.md
+   * "describe") is described by this file instead — a describe() answer or a `.cell/schemas/*.json`
+   * — after every entry of the device's HELLO is checked against it (same name, same key).
+   * @default .cell/schemas/<the HELLO's cell name>.json when it exists
+   */
+  schemaFile?: string;
 }
 
 /** An empty cell: enough to say HELLO and call describe(). */
@@ -17,12 +27,55 @@ const PROBE = defineCell({ name: 'cell_cli' });
 /** Connect, say HELLO, fetch the schema, close. */
 export async function fetchDescription(t: Target, opts: RemoteOptions = {}): Promise<CellDescription> {
   const timeoutMs = opts.timeoutMs ?? 5000;
-  const client = await connect(PROBE, await openLink(t), { helloTimeoutMs: timeoutMs, heartbeatMs: 0 });
+  const link = await openLink(t);
+  const client = await connect(PROBE, link, { helloTimeoutMs: timeoutMs, heartbeatMs: 0 });
   try {
     return checkDescription(await client.describe({ deadlineMs: timeoutMs }));
+  } catch (e) {
+    // UnknownMethod (403): a device without describe; its HELLO still has every name and key
+    const peer = client.peer as HelloInfo | null;
+    if ((e as { code?: unknown }).code !== 403 || peer === null) throw e;
+    return describeFromFile(peer, opts.schemaFile);
   } finally {
     await client.close();
+    await linkReleased(link);
   }
+}
+
+/**
+ * The description of a device that does not serve describe: read from `file` (default
+ * .cell/schemas/<name>.json), accepted only when it has every entry of the device's HELLO under the
+ * same name and key (so a stale file can never encode a request the device would misread).
+ */
+export function describeFromFile(peer: HelloInfo, file?: string): CellDescription {
+  const path = file ?? join('.cell', 'schemas', `${peer.cellName}.json`);
+  if (!existsSync(path)) {
+    throw new CliError(`${peer.cellName} does not serve describe (a device keeps its flash for the app) and there is no schema file${file === undefined ? ` ${path}` : ` ${file}`}`, {
+      code: 403,
+      fix: `pass --schema FILE: the cell's description (firmware: firmware/<app>/gen/schema.json, written by \`npm run build:firmware\`; or a .cell/schemas/${peer.cellName}.json from \`cell gen\`)`,
+      detail: { cell: peer.cellName, entries: peer.entries.map((e) => e.name) },
+    });
+  }
+  let d: CellDescription;
+  try {
+    d = checkDescription(JSON.parse(readFileSync(path, 'utf8')), path);
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(`${path} is not JSON: ${(e as Error).message}`, { code: 406, fix: 'regenerate it (npm run build:firmware, or cell gen)' });
+  }
+  const described = new Map([...d.methods, ...d.streams, ...d.events].map((x) => [x.name, x.key]));
+  for (const e of peer.entries) {
+    const k = described.get(e.name);
+    if (k !== hex64(e.key)) {
+      throw new CliError(k === undefined ? `${path} has no ${e.kind} "${e.name}" that the device ${peer.cellName} serves` : `${e.kind} "${e.name}": the device's key ${hex64(e.key)} differs from ${path} (${k}): the file describes other firmware`, {
+        code: 402,
+        fix: 'use the schema file of the firmware the device runs (rebuild: npm run build:firmware), or reflash the device',
+        detail: { cell: peer.cellName, entry: e.name, device: hex64(e.key), file: k ?? null },
+      });
+    }
+  }
+  if (d.name !== peer.cellName) throw new CliError(`${path} describes cell "${d.name}", the device is "${peer.cellName}"`, { code: 402, fix: 'pass the schema file of this device\'s firmware' });
+  return d;
 }
 
 /** Check the shape of a describe() answer or a cached schema file. */

@@ -2,6 +2,7 @@
 //   a cell directory (has cell.toml)  →  its Unix socket <dir>/.cell/run/cell.sock
 //   a socket path (unix:/p, or an existing socket file, or *.sock)
 //   host:port (or tcp://host:port)    →  TCP
+//   --port /dev/ttyX [--baud N]        →  a device on a serial port (uartTarget; docs/cli.md "cell call")
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { connectTcp, connectUnix } from '../transports/index.ts';
@@ -11,7 +12,14 @@ import { CliError } from './errors.ts';
 
 export type Target =
   | { readonly kind: 'unix'; readonly path: string; readonly dir?: string; readonly text: string }
-  | { readonly kind: 'tcp'; readonly host: string; readonly port: number; readonly text: string };
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number; readonly text: string }
+  | { readonly kind: 'uart'; readonly path: string; readonly baudRate: number; readonly text: string };
+
+/** A device on a serial port (`--port /dev/ttyUSB0 [--baud 115200]`): COBS + CRC frames (docs/uart.md). */
+export function uartTarget(path: string, baudRate = 115200): Target {
+  if (!(Number.isInteger(baudRate) && baudRate > 0)) throw new CliError(`--baud must be a positive integer, got ${baudRate}`, { exit: 2, name: 'BadTarget' });
+  return { kind: 'uart', path, baudRate, text: path };
+}
 
 export function resolveTarget(text: string): Target {
   if (text.startsWith('unix:')) return { kind: 'unix', path: resolve(text.slice(5).replace(/^\/\/(?=\/)/, '')), text };
@@ -38,11 +46,12 @@ export function resolveTarget(text: string): Target {
 }
 
 export function describeTarget(t: Target): string {
-  return t.kind === 'tcp' ? `${t.host}:${t.port}` : t.path;
+  return t.kind === 'tcp' ? `${t.host}:${t.port}` : t.kind === 'uart' ? `${t.path} (${t.baudRate} baud)` : t.path;
 }
 
 /** Open a link to the target; OS errors become Unavailable (401) with a fix. */
 export async function openLink(t: Target): Promise<Link> {
+  if (t.kind === 'uart') return openSerial(t);
   try {
     return t.kind === 'unix' ? await connectUnix(t.path) : await connectTcp(t.port, t.host);
   } catch (e) {
@@ -57,4 +66,34 @@ export async function openLink(t: Target): Promise<Link> {
       detail: code !== undefined ? { os: code } : undefined,
     });
   }
+}
+
+/** Open a serial port target (serialport is loaded only here, on first use). LinkIo → Unavailable. */
+async function openSerial(t: Extract<Target, { kind: 'uart' }>): Promise<Link> {
+  const { openUart } = await import('../transports/uart.ts');
+  try {
+    return await openUart({ path: t.path, baudRate: t.baudRate });
+  } catch (e) {
+    const gone = !existsSync(t.path);
+    throw new CliError(gone ? `no serial port ${t.path}` : `cannot open ${t.path}: ${(e as Error).message}`, {
+      code: 401,
+      fix: gone ? 'check that the device is plugged in (ls /dev/ttyUSB* /dev/ttyACM* /dev/serial/by-id/)' : 'is another program using the port? (e.g. a serial monitor, or a `cell gateway`)',
+      detail: { path: t.path, cause: (e as { code?: unknown }).code },
+    });
+  }
+}
+
+/**
+ * Resolves once the link's device is free again: for a serial port, when its file descriptor is
+ * closed (serialport locks the port; `close()` returns before the fd is released, and an open
+ * right after — the call that follows a describe, the next `cell call` — fails "Cannot lock
+ * port"). Other links: at once. Bounded by `timeoutMs`.
+ */
+export function linkReleased(link: Link, timeoutMs = 2000): Promise<void> {
+  const closed = (link as { io?: { closed?: Promise<void> } }).io?.closed;
+  if (closed === undefined) return Promise.resolve();
+  return new Promise<void>((res) => {
+    const t = setTimeout(res, timeoutMs);
+    void closed.then(() => { clearTimeout(t); res(); });
+  });
 }

@@ -1,12 +1,13 @@
 // cell call <target> [method] [json] [--deadline ms] [--count N] [--json]
+// cell call --port /dev/ttyX [--baud N] [--schema FILE] [method] [json] ...   (a device on a serial port)
 import type { CellDescription, SchemaJson } from '../../codec/schema-json.ts';
 import { connect, type CellDef, type Client } from '../../rpc/index.ts';
 import { closest, type CommandSpec, type Parsed } from '../args.ts';
 import { CliError, EXIT_USAGE } from '../errors.ts';
-import { bool, num, stringify, type Ctx } from '../io.ts';
+import { bool, num, str, stringify, type Ctx } from '../io.ts';
 import { fromJson, parseJsonArg, toJson, ValueError } from '../json-value.ts';
 import { defFromDescription, fetchDescription } from '../remote.ts';
-import { openLink, resolveTarget } from '../target.ts';
+import { linkReleased, openLink, resolveTarget, uartTarget, type Target } from '../target.ts';
 
 export const spec: CommandSpec = {
   name: 'call',
@@ -19,9 +20,12 @@ export const spec: CommandSpec = {
     'SDK\'s) are printed with their code and hint; the exit code is then 1. A bad argument exits 2.',
     'Values: u64/i64 as numbers or decimal strings, bytes as hex strings, enums by member name,',
     'an absent optional as null (see docs/cli.md "Values as JSON").',
+    'With --port the target is a device on a serial port (COBS + CRC frames, docs/uart.md) and the',
+    'positionals are [method] [json]. A device that does not serve describe is described by --schema',
+    'FILE (default .cell/schemas/<cell>.json), checked entry by entry against the device\'s HELLO keys.',
   ].join('\n'),
   args: [
-    { name: 'target', desc: 'cell directory, socket path (unix:/p, *.sock) or host:port' },
+    { name: 'target', desc: 'cell directory, socket path (unix:/p, *.sock) or host:port (omit with --port)', optional: true },
     { name: 'method', desc: 'method, stream or event name (omit to list them)', optional: true },
     { name: 'json', desc: 'the request as JSON (default {})', optional: true },
   ],
@@ -29,12 +33,16 @@ export const spec: CommandSpec = {
     deadline: { type: 'number', arg: 'ms', desc: 'fail with Timeout after this long (default: the method\'s, else 5000; streams and events: none)' },
     count: { type: 'number', arg: 'N', desc: 'streams and events: stop after N items' },
     json: { type: 'boolean', desc: 'compact JSON on one line; errors as {"error": {...}} on stdout' },
+    port: { type: 'string', arg: 'tty', desc: 'call a device on this serial port (/dev/ttyUSB0, a pty) instead of a target' },
+    baud: { type: 'number', arg: 'N', desc: 'with --port: the line rate (default 115200)' },
+    schema: { type: 'string', arg: 'FILE', desc: 'with --port: the description of a device that does not serve describe' },
   },
   examples: [
     `cell call examples/thermo read '{"channel": 1}'`,
     `cell call examples/thermo samples '{"channel": 0, "count": 5, "intervalMs": 10}'`,
     'cell call examples/thermo alarm --count 1',
     'cell call 127.0.0.1:7070',
+    `cell call --port /dev/ttyUSB0 --schema firmware/thermo/gen/schema.json read '{"channel": 0}'`,
   ],
 };
 
@@ -64,11 +72,23 @@ export function summarize(d: CellDescription): string[] {
 }
 
 export async function run(p: Parsed, ctx: Ctx): Promise<number> {
-  const [targetText, name, jsonText] = p.positionals as [string, string | undefined, string | undefined];
-  const target = resolveTarget(targetText);
+  const port = str(p, 'port');
+  let target: Target, targetText: string, name: string | undefined, jsonText: string | undefined;
+  if (port !== undefined) {
+    if (p.positionals.length > 2) throw new CliError(`unexpected argument "${p.positionals[2]}" (with --port: [method] [json])`, { exit: EXIT_USAGE, name: 'BadArgument' });
+    [name, jsonText] = p.positionals as [string | undefined, string | undefined];
+    target = uartTarget(port, num(p, 'baud'));
+    targetText = `--port ${port}`;
+  } else {
+    if (p.positionals.length === 0) throw new CliError('missing <target> (a cell directory, socket path or host:port; or --port /dev/ttyX)', { exit: EXIT_USAGE, name: 'BadArgument', fix: 'cell call <target> [method] [json]' });
+    if (num(p, 'baud') !== undefined || str(p, 'schema') !== undefined) throw new CliError('--baud and --schema go with --port', { exit: EXIT_USAGE, name: 'BadArgument' });
+    [targetText, name, jsonText] = p.positionals as [string, string | undefined, string | undefined];
+    target = resolveTarget(targetText);
+  }
   const deadlineMs = num(p, 'deadline');
   const count = num(p, 'count');
-  const desc = await fetchDescription(target, { timeoutMs: deadlineMs ?? 5000 });
+  const schemaFile = str(p, 'schema');
+  const desc = await fetchDescription(target, { timeoutMs: deadlineMs ?? 5000, ...(schemaFile !== undefined ? { schemaFile } : {}) });
 
   if (name === undefined) {
     if (ctx.json) ctx.out(stringify(desc));
@@ -102,7 +122,8 @@ export async function run(p: Parsed, ctx: Ctx): Promise<number> {
   }
 
   const def = defFromDescription(desc);
-  const client = (await connect(def, await openLink(target), { helloTimeoutMs: deadlineMs ?? 5000 })) as Client<CellDef> & Record<string, (r: unknown, o?: unknown) => unknown>;
+  const link = await openLink(target);
+  const client = (await connect(def, link, { helloTimeoutMs: deadlineMs ?? 5000 })) as Client<CellDef> & Record<string, (r: unknown, o?: unknown) => unknown>;
   const ac = new AbortController();
   const onSig = (): void => ac.abort();
   process.once('SIGINT', onSig);
@@ -129,6 +150,7 @@ export async function run(p: Parsed, ctx: Ctx): Promise<number> {
   } finally {
     process.off('SIGINT', onSig);
     await client.close();
+    await linkReleased(link);
   }
 }
 
