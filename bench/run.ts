@@ -1,7 +1,8 @@
 // `npm run bench` — the portable core (codec + framing) against peers measured in the same run.
 //   npm run bench                      everything (~3-4 min), tables + PASS/FAIL summary
 //   npm run bench -- --quick           smoke run (< 30 s)
-//   npm run bench -- --only codec      codec | framing | alloc | wasm (comma-separated)
+//   npm run bench -- --only codec      codec | framing | alloc | wasm | uart (comma-separated)
+//   npm run bench -- --only uart       UART over socat ptys (bench/uart/uart.bench.ts; only when asked: needs socat)
 //   npm run bench -- --json out.json   also write every result (per-round samples included)
 // See bench/README.md for the method (interleaved rounds, back-to-back ratio pairs).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -64,7 +65,7 @@ if (typeof (globalThis as { gc?: unknown }).gc !== 'function' && !process.env.CE
 }
 
 const want = (s: string) => !opt.only || opt.only.includes(s);
-for (const s of opt.only ?? []) if (!['codec', 'framing', 'alloc', 'wasm'].includes(s)) { process.stderr.write(`unknown section ${s}\n${USAGE}`); process.exit(2); }
+for (const s of opt.only ?? []) if (!['codec', 'framing', 'alloc', 'wasm', 'uart'].includes(s)) { process.stderr.write(`unknown section ${s}\n${USAGE}`); process.exit(2); }
 
 const { thirdPartyVersions } = await import('./lib/peers.ts');
 const env = {
@@ -105,6 +106,8 @@ await section('alloc', async () => (await import('./alloc.bench.ts')).runAllocBe
 await section('codec', async () => (await import('./codec.bench.ts')).runCodecBench(opt));
 await section('framing', async () => (await import('./framing.bench.ts')).runFramingBench(opt));
 await section('wasm', async () => (await import('./wasm-size.ts')).runWasmSize());
+// ptys, child processes and ~1 min: only with --only uart
+if (opt.only?.includes('uart')) await section('uart', async () => (await import('./uart/uart.bench.ts')).runUartBench(opt));
 
 // summary
 const targets = results.flatMap((r) => r.targets);

@@ -1,6 +1,6 @@
 // Command-line options shared by bench/run.ts and the individual *.bench.ts files.
 //   --quick            fast smoke run (3 short rounds; < 30 s in total)
-//   --only NAME        codec | framing | alloc | wasm (comma-separated list allowed)
+//   --only NAME        codec | framing | alloc | wasm | uart (comma-separated list allowed)
 //   --json FILE        also write every result (raw per-round samples included) as JSON
 //   --rounds N         interleaved rounds (default 10, quick 3)
 //   --time MS          tinybench time budget per measurement (default 60, quick 15)
@@ -42,11 +42,11 @@ export function parseArgs(argv: readonly string[] = process.argv.slice(2)): Benc
   };
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--only codec|framing|alloc|wasm] [--json FILE] [--rounds N] [--time MS]
+export const USAGE = `usage: npm run bench -- [--quick] [--only codec|framing|alloc|wasm|uart] [--json FILE] [--rounds N] [--time MS]
 
   (no option)      everything, ~3-4 min: codec, framing, allocation, wasm sizes, PASS/FAIL summary
   --quick          smoke run, < 30 s (3 short rounds; numbers are indicative only)
-  --only LIST      comma-separated subset of: codec, framing, alloc, wasm
+  --only LIST      comma-separated subset of: codec, framing, alloc, wasm, uart (uart: only when named)
   --json FILE      also write all results (per-round samples included) to FILE
   --rounds N       interleaved rounds (default 10; --quick 3)
   --time MS        tinybench time per measurement in ms (default 60; --quick 15)
