@@ -219,8 +219,12 @@ export class UartIo {
     this.stallTimer = null;
     if (this.dead || this.inFlight === null) { this.stallSeq = -1; return; }
     if (this.stallSeq === this.writeSeq) {
-      const poller = (this.port as unknown as { port?: { poller?: { poll?: (ev: number) => void } } }).port?.poller;
-      if (typeof poller?.poll === 'function') {
+      const binding = (this.port as unknown as { port?: { isOpen?: boolean; poller?: { poll?: (ev: number) => void } } }).port;
+      const poller = binding?.poller;
+      // Only while the binding's fd is open: its close() destroys the native poller first, and a
+      // poll() on a destroyed poller is a segfault (napi_unwrap), not an exception — seen when the
+      // pty vanished with a write pending (the 'close' event reaches us only later).
+      if (binding?.isOpen === true && this.port.isOpen && typeof poller?.poll === 'function') {
         this.stallKicks++;
         try { poller.poll(UV_WRITABLE); } catch { /* a closing fd: the close path reports it */ }
       }
