@@ -137,16 +137,18 @@ export class Server<D extends CellDef = CellDef> {
     return n;
   }
 
-  /** Stop accepting; answer calls in flight Closed; close every connection. */
+  /** Stop accepting; answer calls in flight Closed; close every connection. Does not wait for clients. */
   async close(): Promise<void> {
-    await this.listener?.close();
+    const stopped = this.listener?.close();
     await Promise.all([...this.connections].map((c) => c.close()));
+    await stopped;
   }
 
   /** Stop accepting; GOODBYE to every client; wait for calls in flight to finish. */
   async goodbye(): Promise<void> {
-    await this.listener?.close();
+    const stopped = this.listener?.close();
     await Promise.all([...this.connections].map((c) => c.goodbye()));
+    await stopped;
   }
 }
 

@@ -3,8 +3,9 @@
 // payloads across arbitrary chunk boundaries; a frame that lies within one chunk is handed to
 // the handler as a view of that chunk (no copy, no allocation). Only a frame split across
 // chunks is copied, into one reassembly buffer that grows up to the MTU and is then reused.
-// Sends are copied into one staging buffer and written with a single `socket.write` per tick
-// (microtask), which is where both latency and throughput come from. A header that does not
+// Sends are staged in one buffer and written with one `socket.write` per tick (microtask), or
+// as soon as 16 KiB are staged (`flushAtBytes`), which is where both latency and throughput
+// come from. A header that does not
 // validate is fatal: the stream cannot be resynchronised, so the link closes with Malformed
 // (406), counted in `stats.errMalformed`.
 import type { Socket } from 'node:net';
@@ -20,6 +21,31 @@ export interface SocketLinkOptions {
   highWaterMarkBytes?: number;
   /** Staging buffer size: a flush happens at once when it is full. @default 65536 */
   batchBytes?: number;
+  /**
+   * Write the batch as soon as it holds this many bytes, without waiting for the end of the tick.
+   * With many calls in flight, smaller batches let the peer start on the first ones while this
+   * side still encodes the rest (two processes working at once instead of taking turns): 16 KiB
+   * gave +30–45 % calls/s with 1000 in flight over a Unix socket, and cost nothing to unary
+   * latency (a single frame is far below it). @default 16384
+   */
+  flushAtBytes?: number;
+  /**
+   * After `close()` has flushed and half-closed the socket, destroy it if the peer has not closed
+   * its side within this time, so a silent peer cannot hold the socket (and the process) open.
+   * @default 2000
+   */
+  lingerMs?: number;
+}
+
+/** A staging buffer and the number of its writes the socket still holds (docs: `room`). */
+class StageBuffer {
+  pending = 0;
+  retired = false;
+  constructor(readonly bytes: Uint8Array, private readonly spares: StageBuffer[]) {}
+  /** socket.write's callback: once a retired buffer has no write left in the socket, reuse it. */
+  readonly written = (): void => {
+    if (--this.pending === 0 && this.retired && this.spares.length < 2) { this.retired = false; this.spares.push(this); }
+  };
 }
 
 export class SocketLink implements Link {
@@ -35,10 +61,15 @@ export class SocketLink implements Link {
   private partLen = 0;
   private partNeed = 0; // total frame bytes once the header is known, else 0
   // write batching
-  private stage: Uint8Array;
-  private stageLen = 0;
+  private stage: Uint8Array; // === cur.bytes
+  private cur: StageBuffer;
+  private readonly spares: StageBuffer[] = [];
+  private stageStart = 0; // first byte of the batch not yet written
+  private stageEnd = 0;
   private flushQueued = false;
   private readonly batchBytes: number;
+  private readonly flushAtBytes: number;
+  private readonly lingerMs: number;
   private readonly hwm: number;
   private needDrain = false;
   private sockQueued = 0;
@@ -51,8 +82,11 @@ export class SocketLink implements Link {
     this.caps = Object.freeze({ kind: 'stream', reliable: true, mtu, framing: 'length' });
     this.maxPayload = mtu - HEADER_BYTES;
     this.batchBytes = opts.batchBytes ?? 65536;
+    this.flushAtBytes = Math.min(this.batchBytes, opts.flushAtBytes ?? 16384);
+    this.lingerMs = opts.lingerMs ?? 2000;
     this.hwm = opts.highWaterMarkBytes ?? 1 << 20;
-    this.stage = new Uint8Array(this.batchBytes);
+    this.cur = new StageBuffer(new Uint8Array(this.batchBytes), this.spares);
+    this.stage = this.cur.bytes;
     this.socket = socket;
     socket.setNoDelay?.(true);
     socket.pause();
@@ -75,11 +109,8 @@ export class SocketLink implements Link {
   send(frame: Uint8Array, len: number = frame.length): boolean {
     checkMtu(len, this.caps.mtu);
     if (this.closed || this.ending) { this.stats.dropped++; return false; }
-    if (this.stageLen + len > this.stage.length) {
-      this.flush();
-      if (len > this.stage.length) this.stage = new Uint8Array(len);
-    }
-    copyBytes(frame, 0, this.stage, this.stageLen, len);
+    const off = this.room(len); // first: it may move the stage to a new buffer
+    copyBytes(frame, 0, this.stage, off, len);
     return this.queued(len);
   }
 
@@ -88,11 +119,7 @@ export class SocketLink implements Link {
 
   reserve(maxLen: number): number {
     if (this.closed || this.ending) return -1;
-    if (this.stageLen + maxLen > this.stage.length) {
-      this.flush();
-      if (maxLen > this.stage.length) this.stage = new Uint8Array(maxLen);
-    }
-    return this.stageLen;
+    return this.room(maxLen);
   }
 
   commit(len: number): boolean {
@@ -101,12 +128,41 @@ export class SocketLink implements Link {
     return this.queued(len);
   }
 
+  /**
+   * The offset where `len` more bytes fit in the stage. Batches are written as views of the stage
+   * and the next batch continues after the last, so a write the socket still holds is never
+   * overwritten; only when the tail is too short does the stage restart at 0 (when the socket
+   * has written everything) or move to another buffer (when it has not): a spare one whose
+   * writes have all completed, else a new one. So a busy pipelined link cycles through two or
+   * three buffers and allocates nothing.
+   */
+  private room(len: number): number {
+    if (this.stageEnd + len <= this.stage.length) return this.stageEnd;
+    this.flush();
+    if (this.stageEnd + len > this.stage.length) {
+      if (this.socket.writableLength !== 0 || len > this.stage.length) this.nextStage(len);
+      this.stageStart = this.stageEnd = 0;
+    }
+    return this.stageEnd;
+  }
+
+  private nextStage(len: number): void {
+    const old = this.cur;
+    old.retired = true;
+    if (old.pending === 0 && this.spares.length < 2) { old.retired = false; this.spares.push(old); }
+    let next: StageBuffer | undefined;
+    while ((next = this.spares.pop()) !== undefined && next.bytes.length < len) { /* too small: drop it */ }
+    this.cur = next !== undefined && next !== old ? next : new StageBuffer(new Uint8Array(Math.max(this.batchBytes, len)), this.spares);
+    this.stage = this.cur.bytes;
+  }
+
   /** `len` more bytes are in the stage: count them, schedule the flush, report backpressure. */
   private queued(len: number): boolean {
     const s = this.stats;
     s.framesOut++;
     s.bytesOut += len;
-    const n = (this.stageLen += len);
+    const n = (this.stageEnd += len) - this.stageStart;
+    if (n >= this.flushAtBytes) { this.flush(); return this.socket.writableLength <= this.hwm || this.backpressure(); }
     if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushTask); }
     // `sockQueued` is the socket's backlog as of the last flush (it only shrinks in between).
     if (this.sockQueued + n > this.hwm) {
@@ -116,11 +172,18 @@ export class SocketLink implements Link {
     return true;
   }
 
+  private backpressure(): boolean {
+    this.needDrain = true;
+    return false;
+  }
+
   close(): void {
     if (this.closed || this.ending) return;
     this.ending = true;
     this.flush();
-    this.socket.end();
+    const sock = this.socket;
+    sock.end();
+    if (!sock.destroyed) setTimeout(() => { sock.destroy(); }, this.lingerMs).unref();
     this.finish(null);
   }
 
@@ -132,7 +195,7 @@ export class SocketLink implements Link {
 
   /** Destroy the socket at once, without flushing (a reset, as if the process died). */
   destroy(): void {
-    this.stageLen = 0;
+    this.stageStart = this.stageEnd = 0;
     this.socket.destroy();
     this.finish(null);
   }
@@ -143,16 +206,17 @@ export class SocketLink implements Link {
   };
 
   private flush(): void {
-    const n = this.stageLen;
-    if (n === 0 || this.socket.destroyed) { this.stageLen = 0; return; }
-    this.stageLen = 0;
-    const buf = this.stage;
-    this.socket.write(buf.subarray(0, n));
-    // When libuv wrote everything synchronously, the socket no longer references `buf`: reuse it.
-    // Otherwise hand it over and stage into a fresh buffer.
+    const start = this.stageStart, end = this.stageEnd;
+    if (start === end || this.socket.destroyed) { this.stageStart = this.stageEnd = 0; return; }
+    const cur = this.cur;
+    cur.pending++;
+    this.socket.write(this.stage.subarray(start, end), cur.written);
+    // When libuv wrote everything synchronously, the socket references no part of the stage:
+    // start again at 0. Otherwise the next batch goes after this one (see `room`).
     const q = this.socket.writableLength;
     this.sockQueued = q;
-    if (q !== 0) this.stage = new Uint8Array(Math.max(this.batchBytes, buf.length));
+    if (q === 0) this.stageStart = this.stageEnd = 0;
+    else this.stageStart = end;
   }
 
   private readonly onSocketDrain = (): void => {
@@ -176,7 +240,7 @@ export class SocketLink implements Link {
 
   private fatal(code: number): void {
     this.stats.errMalformed++;
-    this.stageLen = 0;
+    this.stageStart = this.stageEnd = 0;
     this.finish(new CellError(ERR_RPC_MALFORMED, `bad frame header on a length-framed stream (wire error ${code}): closing`, { wireCode: code }));
     this.socket.destroy();
   }

@@ -35,7 +35,14 @@ export function listenOn(server: net.Server, where: string | net.ListenOptions, 
       isListener: true,
       onLink: null,
       address,
-      close: () => new Promise<void>((res) => server.close(() => res())),
+      // Stop accepting and release the address at once. `net.Server.close(cb)` calls back only
+      // after every accepted connection has ended, which is the connections' business (a
+      // Server closes them itself): waiting for it here made `Server.close()` hang while
+      // clients stayed connected.
+      close: () => {
+        if (server.listening) server.close();
+        return new Promise<void>((res) => setImmediate(res));
+      },
     };
     server.on('connection', (s) => {
       const link = new SocketLink(s, opts);

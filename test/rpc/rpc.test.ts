@@ -8,6 +8,10 @@ import { connect, serve, RpcCode, callError, type Client } from '../../src/rpc/i
 import { encodeHello, PROTOCOL_VERSION } from '../../src/rpc/payloads.ts';
 import { Header, HEADER_BYTES, KIND_ERROR, KIND_HELLO, KIND_REQUEST, readHeader, writeHeader } from '../../src/wire/header.ts';
 import { readU16LE } from '../../src/wire/bytes.ts';
+import { connectUnix, listenUnix } from '../../src/transports/unix.ts';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Thermo, ThermoV2, ReadReq } from './fixtures/thermo.ts';
 import { thermoImpl, type ImplLog } from './fixtures/impl.ts';
 
@@ -370,6 +374,24 @@ life('calls after the peer link closed fail (Unavailable in flight, Closed after
   assert.is(await p, RpcCode.Unavailable);
   await t.read({ channel: 1 }).then(() => assert.unreachable(), (e) => assert.is(code(e), RpcCode.Closed));
 });
+
+for (const how of ['close', 'goodbye'] as const) {
+  life(`a listening server's ${how}() resolves while idle clients stay connected, and frees the socket path`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cell-close-'));
+    const path = join(dir, 'c.sock');
+    try {
+      const server = serve(Thermo, thermoImpl(), await listenUnix(path), { heartbeatMs: 0 });
+      const t = await connect(Thermo, await connectUnix(path), { heartbeatMs: 0 });
+      await t.read({ channel: 1 });
+      await server[how](); // the client does nothing to help: before, this waited for it forever
+      assert.not.ok(existsSync(path), 'socket path removed');
+      await t.connection.closed;
+      await t.read({ channel: 1 }).then(() => assert.unreachable(), (e) => assert.is(code(e), RpcCode.Closed));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
 
 unary.run();
 deadlines.run();
