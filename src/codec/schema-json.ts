@@ -105,10 +105,14 @@ export interface CellLike {
   readonly name: string;
   readonly version: string;
   readonly methods: { readonly [k: string]: { readonly request: SchemaType; readonly response: SchemaType; readonly errors: ErrorsLike } };
-  readonly streams: { readonly [k: string]: { readonly request: SchemaType; readonly item: SchemaType; readonly errors: ErrorsLike } };
-  readonly events: { readonly [k: string]: SchemaType };
+  // `unknown`: a CellDef declared without streams/events has these typed unknown (rpc/define.ts);
+  // at run time they are always objects.
+  readonly streams: StreamsLike | unknown;
+  readonly events: EventsLike | unknown;
   readonly entries: readonly { readonly kind: string; readonly name: string; readonly key: bigint }[];
 }
+type StreamsLike = { readonly [k: string]: { readonly request: SchemaType; readonly item: SchemaType; readonly errors: ErrorsLike } };
+type EventsLike = { readonly [k: string]: SchemaType };
 type ErrorsLike = { readonly [name: string]: { readonly code: number; readonly payload: SchemaType | undefined } };
 
 export interface ErrorDescription { name: string; code: number; payload?: SchemaJson }
@@ -141,7 +145,7 @@ export function describeCell(cell: CellLike): CellDescription {
     version: cell.version,
     protocol: 1,
     methods: Object.entries(cell.methods).map(([name, m]) => ({ name, key: keyOf(name), request: typeDesc(m.request), response: typeDesc(m.response), errors: errorsDesc(m.errors) })),
-    streams: Object.entries(cell.streams).map(([name, s]) => ({ name, key: keyOf(name), request: typeDesc(s.request), item: typeDesc(s.item), errors: errorsDesc(s.errors) })),
-    events: Object.entries(cell.events).map(([name, t]) => ({ name, key: keyOf(name), payload: typeDesc(t) })),
+    streams: Object.entries((cell.streams ?? {}) as StreamsLike).map(([name, s]) => ({ name, key: keyOf(name), request: typeDesc(s.request), item: typeDesc(s.item), errors: errorsDesc(s.errors) })),
+    events: Object.entries((cell.events ?? {}) as EventsLike).map(([name, t]) => ({ name, key: keyOf(name), payload: typeDesc(t) })),
   };
 }

@@ -88,6 +88,10 @@ export interface CellSpec {
   readonly streams?: { readonly [name: string]: StreamDef };
 }
 
+// Note: a spec without `events` gives `S['events']` = unknown (the key is absent from the
+// inferred const type); EventsOf/StreamsOf treat that as none. Normalising it here would make
+// CellDef invariant in S (a conditional on `unknown`), so CellDef<{...}> would no longer be a
+// CellDef; consumers that read the tables (describeCell) accept `unknown` instead.
 type Or<T, D> = [T] extends [undefined] ? D : Exclude<T, undefined>;
 
 /** One entry of a cell's table (what HELLO carries). */

@@ -5,13 +5,18 @@ import * as assert from 'uvu/assert';
 import { memoryPair } from '../../src/transports/memory.ts';
 import type { Link } from '../../src/transports/link.ts';
 import { struct, u32 } from '../../src/codec/index.ts';
-import { defineCell, method } from '../../src/rpc/index.ts';
+import { defineCell, method, type CellDef } from '../../src/rpc/index.ts';
+import { describeCell } from '../../src/codec/schema-json.ts';
 import { connect, serve, RpcCode, callError, type Client, type Impl, type CallError } from '../../src/rpc/index.ts';
 import { Thermo } from './fixtures/thermo.ts';
 import { thermoImpl } from './fixtures/impl.ts';
 
 const V = struct('V', { v: u32 });
 const Echo1 = defineCell({ name: 'echo1', methods: { ping: method(V, V) } });
+
+// A cell declared without `events`/`streams` is a CellDef and describable (no `unknown` leak).
+export const echo1Description = describeCell(Echo1);
+export const echo1AsDef: CellDef = Echo1;
 
 /** Exhaustive handling of everything `read` can fail with: removing a case is a tsc error. */
 export function describeReadError(e: unknown): string {
