@@ -18,6 +18,8 @@ const entries = [
   'src/transports/tcp.ts',
   'src/transports/stream.ts',
   'src/transports/uart.ts',
+  'src/mesh/index.ts',
+  'src/flash/index.ts',
   'src/cli/main.ts',
 ].filter((p) => existsSync(p));
 

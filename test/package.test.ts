@@ -53,7 +53,7 @@ exportsMap('is ESM only, side-effect free, with types for every subpath', () => 
 const heavy = /^(serialport|@serialport\/|socketcan|libp2p|@libp2p\/|@chainsafe\/)/;
 
 exportsMap('the root and the core subpaths never load native or heavy dependencies', () => {
-  for (const entry of ['src/index.ts', 'src/wire/index.ts', 'src/framing/index.ts', 'src/codec/index.ts']) {
+  for (const entry of ['src/index.ts', 'src/wire/index.ts', 'src/framing/index.ts', 'src/codec/index.ts', 'src/rpc/index.ts', 'src/transports/index.ts']) {
     if (!existsSync(join(root, entry))) continue;
     const { bare } = graph(join(root, entry));
     for (const spec of bare) assert.not.ok(heavy.test(spec), `${entry} reaches ${spec}`);
