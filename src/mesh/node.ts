@@ -243,7 +243,7 @@ export class MeshNode {
       const info = ev.detail as { id: Any };
       if (this.stopped || info.id.equals(node.peerId)) return;
       if (node.getConnections(info.id).length > 0 || node.getPeers().length >= autoDialMax) return;
-      node.dial(info.id, { signal: AbortSignal.timeout(Math.ceil(10_000)) }).catch(() => {});
+      node.dial(info.id, { signal: AbortSignal.timeout(10_000) }).catch(() => {});
     });
     node.addEventListener('peer:connect', () => {
       // A new peer may be closer to our keys than any before: publish again soon (debounced).
@@ -256,7 +256,7 @@ export class MeshNode {
     this.announceTimer.unref?.();
     if ((this.opts.bootstrap ?? []).length > 0) {
       // Dial bootstrap peers at once (the bootstrap module only tags them).
-      await Promise.allSettled((this.opts.bootstrap ?? []).map((a) => node.dial(this.libs.multiaddr(a), { signal: AbortSignal.timeout(Math.ceil(10_000)) })));
+      await Promise.allSettled((this.opts.bootstrap ?? []).map((a) => node.dial(this.libs.multiaddr(a), { signal: AbortSignal.timeout(10_000) })));
     }
   }
 
@@ -382,7 +382,8 @@ export class MeshNode {
   private async announce(e: ProvidedEntry): Promise<boolean> {
     if (this.stopped || e.stopped || this.libp2p.services.dht === undefined) return false;
     try {
-      for (const cid of e.cids) await this.libp2p.contentRouting.provide(cid, { signal: AbortSignal.timeout(Math.ceil(30_000)) });
+      const signal = AbortSignal.timeout(30_000);
+      await Promise.all(e.cids.map((cid) => this.libp2p.contentRouting.provide(cid, { signal })));
       return true;
     } catch (err) {
       if (!this.stopped && !e.stopped) this.warn(`announce of "${e.name}" failed: ${(err as Error).message}`);
@@ -584,7 +585,7 @@ export class MeshNode {
   /** Connect to a multiaddr (a relay, a peer learnt out of band). */
   async dial(addr: string): Promise<void> {
     this.checkRunning();
-    try { await this.libp2p.dial(this.target(addr), { signal: AbortSignal.timeout(Math.ceil(10_000)) }); } catch (e) { throw this.dialError(e, addr, 'dial'); }
+    try { await this.libp2p.dial(this.target(addr), { signal: AbortSignal.timeout(10_000) }); } catch (e) { throw this.dialError(e, addr, 'dial'); }
   }
 
   // ---- clients -----------------------------------------------------------------------------
