@@ -16,7 +16,7 @@
 //   crash <reason>                 the app failed (invalid image, trap): reset follows
 // The port is reopened when it goes away (socat killed = cable unplugged): the device, and a
 // transfer session in its RAM, live on, as on a real board.
-import { closeSync, existsSync, openSync, readSync, writeSync, ftruncateSync, fstatSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, realpathSync, writeSync, ftruncateSync, fstatSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 import { Deframer } from '../../src/framing/deframer.ts';
 import { frameEncode, frameMaxEncodedBytes } from '../../src/framing/frame.ts';
@@ -108,8 +108,15 @@ function sendFrame(frame: Uint8Array, len: number): void {
   if (n > 0) send(txBuf.subarray(0, n + 1));
 }
 
+/** The pty the link points at now ('' when gone): socat makes a new /dev/pts/N on every start. */
+function target(): string {
+  try { return realpathSync(ptyPath!); } catch { return ''; }
+}
+let openedTarget = '';
+
 function openPort(first: boolean): void {
   if (!existsSync(ptyPath!)) { setTimeout(() => openPort(first), 50); return; }
+  openedTarget = target();
   const p = new SerialPort({ path: ptyPath!, baudRate: 115200, autoOpen: false });
   p.on('data', (chunk: Buffer) => onBytes(chunk));
   p.on('error', () => { /* followed by close, or the open callback */ });
@@ -244,6 +251,13 @@ function onBytes(chunk: Uint8Array): void {
   }
   runApp();
 }
+
+// A pty end can stay "open" after the other side's socat died (no error, no close): watch the
+// link's target, as the host's UART link watches its path, and reopen when it changed.
+setInterval(() => {
+  const p = port;
+  if (p !== null && p.isOpen && target() !== openedTarget) p.close();
+}, 100);
 
 openPort(true);
 reset();

@@ -124,7 +124,10 @@ class Lost extends Error {
 /** Is this error a lost link (reopen and resume) rather than a refusal by the device? */
 function isLinkLoss(e: unknown): boolean {
   const code = (e as { code?: unknown }).code;
-  return e instanceof Lost || code === ERR_LINK_IO || code === 500 || code === ERR_RPC_TIMEOUT || code === ERR_BOOT_NO_SESSION;
+  // NoSession / NotInBootMode in the middle of a transfer: the device was reset (it lost its
+  // session, or came back in its app). Start again from INFO.
+  return e instanceof Lost || code === ERR_LINK_IO || code === 500 || code === ERR_RPC_TIMEOUT || code === ERR_BOOT_NO_SESSION
+    || code === ERR_BOOT_NOT_IN_BOOT_MODE;
 }
 
 export async function flashImage(o: FlashOptions): Promise<FlashResult> {
