@@ -215,6 +215,7 @@ export function decodeInfo(buf: Uint8Array, off: i32, end: i32, v: BootInfo): i3
   if (!slotFieldOk(buf[off + 27]) || !slotFieldOk(buf[off + 28]) || !slotFieldOk(buf[off + 29])) return -ERR_BOOT_BAD_REQUEST;
   if ((buf[off + 30] & 0xfc) != 0 || buf[off + 31] != 0) return -ERR_BOOT_BAD_REQUEST;
   if (buf[off + 26] == 0) return -ERR_BOOT_BAD_REQUEST;
+  if (!boardOk(buf, off + 4)) return -ERR_BOOT_BAD_REQUEST;
   if (!readSlot(buf, off + 32, v.slot0) || !readSlot(buf, off + 32 + SLOT_INFO_BYTES, v.slot1)) return -ERR_BOOT_BAD_REQUEST;
   v.protocol = buf[off];
   v.mode = mode;

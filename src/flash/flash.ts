@@ -21,7 +21,7 @@ import {
 } from '../wire/errors.ts';
 import { writeU32LE } from '../wire/bytes.ts';
 import {
-  Answer, BootInfo, CHUNK_HEAD_BYTES, INFO_FLAG_TRIAL_RUNNING, MODE_APP, MODE_BOOTLOADER, NO_SLOT, OP_BEGIN, OP_CHUNK,
+  Answer, BootInfo, BOOT_PROTOCOL_VERSION, CHUNK_HEAD_BYTES, INFO_FLAG_TRIAL_RUNNING, MODE_APP, MODE_BOOTLOADER, NO_SLOT, OP_BEGIN, OP_CHUNK,
   OP_COMMIT, OP_CONFIRM, OP_ENTER_BOOT, OP_INFO, OP_RESET, OP_STATUS, SLOT_VALID, STATUS_HEAD_BYTES,
   decodeBeginRes, decodeChunkRes, decodeInfo, decodeSlotRes, decodeStatusHead,
 } from './boot-wire.ts';
@@ -96,6 +96,7 @@ const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padSt
 export function decodeDeviceInfo(payload: Uint8Array): DeviceInfo {
   const v = new BootInfo();
   if (decodeInfo(payload, 0, payload.length, v) < 0) throw new CellError(700, 'the device sent an INFO answer that does not decode');
+  if (v.protocol !== BOOT_PROTOCOL_VERSION) throw new CellError(700, `the bootloader speaks boot protocol ${v.protocol}, this host ${BOOT_PROTOCOL_VERSION}: update one side`);
   const slot = (s: typeof v.slot0) => ({
     state: STATES[s.state]!, version: formatVersion(s.version), imageBytes: s.imageBytes,
     shaPrefix: hex(Uint8Array.of(s.shaPrefix & 0xff, (s.shaPrefix >>> 8) & 0xff, (s.shaPrefix >>> 16) & 0xff, s.shaPrefix >>> 24)),
