@@ -89,7 +89,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<Agent> {
     try { msg = JSON.parse(line) as Record<string, unknown>; } catch { log += line + '\n'; return; }
     if (msg.ready === true) { ready?.(Number(msg.pid)); return; }
     if (typeof msg.event === 'string') {
-      const ev = { event: msg.event, data: msg.data };
+      // Agents send {event, data}; other programs (cell gateway --json) put the fields beside `event`.
+      const ev = { event: msg.event, data: 'data' in msg ? msg.data : msg };
       events.push(ev);
       for (const w of waiters) if (w.event === ev.event && w.pred(ev.data)) { waiters.delete(w); w.resolve(ev.data); }
       return;
