@@ -22,6 +22,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   stop: { summary: 'stop a cell started with `cell run` (GOODBYE to its clients)', load: () => import('./commands/stop.ts') },
   logs: { summary: 'print (or follow) a cell\'s structured log', load: () => import('./commands/logs.ts') },
   gateway: { summary: 'make the cells of devices on serial ports callable by name from the mesh', load: () => import('./commands/gateway.ts') },
+  mesh: { summary: 'run a mesh node (up), find a cell by name (find), list mesh peers (peers)', load: () => import('./commands/mesh.ts') },
   test: { summary: 'run a cell directory\'s tests (test/**/*.test.ts, node:test)', load: () => import('./commands/test.ts') },
   flash: { summary: 'flash a signed firmware image over a UART (bootloader: two slots, trial boot, rollback)', load: () => import('./commands/flash.ts') },
   keys: { summary: 'generate an Ed25519 key pair for signing firmware images', load: () => import('./commands/keys.ts') },

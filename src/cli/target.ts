@@ -3,6 +3,8 @@
 //   a socket path (unix:/p, or an existing socket file, or *.sock)
 //   host:port (or tcp://host:port)    →  TCP
 //   --port /dev/ttyX [--baud N]        →  a device on a serial port (uartTarget; docs/cli.md "cell call")
+//   a bare cell name (or mesh:<name>)  →  the best provider in the mesh (docs/mesh.md §6; libp2p
+//                                         loaded only then)
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { connectTcp, connectUnix } from '../transports/index.ts';
@@ -13,7 +15,8 @@ import { CliError } from './errors.ts';
 export type Target =
   | { readonly kind: 'unix'; readonly path: string; readonly dir?: string; readonly text: string }
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number; readonly text: string }
-  | { readonly kind: 'uart'; readonly path: string; readonly baudRate: number; readonly text: string };
+  | { readonly kind: 'uart'; readonly path: string; readonly baudRate: number; readonly text: string }
+  | { readonly kind: 'mesh'; readonly name: string; readonly text: string };
 
 /** A device on a serial port (`--port /dev/ttyUSB0 [--baud 115200]`): COBS + CRC frames (docs/uart.md). */
 export function uartTarget(path: string, baudRate = 115200): Target {
@@ -22,6 +25,7 @@ export function uartTarget(path: string, baudRate = 115200): Target {
 }
 
 export function resolveTarget(text: string): Target {
+  if (text.startsWith('mesh:')) return { kind: 'mesh', name: text.slice(5), text };
   if (text.startsWith('unix:')) return { kind: 'unix', path: resolve(text.slice(5).replace(/^\/\/(?=\/)/, '')), text };
   const tcp = /^(?:tcp:\/\/)?(\[[^\]]+\]|[^\s/:]*):(\d{1,5})$/.exec(text);
   if (tcp !== null && !existsSync(text)) {
@@ -40,18 +44,20 @@ export function resolveTarget(text: string): Target {
     return { kind: 'unix', path: cellPaths(p).socket, dir: p, text };
   }
   if ((existsSync(p) && statSync(p).isSocket()) || p.endsWith('.sock')) return { kind: 'unix', path: p, text };
+  if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(text) && !existsSync(p)) return { kind: 'mesh', name: text, text };
   throw new CliError(`no cell directory, socket or host:port "${text}"`, {
     exit: 2, name: 'BadTarget', fix: 'pass a cell directory (with cell.toml), a socket path (unix:/path or *.sock) or host:port',
   });
 }
 
 export function describeTarget(t: Target): string {
-  return t.kind === 'tcp' ? `${t.host}:${t.port}` : t.kind === 'uart' ? `${t.path} (${t.baudRate} baud)` : t.path;
+  return t.kind === 'tcp' ? `${t.host}:${t.port}` : t.kind === 'uart' ? `${t.path} (${t.baudRate} baud)` : t.kind === 'mesh' ? `mesh:${t.name}` : t.path;
 }
 
 /** Open a link to the target; OS errors become Unavailable (401) with a fix. */
 export async function openLink(t: Target): Promise<Link> {
   if (t.kind === 'uart') return openSerial(t);
+  if (t.kind === 'mesh') return (await import('./commands/mesh.ts')).openMeshLink(t.name);
   try {
     return t.kind === 'unix' ? await connectUnix(t.path) : await connectTcp(t.port, t.host);
   } catch (e) {
@@ -71,16 +77,26 @@ export async function openLink(t: Target): Promise<Link> {
 /** Open a serial port target (serialport is loaded only here, on first use). LinkIo → Unavailable. */
 async function openSerial(t: Extract<Target, { kind: 'uart' }>): Promise<Link> {
   const { openUart } = await import('../transports/uart.ts');
-  try {
-    return await openUart({ path: t.path, baudRate: t.baudRate });
-  } catch (e) {
-    const gone = !existsSync(t.path);
-    throw new CliError(gone ? `no serial port ${t.path}` : `cannot open ${t.path}: ${(e as Error).message}`, {
-      code: 401,
-      fix: gone ? 'check that the device is plugged in (ls /dev/ttyUSB* /dev/ttyACM* /dev/serial/by-id/)' : 'is another program using the port? (e.g. a serial monitor, or a `cell gateway`)',
-      detail: { path: t.path, cause: (e as { code?: unknown }).code },
-    });
+  // serialport takes an exclusive lock: a port still being released by the previous command (its
+  // close drains and closes asynchronously) fails "Cannot lock port" for a moment — retry ~2 s.
+  const until = Date.now() + 2000;
+  for (;;) {
+    try {
+      return await openUart({ path: t.path, baudRate: t.baudRate });
+    } catch (e) {
+      if (!/lock/i.test((e as Error).message) || Date.now() > until) return serialOpenFailed(t, e);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
+}
+
+function serialOpenFailed(t: Extract<Target, { kind: 'uart' }>, e: unknown): never {
+  const gone = !existsSync(t.path);
+  throw new CliError(gone ? `no serial port ${t.path}` : `cannot open ${t.path}: ${(e as Error).message}`, {
+    code: 401,
+    fix: gone ? 'check that the device is plugged in (ls /dev/ttyUSB* /dev/ttyACM* /dev/serial/by-id/)' : 'is another program using the port? (e.g. a serial monitor, or a `cell gateway`)',
+    detail: { path: t.path, cause: (e as { code?: unknown }).code },
+  });
 }
 
 /**

@@ -347,7 +347,7 @@ export class MeshClientCore<D extends CellDef> {
   private unavailable(): CellError {
     const cause = this.everFound ? ERR_MESH_DIAL_FAILED : ERR_MESH_NO_PROVIDERS;
     const why = this.everFound ? `no provider of "${this.name}" answered` : `no provider of "${this.name}" found`;
-    return new CellError(ERR_RPC_UNAVAILABLE, `${why} within ${this.o.timeoutMs} ms`, { cell: this.name, cause, tried: [...this.tried], last: (this.lastError as Error | null)?.message });
+    return new CellError(ERR_RPC_UNAVAILABLE, `${why} within ${this.o.timeoutMs} ms`, { cell: this.name, cause, tried: [...this.tried], ...(this.lastError !== null ? { last: (this.lastError as Error).message } : {}) });
   }
 
   /**

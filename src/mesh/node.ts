@@ -12,7 +12,7 @@ import type { ConnectionOptions } from '../rpc/connection.ts';
 import type { Link, LinkListener } from '../transports/link.ts';
 import { memoryPair } from '../transports/memory.ts';
 import { CellError } from '../wire/cell-error.ts';
-import { ERR_MESH_DIAL_FAILED, ERR_MESH_STOPPED, ERR_MESH_UNSUPPORTED } from '../wire/errors.ts';
+import { ERR_MESH_DIAL_FAILED, ERR_MESH_NO_PROVIDERS, ERR_MESH_STOPPED, ERR_MESH_UNSUPPORTED, ERR_RPC_UNAVAILABLE } from '../wire/errors.ts';
 import { cellKeyBytes, loadOrCreateKey, meshKeyPath, schemaId } from './keys.ts';
 import { MeshLink, type MeshLinkOptions, type MeshStreamLike } from './link.ts';
 import { MeshClientCore, type MeshClient, type MeshConnectOptions } from './client.ts';
@@ -553,6 +553,40 @@ export class MeshNode {
     } catch (e) {
       if (!signal.aborted && !this.stopped) this.warn(`DHT lookup of "${name}" failed: ${(e as Error).message}`);
     }
+  }
+
+  /**
+   * A raw Link to the best provider of `name` right now (tools: `cell call <name>`): find providers,
+   * probe them all, open a `/cell/rpc/1/<name>` stream on the lowest RTT × load; look again until
+   * `timeoutMs`. Rejects Unavailable (401) with `detail.cause` 600 (none found) or 601 (none answered).
+   */
+  async bestLink(name: string, opts: { timeoutMs?: number } = {}): Promise<Link> {
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    const deadline = performance.now() + timeoutMs;
+    const tried = new Set<string>();
+    let found = false;
+    let last: unknown = null;
+    while (performance.now() < deadline) {
+      const left = Math.max(1, deadline - performance.now());
+      const cands: ProviderInfo[] = [];
+      await this.findProviders(name, (p) => cands.push(p), { timeoutMs: Math.min(left, 3000) });
+      if (cands.length > 0) found = true;
+      const probed = await Promise.all(cands.map(async (p) => {
+        try {
+          const r = await this.probe(p.peerId, name, { timeoutMs: Math.min(left, 2000) });
+          return r.load !== null && r.load.up ? { p, score: (r.rttMs + 0.05) * (1 + r.load.inFlight / Math.max(1, r.load.connections * 16)) } : null;
+        } catch (e) { last = e; return null; }
+      }));
+      const ranked = probed.filter((x): x is { p: ProviderInfo; score: number } => x !== null).sort((x, y) => x.score - y.score);
+      for (const { p } of ranked) {
+        tried.add(p.peerId);
+        if (p.peerId === this.peerId) { const l = this.localLink(name); if (l !== null) return l; continue; }
+        try { return await this.openLink(p.peerId, name, { timeoutMs: Math.max(1, deadline - performance.now()) }); } catch (e) { last = e; }
+      }
+      await new Promise((r) => setTimeout(r, Math.min(250, Math.max(1, deadline - performance.now()))));
+    }
+    const why = found ? `no provider of "${name}" answered` : `no provider of "${name}" found`;
+    throw new CellError(ERR_RPC_UNAVAILABLE, `${why} within ${timeoutMs} ms`, { cell: name, cause: found ? ERR_MESH_DIAL_FAILED : ERR_MESH_NO_PROVIDERS, tried: [...tried], ...(last !== null ? { last: (last as Error).message } : {}) });
   }
 
   /** Who provides `name` (this node, connected peers, the DHT), collected until the lookup ends. */

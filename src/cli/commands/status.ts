@@ -1,4 +1,5 @@
 // cell status [dir...] [--json]
+// cell status --mesh [--bootstrap MA]... [--wait ms] [--json]   (peers and the cells they provide: commands/mesh.ts)
 import { relative } from 'node:path';
 import { connect } from '../../rpc/index.ts';
 import { connectUnix } from '../../transports/index.ts';
@@ -18,8 +19,14 @@ export const spec: CommandSpec = {
     'removed and reported). Exit code 0 when every cell is running, else 1.',
   ].join('\n'),
   args: [{ name: 'dir', desc: 'cell directories (default: .)', variadic: true }],
-  flags: { json: { type: 'boolean', desc: 'print an array of status objects' } },
-  examples: ['cell status examples/thermo', 'cell status cells/* --json'],
+  flags: {
+    json: { type: 'boolean', desc: 'print an array of status objects' },
+    mesh: { type: 'boolean', desc: 'list the mesh peers found and the cells each provides (docs/mesh.md)' },
+    bootstrap: { type: 'string', arg: 'multiaddr', multiple: true, desc: 'with --mesh: peer to dial first (else CELL_MESH_BOOTSTRAP, and mDNS)' },
+    'no-mdns': { type: 'boolean', desc: 'with --mesh: no LAN discovery' },
+    wait: { type: 'number', arg: 'ms', desc: 'with --mesh: how long to look for peers (default 3000)' },
+  },
+  examples: ['cell status examples/thermo', 'cell status cells/* --json', 'cell status --mesh --wait 5000'],
 };
 
 export interface StatusRow {
@@ -67,6 +74,11 @@ export async function statusOf(dir: string): Promise<StatusRow> {
 }
 
 export async function run(p: Parsed, ctx: Ctx): Promise<number> {
+  if (p.flags.mesh === true) {
+    const { meshStatus, printMeshStatus } = await import('./mesh.ts');
+    printMeshStatus(await meshStatus(p, (p.flags.wait as number | undefined) ?? 3000), ctx);
+    return 0;
+  }
   const dirs = p.positionals.length > 0 ? p.positionals : ['.'];
   const rows = await Promise.all(dirs.map(statusOf));
   if (ctx.json) ctx.out(stringify(rows));
