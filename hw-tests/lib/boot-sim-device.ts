@@ -131,7 +131,14 @@ function openPort(first: boolean): void {
 // ---------------------------------------------------------------------------------------------
 // The app: a wasm image from the running slot
 
-interface AppExports { poll(): void; memory: WebAssembly.Memory }
+// The WebAssembly global, typed here: tsconfig's lib (ES2022, no DOM) does not declare it.
+interface WasmMemory { readonly buffer: ArrayBuffer }
+const WebAssembly = (globalThis as unknown as { WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (m: object, imports: object) => { readonly exports: Record<string, unknown> };
+  Memory: new (d: { initial: number }) => WasmMemory;
+} }).WebAssembly;
+interface AppExports { poll(): void; memory: WasmMemory }
 let app: AppExports | null = null;
 let appRx: Uint8Array[] = [];
 let appRxBytes = 0;

@@ -20,6 +20,13 @@ import {
 import { CHANNEL_BOOT, HEADER_BYTES, Header, KIND_REQUEST, writeHeader } from '../../src/wire/header.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+// The WebAssembly global, typed here: tsconfig's lib (ES2022, no DOM) does not declare it.
+interface WasmMemory { readonly buffer: ArrayBuffer }
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (m: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 const pages = new BootLayout(PAGE, SLOT_PAGES).totalPages();
 
 function buildWasm(): Uint8Array {
@@ -36,7 +43,7 @@ interface Side { boot(): number; enterApp(s: number): void; handle(frame: Uint8A
 
 function wasmSide(bytes: Uint8Array): Side {
   const flash = new MemFlash(PAGE, pages);
-  let mem: WebAssembly.Memory;
+  let mem: WasmMemory;
   const u8 = (): Uint8Array => new Uint8Array(mem.buffer);
   const env = {
     flash_read: (addr: number, ptr: number, len: number) => flash.read(addr, u8(), ptr, len),
@@ -44,7 +51,7 @@ function wasmSide(bytes: Uint8Array): Side {
     flash_erase: (page: number) => flash.erase(page),
   };
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env });
-  const x = inst.exports as Record<string, (...a: number[]) => number> & { memory: WebAssembly.Memory };
+  const x = inst.exports as Record<string, (...a: number[]) => number> & { memory: WasmMemory };
   mem = x.memory;
   u8().set(new TextEncoder().encode('sim\0\0\0\0\0\0\0\0\0\0\0\0\0'), x.reqPtr!() >>> 0);
   x.init!(PAGE, SLOT_PAGES, CHUNK, 4);
