@@ -1,0 +1,78 @@
+// `cell keys gen`, `cell sign`, `cell flash` (docs/flash.md §7): refusals with their code and a
+// fix that says what to do, before any port is opened; and one real flash into the simulator
+// with --json events. The simulator part skips without socat or the thermo wasm.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cliIn, tempDir } from './helpers.ts';
+import { startDevice, stampWasm, thermoWasm, skipReason } from '../flash/helpers.ts';
+
+const s = suite('cell keys / sign / flash');
+const dir = tempDir('cell-flash-cli-');
+const image = join(dir, 'app.wasm');
+const wasm = thermoWasm();
+writeFileSync(image, 'skip' in wasm ? new Uint8Array(64).fill(1) : stampWasm(wasm, 'cli'));
+const errOf = (stdout: string): { name: string; code?: number; fix?: string; message: string } =>
+  (JSON.parse(stdout.trim().split('\n').pop()!) as { error: { name: string; code?: number; fix?: string; message: string } }).error;
+
+s('keys gen writes a 0600 secret key and a public key, and refuses to overwrite them', async () => {
+  const r = await cliIn(['keys', 'gen', '--out', join(dir, 'pub'), '--json']);
+  assert.is(r.code, 0, r.stderr);
+  const o = JSON.parse(r.stdout) as { publicKey: string; keyFile: string };
+  assert.match(o.publicKey, /^[0-9a-f]{64}$/);
+  assert.is(readFileSync(join(dir, 'pub.pub'), 'utf8').trim(), o.publicKey);
+  const again = await cliIn(['keys', 'gen', '--out', join(dir, 'pub')]);
+  assert.is(again.code, 1);
+  assert.match(again.stderr, /--force/);
+});
+
+s('flash refuses an unsigned image before opening the port, and the fix says how to sign', async () => {
+  const r = await cliIn(['flash', '--port', '/dev/nonexistent-cell-port', image, '--json']);
+  assert.is(r.code, 1);
+  const e = errOf(r.stdout);
+  assert.is(e.code, 712);
+  assert.is(e.name, 'BootUnsigned');
+  assert.match(e.fix!, /cell sign/);
+  assert.match(e.fix!, /--insecure/);
+});
+
+s('sign writes <image>.manifest; an untrusted signer is 714, a changed image 704, both with fixes', async () => {
+  const r = await cliIn(['sign', image, '--board', 'sim', '--version', '1.2.3', '--key', join(dir, 'pub.key'), '--json']);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.is((JSON.parse(r.stdout) as { version: string }).version, '1.2.3');
+  const u = await cliIn(['flash', '--port', '/dev/nonexistent-cell-port', image, '--json']);
+  assert.is(errOf(u.stdout).code, 714);
+  assert.match(errOf(u.stdout).fix!, /trusted_keys/);
+  writeFileSync(join(dir, 'cell.toml'), `name = "x"\n[flash]\ntrusted_keys = ["${readFileSync(join(dir, 'pub.pub'), 'utf8').trim()}"]\n`);
+  const copy = join(dir, 'changed.wasm');
+  const bytes = readFileSync(image);
+  bytes[bytes.length - 1] ^= 1;
+  writeFileSync(copy, bytes);
+  writeFileSync(`${copy}.manifest`, readFileSync(`${image}.manifest`));
+  const t = await cliIn(['flash', '--port', '/dev/nonexistent-cell-port', copy, '--dir', dir, '--json']);
+  assert.is(errOf(t.stdout).code, 704);
+  const missing = await cliIn(['sign', image, '--board', 'sim']);
+  assert.is(missing.code, 2, 'usage error: --version missing');
+});
+
+s('flash --json into the simulator: state and progress events, then done; --info shows the slot', async () => {
+  if (skipReason() !== null || 'skip' in wasm) return;
+  const b = await startDevice();
+  try {
+    const r = await cliIn(['flash', '--port', b.port, image, '--dir', dir, '--json']);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; bytesDone?: number; version?: string });
+    assert.ok(lines.some((l) => l.type === 'progress' && l.bytesDone === readFileSync(image).length), 'a final progress event');
+    const done = lines.at(-1)!;
+    assert.is(done.type, 'done');
+    assert.is(done.version, '1.2.3');
+    const i = await cliIn(['flash', '--port', b.port, '--info']);
+    assert.is(i.code, 0);
+    assert.match(i.stdout, /version 1\.2\.3.*\[active\]/);
+  } finally {
+    await b.close();
+  }
+});
+
+s.run();
