@@ -43,6 +43,26 @@ const STALL_MS = 5;
 /** uv_poll event bit of the bindings' Poller (bindings-cpp dist/poller.js EVENTS.UV_WRITABLE). */
 const UV_WRITABLE = 0b0010;
 
+interface BindingPoller { poll(ev: number): void; listenerCount(ev: string): number; cellPatched?: boolean }
+
+/**
+ * The precise fix for the lost wake-up described at STALL_MS: make every poll request of the
+ * port's Poller also ask for the events that still have a waiter ('readable' / 'writable'
+ * listeners), so a read re-arming 'readable' no longer drops a pending write's 'writable'. The
+ * stall timer stays as the safety net (e.g. a future binding without this shape). No-op when the
+ * binding has no such poller (Windows, the mock binding).
+ */
+function patchPoller(port: SerialPort): void {
+  const poller = (port as unknown as { port?: { poller?: BindingPoller } }).port?.poller;
+  if (poller === undefined || typeof poller.poll !== 'function' || typeof poller.listenerCount !== 'function' || poller.cellPatched === true) return;
+  const poll = poller.poll;
+  poller.poll = function (this: BindingPoller, ev: number): void {
+    const want = ev | (this.listenerCount('readable') > 0 ? 0b0001 : 0) | (this.listenerCount('writable') > 0 ? UV_WRITABLE : 0);
+    poll.call(this, want);
+  };
+  poller.cellPatched = true;
+}
+
 /** One open serial port, as the readable + writable pair a StreamLink takes. */
 export class UartIo {
   readonly readable: Readable;
@@ -87,6 +107,7 @@ export class UartIo {
       write: (chunk: Buffer, _enc, cb) => this.onWrite(chunk, cb),
       final: (cb) => this.onFinal(cb),
     });
+    patchPoller(port);
     port.on('data', this.onData);
     port.on('close', this.onPortClose);
     port.on('error', this.onPortError);

@@ -72,7 +72,8 @@ if ('skip' in built) {
 
   test("the device's declared error: code 1001 and its payload, exit 1", async () => {
     const r = await cliIn(['call', '--port', port(), '--schema', SCHEMA, '--json', 'read', '{"channel": 9}']);
-    assert.is(r.code, 1);
+    assert.is(r.code, 1, r.stdout + r.stderr);
+    assert.not.match(r.stdout, /"code":40[01]/, r.stdout);
     const e = (JSON.parse(r.stdout) as { error: { code: number; name: string; detail: { payload: { channel: number; reason: string } } } }).error;
     assert.is(e.code, 1001);
     assert.is(e.name, 'sensorFault');
