@@ -149,8 +149,10 @@ export async function flashImage(o: FlashOptions): Promise<FlashResult> {
   const lineMs = (n: number): number => (lineRate > 0 ? (n * 10 * 1000) / lineRate : 0);
 
   let client: BootClient | null = null;
-  const connect = async (): Promise<BootClient> => {
-    const deadline = Date.now() + reconnectMs;
+  const connect = async (first: boolean): Promise<BootClient> => {
+    // The first open fails at once on a port that is not there (a typo); after a lost link the
+    // port may be coming back (a replugged adapter), so wait for it.
+    const deadline = Date.now() + (first ? 0 : reconnectMs);
     for (;;) {
       if (existsSync(o.port) || o.open !== undefined) {
         try {
@@ -235,6 +237,15 @@ export async function flashImage(o: FlashOptions): Promise<FlashResult> {
       }
       if (d.activeSlot === d.runningSlot) return done(d.runningSlot!, stats.chunksSent === 0);
     }
+    // Board and size from INFO, before anything changes on the device (the app's boot service
+    // reports them too, so a wrong image does not even send the device to its bootloader).
+    const board = boardName(m.board);
+    if (d.board !== board) {
+      throw new CellError(ERR_BOOT_WRONG_BOARD, `the image is for board "${board}", the device is a "${d.board}"`, { imageBoard: board, deviceBoard: d.board });
+    }
+    if (m.imageBytes > d.maxImageBytes) {
+      throw new CellError(ERR_BOOT_IMAGE_TOO_LARGE, `the image has ${m.imageBytes} bytes, a slot of this device holds ${d.maxImageBytes}`, { imageBytes: m.imageBytes, maxImageBytes: d.maxImageBytes });
+    }
     if (d.mode === 'app') {
       emit({ type: 'state', state: 'entering-bootloader' });
       await req(c, OP_ENTER_BOOT, null);
@@ -242,13 +253,6 @@ export async function flashImage(o: FlashOptions): Promise<FlashResult> {
       if (d.mode !== 'bootloader') {
         throw new CellError(ERR_BOOT_NOT_IN_BOOT_MODE, 'the device still runs its app after ENTER_BOOT', { fix: BOOT_MODE_FIX });
       }
-    }
-    const board = boardName(m.board);
-    if (d.board !== board) {
-      throw new CellError(ERR_BOOT_WRONG_BOARD, `the image is for board "${board}", the device is a "${d.board}"`, { imageBoard: board, deviceBoard: d.board });
-    }
-    if (m.imageBytes > d.maxImageBytes) {
-      throw new CellError(ERR_BOOT_IMAGE_TOO_LARGE, `the image has ${m.imageBytes} bytes, a slot of this device holds ${d.maxImageBytes}`, { imageBytes: m.imageBytes, maxImageBytes: d.maxImageBytes });
     }
     // BEGIN erases the target slot's pages: give it time.
     const b = new Answer();
@@ -341,7 +345,7 @@ export async function flashImage(o: FlashOptions): Promise<FlashResult> {
   try {
     for (let round = 0; ; round++) {
       try {
-        client = await connect();
+        client = await connect(round === 0);
         return await attempt(client, round);
       } catch (e) {
         if (!isLinkLoss(e) || round >= (o.maxResumes ?? 10)) throw e instanceof Lost ? new CellError(ERR_LINK_IO, `the link to ${o.port} was lost: ${e.reason}`) : e;

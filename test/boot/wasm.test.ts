@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemFlash } from './mem-flash.ts';
@@ -36,7 +36,9 @@ function buildWasm(): Uint8Array {
   const r = spawnSync(process.execPath, [join(root, 'node_modules/assemblyscript/bin/asc.js'), 'firmware/boot/wasm-entry.ts',
     '--runtime', 'stub', '-Oz', '--converge', '--noAssert', '--use', 'abort=', '-o', out], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`asc failed:\n${r.stderr}`);
-  return new Uint8Array(readFileSync(out));
+  const bytes = new Uint8Array(readFileSync(out));
+  rmSync(out, { force: true });
+  return bytes;
 }
 
 interface Side { boot(): number; enterApp(s: number): void; handle(frame: Uint8Array): string; action(): number; mem: Uint8Array }
