@@ -50,7 +50,11 @@ export type GatewayEvent =
   | { event: 'error'; path: string; cell: string | null; message: string; atMs: number };
 
 export interface GatewayOptions {
-  node: GatewayMeshNode;
+  /**
+   * The mesh node, or its start in progress: devices are probed while the node starts (the
+   * node's start — libp2p loading, listening — is most of the time to the first remote call).
+   */
+  node: GatewayMeshNode | Promise<GatewayMeshNode>;
   /** One entry per serial port (path or USB serial number, line settings, probe timing). */
   devices: DeviceUpstreamOptions[];
   /** Progress and faults, as they happen (`atMs`: ms since startGateway). */
@@ -95,6 +99,7 @@ export function startGateway(opts: GatewayOptions): Gateway {
   const names = new Map<string, DeviceState>(); // announced name → device (one provider per name per node)
   const announcedFns = new Set<() => void>();
   let closing = false;
+  const nodeP = Promise.resolve(opts.node);
 
   const apply = async (d: DeviceState, id: DeviceIdentity, again: boolean): Promise<void> => {
     if (closing) return;
@@ -118,7 +123,9 @@ export function startGateway(opts: GatewayOptions): Gateway {
     }
     names.set(id.name, d);
     const description = id.description;
-    d.provided = await opts.node.provideProxy(id.name, d.up, {
+    const node = await nodeP;
+    if (closing) { names.delete(id.name); return; }
+    d.provided = await node.provideProxy(id.name, d.up, {
       reannounce: true,
       ...(description !== null ? { describe: () => description } : {}),
       onUpstream: (up) => {

@@ -14,7 +14,7 @@ import { packageRoot, runningFromSource } from '../lib-path.ts';
 /** The part of gateways/gateway.ts this command uses (it lives outside src/: see loadGateway). */
 interface GatewayModule {
   startGateway(opts: {
-    node: unknown;
+    node: unknown;  // a MeshNode or the promise of one
     devices: ({ path: string } | { serialNumber: string })[];
     onEvent?: (e: { event: string; path: string; [k: string]: unknown }) => void;
   }): { close(): Promise<void> };
@@ -109,7 +109,7 @@ export async function run(p: Parsed, ctx: Ctx): Promise<number> {
   // Loaded here, not at the top: libp2p is optional and only this command and `cell mesh` need it.
   const { startMeshNode } = await import('../../mesh/index.ts');
   const { startGateway } = await loadGateway();
-  const node = await startMeshNode({
+  const nodeP = startMeshNode({
     dir: str(p, 'dir') ?? '.',
     ...(strs(p, 'listen').length > 0 ? { listen: strs(p, 'listen') } : {}),
     bootstrap: strs(p, 'bootstrap'),
@@ -118,15 +118,22 @@ export async function run(p: Parsed, ctx: Ctx): Promise<number> {
     dht: dht === 'off' ? false : (dht as 'server' | 'client'),
     relay: { client: true, server: bool(p, 'relay-server') },
   });
-  // performance.now() counts from process start: the figure includes module loading.
-  print({ event: 'node', peerId: node.peerId, addrs: node.addrs(), sinceStartMs: Math.round(performance.now()) },
-    `mesh node ${node.peerId}\n${node.addrs().map((a) => `  ${a}`).join('\n')}`);
-
+  // Devices are probed while the node starts (the gateway waits for the node only to announce).
   const gw = startGateway({
-    node,
+    node: nodeP,
     devices,
     onEvent: (e) => print({ ...e, sinceStartMs: Math.round(performance.now()) }, describeEvent(e)),
   });
+  let node;
+  try {
+    node = await nodeP;
+  } catch (e) {
+    await gw.close();
+    throw e;
+  }
+  // performance.now() counts from process start: the figure includes module loading.
+  print({ event: 'node', peerId: node.peerId, addrs: node.addrs(), sinceStartMs: Math.round(performance.now()) },
+    `mesh node ${node.peerId}\n${node.addrs().map((a) => `  ${a}`).join('\n')}`);
 
   const sig = await waitForSignal();
   print({ event: 'stopping', signal: sig }, `${sig}: stopping`);
