@@ -117,25 +117,33 @@ const impl = { ping: (m: { payload: Uint8Array }) => m };
 async function main(): Promise<void> {
   const opts = { mdns: false, announceIntervalMs: 600_000 } as const;
   const tStart = performance.now();
-  const a = await startMeshNode({ ...opts, listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/udp/0/quic-v1'] });
+  // Each transport gets its own pair of nodes listening on it only: libp2p reuses an open
+  // connection to a peer whatever address is dialled.
+  const a = await startMeshNode({ ...opts, quic: false, listen: ['/ip4/127.0.0.1/tcp/0'] });
   const moduleAndStartMs = performance.now() - tStart;
   const t1 = performance.now();
-  const b = await startMeshNode({ ...opts, listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/udp/0/quic-v1'], bootstrap: a.addrs().filter((x) => x.includes('/tcp/')) });
+  const b = await startMeshNode({ ...opts, quic: false, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: a.addrs() });
   const nodeStartMs = performance.now() - t1;
   await b.provide(EchoCell, impl);
+  let aq: MeshNode | null = null, bq: MeshNode | null = null;
+  try {
+    aq = await startMeshNode({ ...opts, dht: false, listen: ['/ip4/127.0.0.1/udp/0/quic-v1'] });
+    bq = await startMeshNode({ ...opts, dht: false, listen: ['/ip4/127.0.0.1/udp/0/quic-v1'] });
+    await bq.provide(EchoCell, impl);
+  } catch { aq = bq = null; }
   const msg = { payload: Uint8Array.from({ length: PAYLOAD_BYTES }, (_, i) => i) };
   const results: Record<string, unknown> = { load: loadavg()[0], node: process.version, n: N, rounds: ROUNDS };
   const rows: (string | number)[][] = [];
   const verdicts: string[] = [];
 
-  const bTcp = b.addrs().find((x) => x.includes('/tcp/'))!;
-  const bQuic = b.addrs().find((x) => x.includes('/quic-v1'));
-  for (const [label, addr] of [['TCP+noise+yamux', bTcp], ['QUIC', bQuic]] as const) {
-    if (addr === undefined) { rows.push([label, 'QUIC unavailable', '', '', '']); continue; }
-    const target = a.libs.multiaddr(addr);
-    const raw = await rawEcho(b, a, `/bench/echo/${label.length}`, target);
-    // RPC over one /cell/rpc/1 stream to that address
-    const stream = await a.libp2p.dialProtocol(target, '/cell/rpc/1/bench');
+  for (const [label, cn, sn] of [['TCP+noise+yamux', a, b], ['QUIC', aq, bq]] as const) {
+    if (cn === null || sn === null) { rows.push([label, 'QUIC unavailable', '', '', '']); continue; }
+    const target = cn.libs.multiaddr(sn.addrs()[0]!);
+    const raw = await rawEcho(sn, cn, `/bench/echo/${label.length}`, target);
+    const via = cn.libp2p.getConnections(sn.libp2p.peerId).map((x: Any) => x.remoteAddr.toString());
+    if (!via.every((x: string) => x.includes(label === 'QUIC' ? '/quic-v1' : '/tcp/'))) throw new Error(`${label} rows do not run over ${label}: ${via.join(' ')}`);
+    // RPC over one /cell/rpc/1 stream on the same connection
+    const stream = await cn.libp2p.dialProtocol(target, '/cell/rpc/1/bench');
     const { MeshLink } = await import('../../src/mesh/link.ts');
     const rpc = await connect(EchoCell, new MeshLink(stream), { heartbeatMs: 0 });
     const back = await rpc.ping(msg);
@@ -216,7 +224,7 @@ async function main(): Promise<void> {
   console.log('\n' + verdicts.join('\n'));
   console.log(`load average ${loadavg()[0]!.toFixed(2)}; Node ${process.version}`);
   if (JSON_OUT !== '') writeFileSync(JSON_OUT, JSON.stringify(results, null, 2));
-  await Promise.allSettled([a.stop(), b.stop(), c.stop()]);
+  await Promise.allSettled([a.stop(), b.stop(), c.stop(), aq?.stop(), bq?.stop()]);
 }
 
 await main();

@@ -8,18 +8,22 @@ import type { Link } from '../../src/transports/link.ts';
 import { meshNodes, stopAll } from './helpers.ts';
 import { FakeStream } from './fake-stream.ts';
 
-let nodes: Promise<MeshNode[]> | null = null;
+const nodes: Record<'tcp' | 'quic', Promise<MeshNode[]> | null> = { tcp: null, quic: null };
 let n = 0;
 
-async function meshPair(): Promise<LinkPair> {
-  nodes ??= meshNodes(2);
-  const [a, b] = await nodes;
+async function meshPair(transport: 'tcp' | 'quic'): Promise<LinkPair> {
+  // One pair of nodes per transport, listening on that transport only (libp2p reuses a
+  // connection to a peer whatever address is dialled).
+  nodes[transport] ??= meshNodes(2, transport === 'quic' ? { listen: ['/ip4/127.0.0.1/udp/0/quic-v1'], quic: true } : {});
+  const [a, b] = await nodes[transport]!;
   const proto = `/cell/rpc/1/compliance-${n++}`;
   const accepted = new Promise<MeshLink>((resolve) => {
     void b!.libp2p.handle(proto, (stream: ConstructorParameters<typeof MeshLink>[0]) => resolve(new MeshLink(stream)), { runOnLimitedConnection: true });
   });
   await new Promise((r) => setTimeout(r, 1));
   const stream = await a!.libp2p.dialProtocol(b!.libp2p.peerId, proto);
+  const via = a!.libp2p.getConnections(b!.libp2p.peerId).map((c: { remoteAddr: { toString(): string } }) => c.remoteAddr.toString());
+  if (!via.every((x: string) => x.includes(transport === 'quic' ? '/quic-v1' : '/tcp/'))) throw new Error(`not over ${transport}: ${via.join(' ')}`);
   const la = new MeshLink(stream);
   const lb = await accepted;
   return {
@@ -30,7 +34,8 @@ async function meshPair(): Promise<LinkPair> {
   };
 }
 
-complianceSuite('mesh (libp2p stream, TCP)', { pair: meshPair, maxFrameBytes: 1 << 20 });
+complianceSuite('mesh (libp2p stream, TCP + noise + yamux)', { pair: () => meshPair('tcp'), maxFrameBytes: 1 << 20 });
+complianceSuite('mesh (libp2p stream, QUIC)', { pair: () => meshPair('quic'), maxFrameBytes: 1 << 20 });
 
 const parse = suite('MeshLink parsing');
 
@@ -91,5 +96,5 @@ parse('peer end (remoteCloseWrite) → LinkClosed; reset → LinkIo', () => {
 parse.run();
 
 const done = suite('mesh link: nodes');
-done('stop the nodes', async () => { if (nodes !== null) await stopAll(await nodes); });
+done('stop the nodes', async () => { for (const p of Object.values(nodes)) if (p !== null) await stopAll(await p); });
 done.run();
