@@ -3,7 +3,7 @@
 // line-rate minimum (64 KiB × 10 bits per byte ÷ baud; target ≥ 85 %). The device answers
 // unpaced (its answers are 28 bytes per KiB sent; a real UART is full duplex, so they cost no
 // line time in the host → device direction that bounds the transfer).
-//   node --import tsx bench/flash/flash.bench.ts [--runs 3] [--json out.json]
+//   node --import tsx bench/flash/flash.bench.ts [--runs 3] [--window 4] [--baud N] [--json out.json]
 // Verifies before it times: each run must end with the device running the new image (INFO).
 import { writeFileSync } from 'node:fs';
 import { startDevice, stampWasm, thermoWasm } from '../../test/flash/helpers.ts';
@@ -13,11 +13,14 @@ import { deviceInfo, flashImage } from '../../src/flash/flash.ts';
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1] ?? 3) || 3;
 const jsonOut = args.includes('--json') ? args[args.indexOf('--json') + 1] : undefined;
+/** CHUNKs in flight the simulated device allows (its INFO window). @default 4 */
+const window = Number(args[args.indexOf('--window') + 1] ?? 4) || 4;
+const bauds = args.includes('--baud') ? [Number(args[args.indexOf('--baud') + 1])] : [115200, 921600];
 const IMAGE_BYTES = 64 * 1024;
 
 const wasm = thermoWasm();
 if ('skip' in wasm) { console.error(`flash bench: ${wasm.skip}`); process.exit(0); }
-const bench = await startDevice();
+const bench = await startDevice({ window });
 const rows: Record<string, unknown>[] = [];
 try {
   let n = 0;
@@ -34,7 +37,7 @@ try {
   // First image (blank device): not timed.
   const first = image('0.0.1');
   await flashImage({ port: bench.port, image: first, manifest: buildManifest(first, { version: '0.0.1', board: 'sim' }) });
-  for (const baud of [115200, 921600]) {
+  for (const baud of bauds) {
     const minMs = (IMAGE_BYTES * 10 * 1000) / baud;
     for (let r = 0; r < runs; r++) {
       n++;
@@ -58,7 +61,7 @@ try {
 const med = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
 console.log('| baud | line minimum | transfer (median) | % of line rate | whole flash (median) | % of line rate | target |');
 console.log('|---|---|---|---|---|---|---|');
-for (const baud of [115200, 921600]) {
+for (const baud of bauds) {
   const rs = rows.filter((r) => r.baud === baud);
   const t = med(rs.map((r) => r.transferMs as number));
   const w = med(rs.map((r) => r.totalMs as number));
