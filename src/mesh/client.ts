@@ -71,7 +71,11 @@ class Cand implements CandidateInfo {
   score = Infinity;
   state: CandidateInfo['state'] = 'new';
   failedAt = -Infinity;
+  /** Failures in a row: the cooldown doubles with each (up to 60 s). */
+  failures = 0;
   constructor(readonly peerId: string, readonly source: ProviderInfo['source']) {}
+  fail(): void { this.state = 'failed'; this.failedAt = now(); this.failures++; }
+  cooldown(base: number): number { return Math.min(60_000, base * 2 ** Math.max(0, this.failures - 1)); }
 }
 
 interface Active {
@@ -281,7 +285,7 @@ export class MeshClientCore<D extends CellDef> {
 
   private usable(): Cand[] {
     const t = now();
-    return [...this.cands.values()].filter((c) => (c.state === 'new' || c.state === 'ok' || (c.state === 'failed' && t - c.failedAt >= this.o.cooldownMs)));
+    return [...this.cands.values()].filter((c) => (c.state === 'new' || c.state === 'ok' || (c.state === 'failed' && t - c.failedAt >= c.cooldown(this.o.cooldownMs))));
   }
 
   /** The current provider, connecting to the best one first if there is none. */
@@ -305,7 +309,7 @@ export class MeshClientCore<D extends CellDef> {
         if (this.lookup === null) {
           // Nothing left to try: look again (a provider may have appeared), or wait out a cooldown.
           const failed = [...this.cands.values()].filter((c) => c.state === 'failed');
-          const wait = failed.length > 0 ? Math.min(...failed.map((c) => c.failedAt + this.o.cooldownMs - now())) : 200;
+          const wait = failed.length > 0 ? Math.min(...failed.map((c) => c.failedAt + c.cooldown(this.o.cooldownMs) - now())) : 200;
           await this.waitWake(Math.max(5, Math.min(wait, left, 500)));
           if (this.usable().length === 0) this.startLookup();
         } else {
@@ -328,7 +332,7 @@ export class MeshClientCore<D extends CellDef> {
           this.emitSwitch(from, c.peerId, reason);
           return a;
         } catch (e) {
-          if (c.state !== 'incompatible') { c.state = 'failed'; c.failedAt = now(); }
+          if (c.state !== 'incompatible') c.fail();
           this.lastError = e;
         }
       }
@@ -399,12 +403,11 @@ export class MeshClientCore<D extends CellDef> {
       if (r.load === null) { c.state = 'gone'; c.score = Infinity; return false; }
       c.rttMs = Number.isNaN(c.rttMs) ? r.rttMs : 0.5 * c.rttMs + 0.5 * r.rttMs;
       c.load = r.load;
-      if (c.state !== 'ok') c.state = c.state === 'failed' ? 'failed' : 'new';
+      if (c.state !== 'ok') c.state = 'new'; // answered: a failed provider is back in the race
       c.score = this.scoreOf(c);
       return r.load.up;
     } catch {
-      c.state = 'failed';
-      c.failedAt = now();
+      c.fail();
       c.score = Infinity;
       return false;
     }
@@ -440,6 +443,7 @@ export class MeshClientCore<D extends CellDef> {
       throw e;
     }
     c.state = 'ok';
+    c.failures = 0;
     const a: Active = { cand: c, conn, link, entries: this.names.map((n) => conn.callEntry(n)) };
     for (const s of this.subs) conn.on(s.event, s.fn);
     conn.onClose((err) => this.onConnClosed(a, err));
@@ -454,7 +458,7 @@ export class MeshClientCore<D extends CellDef> {
   /** Stop using `a`: mark its provider failed, reconnect in the background when events are wanted. */
   private drop(a: Active, why: 'failed' | 'closed'): void {
     if (this.cur === a) this.cur = null;
-    if (why === 'failed' || !a.conn.isOpen) { a.cand.state = 'failed'; a.cand.failedAt = now(); }
+    if (why === 'failed' || !a.conn.isOpen) a.cand.fail();
     void a.conn.close();
     if (!this.closed && this.subs.length > 0) void this.ensure().catch(() => {});
   }
@@ -500,7 +504,7 @@ export class MeshClientCore<D extends CellDef> {
     try {
       next = await this.connectTo(best, this.o.timeoutMs);
     } catch {
-      if (best.state !== 'incompatible') { best.state = 'failed'; best.failedAt = now(); }
+      if (best.state !== 'incompatible') best.fail();
       return;
     }
     if (this.closed || this.cur !== cur) { void next.conn.close(); return; }
