@@ -132,8 +132,8 @@ function loadLibs(warn: (m: string) => void): Promise<Libs> {
       import('libp2p'), import('@libp2p/tcp'), import('@chainsafe/libp2p-noise'), import('@chainsafe/libp2p-yamux'),
       import('@libp2p/identify'), import('@libp2p/ping'), import('@libp2p/kad-dht'), import('@libp2p/mdns'),
       import('@libp2p/bootstrap'), import('@libp2p/circuit-relay-v2'),
-      import('@libp2p/crypto/keys' as string), import('multiformats/cid' as string), import('@multiformats/multiaddr' as string),
-      import('@libp2p/peer-id' as string),
+      import('@libp2p/crypto/keys'), import('multiformats/cid'), import('@multiformats/multiaddr'),
+      import('@libp2p/peer-id'),
     ]);
     let quic: Any | null = null;
     try { quic = (await import('@chainsafe/libp2p-quic')).quic; } catch (e) { warn(`QUIC unavailable (${(e as Error).message.split('\n')[0]}): TCP only`); }
