@@ -3,13 +3,17 @@
 // with --json events. The simulator part skips without socat or the thermo wasm.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cliIn, tempDir } from './helpers.ts';
+import { cliIn } from './helpers.ts';
 import { startDevice, stampWasm, thermoWasm, skipReason } from '../flash/helpers.ts';
 
 const s = suite('cell keys / sign / flash');
-const dir = tempDir('cell-flash-cli-');
+// Not helpers.tempDir: the CLI suites share one process under `npm test`, and another file's
+// cleanup() (its after hook) removes every registered temp dir, this one too, before these run.
+const dir = mkdtempSync(join(tmpdir(), 'cell-flash-cli-'));
+s.after(() => { rmSync(dir, { recursive: true, force: true }); });
 const image = join(dir, 'app.wasm');
 const wasm = thermoWasm();
 writeFileSync(image, 'skip' in wasm ? new Uint8Array(64).fill(1) : stampWasm(wasm, 'cli'));
