@@ -175,7 +175,8 @@ export async function startMeshNode(opts: MeshNodeOptions = {}): Promise<MeshNod
       protocol: opts.dhtProtocol ?? DHT_PROTOCOL,
       clientMode: dhtMode === 'client',
       peerInfoMapper: lan ? L.passthroughMapper : L.removePrivateAddressesMapper,
-      allowQueryWithZeroPeers: true,
+      // Queries wait for a first peer (with none, a relay search's random walk would spin).
+      allowQueryWithZeroPeers: false,
     });
   }
   if (relay.server) services.relay = L.circuitRelayServer({ reservations: { applyDefaultLimit: false, maxReservations: 128 } });

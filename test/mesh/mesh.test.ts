@@ -258,6 +258,36 @@ identity('a key file that is not a key fails MeshBadKey (603)', async () => {
 
 identity.run();
 
+const relay = suite('mesh: circuit relay v2');
+
+relay('a node with no listen address is reached through a relay (no data limit on our relays)', async () => {
+  const base = { mdns: false, quic: false, dht: false } as const;
+  const r = await meshNode({ ...base, relay: { server: true } });
+  const nodes = [r];
+  try {
+    const h = await meshNode({ ...base, listen: [], relay: { reserve: true }, bootstrap: r.addrs() });
+    nodes.push(h);
+    await h.provide(Thermo, thermoImpl());
+    await until(() => h.addrs().some((a) => a.includes('/p2p-circuit')), 'a relay reservation');
+    assert.ok(h.addrs().every((a) => a.includes('/p2p-circuit')));
+    const c = await meshNode(base);
+    nodes.push(c);
+    const link = await c.openLink(h.addrs()[0]!, 'thermo');
+    const via = c.libp2p.getConnections(h.libp2p.peerId).map((x: { remoteAddr: { toString(): string } }) => x.remoteAddr.toString());
+    assert.ok(via.length > 0 && via.every((a: string) => a.includes('/p2p-circuit')), via.join(' '));
+    const client = await connect(Thermo, link);
+    assert.is((await client.read({ channel: 2 })).channel, 2);
+    const big = await Promise.all(Array.from({ length: 100 }, () => client.echo({ text: 'y'.repeat(10_000) })));
+    assert.is(big.length, 100); // 1 MB each way: more than a default-limited relay allows
+    assert.is((await c.probe(h.peerId, 'thermo')).load!.connections, 1);
+    await client.close();
+  } finally {
+    await stopAll(nodes);
+  }
+});
+
+relay.run();
+
 const proxy = suite('mesh: frame proxy (gateway hook)');
 
 proxy('a cell behind another link is called by name: calls, errors, streams, events; device loss and return', async () => {
@@ -322,4 +352,3 @@ proxy('connectByName: schema fetched with describe() (forwarded, or answered by 
 
 proxy.run();
 
-void connect;
