@@ -1,7 +1,10 @@
 /*
  * TI Stellaris LM3S6965 evaluation board (Cortex-M3) as emulated by qemu `-M lm3s6965evb`.
- * UART0 is a PL011-style Stellaris UART at 0x4000C000 (LM3S6965 data sheet §13.6): DR 0x000,
- * FR 0x018 (bit4 RXFE, bit5 TXFF), IBRD 0x024, FBRD 0x028, LCRH 0x02C, CTL 0x030.
+ * UART0 is a PL011-style Stellaris UART at 0x4000C000 (LM3S6965 data sheet §13.6): DR 0x000
+ * (bits 0-7 data, bit 11 OE overrun), FR 0x018 (bit4 RXFE, bit5 TXFF), IBRD 0x024, FBRD 0x028,
+ * LCRH 0x02C, CTL 0x030, IM 0x038 / RIS 0x03C / MIS 0x040 / ICR 0x044 (bit4 RX, bit6 RT receive
+ * timeout, bit10 OE). UART0 is IRQ 5 (qemu hw/arm/stellaris.c: uart_irq[] = {5, 6, 33, 34}).
+ * Receive is interrupt-driven (Irq5_Handler → the ring in cortex-m.c); transmit is polled.
  * Clock gating: RCGC1 (0x400FE104) bit0 = UART0, RCGC2 (0x400FE108) bit0 = GPIO port A; the
  * pins PA0/PA1 default to the UART function after GPIOAFSEL/GPIODEN are set.
  */
@@ -28,8 +31,15 @@ const char board_name[] = "lm3s6965evb";
 #define UART_FBRD (UART0 + 0x028u)
 #define UART_LCRH (UART0 + 0x02Cu)
 #define UART_CTL (UART0 + 0x030u)
+#define UART_IM (UART0 + 0x038u)
+#define UART_ICR (UART0 + 0x044u)
 #define FR_RXFE 0x10u
 #define FR_TXFF 0x20u
+#define INT_RX (1u << 4)
+#define INT_RT (1u << 6)
+#define INT_OE (1u << 10)
+#define DR_OE (1u << 11)
+#define UART0_IRQ 5u
 
 void board_init(void) {
   REG32(SYSCTL_RCGC1) |= 1u;
@@ -42,12 +52,23 @@ void board_init(void) {
   REG32(UART_FBRD) = BRD64 & 63u;
   REG32(UART_LCRH) = 0x70u;           /* 8 data bits, FIFOs on */
   REG32(UART_CTL) = 0x301u;           /* UARTEN | TXE | RXE */
+  /* RX fires at the FIFO trigger level (IFLS reset value: half full), RT when a byte has waited
+   * 32 bit times below it; qemu's model raises RX for every byte. */
+  REG32(UART_IM) = INT_RX | INT_RT;
+  board_irq_enable(UART0_IRQ);
   board_systick_init(CPU_HZ);
 }
 
-int board_uart_getc(void) {
-  if (REG32(UART_FR) & FR_RXFE) return -1;
-  return (int)(REG32(UART_DR) & 0xffu);
+/* UART0: drain the RX FIFO into the ring. Clearing first, then draining until the FIFO is empty,
+ * leaves no byte behind: one that arrives after the last read raises the interrupt again. */
+void Irq5_Handler(void) {
+  REG32(UART_ICR) = INT_RX | INT_RT | INT_OE;
+  while ((REG32(UART_FR) & FR_RXFE) == 0) {
+    if (board_rx_full(UART0_IRQ)) break; /* ring full: the rest waits in the FIFO */
+    uint32_t d = REG32(UART_DR);
+    if (d & DR_OE) board_rx_overruns++; /* the FIFO was full when a byte arrived: lost */
+    board_rx_put((uint8_t)d);
+  }
 }
 
 void board_uart_putc(uint8_t b) {

@@ -10,6 +10,7 @@
  *      env.uart_write(ptr: usize, len: i32): void  blocks until queued in the UART
  *      env.millis(): u32                           SysTick milliseconds since reset
  *      env.reset(): void                           system reset
+ *      env.uart_stat(which: i32): u32              0: UART overruns, 1: peak receive-ring fill
  *  - a pointer range outside linear memory traps (then: panic line, reset).
  */
 #include <stdint.h>
@@ -54,6 +55,11 @@ __attribute__((weak)) u32 Z_envZ_millis(struct Z_env_instance_t *e) {
   return board_millis();
 }
 
+__attribute__((weak)) u32 Z_envZ_uart_stat(struct Z_env_instance_t *e, u32 which) {
+  (void)e;
+  return board_uart_stat(which);
+}
+
 __attribute__((weak)) void Z_envZ_reset(struct Z_env_instance_t *e) {
   (void)e;
   board_reset();
@@ -82,5 +88,8 @@ int main(void) {
   wasm_rt_init();
   Z_app_init_module();
   Z_app_instantiate(&app, &env); /* runs the app's start function: allocates its buffers */
-  for (;;) Z_appZ_poll(&app);
+  for (;;) {
+    Z_appZ_poll(&app);
+    board_idle(); /* WFI unless received bytes wait: the next RX byte or SysTick tick wakes it */
+  }
 }

@@ -40,6 +40,8 @@ import { readU32LE, writeU16LE, writeU32LE } from '../../src/wire/bytes.ts';
 
 @external("env", "uart_read") declare function uart_read(ptr: usize, max: i32): i32;
 @external("env", "uart_write") declare function uart_write(ptr: usize, len: i32): void;
+/** Receive statistics of the board's UART (firmware/runtime/host.c): 0 = overruns, 1 = peak ring fill. */
+@external("env", "uart_stat") declare function uart_stat(which: i32): u32;
 /** SysTick milliseconds since reset (apps import it from here: one import, one declaration). */
 @external("env", "millis") export declare function millis(): u32;
 
@@ -58,7 +60,7 @@ const RX_CHUNK_BYTES: i32 = 64;
 /** Entries of our table we can index (firmware/shared/gen-cell.ts refuses a cell with more). */
 export const MAX_ENTRIES: i32 = 16;
 // Ops counters (RESPONSE payload on channel 2: u32 LE each, in this order; docs/firmware.md).
-// 0-4 and 7 are the Deframer's, copied when asked; 9 is millis().
+// 0-4 and 7 are the Deframer's, copied when asked; 9 is millis(); 21-22 are the UART driver's.
 export const C_FRAMES_OK: i32 = 0;
 export const C_ERR_CRC: i32 = 1;
 export const C_ERR_COBS: i32 = 2;
@@ -80,7 +82,11 @@ export const C_HELLOS: i32 = 17;
 export const C_CANCELS: i32 = 18;
 export const C_GOODBYES: i32 = 19;
 export const C_TX_FRAMES: i32 = 20;
-export const OPS_COUNTERS: i32 = 21;
+/** UART overruns: bytes the UART lost before the RX interrupt took them (0 in a simulator). */
+export const C_RX_OVERRUNS: i32 = 21;
+/** Highest fill of the firmware's receive ring, bytes (how far the main loop fell behind). */
+export const C_RX_PEAK: i32 = 22;
+export const OPS_COUNTERS: i32 = 23;
 const ENTRY_KIND_STREAM: u8 = 3;
 const CODEC_ERROR = 'codec error ';
 
@@ -385,6 +391,8 @@ export class RpcDevice {
     unchecked(c[C_ERR_TOO_SHORT] = df.errTooShort);
     unchecked(c[C_BYTES_DISCARDED] = df.bytesDiscarded);
     unchecked(c[C_UPTIME_MS] = millis());
+    unchecked(c[C_RX_OVERRUNS] = uart_stat(0));
+    unchecked(c[C_RX_PEAK] = uart_stat(1));
     const o = this.out;
     for (let i = 0; i < OPS_COUNTERS; i++) writeU32LE(o, RPC_PAYLOAD + i * 4, unchecked(c[i]));
     this.send(KIND_RESPONSE, CHANNEL_OPS, this.callId, this.keyLo, this.keyHi, OPS_COUNTERS * 4);

@@ -166,6 +166,7 @@ const env = {
   },
   millis(): number { return (Math.floor(performance.now() - appT0) >>> 0) | 0; },
   reset(): void { throw new ResetRequest('reset'); },
+  uart_stat(): number { return 0; }, // no UART here: nothing overruns
 };
 
 function startApp(slot: number): boolean {

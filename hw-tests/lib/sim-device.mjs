@@ -7,6 +7,7 @@
 //   uart_read(ptr, max)  bytes received so far, never blocks
 //   uart_write(ptr, len) queued on the port (copied)
 //   millis()             ms since this instance started (u32, wraps like SysTick)
+//   uart_stat(which)     0: UART overruns (always 0 here), 1: peak of the received-bytes queue
 //   reset()              a new instance (fresh memory, start function again)
 // A trap behaves like firmware/runtime's cell_panic: `\0!panic <reason>\n\0` on the UART, then
 // a reset. poll() runs when bytes arrive and every millisecond (stream pacing).
@@ -30,6 +31,7 @@ if (!wasmPath || !ptyPath) {
 const module = new WebAssembly.Module(readFileSync(wasmPath));
 const rx = [];
 let rxLen = 0;
+let rxPeak = 0; // highest rxLen since boot: the simulator's "receive ring" fill
 let instance = null;
 let memory = null;
 let t0 = 0;
@@ -57,6 +59,10 @@ const env = {
     if (len <= 0) return;
     port.write(Buffer.from(new Uint8Array(memory.buffer, ptr, len)));
   },
+  uart_stat(which) {
+    // No UART: nothing overruns; the "ring" is the queue of received bytes.
+    return which === 1 ? rxPeak : 0;
+  },
   millis() {
     return (Math.floor(performance.now() - t0) >>> 0) | 0;
   },
@@ -67,6 +73,7 @@ const env = {
 
 function boot() {
   t0 = performance.now();
+  rxPeak = rxLen;
   instance = null;
   // The start function runs inside the constructor, before `memory` is bound here: apps must not
   // touch the UART from it (firmware/shared/rpc.ts sends its boot HELLO from the first poll).
@@ -101,6 +108,7 @@ const port = new SerialPort({ path: ptyPath, baudRate, autoOpen: false });
 port.on('data', (chunk) => {
   rx.push(chunk);
   rxLen += chunk.length;
+  if (rxLen > rxPeak) rxPeak = rxLen;
   run();
 });
 port.on('error', (e) => { console.error(`sim: port error: ${e.message}`); process.exit(3); });

@@ -16,6 +16,7 @@ export const RPC_COUNTERS = [
   'framesOk', 'errCrc', 'errCobs', 'errOversize', 'errTooShort', 'badHeaders', 'ignored',
   'bytesDiscarded', 'rxBytes', 'uptimeMs', 'requests', 'responses', 'errorsOut', 'malformed',
   'unknownKeys', 'streamItems', 'pings', 'hellos', 'cancels', 'goodbyes', 'txFrames',
+  'rxOverruns', 'rxPeak',
 ] as const;
 export type RpcCounters = Record<(typeof RPC_COUNTERS)[number], number>;
 
@@ -98,6 +99,29 @@ export class TapLink implements Link {
       this.raw.set(callId, { res, timer });
       this.sendFrame({ ...f, callId }, payload);
     });
+  }
+
+  /**
+   * Hand-made frames with fresh raw call ids, written back to back in ONE write (a burst: the
+   * device receives them faster than it answers); resolves with their answers, in send order.
+   */
+  callBurst(frames: readonly { f: Omit<FrameFields, 'callId'>; payload?: Uint8Array }[]): Promise<ReceivedFrame[]> {
+    const parts: Uint8Array[] = [Uint8Array.of(0)];
+    const answers = frames.map(({ f, payload }) => {
+      const callId = this.nextRawId++;
+      parts.push(encodeFrame(rawFrame({ ...f, callId }, payload)));
+      return new Promise<ReceivedFrame>((res, rej) => {
+        const timer = setTimeout(() => {
+          this.raw.delete(callId);
+          rej(new Error(`no answer to burst frame (kind ${f.kind}, call id 0x${callId.toString(16)}) within ${this.timeoutMs} ms`));
+        }, this.timeoutMs);
+        this.raw.set(callId, { res, timer });
+      });
+    });
+    const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((o, p) => (bytes.set(p, o), o + p.length), 0);
+    this.writeBytes(bytes);
+    return Promise.all(answers);
   }
 
   /** The device's ops counters (a REQUEST on channel 2). */
