@@ -30,21 +30,21 @@ const outDir = join(root, 'build', 'firmware');
 
 export const BOARDS = ['mps2-an385', 'lm3s6965evb'];
 
-const ASC_FLAGS = [
+export const ASC_FLAGS = [
   '-Oz', '--converge', '--runtime', 'stub', '--noAssert', '--use', 'abort=',
   '--uncheckedBehavior', 'always',
   // Our own config, so that options of the project's asconfig.json (the portable-core wasm
   // builds) never leak into firmware builds: no JS bindings, no source maps.
   '--config', 'firmware/asconfig.json',
 ];
-const CC_FLAGS = [
+export const CC_FLAGS = [
   '-mcpu=cortex-m3', '-mthumb', '-Os', '-g', '-std=gnu11',
   '-ffunction-sections', '-fdata-sections', '-fno-common', '-DNDEBUG',
   '-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0', '-DWASM_RT_USE_STACK_DEPTH_COUNT=1',
   '-DWASM_RT_MAX_CALL_STACK_DEPTH=64',
 ];
-const LD_FLAGS = ['-nostartfiles', '-specs=nano.specs', '-specs=nosys.specs', '-Wl,--gc-sections'];
-const RUNTIME_SOURCES = ['wasm-rt-bare.c', 'host.c', 'cortex-m.c'];
+export const LD_FLAGS = ['-nostartfiles', '-specs=nano.specs', '-specs=nosys.specs', '-Wl,--gc-sections'];
+export const RUNTIME_SOURCES = ['wasm-rt-bare.c', 'host.c', 'cortex-m.c'];
 const PORTABLE_DIRS = ['src/wire', 'src/framing', 'src/codec'];
 // Shared AssemblyScript of RPC apps (firmware/shared/rpc.ts, gen-cell.ts).
 const SHARED_DIR = 'firmware/shared';

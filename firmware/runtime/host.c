@@ -11,6 +11,8 @@
  *      env.millis(): u32                           SysTick milliseconds since reset
  *      env.reset(): void                           system reset
  *      env.uart_stat(which: i32): u32              0: UART overruns, 1: peak receive-ring fill
+ *      env.boot_request(req, len, out, max): i32   a channel-3 frame to the bootloader's resident
+ *                                                  service (weak default -1: no bootloader)
  *  - a pointer range outside linear memory traps (then: panic line, reset).
  */
 #include <stdint.h>
@@ -63,6 +65,13 @@ __attribute__((weak)) u32 Z_envZ_uart_stat(struct Z_env_instance_t *e, u32 which
 __attribute__((weak)) void Z_envZ_reset(struct Z_env_instance_t *e) {
   (void)e;
   board_reset();
+}
+
+/* The bootloader's resident boot service (firmware/shared/rpc.ts): none in a plain image (-1:
+ * the app answers channel-3 requests 403); firmware/boot/qemu/boot-app.c overrides it. */
+__attribute__((weak)) u32 Z_envZ_boot_request(struct Z_env_instance_t *e, u32 req, u32 len, u32 out, u32 max) {
+  (void)e; (void)req; (void)len; (void)out; (void)max;
+  return (u32)-1;
 }
 
 static void uart_puts(const char *s) {

@@ -34,7 +34,7 @@ import { frameEncode, frameMaxEncodedBytes } from '../../src/framing/frame.ts';
 import {
   Header, HEADER_BYTES, readHeader, writeHeader, KIND_HELLO, KIND_REQUEST, KIND_RESPONSE, KIND_ERROR,
   KIND_STREAM_ITEM, KIND_STREAM_END, KIND_CANCEL, KIND_PING, KIND_PONG, KIND_CREDIT, KIND_GOODBYE,
-  CHANNEL_CONTROL, CHANNEL_OPS,
+  CHANNEL_CONTROL, CHANNEL_OPS, CHANNEL_BOOT,
 } from '../../src/wire/header.ts';
 import { readU32LE, writeU16LE, writeU32LE } from '../../src/wire/bytes.ts';
 
@@ -42,6 +42,13 @@ import { readU32LE, writeU16LE, writeU32LE } from '../../src/wire/bytes.ts';
 @external("env", "uart_write") declare function uart_write(ptr: usize, len: i32): void;
 /** Receive statistics of the board's UART (firmware/runtime/host.c): 0 = overruns, 1 = peak ring fill. */
 @external("env", "uart_stat") declare function uart_stat(which: i32): u32;
+/**
+ * The bootloader's resident boot service (docs/flash.md §10): a channel-3 frame (header + payload
+ * at req[0..len)) → the answer frame at out[0..n); returns n, n | 0x10000 (reset once the answer
+ * is out: RESET, ENTER_BOOT), or -1 when no bootloader serves this app (the request gets 403).
+ */
+@external("env", "boot_request") declare function boot_request(req: usize, len: i32, out: usize, max: i32): i32;
+@external("env", "reset") declare function reset(): void;
 /** SysTick milliseconds since reset (apps import it from here: one import, one declaration). */
 @external("env", "millis") export declare function millis(): u32;
 
@@ -326,6 +333,10 @@ export class RpcDevice {
       this.counters();
       return -1;
     }
+    if (h.channel == CHANNEL_BOOT) {
+      this.boot(n);
+      return -1;
+    }
     if (h.channel == CHANNEL_CONTROL) {
       // describe (key 1) is not served: its JSON is larger than the device's frames.
       this.refuseUnknown();
@@ -364,6 +375,24 @@ export class RpcDevice {
   private refuseUnknown(): void {
     this.count(C_UNKNOWN_KEYS);
     this.errorHead(RPC_UNKNOWN_METHOD, RPC_PAYLOAD + 4);
+  }
+
+  /** A boot-protocol request: the bootloader's resident service answers it (or 403 without one). */
+  private boot(n: i32): void {
+    const r = boot_request(this.req.dataStart, n, this.out.dataStart, this.maxFrameBytes);
+    if (r < 0) {
+      this.refuseUnknown();
+      return;
+    }
+    const len = r & 0xffff;
+    if (len > 0) {
+      const k = frameEncode(this.out, 0, len, this.tx, 0);
+      if (k > 0) {
+        this.count(C_TX_FRAMES);
+        uart_write(this.txPtr, k);
+      }
+    }
+    if ((r & 0x10000) != 0) reset();
   }
 
   // ---- sending ---------------------------------------------------------------------------

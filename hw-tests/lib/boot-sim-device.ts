@@ -166,6 +166,8 @@ const env = {
   },
   millis(): number { return (Math.floor(performance.now() - appT0) >>> 0) | 0; },
   reset(): void { throw new ResetRequest('reset'); },
+  // Channel 3 never reaches the app here (the device routes it to the Bootloader first).
+  boot_request(): number { return -1; },
   uart_stat(): number { return 0; }, // no UART here: nothing overruns
 };
 

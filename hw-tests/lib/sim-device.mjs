@@ -9,6 +9,7 @@
 //   millis()             ms since this instance started (u32, wraps like SysTick)
 //   uart_stat(which)     0: UART overruns (always 0 here), 1: peak of the received-bytes queue
 //   reset()              a new instance (fresh memory, start function again)
+//   boot_request(...)    -1: no resident boot service (firmware/shared/rpc.ts answers 403)
 // A trap behaves like firmware/runtime's cell_panic: `\0!panic <reason>\n\0` on the UART, then
 // a reset. poll() runs when bytes arrive and every millisecond (stream pacing).
 // Plain JavaScript (no tsx): starts in ~50 ms, so a restart is a fast "reset button".
@@ -68,6 +69,9 @@ const env = {
   },
   reset() {
     throw new ResetRequest('reset');
+  },
+  boot_request() {
+    return -1; // no bootloader: the app answers channel-3 requests 403 (hw-tests/lib/boot-sim-device.ts has one)
   },
 };
 

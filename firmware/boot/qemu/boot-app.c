@@ -1,0 +1,21 @@
+/*
+ * Linked into an app image for a slot of the qemu bootloader (firmware/boot/qemu/boot-qemu.h):
+ * the env import `boot_request` of firmware/shared/rpc.ts hands a channel-3 frame to the
+ * bootloader's resident service through the hand-over record. Overrides the weak default of
+ * firmware/runtime/host.c (no bootloader: -1, the app answers 403).
+ */
+#include <stdint.h>
+#include "app.h"
+#include "boot-qemu.h"
+
+struct Z_env_instance_t {
+  Z_app_instance_t *app;
+};
+
+u32 Z_envZ_boot_request(struct Z_env_instance_t *e, u32 req, u32 len, u32 out, u32 max) {
+  volatile struct boot_handoff *h = BOOT_HANDOFF;
+  if (h->magic != BOOT_HANDOFF_MAGIC || h->service == 0) return (u32)-1;
+  wasm_rt_memory_t *mem = &e->app->w2c_memory;
+  if ((uint64_t)req + len > mem->size || (uint64_t)out + max > mem->size) wasm_rt_trap(WASM_RT_TRAP_OOB);
+  return (u32)h->service(mem->data + req, len, mem->data + out, max);
+}

@@ -1,0 +1,181 @@
+/*
+ * The bootloader of the qemu target (docs/flash.md §10): firmware/boot/native.ts translated by
+ * `wasm2c -n boot`, its flash imports over the SSRAM window of boot-qemu.h, its UART imports over
+ * board_uart_*, and the hand-over to an app: copy the slot to the execution region, point VTOR
+ * at its vector table, load its MSP, branch to its reset handler. Replaces host.c (which is the
+ * main() of apps) in this image; the runtime (wasm-rt-bare.c, cortex-m.c, board-*.c) is shared.
+ */
+#include <stdint.h>
+#include <string.h>
+#include "boot.h"
+#include "board.h"
+#include "cell-rt.h"
+#include "boot-qemu.h"
+
+struct Z_env_instance_t {
+  Z_boot_instance_t *boot;
+};
+
+static Z_boot_instance_t bl;
+static struct Z_env_instance_t env = {&bl};
+
+#define FLASH_BYTES (BOOT_FLASH_PAGES * BOOT_PAGE_BYTES)
+#define FLASH ((uint8_t *)BOOT_FLASH_BASE)
+#define ERR_FLASH_IO ((u32)-708)
+
+static uint8_t *wasm_range(uint32_t ptr, uint32_t len) {
+  wasm_rt_memory_t *mem = &bl.w2c_memory;
+  if ((uint64_t)ptr + len > mem->size) wasm_rt_trap(WASM_RT_TRAP_OOB);
+  return mem->data + ptr;
+}
+
+static int flash_range(u32 addr, u32 len) { return (uint64_t)addr + len <= FLASH_BYTES; }
+
+u32 Z_envZ_flash_read(struct Z_env_instance_t *e, u32 addr, u32 ptr, u32 len) {
+  (void)e;
+  if (!flash_range(addr, len)) return ERR_FLASH_IO;
+  memcpy(wasm_range(ptr, len), FLASH + addr, len);
+  return 0;
+}
+
+/* NOR semantics: a program may only clear bits (so a write over unerased bytes shows up as a
+ * hash mismatch, as on a real part). */
+u32 Z_envZ_flash_write(struct Z_env_instance_t *e, u32 addr, u32 ptr, u32 len) {
+  (void)e;
+  if (!flash_range(addr, len)) return ERR_FLASH_IO;
+  const uint8_t *src = wasm_range(ptr, len);
+  for (u32 i = 0; i < len; i++) FLASH[addr + i] &= src[i];
+  return 0;
+}
+
+u32 Z_envZ_flash_erase(struct Z_env_instance_t *e, u32 page) {
+  (void)e;
+  if (page >= BOOT_FLASH_PAGES) return ERR_FLASH_IO;
+  memset(FLASH + page * BOOT_PAGE_BYTES, 0xff, BOOT_PAGE_BYTES);
+  return 0;
+}
+
+u32 Z_envZ_uart_read(struct Z_env_instance_t *e, u32 ptr, u32 max) {
+  (void)e;
+  if ((s32)max <= 0) return 0;
+  uint8_t *p = wasm_range(ptr, max);
+  u32 n = 0;
+  while (n < max) {
+    int c = board_uart_getc();
+    if (c < 0) break;
+    p[n++] = (uint8_t)c;
+  }
+  return n;
+}
+
+void Z_envZ_uart_write(struct Z_env_instance_t *e, u32 ptr, u32 len) {
+  (void)e;
+  if ((s32)len <= 0) return;
+  const uint8_t *p = wasm_range(ptr, len);
+  for (u32 i = 0; i < len; i++) board_uart_putc(p[i]);
+}
+
+static void uart_puts(const char *s) {
+  while (*s) board_uart_putc((uint8_t)*s++);
+}
+
+void cell_panic(const char *reason) {
+  board_uart_putc(0);
+  uart_puts("!panic boot ");
+  uart_puts(reason);
+  uart_puts("\n");
+  board_uart_putc(0);
+  board_reset();
+}
+
+void __assert_func(const char *file, int line, const char *func, const char *expr) {
+  (void)file; (void)line; (void)func; (void)expr;
+  cell_panic("assert");
+}
+
+/* Let the last answer bytes leave before a reset (the CMSDK UART holds one byte). */
+static void drain_then_reset(void) {
+  uint32_t t0 = board_millis();
+  while (board_millis() - t0 < 3u) {
+  }
+  board_reset();
+}
+
+/* The resident boot service: the running app hands its channel-3 frames to our instance. It
+ * runs on the bootloader's own stack (dead while the app runs), so the app's stack need not make
+ * room for the bootloader's call depth. */
+extern uint32_t _estack;
+static struct {
+  const uint8_t *req;
+  uint32_t len;
+  uint8_t *out;
+  uint32_t max;
+  int32_t result;
+} call;
+
+static void service_body(void) {
+  call.result = -1;
+  u32 frame = Z_bootZ_frameBytes(&bl);
+  if (call.len == 0 || call.len > frame) return;
+  memcpy(wasm_range(Z_bootZ_reqPtr(&bl), call.len), call.req, call.len);
+  u32 n = Z_bootZ_handle(&bl, call.len);
+  if (n > call.max) return;
+  if (n > 0) memcpy(call.out, wasm_range(Z_bootZ_outPtr(&bl), n), n);
+  call.result = (int32_t)n | (Z_bootZ_action(&bl) != 0 ? BOOT_SERVICE_RESET : 0);
+}
+
+static int32_t service(const uint8_t *req, uint32_t len, uint8_t *out, uint32_t max) {
+  call.req = req;
+  call.len = len;
+  call.out = out;
+  call.max = max;
+  __asm__ volatile(
+    "mov r4, sp\n mov sp, %0\n blx %1\n mov sp, r4\n"
+    ::"r"(&_estack), "r"(service_body)
+    : "r0", "r1", "r2", "r3", "r4", "r12", "lr", "memory", "cc");
+  return call.result;
+}
+
+#define SYST_CSR 0xE000E010u
+#define SCB_ICSR 0xE000ED04u
+#define SCB_VTOR 0xE000ED08u
+#define NVIC_ICER0 0xE000E180u
+#define NVIC_ICPR0 0xE000E280u
+
+__attribute__((noreturn)) static void jump_to_app(uint32_t slot) {
+  memcpy((void *)BOOT_EXEC_BASE, FLASH + (2u + slot * BOOT_SLOT_PAGES) * BOOT_PAGE_BYTES, BOOT_EXEC_BYTES);
+  const uint32_t *vt = (const uint32_t *)BOOT_EXEC_BASE;
+  uint32_t sp = vt[0], pc = vt[1];
+  /* A slot that is not an image for this region: fault → reset → rollback of a trial. */
+  if (sp < 0x20000000u || sp > 0x20100000u || pc < BOOT_EXEC_BASE || pc >= BOOT_EXEC_BASE + BOOT_EXEC_BYTES) cell_panic("bad app vector table");
+  Z_bootZ_enterApp(&bl, slot);
+  BOOT_HANDOFF->service = service;
+  BOOT_HANDOFF->slot = slot;
+  BOOT_HANDOFF->magic = BOOT_HANDOFF_MAGIC;
+  /* The app starts as after a reset: no SysTick, no IRQ enabled or pending. */
+  __asm__ volatile("cpsid i" ::: "memory");
+  REG32(SYST_CSR) = 0;
+  REG32(NVIC_ICER0) = 0xffffffffu;
+  REG32(NVIC_ICPR0) = 0xffffffffu;
+  REG32(SCB_ICSR) = 1u << 25; /* PENDSTCLR */
+  REG32(SCB_VTOR) = BOOT_EXEC_BASE;
+  __asm__ volatile(
+    "dsb\n isb\n msr msp, %0\n cpsie i\n bx %1\n" ::"r"(sp), "r"(pc) : "memory");
+  __builtin_unreachable();
+}
+
+int main(void) {
+  BOOT_HANDOFF->magic = 0;
+  wasm_rt_init();
+  Z_boot_init_module();
+  Z_boot_instantiate(&bl, &env);
+  uint8_t *name = wasm_range(Z_bootZ_reqPtr(&bl), 16);
+  memset(name, 0, 16);
+  memcpy(name, board_name, strlen(board_name) < 16 ? strlen(board_name) : 16);
+  Z_bootZ_init(&bl, BOOT_PAGE_BYTES, BOOT_SLOT_PAGES, BOOT_CHUNK_BYTES, BOOT_WINDOW);
+  s32 slot = (s32)Z_bootZ_boot(&bl);
+  if (slot >= 0) jump_to_app((uint32_t)slot);
+  for (;;) {
+    if (Z_bootZ_poll(&bl) != 0) drain_then_reset();
+  }
+}

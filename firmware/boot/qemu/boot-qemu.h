@@ -1,0 +1,50 @@
+/*
+ * The native qemu target of the bootloader (docs/flash.md §10), board mps2-an385 (qemu
+ * -M mps2-an385: 4 MiB of SSRAM at 0x00000000, more SSRAM at 0x20000000; all of it RAM).
+ *
+ * Memory map (everything outside the bootloader ELF keeps its contents across a qemu
+ * `system_reset` / SYSRESETREQ: only `-kernel` blobs are copied back by rom_reset):
+ *   0x00000000  bootloader code (the `-kernel` ELF, firmware/boot/qemu/boot-mps2-an385.ld)
+ *   0x00100000  app execution region, 64 KiB: the chosen slot is copied here (RAM-load) and
+ *               entered through its vector table (firmware/boot/qemu/app-mps2-an385.ld)
+ *   0x00200000  the "flash": 1 KiB pages; pages 0-1 the two boot-state record copies, slot 0 at
+ *               page 2, slot 1 at page 2 + 64 (64 KiB each); 130 KiB in all
+ *   0x20000000  app RAM, 64 KiB (the app's stack, .data, .bss)
+ *   0x20100000  bootloader RAM, 64 KiB: stays intact while the app runs, because the app calls
+ *               the bootloader's instance for channel-3 frames (the resident boot service)
+ *   0x20200000  the hand-over record below (written by the bootloader before each jump)
+ */
+#ifndef CELL_BOOT_QEMU_H
+#define CELL_BOOT_QEMU_H
+
+#include <stdint.h>
+
+#define BOOT_FLASH_BASE 0x00200000u
+#define BOOT_PAGE_BYTES 1024u
+#define BOOT_SLOT_PAGES 64u
+#define BOOT_FLASH_PAGES (2u + 2u * BOOT_SLOT_PAGES)
+#define BOOT_EXEC_BASE 0x00100000u
+#define BOOT_EXEC_BYTES (BOOT_SLOT_PAGES * BOOT_PAGE_BYTES)
+#define BOOT_CHUNK_BYTES 1024u
+#define BOOT_WINDOW 4u
+
+#define BOOT_HANDOFF_ADDR 0x20200000u
+#define BOOT_HANDOFF_MAGIC 0x43424f54u /* "TOBC" */
+
+/*
+ * Channel-3 frame (header + payload, deframed) from the running app: the answer frame goes to
+ * out[0..n). Returns n | BOOT_SERVICE_RESET (reset once the answer is out), or -1 when the
+ * request does not fit.
+ */
+typedef int32_t (*boot_service_fn)(const uint8_t *req, uint32_t len, uint8_t *out, uint32_t max);
+#define BOOT_SERVICE_RESET 0x10000
+
+struct boot_handoff {
+  uint32_t magic;
+  uint32_t slot;
+  boot_service_fn service;
+};
+
+#define BOOT_HANDOFF ((volatile struct boot_handoff *)BOOT_HANDOFF_ADDR)
+
+#endif

@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+// The native qemu target of the bootloader (docs/flash.md §10), board mps2-an385:
+//   build/firmware/boot-mps2-an385.elf        the bootloader (firmware/boot/native.ts → asc → wasm2c
+//                                             → gcc with firmware/boot/qemu/boot-main.c); qemu -kernel
+//   build/firmware/thermo-mps2-an385-slot.elf the thermo app linked for the execution region
+//   build/firmware/thermo-mps2-an385-slot.bin  … as a raw image for a slot (what `cell flash` sends)
+// Uses the thermo object scripts/build-firmware.mjs compiles (it is built first if needed).
+//
+// Usage: node scripts/build-boot.mjs [--json] [--force]
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ASC_FLAGS, CC_FLAGS, LD_FLAGS, buildFirmware, checkTools } from './build-firmware.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outDir = join(root, 'build', 'firmware');
+const work = join(outDir, 'boot');
+const rtDir = join(root, 'firmware', 'runtime');
+const qDir = join(root, 'firmware', 'boot', 'qemu');
+const BOARD = 'mps2-an385';
+/** Static buffer behind the bootloader's wasm memory (its buffers: ~9 KiB). */
+const BOOT_WASM_MEM = 16384;
+const BOOT_STACK = 4096;
+
+function run(cmd, args, what) {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.error) throw Object.assign(new Error(`${what}: cannot run ${cmd}: ${r.error.message}`), { code: 'EBUILDFW' });
+  if (r.status !== 0) {
+    throw Object.assign(new Error(`${what} failed (exit ${r.status}):\n  ${cmd} ${args.join(' ')}\n${(r.stderr || r.stdout || '').trim()}`), { code: 'EBUILDFW' });
+  }
+  return r.stdout;
+}
+
+function newest(paths) {
+  let t = 0;
+  const visit = (p) => {
+    if (!existsSync(p)) return;
+    const s = statSync(p);
+    if (s.isDirectory()) for (const n of readdirSync(p)) visit(join(p, n));
+    else if (s.mtimeMs > t) t = s.mtimeMs;
+  };
+  for (const p of paths) visit(p);
+  return t;
+}
+const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : -1);
+
+function sizes(elf) {
+  const sec = {};
+  for (const line of run('arm-none-eabi-size', ['-A', '-d', elf], 'size').split('\n')) {
+    const m = line.match(/^(\.\S+)\s+(\d+)\s+(\d+)/);
+    if (m) sec[m[1]] = Number(m[2]);
+  }
+  const text = (sec['.text'] ?? 0) + (sec['.ARM.exidx'] ?? 0);
+  const data = sec['.data'] ?? 0;
+  return { text, data, bss: sec['.bss'] ?? 0, stack: sec['.stack'] ?? 0, flash: text + data, ram: data + (sec['.bss'] ?? 0) + (sec['.stack'] ?? 0) };
+}
+
+/** Build both images; returns paths and footprints. Throws (code EBUILDFW) with a readable message. */
+export function buildBootQemu({ force = false, quiet = true } = {}) {
+  const log = quiet ? () => {} : (m) => console.error(m);
+  const tools = checkTools();
+  // The thermo app object (and its generated code) for this board.
+  const [thermo] = buildFirmware({ apps: ['thermo'], boards: [BOARD], quiet });
+  mkdirSync(work, { recursive: true });
+
+  // The bootloader.
+  const wasm = join(outDir, 'boot.wasm');
+  const bootElf = join(outDir, `boot-${BOARD}.elf`);
+  const inputs = [join(root, 'firmware', 'boot'), rtDir, join(root, 'src', 'wire'), join(root, 'src', 'framing'),
+    join(root, 'src', 'flash', 'boot-wire.ts'), fileURLToPath(import.meta.url)];
+  if (force || mtime(bootElf) <= newest(inputs)) {
+    log(`asc     firmware/boot/native.ts → ${relative(root, wasm)}`);
+    run(tools.asc, ['firmware/boot/native.ts', '-o', `${wasm}.tmp-${process.pid}`, ...ASC_FLAGS], 'asc (bootloader)');
+    renameSync(`${wasm}.tmp-${process.pid}`, wasm);
+    run('wasm2c', [wasm, '-n', 'boot', '-o', join(work, 'boot.c')], 'wasm2c (bootloader)');
+    copyFileSync(tools.rtHeader, join(work, 'wasm-rt.h'));
+    const defs = [`-DCELL_WASM_MEM_BYTES=${BOOT_WASM_MEM}`];
+    const obj = join(work, 'boot.o');
+    run('arm-none-eabi-gcc', [...CC_FLAGS, ...defs, `-I${work}`, `-I${rtDir}`, '-w', '-c', '-o', obj, join(work, 'boot.c')], 'gcc (bootloader, generated code)');
+    log(`gcc     ${relative(root, bootElf)}`);
+    run('arm-none-eabi-gcc', [
+      ...CC_FLAGS, ...defs, '-Wall', '-Wextra', '-Werror', `-I${work}`, `-I${rtDir}`, `-I${qDir}`, ...LD_FLAGS, `-L${rtDir}`,
+      `-Wl,--defsym=_stack_bytes=${BOOT_STACK}`, `-T${join(qDir, `boot-${BOARD}.ld`)}`, `-Wl,-Map=${join(outDir, `boot-${BOARD}.map`)}`,
+      '-o', `${bootElf}.tmp-${process.pid}`, obj, join(qDir, 'boot-main.c'), join(rtDir, 'wasm-rt-bare.c'), join(rtDir, 'cortex-m.c'),
+      join(rtDir, `board-${BOARD}.c`), '-lm',
+    ], 'gcc (bootloader)');
+    renameSync(`${bootElf}.tmp-${process.pid}`, bootElf);
+  }
+
+  // The thermo app for a slot: the same object, another link (execution region, boot service).
+  const thermoWork = join(outDir, 'thermo');
+  const thermoObj = join(thermoWork, `app-${BOARD}.o`);
+  const slotElf = join(outDir, `thermo-${BOARD}-slot.elf`);
+  const slotBin = join(outDir, `thermo-${BOARD}-slot.bin`);
+  if (force || mtime(slotBin) <= Math.max(mtime(thermoObj), newest([qDir, rtDir, fileURLToPath(import.meta.url)]))) {
+    const defs = [`-DCELL_WASM_MEM_BYTES=${thermo.wasmMemoryBytes}`];
+    log(`gcc     ${relative(root, slotElf)}`);
+    run('arm-none-eabi-gcc', [
+      ...CC_FLAGS, ...defs, '-Wall', '-Wextra', '-Werror', `-I${thermoWork}`, `-I${rtDir}`, `-I${qDir}`, ...LD_FLAGS, `-L${rtDir}`,
+      `-Wl,--defsym=_stack_bytes=${thermo.stack}`, `-T${join(qDir, `app-${BOARD}.ld`)}`, `-Wl,-Map=${join(outDir, `thermo-${BOARD}-slot.map`)}`,
+      '-o', `${slotElf}.tmp-${process.pid}`, thermoObj, join(rtDir, 'host.c'), join(rtDir, 'wasm-rt-bare.c'), join(rtDir, 'cortex-m.c'),
+      join(rtDir, `board-${BOARD}.c`), join(qDir, 'boot-app.c'), '-lm',
+    ], 'gcc (thermo for a slot)');
+    renameSync(`${slotElf}.tmp-${process.pid}`, slotElf);
+    run('arm-none-eabi-objcopy', ['-O', 'binary', slotElf, `${slotBin}.tmp-${process.pid}`], 'objcopy (thermo slot image)');
+    renameSync(`${slotBin}.tmp-${process.pid}`, slotBin);
+  }
+  return {
+    bootElf: relative(root, bootElf), bootWasmBytes: statSync(wasm).size, boot: sizes(bootElf),
+    slotElf: relative(root, slotElf), slotBin: relative(root, slotBin), slotBinBytes: statSync(slotBin).size, app: sizes(slotElf),
+  };
+}
+
+const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
+if (isMain) {
+  const args = process.argv.slice(2);
+  try {
+    const r = buildBootQemu({ force: args.includes('--force'), quiet: args.includes('--json') });
+    if (args.includes('--json')) console.log(JSON.stringify(r, null, 2));
+    else {
+      console.log(`${r.bootElf}: wasm ${r.bootWasmBytes} B, flash ${r.boot.flash} B (text ${r.boot.text}, data ${r.boot.data}), RAM ${r.boot.ram} B (bss ${r.boot.bss}, stack ${r.boot.stack})`);
+      console.log(`${r.slotBin}: ${r.slotBinBytes} B image (${r.slotElf}: flash ${r.app.flash} B, RAM ${r.app.ram} B)`);
+    }
+  } catch (e) {
+    if (e?.code === 'EBUILDFW') {
+      console.error(`build-boot: ${e.message}`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,186 @@
+// The bootloader's native qemu target (docs/flash.md §10): firmware/boot/native.ts through asc →
+// wasm2c → gcc as the `-kernel` of qemu -M mps2-an385, the thermo app linked for the execution
+// region as the slot image (scripts/build-boot.mjs), UART0 on a pty, driven by the host code of
+// `cell flash` (flashImage, unsigned manifests as with --insecure):
+//   blank → v1 (the bootloader answers INFO, receives the image, SHA-256 checked, RESET → app)
+//   → v2 through the app's resident boot service (ENTER_BOOT → bootloader), trial, CONFIRM
+//   → v3 without CONFIRM, RESET from the app (SYSRESETREQ) → rolled back to v2
+//   → qemu `system_reset` (the reset button): still v2, and a typed call answers after each step.
+// Skips (with a printed reason) when qemu, the arm toolchain, wabt or serialport are missing.
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startQemu, type Qemu } from '../../hw-tests/lib/qemu.ts';
+import { loadSerialPort, qemuUnavailable } from '../../hw-tests/lib/targets.ts';
+import { flashImage, deviceInfo, buildManifest, type DeviceInfo, type FlashResult } from '../../src/flash/index.ts';
+import { BootClient } from '../../src/flash/client.ts';
+import { OP_RESET } from '../../src/flash/boot-wire.ts';
+import { openUart, connectUart } from '../../src/transports/uart.ts';
+import { ThermoDef, THERMO_MAX_FRAME_BYTES } from '../../firmware/thermo/schema.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const BOARD = 'mps2-an385';
+
+interface Built { bootElf: string; slotBin: string; slotBinBytes: number; bootWasmBytes: number; boot: { flash: number; ram: number }; app: { flash: number; ram: number } }
+
+function build(): Built | { skip: string } {
+  const r = spawnSync(process.execPath, ['scripts/build-boot.mjs', '--json'], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) {
+    const msg = (r.stderr || '').trim();
+    if (/toolchain incomplete/.test(msg)) return { skip: msg.replace(/^build-(boot|firmware): /, '') };
+    throw new Error(`bootloader build failed:\n${msg}`);
+  }
+  return JSON.parse(r.stdout) as Built;
+}
+
+const missing = qemuUnavailable();
+const built = missing ? { skip: missing } : build();
+const SerialPort = 'skip' in built ? built.skip : await loadSerialPort();
+
+/** The slot image with a version stamp appended (other bytes per version; the app ignores it). */
+function image(base: Uint8Array, version: string): Uint8Array {
+  const tag = new TextEncoder().encode(`cell-image ${version}\0`);
+  const out = new Uint8Array(base.length + tag.length);
+  out.set(base);
+  out.set(tag, base.length);
+  return out;
+}
+
+if ('skip' in built || typeof SerialPort === 'string') {
+  const why = 'skip' in built ? built.skip : (SerialPort as string);
+  console.log(`\n  bootloader under qemu: SKIPPED — ${why.split('\n').join('\n    ')}\n`);
+  const s = suite('bootloader under qemu');
+  s.skip('flash, reboot into the new image, rollback', () => {});
+  s.run();
+} else {
+  console.log(`  boot-${BOARD}: wasm ${built.bootWasmBytes} B, flash ${built.boot.flash} B, RAM ${built.boot.ram} B; thermo slot image ${built.slotBinBytes} B`);
+  const base = new Uint8Array(readFileSync(`${root}${built.slotBin}`));
+  const images = Object.fromEntries(['1.0.0', '2.0.0', '3.0.0'].map((v) => {
+    const img = image(base, v);
+    return [v, { image: img, manifest: buildManifest(img, { version: v, board: BOARD }) }];
+  })) as Record<string, { image: Uint8Array; manifest: Uint8Array }>;
+
+  const s = suite('bootloader under qemu (mps2-an385)');
+  let qemu: Qemu | null = null;
+  let holder = -1;
+  const port = (): string => qemu!.ptyPath;
+  // Generous deadlines: a loaded 2-vCPU machine; nothing here asserts on time.
+  const flashOpts = { requestTimeoutMs: 3000, reconnectMs: 20_000 };
+
+  const info = (): Promise<DeviceInfo> => deviceInfo({ port: port(), timeoutMs: 2000 });
+  const flash = async (v: string, confirm = true): Promise<FlashResult> => {
+    const states: string[] = [];
+    try {
+      const r = await flashImage({ port: port(), ...images[v]!, confirm, ...flashOpts, onEvent: (e) => { if (e.type === 'state') states.push(e.state); } });
+      console.log(`  flash ${v}: slot ${r.slot}, ${r.imageBytes} B, transfer ${r.transferMs.toFixed(0)} ms, INFO → done ${r.totalMs.toFixed(0)} ms, ${r.retransmits} retransmits (${states.join(' → ')})`);
+      return r;
+    } catch (e) {
+      throw new Error(`flash ${v} failed after states [${states.join(', ')}]: ${String(e)}\n${qemu?.log ?? ''}`);
+    }
+  };
+  /** A typed call to the running thermo app answers. */
+  const typedCall = async (): Promise<void> => {
+    const dev = await connectUart(ThermoDef, { path: port(), maxFrameBytes: THERMO_MAX_FRAME_BYTES, deadlineMs: 10_000, openTimeoutMs: 10_000, helloRetryMs: 1500 });
+    try {
+      const r = await dev.read({ channel: 2 });
+      assert.is(r.channel, 2);
+      assert.ok(r.seq >= 1);
+    } finally {
+      await dev.close();
+    }
+  };
+  const waitFor = async (what: string, pred: (d: DeviceInfo) => boolean): Promise<DeviceInfo> => {
+    let last: unknown = null;
+    for (let i = 0; i < 40; i++) {
+      try {
+        const d = await info();
+        if (pred(d)) return d;
+        last = d;
+      } catch (e) { last = e; }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last, null, 1) ?? String(last)}`);
+  };
+
+  s.before(async () => {
+    qemu = await startQemu({ board: BOARD, elf: `${root}${built.bootElf}`, paused: true });
+    // Hold the pty open for the whole run (never read): qemu's pty chardev then never sees its
+    // peer go away when flashImage and the clients open and close the port, so no byte waits
+    // for the chardev's 1 s reconnect poll.
+    holder = openSync(qemu.ptyPath, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
+    await qemu.cont();
+  });
+  s.after(async () => {
+    if (holder >= 0) closeSync(holder);
+    await qemu?.kill();
+  });
+
+  s('blank: the bootloader answers INFO (board, slot size, no image)', async () => {
+    const d = await info();
+    assert.is(d.mode, 'bootloader');
+    assert.is(d.board, BOARD);
+    assert.is(d.maxImageBytes, 64 * 1024);
+    assert.is(d.runningSlot, null);
+    assert.is(d.activeSlot, null);
+  });
+
+  s('flash v1: written, SHA-256 checked, reboot into it, confirmed; a typed call answers', async () => {
+    const r = await flash('1.0.0');
+    assert.is(r.slot, 1, 'a blank device fills slot 1 (BEGIN takes the slot that is not active)');
+    assert.is(r.version, '1.0.0');
+    assert.ok(r.confirmed);
+    const d = await info();
+    assert.is(d.mode, 'app');
+    assert.is(d.runningSlot, 1);
+    assert.is(d.activeSlot, 1);
+    assert.is(d.trialSlot, null);
+    assert.is(d.slots[1]!.version, '1.0.0');
+    await typedCall();
+  });
+
+  s('flash v2 from the running app (ENTER_BOOT): trial in slot 0, CONFIRM makes it permanent', async () => {
+    const r = await flash('2.0.0');
+    assert.is(r.slot, 0);
+    assert.ok(r.confirmed);
+    const d = await info();
+    assert.is(d.mode, 'app');
+    assert.is(d.runningSlot, 0);
+    assert.is(d.activeSlot, 0);
+    assert.is(d.slots[0]!.version, '2.0.0');
+    assert.is(d.slots[1]!.version, '1.0.0');
+    await typedCall();
+  });
+
+  s('flash v3 without CONFIRM: runs on trial; a reset (RESET from the app: SYSRESETREQ) rolls back to v2', async () => {
+    const r = await flash('3.0.0', false);
+    assert.is(r.slot, 1);
+    assert.not.ok(r.confirmed);
+    let d = await info();
+    assert.is(d.runningSlot, 1);
+    assert.is(d.trialSlot, 1);
+    assert.is(d.slots[1]!.version, '3.0.0');
+    assert.ok(d.trialRunning);
+    // The app's resident boot service answers RESET and the device resets itself.
+    const c = new BootClient(await openUart({ path: port() }));
+    try { await c.request(OP_RESET, null, 3000); } finally { await c.close(); }
+    d = await waitFor('v2 back in slot 0', (x) => x.mode === 'app' && x.runningSlot === 0);
+    assert.is(d.activeSlot, 0);
+    assert.is(d.trialSlot, null);
+    assert.is(d.slots[0]!.version, '2.0.0');
+    assert.is(d.slots[1]!.state, 'rejected');
+    await typedCall();
+  });
+
+  s('qemu system_reset (reset button): the confirmed v2 boots again', async () => {
+    await qemu!.reset();
+    const d = await waitFor('the app after system_reset', (x) => x.mode === 'app');
+    assert.is(d.runningSlot, 0);
+    assert.is(d.activeSlot, 0);
+    assert.is(d.slots[0]!.version, '2.0.0');
+    await typedCall();
+  });
+
+  s.run();
+}
