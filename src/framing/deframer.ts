@@ -12,6 +12,7 @@
 import { ERR_FRAME_COBS, ERR_FRAME_CRC, ERR_FRAME_OVERSIZE, ERR_FRAME_TOO_SHORT } from '../wire/errors.ts';
 import { crc32cMatchesLE } from './crc32c.ts';
 import { FRAME_CRC_BYTES } from './frame.ts';
+import { copyNonZero } from './wordcopy.ts';
 
 // True under asc, false under tsc (the trick of crc32c.ts: `<i32>0.5` converts to 0 in
 // AssemblyScript and is a no-op assertion in TypeScript). asc folds it: firmware builds contain
@@ -127,15 +128,11 @@ export class Deframer {
           if (blockEnd > end || di + (zd ? code : code - 1) > cap) break;
           let d = di;
           if (zd) buf[d++] = 0;
-          let k = si + 1;
-          while (k < blockEnd) {
-            const b = src[k];
-            if (b == 0) break;
-            buf[d++] = b;
-            k++;
-          }
-          if (k < blockEnd) break; // a 0x00 inside: reported by the bytewise loop
-          di = d;
+          // 4 bytes per step (wordcopy.ts, ~0.2 ns/B instead of ~1-3 ns/B). It may store bytes
+          // past a 0x00 inside the block: those lie in `frame` beyond the decoded bytes, which
+          // the bytewise loop writes again.
+          if (copyNonZero(src, si + 1, buf, d, code - 1) < code - 1) break; // a 0x00 inside: reported by the bytewise loop
+          di = d + code - 1;
           zd = code != 0xff;
           si = blockEnd;
         }
