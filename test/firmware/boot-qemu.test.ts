@@ -5,10 +5,14 @@
 //   blank → v1 (the bootloader answers INFO, receives the image, SHA-256 checked, RESET → app)
 //   → v2 through the app's resident boot service (ENTER_BOOT → bootloader), trial, CONFIRM
 //   → v3 without CONFIRM, RESET from the app (SYSRESETREQ) → rolled back to v2
-//   → qemu `system_reset` (the reset button): still v2, and a typed call answers after each step.
+//   → qemu `system_reset` (the reset button): still v2, and a typed call answers after each step
+//   → power cycle (a new qemu process over the same flash file): still v2.
+// The "flash" is the machine RAM at 0x21000000, backed by a file (memory-backend-file).
 // Skips (with a printed reason) when qemu, the arm toolchain, wabt or serialport are missing.
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -65,6 +69,15 @@ if ('skip' in built || typeof SerialPort === 'string') {
   const s = suite('bootloader under qemu (mps2-an385)');
   let qemu: Qemu | null = null;
   let holder = -1;
+  const dir = mkdtempSync(join(tmpdir(), 'cell-boot-qemu-'));
+  const flashFile = join(dir, 'flash.bin');
+  /** Hold the pty open for the whole run (never read): qemu's pty chardev then never sees its
+   *  peer go away when flashImage and the clients open and close the port, so no byte waits for
+   *  the chardev's 1 s reconnect poll. */
+  const hold = (): void => {
+    if (holder >= 0) closeSync(holder);
+    holder = openSync(qemu!.ptyPath, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
+  };
   const port = (): string => qemu!.ptyPath;
   // Generous deadlines: a loaded 2-vCPU machine; nothing here asserts on time.
   const flashOpts = { requestTimeoutMs: 3000, reconnectMs: 20_000 };
@@ -105,16 +118,17 @@ if ('skip' in built || typeof SerialPort === 'string') {
   };
 
   s.before(async () => {
-    qemu = await startQemu({ board: BOARD, elf: `${root}${built.bootElf}`, paused: true });
-    // Hold the pty open for the whole run (never read): qemu's pty chardev then never sees its
-    // peer go away when flashImage and the clients open and close the port, so no byte waits
-    // for the chardev's 1 s reconnect poll.
-    holder = openSync(qemu.ptyPath, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
+    qemu = await startQemu({
+      board: BOARD, elf: `${root}${built.bootElf}`, paused: true,
+      extraArgs: ['-object', `memory-backend-file,id=flash,size=16M,mem-path=${flashFile},share=on`, '-machine', 'memory-backend=flash'],
+    });
+    hold();
     await qemu.cont();
   });
   s.after(async () => {
     if (holder >= 0) closeSync(holder);
     await qemu?.kill();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   s('blank: the bootloader answers INFO (board, slot size, no image)', async () => {
@@ -179,6 +193,18 @@ if ('skip' in built || typeof SerialPort === 'string') {
     assert.is(d.runningSlot, 0);
     assert.is(d.activeSlot, 0);
     assert.is(d.slots[0]!.version, '2.0.0');
+    await typedCall();
+  });
+
+  s('power cycle (a new qemu process, the same flash file): the confirmed v2 boots', async () => {
+    await qemu!.restart(); // a new pty, started paused
+    hold();
+    await qemu!.cont();
+    const d = await waitFor('the app after the power cycle', (x) => x.mode === 'app');
+    assert.is(d.runningSlot, 0);
+    assert.is(d.activeSlot, 0);
+    assert.is(d.slots[0]!.version, '2.0.0');
+    assert.is(d.slots[1]!.state, 'rejected');
     await typedCall();
   });
 

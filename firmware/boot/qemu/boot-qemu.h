@@ -3,12 +3,16 @@
  * -M mps2-an385: 4 MiB of SSRAM at 0x00000000, more SSRAM at 0x20000000; all of it RAM).
  *
  * Memory map (everything outside the bootloader ELF keeps its contents across a qemu
- * `system_reset` / SYSRESETREQ: only `-kernel` blobs are copied back by rom_reset):
+ * `system_reset` / SYSRESETREQ: only `-kernel` blobs are copied back by rom_reset; RAM is never
+ * cleared by a reset):
  *   0x00000000  bootloader code (the `-kernel` ELF, firmware/boot/qemu/boot-mps2-an385.ld)
  *   0x00100000  app execution region, 64 KiB: the chosen slot is copied here (RAM-load) and
  *               entered through its vector table (firmware/boot/qemu/app-mps2-an385.ld)
- *   0x00200000  the "flash": 1 KiB pages; pages 0-1 the two boot-state record copies, slot 0 at
- *               page 2, slot 1 at page 2 + 64 (64 KiB each); 130 KiB in all
+ *   0x21000000  the "flash" (the machine RAM, 16 MiB "PSRAM": qemu backs it with a file given
+ *               `-object memory-backend-file,id=f,size=16M,mem-path=<file>,share=on -machine
+ *               memory-backend=f`, so it also survives a power cycle = a new qemu process):
+ *               1 KiB pages; pages 0-1 the two boot-state record copies, slot 0 at page 2, slot 1
+ *               at page 2 + 64 (64 KiB each); 130 KiB in all
  *   0x20000000  app RAM, 64 KiB (the app's stack, .data, .bss)
  *   0x20100000  bootloader RAM, 64 KiB: stays intact while the app runs, because the app calls
  *               the bootloader's instance for channel-3 frames (the resident boot service)
@@ -19,7 +23,7 @@
 
 #include <stdint.h>
 
-#define BOOT_FLASH_BASE 0x00200000u
+#define BOOT_FLASH_BASE 0x21000000u
 #define BOOT_PAGE_BYTES 1024u
 #define BOOT_SLOT_PAGES 64u
 #define BOOT_FLASH_PAGES (2u + 2u * BOOT_SLOT_PAGES)
