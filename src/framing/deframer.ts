@@ -212,13 +212,22 @@ export class Deframer {
       let n = left;
       if (n > end - pos) n = end - pos;
       if (n > cap - len) n = cap - len;
-      const stop = pos + n;
       let p = pos;
-      while (p < stop) {
-        const d = src[p];
-        if (d == 0) break;
-        buf[len++] = d;
-        p++;
+      if (!IN_WASM) {
+        // V8: a frame continued from the previous chunk (most big frames: reads split them)
+        // copies its blocks 4 bytes per step too (wordcopy.ts); bytes it may store past a 0x00
+        // lie in `frame` beyond len, scratch.
+        const c = copyNonZero(src, pos, buf, len, n);
+        p += c;
+        len += c;
+      } else {
+        const stop = pos + n;
+        while (p < stop) {
+          const d = src[p];
+          if (d == 0) break;
+          buf[len++] = d;
+          p++;
+        }
       }
       left -= p - pos;
       raw += p - pos;
