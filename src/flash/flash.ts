@@ -184,13 +184,16 @@ export async function flashImage(o: FlashOptions): Promise<FlashResult> {
 
   const info = async (c: BootClient, tries = retries): Promise<DeviceInfo> => decodeDeviceInfo(await req(c, OP_INFO, null, Math.min(timeoutMs, 500), tries));
 
-  /** Poll INFO until `pred` holds (the device is rebooting: silence is expected for a while). */
+  /**
+   * Poll INFO until `pred` holds (the device is rebooting: silence is expected for a while, so an
+   * unanswered INFO is polled again — not taken for a lost link, which is what req() makes of it).
+   */
   const waitFor = async (c: BootClient, what: string, pred: (d: DeviceInfo) => boolean): Promise<DeviceInfo> => {
     const deadline = Date.now() + reconnectMs;
     let last: DeviceInfo | null = null;
     while (Date.now() < deadline) {
       try {
-        last = await info(c, 1);
+        last = decodeDeviceInfo(await c.request(OP_INFO, null, Math.min(timeoutMs, 500)));
         if (pred(last)) return last;
       } catch (e) {
         if (c.closedWith !== null) throw new Lost(`link closed while waiting for ${what}`);
@@ -202,11 +205,15 @@ export async function flashImage(o: FlashOptions): Promise<FlashResult> {
     return last;
   };
 
-  const runsOurs = (d: DeviceInfo): boolean => {
-    if (d.mode !== 'app' || d.runningSlot === null) return false;
-    const s = d.slots[d.runningSlot]!;
-    return s.shaPrefix === shaPrefix && s.imageBytes === m.imageBytes && s.version === formatVersion(m.version);
-  };
+  const ours = (s: DeviceInfo['slots'][number]): boolean =>
+    s.shaPrefix === shaPrefix && s.imageBytes === m.imageBytes && s.version === formatVersion(m.version);
+  const runsOurs = (d: DeviceInfo): boolean => d.mode === 'app' && d.runningSlot !== null && ours(d.slots[d.runningSlot]!);
+  /** Slot this run sent RESET for (the image committed there on trial), -1 before that. */
+  let resetInto = -1;
+  /** The new image did not start: the device rejected it and runs something else (710). */
+  const rolledBack = (d: DeviceInfo): CellError => new CellError(ERR_BOOT_NO_TRIAL,
+    `the new image did not start: the device ${d.mode === 'app' ? `rolled back to slot ${d.runningSlot} (version ${d.slots[d.runningSlot ?? 0]!.version})` : 'stayed in the bootloader'}`,
+    { device: d });
 
   /** One attempt from INFO to done; throws Lost when the link goes away. */
   const attempt = async (c: BootClient, round: number): Promise<FlashResult> => {
@@ -237,6 +244,9 @@ export async function flashImage(o: FlashOptions): Promise<FlashResult> {
       }
       if (d.activeSlot === d.runningSlot) return done(d.runningSlot!, stats.chunksSent === 0);
     }
+    // This run already reset the device into the image and it came back rejected (the link was
+    // lost while it rebooted): it did not start. Flashing it again would only repeat that.
+    if (resetInto >= 0 && ours(d.slots[resetInto]!) && d.slots[resetInto]!.state === 'rejected') throw rolledBack(d);
     // Board and size from INFO, before anything changes on the device (the app's boot service
     // reports them too, so a wrong image does not even send the device to its bootloader).
     const board = boardName(m.board);
@@ -281,11 +291,10 @@ export async function flashImage(o: FlashOptions): Promise<FlashResult> {
     decodeSlotRes(commit, 0, commit.length, ca);
     stats.committedSlot = ca.slot;
     emit({ type: 'state', state: 'rebooting', detail: { slot: ca.slot } });
+    resetInto = ca.slot;
     await req(c, OP_RESET, null);
     d = await waitFor(c, 'the new image', (x) => x.mode === 'app' || (x.mode === 'bootloader' && !x.sessionOpen));
-    if (!runsOurs(d)) {
-      throw new CellError(ERR_BOOT_NO_TRIAL, `the new image did not start: the device ${d.mode === 'app' ? `rolled back to slot ${d.runningSlot} (version ${d.slots[d.runningSlot ?? 0]!.version})` : 'stayed in the bootloader'}`, { device: d });
-    }
+    if (!runsOurs(d)) throw rolledBack(d);
     if (!wantConfirm) return { ...(await done(d.runningSlot!, false)), confirmed: false };
     emit({ type: 'state', state: 'confirming' });
     const a = new Answer();

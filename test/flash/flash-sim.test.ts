@@ -12,7 +12,10 @@ import { startDevice, stampWasm, thermoWasm, skipReason, type Bench } from './he
 import { buildManifest, checkImage, signManifest } from '../../src/flash/manifest.ts';
 import { deviceInfo, flashImage, type DeviceInfo, type FlashEvent } from '../../src/flash/flash.ts';
 import { startPtyPair } from '../../hw-tests/lib/pty.ts';
-import { connectUart } from '../../src/transports/uart.ts';
+import { connectUart, openUart } from '../../src/transports/uart.ts';
+import type { Link } from '../../src/transports/link.ts';
+import { Header, readHeader } from '../../src/wire/header.ts';
+import { OP_INFO, OP_RESET } from '../../src/flash/boot-wire.ts';
 import { ThermoDef } from '../../firmware/thermo/schema.ts';
 import { prng } from '../helpers/prng.ts';
 
@@ -88,6 +91,69 @@ s('a trial that is not confirmed is rolled back by the next reset', async () => 
   d = await deviceInfo({ port: b.port });
   assert.is(d.slots[r.slot]!.state, 'rejected');
   assert.not.ok(d.trialRunning);
+});
+
+/**
+ * The host's UART link, except that INFO requests sent within `silentMs` after a RESET are
+ * dropped: a device that takes its time to come back (a real one hashes and copies its slot; qemu
+ * loses the first INFO in the reset). The simulator itself answers at once.
+ */
+function slowRebootOpen(silentMs: number): (o: { path: string; baudRate: number; paceBaud: number }) => Promise<Link> {
+  return async (o) => {
+    const link = await openUart({ path: o.path, baudRate: o.baudRate, paceBaud: o.paceBaud, watchMs: 100, maxFrameBytes: 4096 });
+    const h = new Header();
+    let silentUntil = 0;
+    return <Link>{
+      io: (link as { io?: unknown }).io, // BootClient.close waits for the port's fd to close through it
+      caps: link.caps,
+      stats: link.stats,
+      get closed() { return link.closed; },
+      start: (handlers) => link.start(handlers),
+      close: () => link.close(),
+      send(frame: Uint8Array, len = frame.length): boolean {
+        if (readHeader(frame, 0, len, len, h) >= 0) {
+          if (h.keyLo === OP_INFO && performance.now() < silentUntil) return true;
+          if (h.keyLo === OP_RESET) silentUntil = performance.now() + silentMs;
+        }
+        return link.send(frame, len);
+      },
+    };
+  };
+}
+
+s('a device slow to answer after RESET: flashImage polls INFO until it does (no resume) and confirms', async () => {
+  if (skip !== null) return;
+  const events: FlashEvent[] = [];
+  const r = await flashImage({ port: b.port, ...release('3.0.1'), open: slowRebootOpen(1500), onEvent: (e) => events.push(e) });
+  assert.ok(r.confirmed);
+  assert.is(r.resumes, 0, `no resume: ${JSON.stringify(events.filter((e) => e.type === 'resume'))}`);
+  const d = await deviceInfo({ port: b.port });
+  assert.is(d.slots[d.runningSlot!]!.version, '3.0.1');
+  assert.not.ok(d.trialRunning);
+});
+
+s('an image that does not start (not a wasm module) is rolled back by the device itself: BootNoTrial (710), never flashed twice', async () => {
+  if (skip !== null) return;
+  const before = await deviceInfo({ port: b.port });
+  const junk = new Uint8Array(4096).map((_, i) => (i * 151 + 7) & 0xff);
+  const events: FlashEvent[] = [];
+  // Slow to come back, as under qemu: the host must wait for the rolled-back device, not resume
+  // and flash the image again (which ended in 501 after maxResumes rounds).
+  const err = await flashImage({
+    port: b.port, image: junk, manifest: buildManifest(junk, { version: '3.1.0', board: 'sim' }), open: slowRebootOpen(1500),
+    onEvent: (e) => events.push(e),
+  }).then(() => null, (e: unknown) => e as { code?: number; message?: string });
+  assert.ok(err !== null, 'flashImage fails');
+  assert.is(err!.code, 710, `${err!.code} ${err!.message}`);
+  assert.is(events.filter((e) => e.type === 'state' && e.state === 'writing').length, 1, 'written once');
+  const d = await deviceInfo({ port: b.port });
+  assert.is(d.mode, 'app');
+  assert.is(d.runningSlot, before.runningSlot);
+  assert.is(d.activeSlot, before.activeSlot);
+  assert.is(d.trialSlot, null);
+  const other = 1 - before.runningSlot!;
+  assert.is(d.slots[other]!.state, 'rejected');
+  assert.is(d.slots[other]!.version, '3.1.0');
 });
 
 s('tampered, truncated, wrongly signed and untrusted images are refused before the device is touched', async () => {
