@@ -4,6 +4,8 @@
 //                                             → gcc with firmware/boot/qemu/boot-main.c); qemu -kernel
 //   build/firmware/thermo-mps2-an385-slot.elf the thermo app linked for the execution region
 //   build/firmware/thermo-mps2-an385-slot.bin  … as a raw image for a slot (what `cell flash` sends)
+//   build/firmware/boot-test-{fault,hang,hang-nmi}-mps2-an385.bin  test images that fault or hang
+//                                             before they could be confirmed (firmware/boot/qemu/test-app.c)
 // Uses the thermo object scripts/build-firmware.mjs compiles (it is built first if needed).
 //
 // Usage: node scripts/build-boot.mjs [--json] [--force]
@@ -106,7 +108,27 @@ export function buildBootQemu({ force = false, quiet = true } = {}) {
     run('arm-none-eabi-objcopy', ['-O', 'binary', slotElf, `${slotBin}.tmp-${process.pid}`], 'objcopy (thermo slot image)');
     renameSync(`${slotBin}.tmp-${process.pid}`, slotBin);
   }
+  // Test images (not shipped): valid vector tables, then a fault or a hang before any confirm
+  // (firmware/boot/qemu/test-app.c), for test/firmware/boot-qemu.test.ts.
+  const testImages = {};
+  for (const [kind, def] of [['fault', 'TEST_APP_FAULT'], ['hang', 'TEST_APP_HANG'], ['hang-nmi', 'TEST_APP_HANG_NMI']]) {
+    const elf = join(outDir, `boot-test-${kind}-${BOARD}.elf`);
+    const bin = join(outDir, `boot-test-${kind}-${BOARD}.bin`);
+    if (force || mtime(bin) <= newest([qDir, rtDir, fileURLToPath(import.meta.url)])) {
+      log(`gcc     ${relative(root, elf)}`);
+      run('arm-none-eabi-gcc', [
+        ...CC_FLAGS, `-D${def}`, '-Wall', '-Wextra', '-Werror', `-I${rtDir}`, `-I${qDir}`, ...LD_FLAGS, `-L${rtDir}`,
+        `-T${join(qDir, `app-${BOARD}.ld`)}`, '-o', `${elf}.tmp-${process.pid}`, join(qDir, 'test-app.c'), join(rtDir, 'cortex-m.c'),
+        join(rtDir, `board-${BOARD}.c`),
+      ], `gcc (test image ${kind})`);
+      renameSync(`${elf}.tmp-${process.pid}`, elf);
+      run('arm-none-eabi-objcopy', ['-O', 'binary', elf, `${bin}.tmp-${process.pid}`], `objcopy (test image ${kind})`);
+      renameSync(`${bin}.tmp-${process.pid}`, bin);
+    }
+    testImages[kind] = relative(root, bin);
+  }
   return {
+    testImages,
     bootElf: relative(root, bootElf), bootWasmBytes: statSync(wasm).size, boot: sizes(bootElf),
     slotElf: relative(root, slotElf), slotBin: relative(root, slotBin), slotBinBytes: statSync(slotBin).size, app: sizes(slotElf),
   };

@@ -9,4 +9,11 @@
  */
 __attribute__((noreturn)) void cell_panic(const char *reason);
 
+/**
+ * Called by host.c once per pass of the app's main loop. Empty (weak) in a plain image; an app
+ * linked for a bootloader slot feeds the watchdog the bootloader armed here
+ * (firmware/boot/qemu/boot-app.c), so an app that stops going round its loop is reset.
+ */
+void cell_main_loop_hook(void);
+
 #endif

@@ -74,6 +74,9 @@ __attribute__((weak)) u32 Z_envZ_boot_request(struct Z_env_instance_t *e, u32 re
   return (u32)-1;
 }
 
+/* Nothing to do once per main-loop pass in a plain image (cell-rt.h). */
+__attribute__((weak)) void cell_main_loop_hook(void) {}
+
 static void uart_puts(const char *s) {
   while (*s) board_uart_putc((uint8_t)*s++);
 }
@@ -99,6 +102,7 @@ int main(void) {
   Z_app_instantiate(&app, &env); /* runs the app's start function: allocates its buffers */
   for (;;) {
     Z_appZ_poll(&app);
+    cell_main_loop_hook();
     board_idle(); /* WFI unless received bytes wait: the next RX byte or SysTick tick wakes it */
   }
 }

@@ -7,7 +7,11 @@
 //   → v3 without CONFIRM, RESET from the app (SYSRESETREQ) → rolled back to v2
 //   → qemu `system_reset` (the reset button): still v2, and a typed call answers after each step
 //   → a reset in the middle of a transfer: v2 runs on, the flash starts over and v4 is installed
-//   → power cycle (a new qemu process over the same flash file): still v4.
+//   → power cycle (a new qemu process over the same flash file): still v4
+//   → images that cannot start, each refused with 710 (BootNoTrial) and rolled back to v4 by the
+//     device itself: junk without a vector table (the bootloader panics and resets), an app that
+//     faults (its fault handler resets), one that hangs with interrupts masked (the watchdog the
+//     bootloader armed: NMI → reset), one whose NMI handler hangs too (the watchdog's own reset).
 // The "flash" is the machine RAM at 0x21000000, backed by a file (memory-backend-file).
 // Skips (with a printed reason) when qemu, the arm toolchain, wabt or serialport are missing.
 import { spawnSync } from 'node:child_process';
@@ -28,7 +32,7 @@ import { ThermoDef, THERMO_MAX_FRAME_BYTES } from '../../firmware/thermo/schema.
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const BOARD = 'mps2-an385';
 
-interface Built { bootElf: string; slotBin: string; slotBinBytes: number; bootWasmBytes: number; boot: { flash: number; ram: number }; app: { flash: number; ram: number } }
+interface Built { testImages: Record<'fault' | 'hang' | 'hang-nmi', string>; bootElf: string; slotBin: string; slotBinBytes: number; bootWasmBytes: number; boot: { flash: number; ram: number }; app: { flash: number; ram: number } }
 
 function build(): Built | { skip: string } {
   const r = spawnSync(process.execPath, ['scripts/build-boot.mjs', '--json'], { cwd: root, encoding: 'utf8' });
@@ -66,6 +70,9 @@ if ('skip' in built || typeof SerialPort === 'string') {
     const img = image(base, v);
     return [v, { image: img, manifest: buildManifest(img, { version: v, board: BOARD }) }];
   })) as Record<string, { image: Uint8Array; manifest: Uint8Array }>;
+
+  /** The watchdog period the bootloader arms (firmware/boot/qemu/boot-qemu.h). */
+  const wdogMs = Number(/#define BOOT_WDOG_MS (\d+)u/.exec(readFileSync(`${root}firmware/boot/qemu/boot-qemu.h`, 'utf8'))![1]);
 
   const s = suite('bootloader under qemu (mps2-an385)');
   let qemu: Qemu | null = null;
@@ -177,6 +184,13 @@ if ('skip' in built || typeof SerialPort === 'string') {
     assert.is(d.trialSlot, 1);
     assert.is(d.slots[1]!.version, '3.0.0');
     assert.ok(d.trialRunning);
+    // A healthy app feeds the watchdog the bootloader armed from its main loop: well past two
+    // periods (NMI, then the watchdog's reset) it still runs on trial — a reset would have rolled
+    // it back.
+    await new Promise((r) => setTimeout(r, 2.5 * wdogMs));
+    d = await info();
+    assert.is(d.runningSlot, 1);
+    assert.ok(d.trialRunning, 'still on trial after 2.5 watchdog periods');
     // The app's resident boot service answers RESET and the device resets itself.
     const c = new BootClient(await openUart({ path: port() }));
     try { await c.request(OP_RESET, null, 3000); } finally { await c.close(); }
@@ -230,6 +244,46 @@ if ('skip' in built || typeof SerialPort === 'string') {
     assert.is(d.slots[1]!.version, '4.0.0');
     assert.is(d.slots[0]!.version, '2.0.0');
     await typedCall();
+  });
+
+
+  /** Flash an image that cannot start: 710, and the device runs the confirmed v4 again. */
+  const refused = async (what: string, img: Uint8Array, version: string): Promise<void> => {
+    const states: string[] = [];
+    const err = await flashImage({
+      port: port(), image: img, manifest: buildManifest(img, { version, board: BOARD }), ...flashOpts,
+      onEvent: (e) => { if (e.type === 'state') states.push(e.state); },
+    }).then(() => null, (e: unknown) => e as { code?: number; message?: string });
+    assert.ok(err !== null, `${what}: flashImage must fail`);
+    assert.is(err!.code, 710, `${what}: BootNoTrial (the device rolled back), got ${err!.code} ${err!.message}\n${qemu?.log ?? ''}`);
+    assert.ok(states.includes('rebooting'), `${what}: written, committed and booted (${states.join(' → ')})`);
+    console.log(`  ${what}: 710 (${err!.message})`);
+    const d = await waitFor('v4 back', (x) => x.mode === 'app');
+    assert.is(d.runningSlot, 1);
+    assert.is(d.activeSlot, 1);
+    assert.is(d.trialSlot, null);
+    assert.not.ok(d.trialRunning);
+    assert.is(d.slots[1]!.version, '4.0.0');
+    assert.is(d.slots[0]!.state, 'rejected');
+    assert.is(d.slots[0]!.version, version);
+    await typedCall();
+  };
+  const testImage = (kind: keyof Built['testImages']): Uint8Array => new Uint8Array(readFileSync(`${root}${built.testImages[kind]}`));
+
+  s('an image that cannot start (junk: no vector table): the bootloader resets, the next boot rolls back (710)', async () => {
+    await refused('junk', new Uint8Array(4096).map((_, i) => (i * 151 + 7) & 0xff), '9.9.9');
+  });
+
+  s('an app that faults before it is confirmed: its fault handler resets, rolled back (710)', async () => {
+    await refused('fault', testImage('fault'), '9.9.1');
+  });
+
+  s('an app that hangs with interrupts masked: the watchdog (NMI → reset) gets it out, rolled back (710)', async () => {
+    await refused('hang', testImage('hang'), '9.9.2');
+  });
+
+  s('an app that hangs in its NMI handler too: the watchdog\'s own reset gets it out, rolled back (710)', async () => {
+    await refused('hang-nmi', testImage('hang-nmi'), '9.9.3');
   });
 
   s.run();

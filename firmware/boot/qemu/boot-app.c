@@ -2,11 +2,15 @@
  * Linked into an app image for a slot of the qemu bootloader (firmware/boot/qemu/boot-qemu.h):
  * the env import `boot_request` of firmware/shared/rpc.ts hands a channel-3 frame to the
  * bootloader's resident service through the hand-over record. Overrides the weak default of
- * firmware/runtime/host.c (no bootloader: -1, the app answers 403).
+ * firmware/runtime/host.c (no bootloader: -1, the app answers 403). Also feeds the watchdog the
+ * bootloader armed before the jump, once per main-loop pass (host.c's cell_main_loop_hook).
  */
 #include <stdint.h>
 #include "app.h"
+#include "cell-rt.h"
 #include "boot-qemu.h"
+
+void cell_main_loop_hook(void) { boot_wdog_feed(); }
 
 struct Z_env_instance_t {
   Z_app_instance_t *app;

@@ -142,12 +142,29 @@ static int32_t service(const uint8_t *req, uint32_t len, uint8_t *out, uint32_t 
 #define NVIC_ICER0 0xE000E180u
 #define NVIC_ICPR0 0xE000E280u
 
+/* A handler address inside the execution region, Thumb bit set. */
+static int in_region(uint32_t pc) { return (pc & 1u) && pc >= BOOT_EXEC_BASE && pc < BOOT_EXEC_BASE + BOOT_EXEC_BYTES; }
+
+/* Arm the watchdog (boot-qemu.h) for the app about to start; it stays locked. */
+static void wdog_arm(void) {
+  REG32(BOOT_WDOG_LOCK) = BOOT_WDOG_UNLOCK;
+  REG32(BOOT_WDOG_CONTROL) = 0;
+  REG32(BOOT_WDOG_LOAD) = BOOT_WDOG_CLK_HZ / 1000u * BOOT_WDOG_MS;
+  REG32(BOOT_WDOG_INTCLR) = 1u;
+  REG32(BOOT_WDOG_CONTROL) = 3u; /* INTEN (counts; first expiry → NMI) | RESEN (second → reset) */
+  REG32(BOOT_WDOG_LOCK) = 0u;
+}
+
 __attribute__((noreturn)) static void jump_to_app(uint32_t slot) {
   memcpy((void *)BOOT_EXEC_BASE, FLASH + (2u + slot * BOOT_SLOT_PAGES) * BOOT_PAGE_BYTES, BOOT_EXEC_BYTES);
   const uint32_t *vt = (const uint32_t *)BOOT_EXEC_BASE;
   uint32_t sp = vt[0], pc = vt[1];
-  /* A slot that is not an image for this region: fault → reset → rollback of a trial. */
-  if (sp < 0x20000000u || sp > 0x20100000u || pc < BOOT_EXEC_BASE || pc >= BOOT_EXEC_BASE + BOOT_EXEC_BYTES) cell_panic("bad app vector table");
+  /* A slot that is not an image for this region (initial SP in app RAM and 8-byte aligned; reset,
+   * NMI and HardFault handlers in the region): panic → reset → the next boot() rolls a trial back
+   * (it was marked started before we got here). */
+  if (sp < 0x20000000u || sp > 0x20100000u || (sp & 7u) || !in_region(pc) || !in_region(vt[2]) || !in_region(vt[3])) {
+    cell_panic("bad app vector table");
+  }
   Z_bootZ_enterApp(&bl, slot);
   BOOT_HANDOFF->service = service;
   BOOT_HANDOFF->slot = slot;
@@ -159,6 +176,9 @@ __attribute__((noreturn)) static void jump_to_app(uint32_t slot) {
   REG32(NVIC_ICPR0) = 0xffffffffu;
   REG32(SCB_ICSR) = 1u << 25; /* PENDSTCLR */
   REG32(SCB_VTOR) = BOOT_EXEC_BASE;
+  /* From here the app has BOOT_WDOG_MS to get round its main loop (and then every BOOT_WDOG_MS):
+   * one that hangs or faults before it is confirmed is reset, and rolled back. */
+  wdog_arm();
   __asm__ volatile(
     "dsb\n isb\n msr msp, %0\n cpsie i\n bx %1\n" ::"r"(sp), "r"(pc) : "memory");
   __builtin_unreachable();

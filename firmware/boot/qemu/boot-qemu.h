@@ -32,6 +32,37 @@
 #define BOOT_CHUNK_BYTES 1024u
 #define BOOT_WINDOW 4u
 
+/*
+ * The CMSDK APB watchdog of mps2-an385 (qemu hw/arm/mps2.c maps "cmsdk-apb-watchdog" at
+ * 0x40008000, WDOGCLK = the 25 MHz system clock, its interrupt wired to the NMI; CMSDK TRM ARM DDI
+ * 0479 §4.6): it counts WDOGLOAD down; the first time it reaches zero it raises the interrupt
+ * (INTEN) and reloads, the second time (interrupt still not cleared) it asserts the system reset
+ * (RESEN; qemu: watchdog_perform_action, a machine reset by default). Writing WDOGINTCLR clears
+ * the interrupt and reloads the counter: that is the feed. WDOGLOCK: 0x1ACCE551 unlocks the other
+ * registers, any other value locks them. A system reset disables it (WDOGCONTROL = 0).
+ *
+ * The bootloader arms it before every jump to an app; the app's main loop feeds it
+ * (boot-app.c: cell_main_loop_hook). An app that never gets round its loop — hung, or stuck in a
+ * fault handler — takes the NMI after BOOT_WDOG_MS (the runtime's NMI handler panics and resets)
+ * and, should even that not run, the watchdog's own reset BOOT_WDOG_MS later. A trial that does
+ * that is rolled back by the next boot.
+ */
+#define BOOT_WDOG_BASE 0x40008000u
+#define BOOT_WDOG_LOAD (BOOT_WDOG_BASE + 0x000u)
+#define BOOT_WDOG_CONTROL (BOOT_WDOG_BASE + 0x008u) /* bit0 INTEN (also starts the counter), bit1 RESEN */
+#define BOOT_WDOG_INTCLR (BOOT_WDOG_BASE + 0x00Cu)
+#define BOOT_WDOG_LOCK (BOOT_WDOG_BASE + 0xC00u)
+#define BOOT_WDOG_UNLOCK 0x1ACCE551u
+#define BOOT_WDOG_CLK_HZ 25000000u
+#define BOOT_WDOG_MS 2000u
+
+/** Clear the watchdog's interrupt and reload its counter (the registers stay locked). */
+static inline void boot_wdog_feed(void) {
+  *(volatile uint32_t *)BOOT_WDOG_LOCK = BOOT_WDOG_UNLOCK;
+  *(volatile uint32_t *)BOOT_WDOG_INTCLR = 1u;
+  *(volatile uint32_t *)BOOT_WDOG_LOCK = 0u;
+}
+
 #define BOOT_HANDOFF_ADDR 0x20200000u
 #define BOOT_HANDOFF_MAGIC 0x43424f54u /* "TOBC" */
 
