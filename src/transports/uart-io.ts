@@ -2,17 +2,28 @@
 // docs/uart.md). The StreamLink does the framing (COBS + CRC-32C, one staging buffer, a write per
 // tick); this file gives it a readable and a writable it can own, and keeps the serial port's
 // life cycle here:
-//   - reads: the port's 'data' chunks are pushed into a plain Readable (no copy);
-//   - writes: copied into one reusable buffer and written to the port one batch at a time, so the
-//     StreamLink's staging buffer is free again as soon as `write` returns (no per-batch
-//     allocation); with `paceBaud` the bytes go out no faster than that line rate (a pty ignores
-//     the baud rate, a real UART does not);
+//   - reads: straight from the port's non-blocking fd when its binding's Poller says 'readable'
+//     (readSync until EAGAIN), pushed into a plain Readable (no copy); see "Direct I/O" below;
+//   - writes: copied into one reusable buffer and written to the fd one batch at a time (writeSync;
+//     on EAGAIN the rest waits for the Poller's 'writable'), so the StreamLink's staging buffer is
+//     free again as soon as `write` returns (no per-batch allocation); with `paceBaud` the bytes go
+//     out no faster than that line rate (a pty ignores the baud rate, a real UART does not);
 //   - `end()` (StreamLink.close): drain what is queued, then close the port;
 //   - a port error, an unexpected close, or the device path vanishing: the readable is destroyed
 //     with the error, which the StreamLink reports as LinkIo (501);
 //   - a write stalled by a lost "writable" wake-up is kicked (see STALL_MS below).
 // Only types are imported from serialport: the module itself is loaded by uart.ts, lazily.
-import { existsSync } from 'node:fs';
+//
+// Direct I/O (docs/uart.md §6 "Findings"): serialport's own stream reads and writes the fd through
+// fs.read / fs.write, i.e. on the libuv threadpool: every chunk costs a hand-off to a worker thread
+// and back (a futex wake-up and two context switches), and perf showed those hand-offs, not Cell's
+// JS, as the bulk of a UART link's CPU time on the 2-core test machine. The binding opens the fd
+// O_NONBLOCK, so a read or write syscall on the main thread never blocks: it moves what the tty
+// buffer holds/takes and returns EAGAIN otherwise, which is what the binding's Poller (uv_poll on
+// the same fd) is for. UartIo therefore reads and writes the fd itself, on the main thread, and
+// uses serialport only to find, open, configure, drain and close the port. A binding without an
+// fd and a Poller (Windows) keeps serialport's stream paths.
+import { existsSync, readSync, writeSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import type { SerialPort } from 'serialport';
 
@@ -43,7 +54,28 @@ const STALL_MS = 5;
 /** uv_poll event bit of the bindings' Poller (bindings-cpp dist/poller.js EVENTS.UV_WRITABLE). */
 const UV_WRITABLE = 0b0010;
 
-interface BindingPoller { poll(ev: number): void; listenerCount(ev: string): number; cellPatched?: boolean }
+interface BindingPoller {
+  poll(ev: number): void;
+  listenerCount(ev: string): number;
+  once(ev: 'readable' | 'writable', fn: (err: (Error & { canceled?: boolean }) | null) => void): unknown;
+  removeListener(ev: string, fn: (...a: never[]) => void): unknown;
+  cellPatched?: boolean;
+}
+/** The part of a serialport unix binding (bindings-cpp LinuxPortBinding / DarwinPortBinding) used for direct I/O. */
+interface UnixBinding { fd: number | null; isOpen: boolean; poller?: BindingPoller }
+
+/** Bytes of each read buffer; a read takes what the tty holds, up to the room left in it. */
+const READ_POOL_BYTES = 65536;
+/** A pool with less room than this is replaced (reads of a few bytes are not worth a syscall each). */
+const READ_MIN_ROOM = 1024;
+/** Reads per 'readable' wake-up before yielding to the event loop (a flooding peer cannot starve timers and writes). */
+const READS_PER_WAKE = 8;
+
+/** errno codes that mean "not now" on a non-blocking fd. */
+function wouldBlock(e: unknown): boolean {
+  const c = (e as NodeJS.ErrnoException).code;
+  return c === 'EAGAIN' || c === 'EWOULDBLOCK' || c === 'EINTR';
+}
 
 /**
  * The precise fix for the lost wake-up described at STALL_MS: make every poll request of the
@@ -93,6 +125,13 @@ export class UartIo {
   private lineFreeAt = 0;
   private readonly byteMs: number;
   private readonly sliceBytes: number;
+  /** The unix binding when direct I/O is possible (fd + Poller), else null (serialport's stream paths). */
+  private readonly direct: UnixBinding | null;
+  /** Read buffer: chunks pushed are views into it, each read goes after the previous one. */
+  private readPool: Buffer = Buffer.allocUnsafe(0);
+  private readUsed = 0;
+  /** Bytes of the in-flight batch not written yet (direct writes waiting for 'writable'). */
+  private writeRest: Buffer | null = null;
 
   constructor(private readonly port: SerialPort, private readonly path: string, private readonly opts: UartIoOptions) {
     this.byteMs = opts.paceBaud > 0 ? (opts.bitsPerByte * 1000) / opts.paceBaud : 0;
@@ -108,7 +147,12 @@ export class UartIo {
       final: (cb) => this.onFinal(cb),
     });
     patchPoller(port);
-    port.on('data', this.onData);
+    const b = (port as unknown as { port?: UnixBinding }).port;
+    this.direct = b !== undefined && typeof b.fd === 'number' && b.poller !== undefined && typeof b.poller.once === 'function' ? b : null;
+    // Direct reads: serialport's stream is never read (no 'data' listener), so it never starts a
+    // threadpool read of its own.
+    if (this.direct !== null) this.armRead();
+    else port.on('data', this.onData);
     port.on('close', this.onPortClose);
     port.on('error', this.onPortError);
     if (opts.watchMs > 0) {
@@ -127,6 +171,49 @@ export class UartIo {
   private readonly onData = (chunk: Buffer): void => {
     if (!this.dead && !this.readable.destroyed) this.readable.push(chunk);
   };
+
+  /** The fd for a direct read/write now, or -1 (closed, closing, or no direct I/O). */
+  private fdNow(): number {
+    const b = this.direct;
+    if (b === null || this.dead || !b.isOpen || !this.port.isOpen) return -1;
+    return typeof b.fd === 'number' ? b.fd : -1;
+  }
+
+  private armRead(): void {
+    if (this.fdNow() < 0) return;
+    try { this.direct!.poller!.once('readable', this.onReadable); } catch (e) { this.lost(e as Error); }
+  }
+
+  private readonly onReadable = (err: (Error & { canceled?: boolean }) | null): void => {
+    if (this.dead) return;
+    if (err !== null) { if (err.canceled !== true) this.lost(err); return; } // canceled: the port is closing
+    this.readNow();
+  };
+
+  /** Read what the tty holds (up to READS_PER_WAKE reads), push it, wait for 'readable' again. */
+  private readNow(): void {
+    for (let k = 0; k < READS_PER_WAKE; k++) {
+      const fd = this.fdNow();
+      if (fd < 0) return;
+      if (this.readPool.length - this.readUsed < READ_MIN_ROOM) { this.readPool = Buffer.allocUnsafe(READ_POOL_BYTES); this.readUsed = 0; }
+      const pool = this.readPool;
+      const at = this.readUsed;
+      let n: number;
+      try {
+        n = readSync(fd, pool, at, pool.length - at, null);
+      } catch (e) {
+        if (wouldBlock(e)) break; // drained
+        this.lost(e as Error); // EIO/ENXIO: the device or the other pty end went away
+        return;
+      }
+      if (n === 0) { this.lost(new Error('end of file on the port')); return; }
+      this.readUsed = at + n;
+      this.onData(pool.subarray(at, at + n));
+    }
+    // Drained, or yielding after READS_PER_WAKE reads: uv_poll is level-triggered, so bytes left
+    // wake us again at once.
+    this.armRead();
+  }
 
   private readonly onPortClose = (err: Error | null): void => {
     if (this.closing) return;
@@ -223,17 +310,53 @@ export class UartIo {
     this.len = rest;
     this.inFlight = out;
     this.writeSeq++;
+    if (this.direct !== null) { this.writeDirect(batch); return; }
     if (this.stallTimer === null) this.stallTimer = setTimeout(this.stallCheck, STALL_MS);
-    this.port.write(batch, (err) => {
-      this.inFlight = null;
-      this.spare = out;
-      if (err) { this.lost(err); return; }
-      if (this.pendingCb !== null && this.len <= this.opts.highWaterMarkBytes) {
-        const cb = this.pendingCb; this.pendingCb = null; cb();
-      }
-      this.pump();
-    });
+    this.port.write(batch, this.onPortWritten);
   }
+
+  private readonly onPortWritten = (err?: Error | null): void => {
+    this.writeDone(err ?? null);
+  };
+
+  /** The in-flight batch has left (or failed): release backpressure, start the next batch. */
+  private writeDone(err: Error | null): void {
+    const out = this.inFlight;
+    this.inFlight = null;
+    if (out !== null) this.spare = out;
+    if (err) { this.lost(err); return; }
+    if (this.pendingCb !== null && this.len <= this.opts.highWaterMarkBytes) {
+      const cb = this.pendingCb; this.pendingCb = null; cb();
+    }
+    this.pump();
+  }
+
+  /**
+   * Write `bytes` to the fd on the main thread; what the tty does not take now waits for the
+   * Poller's 'writable' (the stall timer re-arms it if that wake-up is lost).
+   */
+  private writeDirect(bytes: Buffer): void {
+    const fd = this.fdNow();
+    if (fd < 0) { this.writeDone(null); return; } // dead: the loss is reported through the readable
+    let n = 0;
+    try {
+      n = writeSync(fd, bytes, 0, bytes.length);
+    } catch (e) {
+      if (!wouldBlock(e)) { this.writeDone(e as Error); return; }
+    }
+    if (n >= bytes.length) { this.writeRest = null; this.writeDone(null); return; }
+    this.writeRest = bytes.subarray(n);
+    if (n > 0) this.writeSeq++; // progress: the stall timer must not kick yet
+    if (this.stallTimer === null) this.stallTimer = setTimeout(this.stallCheck, STALL_MS);
+    try { this.direct!.poller!.once('writable', this.onWritable); } catch (e) { this.writeDone(e as Error); }
+  }
+
+  private readonly onWritable = (err: (Error & { canceled?: boolean }) | null): void => {
+    const rest = this.writeRest;
+    if (this.dead || rest === null) return;
+    if (err !== null) { if (err.canceled !== true) this.writeDone(err); return; }
+    this.writeDirect(rest);
+  };
 
   /** While writes are pending: one that made no progress for STALL_MS gets 'writable' re-armed. */
   private readonly stallCheck = (): void => {
