@@ -156,6 +156,27 @@ s('an image that does not start (not a wasm module) is rolled back by the device
   assert.is(d.slots[other]!.version, '3.1.0');
 });
 
+s('the link is lost while the device reboots into an image that does not start: the resume finds it rejected → 710, not a second flash', async () => {
+  if (skip !== null) return;
+  const before = await deviceInfo({ port: b.port });
+  const junk = new Uint8Array(4096).map((_, i) => (i * 97 + 5) & 0xff);
+  const events: FlashEvent[] = [];
+  // Silent for longer than reconnectMs after RESET: the wait gives up, the host reconnects (a new
+  // link, answered again) and INFO shows the slot it reset into rejected.
+  const err = await flashImage({
+    port: b.port, image: junk, manifest: buildManifest(junk, { version: '3.2.0', board: 'sim' }), open: slowRebootOpen(4000),
+    reconnectMs: 1000, onEvent: (e) => events.push(e),
+  }).then(() => null, (e: unknown) => e as { code?: number; message?: string });
+  assert.ok(err !== null, 'flashImage fails');
+  assert.is(err!.code, 710, `${err!.code} ${err!.message}`);
+  assert.ok(events.some((e) => e.type === 'resume'), 'resumed after the lost wait');
+  assert.is(events.filter((e) => e.type === 'state' && e.state === 'writing').length, 1, 'written once');
+  const d = await deviceInfo({ port: b.port });
+  assert.is(d.runningSlot, before.runningSlot);
+  assert.is(d.slots[1 - before.runningSlot!]!.state, 'rejected');
+  assert.is(d.slots[1 - before.runningSlot!]!.version, '3.2.0');
+});
+
 s('tampered, truncated, wrongly signed and untrusted images are refused before the device is touched', async () => {
   if (skip !== null) return;
   const before = await deviceInfo({ port: b.port });
