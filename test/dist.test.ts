@@ -3,7 +3,7 @@
 // CI builds before testing; a checkout without dist/ skips this with a message.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -50,6 +50,17 @@ dist('the cell CLI runs from dist/ (bin/cell.mjs)', () => {
   const r = spawnSync(process.execPath, [join(root, 'bin/cell.mjs'), '--help'], { encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /cell new|new\s+create/);
+});
+
+dist('no built module calls a helper the build does not define (tsc\'s import-extension rewrite)', () => {
+  if (!built) { console.log('  (skipped: run `npm run build` first)'); return; }
+  // tsc wraps a non-literal dynamic import in __rewriteRelativeImportExtension(...), which the
+  // rollup output does not define: `cell gateway` from dist/ threw ReferenceError at start.
+  const files = readdirSync(join(root, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'));
+  assert.ok(files.length > 10, `${files.length} .js files in dist/`);
+  for (const f of files) {
+    assert.not.match(readFileSync(join(root, 'dist', f), 'utf8'), /__rewriteRelativeImportExtension\(/, `dist/${f}`);
+  }
 });
 
 dist.run();

@@ -32,8 +32,14 @@ async function loadGateway(): Promise<GatewayModule> {
     const { register } = await import('tsx/esm/api');
     register();
   }
-  return (await import(pathToFileURL(file).href)) as GatewayModule;
+  return (await importUrl(pathToFileURL(file).href)) as GatewayModule;
 }
+
+/**
+ * `import(url)` that tsc leaves alone: with `rewriteRelativeImportExtensions` tsc wraps a dynamic
+ * import of a non-literal in a helper the rollup build does not define (src/cli/loader.ts).
+ */
+const importUrl = new Function('url', 'return import(url)') as (url: string) => Promise<unknown>;
 
 export const spec: CommandSpec = {
   name: 'gateway',
