@@ -1,9 +1,12 @@
 // The far end of the UART benchmarks, in its own process (as a device or a gateway would be):
 //   node --import tsx bench/uart/peer.ts echo   <tty>            raw serialport echo
+//   node --import tsx bench/uart/peer.ts echofd <tty>            raw echo on the port's fd (readSync/writeSync
+//                                                                on the Poller's 'readable': the I/O UartIo does)
 //   node --import tsx bench/uart/peer.ts source <tty>            raw: on stdin "send N", write N bytes
 //   node --import tsx bench/uart/peer.ts cell   <tty> [paceBaud] serveUart(UartBenchCell)
 // Prints one line "ready" on stdout once the port is open; exits when stdin closes.
 import { createInterface } from 'node:readline';
+import { readSync, writeSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 import { serveUart } from '../../src/transports/uart.ts';
 import type { Impl } from '../../src/rpc/index.ts';
@@ -28,6 +31,24 @@ createInterface({ input: process.stdin }).on('close', async () => {
 if (mode === 'echo') {
   const port = await openRaw(path);
   port.on('data', (d: Buffer) => port.write(d));
+  cleanup.push(() => new Promise<void>((r) => port.close(() => r())));
+} else if (mode === 'echofd') {
+  const port = await openRaw(path);
+  const b = (port as unknown as { port: { fd: number; poller: { once(ev: 'readable', fn: (err: Error | null) => void): void } } }).port;
+  const buf = Buffer.allocUnsafe(65536);
+  const onReadable = (err: Error | null): void => {
+    if (err !== null || !port.isOpen) return;
+    for (;;) {
+      let n = 0;
+      try { n = readSync(b.fd, buf, 0, buf.length, null); } catch { break; } // EAGAIN: drained
+      if (n <= 0) break;
+      // a few dozen bytes: the pty takes them at once (echo tests only)
+      let off = 0;
+      while (off < n) { try { off += writeSync(b.fd, buf, off, n - off); } catch { /* EAGAIN: retry */ } }
+    }
+    b.poller.once('readable', onReadable);
+  };
+  b.poller.once('readable', onReadable);
   cleanup.push(() => new Promise<void>((r) => port.close(() => r())));
 } else if (mode === 'source') {
   const port = await openRaw(path);
