@@ -12,6 +12,8 @@
 // does, so tests and programs can put a gateway on a node that also provides its own cells.
 import type { Link, LinkListener } from '../src/transports/link.ts';
 import type { CellError } from '../src/wire/cell-error.ts';
+import { hex64 } from '../src/codec/canonical.ts';
+import type { CellDescription } from '../src/codec/schema-json.ts';
 import { DeviceUpstream, type DeviceIdentity, type DeviceUpstreamOptions } from './device.ts';
 
 /** What the gateway needs of a mesh node: docs/mesh.md §1 MeshNode (structurally). */
@@ -59,6 +61,32 @@ export interface GatewayOptions {
   devices: DeviceUpstreamOptions[];
   /** Progress and faults, as they happen (`atMs`: ms since startGateway). */
   onEvent?: (e: GatewayEvent) => void;
+  /**
+   * Descriptions (describe() answers, firmware/<app>/gen/schema.json) the proxy serves for devices
+   * that do not carry their own (firmware answers describe() with 403). Matched by cell name and
+   * used only when every entry of the device's HELLO has the same name and key in it.
+   */
+  schemas?: CellDescription[];
+}
+
+/**
+ * The description the proxy serves for a device: its own, else the matching one of `schemas`;
+ * a string says why a schema of the same name was not used (it describes other firmware).
+ */
+export function descriptionFor(id: DeviceIdentity, schemas: readonly CellDescription[]): CellDescription | null | string {
+  if (id.description !== null) return id.description;
+  const d = schemas.find((x) => x.name === id.name);
+  if (d === undefined) return null;
+  const described = new Map([...d.methods, ...d.streams, ...d.events].map((x) => [x.name, x.key]));
+  for (const e of id.hello.entries) {
+    const k = described.get(e.name);
+    if (k !== hex64(e.key)) {
+      return k === undefined
+        ? `the schema of "${d.name}" has no ${e.kind} "${e.name}", which the device serves: it describes other firmware (describe() not served)`
+        : `${e.kind} "${e.name}": the device's key ${hex64(e.key)} differs from the schema's ${k}: it describes other firmware (describe() not served)`;
+    }
+  }
+  return d;
 }
 
 export interface GatewayDeviceStatus {
@@ -122,7 +150,9 @@ export function startGateway(opts: GatewayOptions): Gateway {
       return;
     }
     names.set(id.name, d);
-    const description = id.description;
+    const found = descriptionFor(id, opts.schemas ?? []);
+    if (typeof found === 'string') emit({ event: 'error', path: d.path, cell: id.name, message: found, atMs: at() });
+    const description = typeof found === 'string' ? null : found;
     const node = await nodeP;
     if (closing) { names.delete(id.name); return; }
     d.provided = await node.provideProxy(id.name, d.up, {

@@ -3,10 +3,12 @@
 // the given serial ports is probed, its cell announced by name, and calls and streams are proxied
 // both ways until SIGINT/SIGTERM. With --json, one JSON line per event on stdout (first the
 // node's {event:"node", peerId, addrs}); otherwise a line per event on stderr.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { CellDescription } from '../../codec/schema-json.ts';
 import type { CommandSpec, Parsed } from '../args.ts';
+import { checkDescription } from '../remote.ts';
 import { CliError, EXIT_USAGE } from '../errors.ts';
 import { bool, num, str, strs, stringify, type Ctx } from '../io.ts';
 import { packageRoot, runningFromSource } from '../lib-path.ts';
@@ -17,6 +19,7 @@ interface GatewayModule {
     node: unknown;  // a MeshNode or the promise of one
     devices: ({ path: string } | { serialNumber: string })[];
     onEvent?: (e: { event: string; path: string; [k: string]: unknown }) => void;
+    schemas?: CellDescription[];
   }): { close(): Promise<void> };
 }
 
@@ -49,6 +52,8 @@ export const spec: CommandSpec = {
     'device\'s cell from its HELLO, announces the name in the mesh (mDNS on the LAN, the DHT beyond)',
     'and forwards frames between mesh callers and the device without decoding them. After a',
     'reconnect the device is probed and announced again. Runs until SIGINT/SIGTERM.',
+    'Firmware does not serve describe() (no flash to spare): give its --schema so that callers by',
+    'name (`cell call thermo read`) need no schema file of their own.',
     'The node key lives in <dir>/.cell/mesh/key (same PeerId on every start).',
   ].join('\n'),
   args: [],
@@ -56,6 +61,7 @@ export const spec: CommandSpec = {
     uart: { type: 'string', arg: 'path', multiple: true, desc: 'serial port of a device (repeat for more)' },
     serial: { type: 'string', arg: 'number', multiple: true, desc: 'a device by USB serial number instead of path (repeat for more)' },
     baud: { type: 'number', arg: 'rate', desc: 'line rate of every port (default 115200)' },
+    schema: { type: 'string', arg: 'FILE', multiple: true, desc: 'description served for a device that has none (firmware: firmware/<app>/gen/schema.json); matched by cell name, used only when its keys match the device\'s HELLO' },
     'max-frame': { type: 'number', arg: 'bytes', desc: 'largest frame sent to a device, header included (default 4096; thermo firmware: 512)' },
     dir: { type: 'string', arg: 'dir', desc: 'directory for the node key (default .)' },
     listen: { type: 'string', arg: 'multiaddr', multiple: true, desc: 'listen address (default TCP and QUIC on every interface, any port)' },
@@ -69,6 +75,7 @@ export const spec: CommandSpec = {
   examples: [
     'cell gateway --uart /dev/ttyUSB0',
     'cell gateway --uart /dev/ttyUSB0 --uart /dev/ttyACM0 --max-frame 512 --json',
+    'cell gateway --uart /dev/ttyUSB0 --schema firmware/thermo/gen/schema.json   (callers need no schema file)',
     'cell gateway --serial A6008isP --bootstrap /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...',
   ],
 };
@@ -86,6 +93,18 @@ function describeEvent(e: { event: string; path: string; [k: string]: unknown })
     case 'probe-failed': return `${e.path}: no HELLO yet (${s('message')}); retrying`;
     default: return `${e.path}: ${s('message')}`;
   }
+}
+
+/** A --schema file: a describe() answer or a generated gen/schema.json (checked for shape). */
+function loadSchema(file: string): CellDescription {
+  if (!existsSync(file)) throw new CliError(`--schema ${file}: no such file`, { exit: EXIT_USAGE, fix: 'firmware schemas are written by `npm run build:firmware` (firmware/<app>/gen/schema.json); a running cell\'s by `cell gen <target>`' });
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new CliError(`--schema ${file} is not JSON: ${(e as Error).message}`, { code: 406, fix: 'regenerate it (npm run build:firmware, or cell gen)' });
+  }
+  return checkDescription(json, file);
 }
 
 function waitForSignal(): Promise<NodeJS.Signals> {
@@ -106,6 +125,8 @@ export async function run(p: Parsed, ctx: Ctx): Promise<number> {
   if (!['server', 'client', 'off'].includes(dht)) throw new CliError(`--dht "${dht}" is not server, client or off`, { exit: EXIT_USAGE });
   const line = { ...(num(p, 'baud') !== undefined ? { baudRate: num(p, 'baud')! } : {}), ...(num(p, 'max-frame') !== undefined ? { maxFrameBytes: num(p, 'max-frame')! } : {}) };
   const devices = [...uarts.map((path) => ({ path, ...line })), ...serials.map((serialNumber) => ({ serialNumber, ...line }))];
+
+  const schemas = strs(p, 'schema').map(loadSchema);
 
   const print = (o: Record<string, unknown>, human: string): void => {
     if (ctx.json) ctx.out(stringify(o));
@@ -128,6 +149,7 @@ export async function run(p: Parsed, ctx: Ctx): Promise<number> {
   const gw = startGateway({
     node: nodeP,
     devices,
+    schemas,
     onEvent: (e) => print({ ...e, sinceStartMs: Math.round(performance.now()) }, describeEvent(e)),
   });
   let node;
