@@ -171,30 +171,53 @@ export class MeshClientCore<D extends CellDef> {
   }
 
   /** Unary call on the current provider; retried on the next one when it had no answer. */
-  private call(i: number, req: unknown, o: CallOptions | undefined, attempt: number): Promise<unknown> {
+  private call(i: number, req: unknown, o: CallOptions | undefined, attempt: number, untilMs?: number): Promise<unknown> {
     const a = this.cur;
-    if (a === null || !a.conn.isOpen) return this.slowCall(i, req, o, attempt);
+    if (a === null || !a.conn.isOpen) return this.slowCall(i, req, o, attempt, untilMs);
     const p = a.conn.call(a.entries[i]!, req, o);
     if (this.o.retry === 'none') return p;
-    return p.then(undefined, (e: unknown) => this.retryCall(e, a, i, req, o, attempt));
+    return p.then(undefined, (e: unknown) => this.retryCall(e, a, i, req, o, attempt, untilMs));
   }
 
-  private async slowCall(i: number, req: unknown, o: CallOptions | undefined, attempt: number): Promise<unknown> {
-    const a = await this.ensure();
+  /**
+   * No provider connected: wait for one, but no longer than the call's own deadline (else the
+   * client's timeoutMs) — a call with `deadlineMs: 3000` ends in about 3 s even while the client
+   * re-races for longer (the connecting goes on for the calls after it).
+   */
+  private async slowCall(i: number, req: unknown, o: CallOptions | undefined, attempt: number, untilMs?: number): Promise<unknown> {
+    const until = untilMs ?? now() + (o?.deadlineMs ?? this.o.timeoutMs);
+    const a = await this.ensureUntil(until, o?.signal);
     if (!a.conn.isOpen && this.cur === a) this.drop(a, 'closed');
-    return this.call(i, req, o, attempt);
+    return this.call(i, req, o, attempt, until);
   }
 
-  private retryCall(e: unknown, a: Active, i: number, req: unknown, o: CallOptions | undefined, attempt: number): Promise<unknown> {
+  private ensureUntil(untilMs: number, signal: AbortSignal | undefined): Promise<Active> {
+    const p = this.ensure();
+    const left = untilMs - now();
+    return new Promise<Active>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        done();
+        reject(new CellError(ERR_RPC_UNAVAILABLE, `no provider of "${this.name}" connected within the call's deadline`, { cell: this.name, cause: this.everFound ? ERR_MESH_DIAL_FAILED : ERR_MESH_NO_PROVIDERS, tried: [...this.tried] }));
+      }, Math.max(1, left));
+      const onAbort = (): void => { done(); reject(new CellError(RpcCode.Cancelled, 'the call was aborted while waiting for a provider')); };
+      const done = (): void => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); };
+      if (signal?.aborted === true) { onAbort(); return; }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      p.then((a) => { done(); resolve(a); }, (e: unknown) => { done(); reject(e); });
+    });
+  }
+
+  private retryCall(e: unknown, a: Active, i: number, req: unknown, o: CallOptions | undefined, attempt: number, untilMs: number | undefined): Promise<unknown> {
     const code = (e as { code?: number }).code;
     const retryable = code === RpcCode.Unavailable || code === RpcCode.Overloaded || (code === RpcCode.Closed && !this.closed);
     if (!retryable || this.closed || attempt >= this.o.maxAttempts || o?.signal?.aborted === true) return Promise.reject(e);
+    if (untilMs !== undefined && now() >= untilMs) return Promise.reject(e);
     if (code === RpcCode.Overloaded) {
       void this.rerace();
-      return sleep(2 * attempt).then(() => this.call(i, req, o, attempt + 1));
+      return sleep(2 * attempt).then(() => this.call(i, req, o, attempt + 1, untilMs));
     }
     if (this.cur === a) this.drop(a, code === RpcCode.Unavailable ? 'failed' : 'closed');
-    return this.slowCall(i, req, o, attempt + 1);
+    return this.slowCall(i, req, o, attempt + 1, untilMs);
   }
 
   private openStream(i: number, req: unknown, o: StreamOptions | undefined): AsyncIterableIterator<unknown> {

@@ -192,6 +192,30 @@ failover('every provider gone: calls end Unavailable (no hang)', async () => {
   }
 });
 
+failover('a call waiting for a provider ends at its own deadline, not the client\'s longer search', async () => {
+  const nodes = await meshNodes(2);
+  const [a, b] = nodes as [MeshNode, MeshNode];
+  try {
+    await b.provide(Thermo, thermoImpl());
+    const client = await a.connect(Thermo, { raceIntervalMs: 0, timeoutMs: 60_000 });
+    assert.is((await client.read({ channel: 1 })).channel, 1);
+    await kill(b);
+    // The client searches for up to 60 s; this call gives up with its 500 ms deadline. The bound
+    // is functional (it did not wait for the search), far above the deadline: no timing assert.
+    const t0 = performance.now();
+    const e = await client.read({ channel: 1 }, { deadlineMs: 500 }).then(() => null, (x) => x);
+    assert.is(codeOf(e), RpcCode.Unavailable);
+    assert.ok(performance.now() - t0 < 30_000, 'ended before the client\'s search did');
+    const ac = new AbortController();
+    const aborted = client.read({ channel: 1 }, { deadlineMs: 60_000, signal: ac.signal }).then(() => null, (x) => x);
+    ac.abort();
+    assert.is(codeOf(await aborted), RpcCode.Cancelled);
+    await client.close();
+  } finally {
+    await stopAll(nodes);
+  }
+});
+
 failover('re-race: a provider loaded by other clients loses to an idle one', async () => {
   const nodes = await meshNodes(3);
   const [a, b, c] = nodes as [MeshNode, MeshNode, MeshNode];
