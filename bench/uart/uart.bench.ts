@@ -112,14 +112,14 @@ function rawFdRoundTrip(port: SerialPortT, buf: Buffer, into: Buffer): Promise<v
     let got = 0;
     const onReadable = (err: Error | null): void => {
       if (err !== null) { rej(err); return; }
-      for (;;) {
-        let n = 0;
-        try { n = readSync(b.fd, into, got, into.length - got, null); } catch { break; } // EAGAIN
-        if (n <= 0) break;
-        for (let i = got; i < got + n; i++) if (into[i] !== buf[i]) { rej(new Error('raw fd echo: wrong bytes')); return; }
-        got += n;
-        if (got >= buf.length) { res(); return; }
-      }
+      // one read per wake-up, as UartIo does when a read comes back short (no EAGAIN thrown)
+      let n = 0;
+      const lim = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      try { n = readSync(b.fd, into, got, into.length - got, null); } catch { /* EAGAIN: a spurious wake-up */ } finally { Error.stackTraceLimit = lim; }
+      for (let i = got; i < got + n; i++) if (into[i] !== buf[i]) { rej(new Error('raw fd echo: wrong bytes')); return; }
+      got += n;
+      if (got >= buf.length) { res(); return; }
       b.poller.once('readable', onReadable);
     };
     let off = 0;

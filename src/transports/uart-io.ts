@@ -78,6 +78,23 @@ function wouldBlock(e: unknown): boolean {
 }
 
 /**
+ * readSync/writeSync report EAGAIN by throwing an Error, and capturing its stack trace walks and
+ * deoptimisation-translates the JS frames: perf showed it as the largest user-space cost of an
+ * RTT once the threadpool was gone. The syscalls run with no stack trace captured (an EAGAIN is
+ * expected; a real error's message and code are kept, which is all lost() reports).
+ */
+function readNoTrace(fd: number, buf: Buffer, off: number, len: number): number {
+  const lim = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try { return readSync(fd, buf, off, len, null); } finally { Error.stackTraceLimit = lim; }
+}
+function writeNoTrace(fd: number, buf: Buffer, off: number, len: number): number {
+  const lim = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try { return writeSync(fd, buf, off, len); } finally { Error.stackTraceLimit = lim; }
+}
+
+/**
  * The precise fix for the lost wake-up described at STALL_MS: make every poll request of the
  * port's Poller also ask for the events that still have a waiter ('readable' / 'writable'
  * listeners), so a read re-arming 'readable' no longer drops a pending write's 'writable'. The
@@ -163,6 +180,11 @@ export class UartIo {
     }
   }
 
+  /** True when the port's fd is read and written directly (unix bindings); false: serialport's stream paths. */
+  get directIo(): boolean {
+    return this.direct !== null;
+  }
+
   /** Abrupt close (a device that resets): no flush; the link sees LinkIo. */
   destroy(reason: string): void {
     this.lost(new Error(reason));
@@ -198,17 +220,21 @@ export class UartIo {
       if (this.readPool.length - this.readUsed < READ_MIN_ROOM) { this.readPool = Buffer.allocUnsafe(READ_POOL_BYTES); this.readUsed = 0; }
       const pool = this.readPool;
       const at = this.readUsed;
+      const room = pool.length - at;
       let n: number;
       try {
-        n = readSync(fd, pool, at, pool.length - at, null);
+        n = readNoTrace(fd, pool, at, room);
       } catch (e) {
-        if (wouldBlock(e)) break; // drained
+        if (wouldBlock(e)) break; // drained (or a spurious wake-up)
         this.lost(e as Error); // EIO/ENXIO: the device or the other pty end went away
         return;
       }
       if (n === 0) { this.lost(new Error('end of file on the port')); return; }
       this.readUsed = at + n;
       this.onData(pool.subarray(at, at + n));
+      // A read shorter than the room took all the tty held: do not ask again only to get EAGAIN
+      // (bytes that arrived meanwhile wake the level-triggered poll at once).
+      if (n < room) break;
     }
     // Drained, or yielding after READS_PER_WAKE reads: uv_poll is level-triggered, so bytes left
     // wake us again at once.
@@ -340,7 +366,7 @@ export class UartIo {
     if (fd < 0) { this.writeDone(null); return; } // dead: the loss is reported through the readable
     let n = 0;
     try {
-      n = writeSync(fd, bytes, 0, bytes.length);
+      n = writeNoTrace(fd, bytes, 0, bytes.length);
     } catch (e) {
       if (!wouldBlock(e)) { this.writeDone(e as Error); return; }
     }

@@ -45,6 +45,9 @@ if (missing !== null) {
     }
     assert.is(k, N);
     assert.is(dev.linkStats?.errCrc, 0);
+    // both ends did their I/O on the fd (src/transports/uart-io.ts "Direct I/O"), not through
+    // serialport's threadpool stream (a silent fallback would cost ~3x the CPU per byte)
+    assert.ok(dev.sessions.port?.io.directIo, 'client: direct fd I/O');
     // the session is still usable afterwards
     const back = await dev.ping({ payload: new Uint8Array(32).fill(7) });
     assert.is(back.payload[31], 7);
