@@ -14,11 +14,12 @@ import { CellError } from '../wire/cell-error.ts';
 import {
   CHANNEL_APP, CHANNEL_CONTROL, Header, HEADER_BYTES, KIND_CANCEL, KIND_CREDIT, KIND_ERROR, KIND_EVENT,
   KIND_GOODBYE, KIND_HELLO, KIND_PING, KIND_PONG, KIND_REQUEST, KIND_RESPONSE, KIND_STREAM_END,
-  KIND_STREAM_ITEM, readHeader, writeHeader,
+  KIND_STREAM_ITEM, writeHeader,
 } from '../wire/header.ts';
 import { readU32LE, writeU32LE } from '../wire/bytes.ts';
 import { ERR_APP_FIRST, ERR_LINK_CLOSED } from '../wire/errors.ts';
 import type { Link } from '../transports/link.ts';
+import { headerWord0, HeaderView } from '../transports/header-view.ts';
 import type { AnyCodec, AppErrorDef, CellDef, EntryInfo, ErrorsDecl, MethodDef, StreamDef } from './define.ts';
 import { RpcCode, RpcError } from './errors.ts';
 import {
@@ -173,6 +174,8 @@ class CallEntry implements Keyed {
 class ServeEntry implements Keyed {
   keyLo: number; keyHi: number; next: Keyed | null = null;
   readonly errors: ErrorTable;
+  /** info.kind === 'stream', as a boolean: the dispatch path tests it per request ('method' and 'stream' have the same length, so the string compare reads both). */
+  readonly isStream: boolean;
   /** Pooled request objects (methods only). */
   readonly reqPool = new Pool<object>(64);
   constructor(
@@ -187,6 +190,7 @@ class ServeEntry implements Keyed {
     readonly impl: unknown,
   ) {
     [this.keyLo, this.keyHi] = splitKey(info.key);
+    this.isStream = info.kind === 'stream';
     this.errors = new ErrorTable(errors);
   }
 }
@@ -371,6 +375,9 @@ export class Connection {
   /** Result of the last sendFrame's queueing (false = wait for onDrain). */
   private sendOk = true;
   private readonly rh = new Header();
+  /** DataViews over the last receive buffer and the last write batch (header fast path). */
+  private readonly rxView = new HeaderView(true);
+  private readonly txView = new HeaderView();
   private readonly eh: ErrorHead = { code: 0, message: '', payloadOff: 0 };
   private nextId = 1;
   // Calls in flight, by id: an open-addressed table indexed by `id & slotMask` (ids are chosen so
@@ -600,9 +607,7 @@ export class Connection {
         const buf = link.wbuf!;
         const n = codec.tryEncode(value as never, buf, off + HEADER_BYTES);
         if (n < 0) return n;
-        const h = this.wh;
-        h.kind = kind; h.flags = 0; h.channel = channel; h.callId = id; h.length = n;
-        writeHeader(h, buf, off);
+        this.txView.write(buf, off, headerWord0(kind, 0, channel), id, this.wh, n);
         this.sendOk = link.commit!(HEADER_BYTES + n);
         return HEADER_BYTES + n;
       }
@@ -845,7 +850,7 @@ export class Connection {
   private readonly onFrame = (buf: Uint8Array, off: number, len: number): void => {
     this.rxFrames++;
     const h = this.rh;
-    if (readHeader(buf, off, len, this.maxPayload, h) < 0) { this.stats.badFrames++; return; }
+    if (this.rxView.read(buf, off, len, this.maxPayload, h) < 0) { this.stats.badFrames++; return; }
     const p = off + HEADER_BYTES;
     const end = off + len;
     switch (h.kind) {
@@ -903,7 +908,19 @@ export class Connection {
       this.settle(pc, new RpcError(RpcCode.Malformed, `response to "${e.info.name}" does not decode (${r < 0 ? `codec error ${-r}` : 'trailing bytes'})`, { method: e.info.name, cause: r < 0 ? -r : 308 }), false);
       return;
     }
-    this.settle(pc, out, true);
+    this.settleOk(pc, out);
+  }
+
+  /** settle(pc, value, true) for a unary call: the hot path of every answer, without the stream and error branches. */
+  private settleOk(pc: PendingCall, value: unknown): void {
+    this.slots[pc.id & this.slotMask] = null;
+    this.inFlightN--;
+    if (pc.signal !== null) { pc.signal.removeEventListener('abort', pc.onAbort); pc.signal = null; }
+    const res = pc.resolve!;
+    pc.resolve = null; pc.reject = null; pc.entry = null; pc.out = undefined;
+    this.callPool.put(pc);
+    res(value);
+    if (this.state === ST_CLOSING) this.maybeFinishGoodbye();
   }
 
   private onError(h: Header, buf: Uint8Array, p: number, end: number): void {
@@ -970,7 +987,7 @@ export class Connection {
     this.stats.callsIn++;
     if (this.state !== ST_OPEN) { this.sendError(id, h.keyLo, h.keyHi, CHANNEL_APP, RpcCode.Closed, 'the server said GOODBYE'); return; }
     if (this.serving.size >= this.opts.maxServing) { this.sendError(id, h.keyLo, h.keyHi, CHANNEL_APP, RpcCode.Overloaded, `more than ${this.opts.maxServing} calls in progress`); return; }
-    if (e.info.kind === 'stream') { this.startStream(e, h, buf, p, end); return; }
+    if (e.isStream) { this.startStream(e, h, buf, p, end); return; }
     const pool = e.reqPool;
     const req = pool.take() ?? (e.request.create() as object);
     const r = e.request.tryDecode(buf, p, end, req as never);

@@ -1,7 +1,8 @@
 // Length-framed link over a reliable byte stream socket (Unix or TCP) (docs/rpc.md §2 "Links").
 // No COBS: the 20-byte header carries the payload length. The receive path parses headers and
-// payloads across arbitrary chunk boundaries; a frame that lies within one chunk is handed to
-// the handler as a view of that chunk (no copy, no allocation). Only a frame split across
+// payloads across arbitrary chunk boundaries (headers through one DataView per chunk:
+// header-view.ts); a frame that lies within one chunk is handed to the handler as a view of
+// that chunk (no copy, no allocation). Only a frame split across
 // chunks is copied, into one reassembly buffer that grows up to the MTU and is then reused.
 // Sends are staged in one buffer and written with one `socket.write` per tick (microtask), or
 // as soon as 16 KiB are staged (`flushAtBytes`), which is where both latency and throughput
@@ -12,6 +13,7 @@ import type { Socket } from 'node:net';
 import { CellError } from '../wire/cell-error.ts';
 import { ERR_LINK_CLOSED, ERR_LINK_IO, ERR_RPC_MALFORMED } from '../wire/errors.ts';
 import { Header, HEADER_BYTES, readHeader } from '../wire/header.ts';
+import { HeaderView } from './header-view.ts';
 import { checkMtu, copyBytes, LinkStats, type Link, type LinkCapabilities, type LinkHandlers } from './link.ts';
 
 export interface SocketLinkOptions {
@@ -55,7 +57,10 @@ export class SocketLink implements Link {
   private handlers: LinkHandlers | null = null;
   private readonly socket: Socket;
   private readonly hdr = new Header();
+  /** DataView over the last read chunk (header fast path). */
+  private readonly rxView = new HeaderView(true);
   private readonly maxPayload: number;
+  private readonly mtu: number;
   // reassembly of a frame split across chunks
   private part: Uint8Array = new Uint8Array(256);
   private partLen = 0;
@@ -81,6 +86,7 @@ export class SocketLink implements Link {
     if (!(mtu >= HEADER_BYTES)) throw new RangeError(`mtu must be at least ${HEADER_BYTES}, got ${mtu}`);
     this.caps = Object.freeze({ kind: 'stream', reliable: true, mtu, framing: 'length' });
     this.maxPayload = mtu - HEADER_BYTES;
+    this.mtu = mtu;
     this.batchBytes = opts.batchBytes ?? 65536;
     this.flushAtBytes = Math.min(this.batchBytes, opts.flushAtBytes ?? 16384);
     this.lingerMs = opts.lingerMs ?? 2000;
@@ -123,7 +129,7 @@ export class SocketLink implements Link {
   }
 
   commit(len: number): boolean {
-    checkMtu(len, this.caps.mtu);
+    if (len > this.mtu || len < HEADER_BYTES) checkMtu(len, this.mtu);
     if (this.closed || this.ending) { this.stats.dropped++; return false; }
     return this.queued(len);
   }
@@ -258,7 +264,7 @@ export class SocketLink implements Link {
     while (off < end && !this.closed) {
       const avail = end - off;
       if (avail < HEADER_BYTES) { this.startPartial(chunk, off, avail, 0); return; }
-      const r = readHeader(chunk, off, -1, this.maxPayload, h);
+      const r = this.rxView.read(chunk, off, -1, this.maxPayload, h);
       if (r < 0) { this.fatal(-r); return; }
       const total = HEADER_BYTES + h.length;
       if (avail < total) { this.startPartial(chunk, off, avail, total); return; }
