@@ -6,9 +6,11 @@
 //      vector tests) and target `small` (the smallest profile) twice: firmware/core/small.ts
 //      (header, COBS, CRC, frameEncode, deframer) → small.wasm, and firmware/core/small-core.ts
 //      (header, COBS, CRC only: the 4 KiB budget) → small-core.wasm, into build/wasm/;
+//      and target `accel` (firmware/core/accel.ts: frameEncode + deframer compiled for speed,
+//      the Node-side framing accelerator of src/framing/wasm-accel.ts) → framing-accel.wasm;
 //   3. prints each wasm's size in bytes.
-// Usage: node scripts/build-wasm.mjs [--json] [--target core|small]   (npm run build:wasm)
-// Exits non-zero on any compile error. Without --target the `small` builds run in a second
+// Usage: node scripts/build-wasm.mjs [--json] [--target core|small|accel]   (npm run build:wasm)
+// Exits non-zero on any compile error. Without --target the `small` and `accel` builds run in a second
 // process while `core` compiles (binaryen's optimizer is most of the time): a few seconds on an
 // idle machine. Tests call it when the wasm is missing or older than its sources.
 import { spawn } from 'node:child_process';
@@ -22,8 +24,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const only = args.includes('--target') ? args[args.indexOf('--target') + 1] : undefined;
-if (only !== undefined && only !== 'core' && only !== 'small') {
-  console.error(`unknown --target ${only} (core or small)`);
+if (only !== undefined && only !== 'core' && only !== 'small' && only !== 'accel') {
+  console.error(`unknown --target ${only} (core, small or accel)`);
   process.exit(2);
 }
 /** Internal: the parent already generated build/as-gen/. */
@@ -114,6 +116,9 @@ async function main() {
   if (only === 'small' && haveFraming) {
     results.push(await compile('small', ['firmware/core/small.ts']));
     results.push(await compile('small', ['firmware/core/small-core.ts'], 'build/wasm/small-core.wasm'));
+  }
+  if ((only === 'small' || only === 'accel') && haveFraming) {
+    results.push(await compile('accel', ['firmware/core/accel.ts']));
   }
   if (small) results.push(...(await small));
   const ms = Math.round(performance.now() - t0);

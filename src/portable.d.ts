@@ -14,3 +14,6 @@ declare type usize = number;
 declare type f32 = number;
 declare type f64 = number;
 declare type bool = boolean;
+// asc's compile-time constant (0 = optimise for speed): src/framing picks its wasm fast paths
+// with `IN_WASM && ASC_SHRINK_LEVEL == 0`, so tsc-compiled code never evaluates it.
+declare const ASC_SHRINK_LEVEL: i32;

@@ -14,6 +14,10 @@ import { copyNonZero, WORDCOPY_MIN } from './wordcopy.ts';
 // AssemblyScript and is a no-op assertion in TypeScript). asc folds it: firmware builds keep
 // only the bytewise copy loop of cobsEncodeRun.
 const IN_WASM: bool = <i32>0.5 == 0;
+// Firmware asc builds (-Oz, shrinkLevel > 0): bytewise loops only. Speed-optimised asc builds
+// (shrinkLevel 0: the Node accelerator, wasm-accel.ts) take the word-copy path like V8, where
+// copyNonZero runs the wasm kernel (wasmkernels.ts). ASC_SHRINK_LEVEL is never evaluated by tsc.
+const SMALL_ONLY: bool = IN_WASM && ASC_SHRINK_LEVEL != 0;
 
 /** Worst-case COBS size of `n` bytes (no delimiter): n + floor(n/254) + 1. */
 export function cobsMaxEncodedBytes(n: i32): i32 {
@@ -57,7 +61,7 @@ export function cobsEncodeRun(src: Uint8Array, i: i32, end: i32, dst: Uint8Array
     // (measured ~15% faster in V8 than testing the block length after every byte).
     let lim = i + (0xff - (di - codeIdx));
     if (lim > end) lim = end;
-    if (IN_WASM) {
+    if (SMALL_ONLY) {
       while (i < lim) {
         const b = src[i];
         if (b == 0) break;

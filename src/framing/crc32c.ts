@@ -17,6 +17,7 @@
 
 import { ERR_FRAME_BUFFER_TOO_SMALL } from '../wire/errors.ts';
 import { viewOf } from './wordcopy.ts';
+import { crc32cRawWasm } from './wasmkernels.ts';
 
 const POLY: u32 = 0x82f63b78;
 
@@ -54,11 +55,17 @@ function buildSlice16Table(): Uint32Array {
 // and a no-op type assertion in TypeScript. asc folds the constant, so `if (IN_WASM)` branches
 // cost nothing and the dead side is never compiled.
 const IN_WASM: bool = <i32>0.5 == 0;
+// asc builds optimised for speed (shrinkLevel 0: the Node accelerator build/wasm/framing-accel.wasm
+// and the `core` vector build) take the slice-by-16 tables with word loads (wasmkernels.ts);
+// firmware builds (-Oz, shrinkLevel > 0) only the nibble table. Under tsc ASC_SHRINK_LEVEL is
+// never evaluated (`IN_WASM &&`); asc folds both constants.
+const WASM_FAST: bool = IN_WASM && ASC_SHRINK_LEVEL == 0;
+const SMALL_ONLY: bool = IN_WASM && !WASM_FAST;
 
 const NIBBLE: Uint32Array = buildNibbleTable();
 // asc builds never build the 16 KiB tables: there every entry point takes the nibble-table path
 // (firmware RAM and flash matter more than CRC speed; the slice-by-16 loop is a V8 optimisation).
-const SLICE16: Uint32Array = IN_WASM ? new Uint32Array(0) : buildSlice16Table();
+const SLICE16: Uint32Array = SMALL_ONLY ? new Uint32Array(0) : buildSlice16Table();
 
 // Register update without pre/post inversion, bytewise with the nibble table.
 function smallRaw(c: u32, buf: Uint8Array, i: i32, end: i32): u32 {
@@ -95,11 +102,16 @@ export function crc32cRun(crc: u32, buf: Uint8Array, off: i32, len: i32): void {
     i = off | 0;
     end = (off + len) | 0;
   }
-  if (IN_WASM) {
+  if (SMALL_ONLY) {
     // Firmware: the frame encoder and the deframer use the 64-byte nibble table, so a wasm build
     // never contains (nor builds at start-up) the 16 KiB slice-by-16 tables unless it calls
     // crc32c/crc32cUpdate itself. Same result, ~4x slower per byte — far above UART speed.
     RESULT[0] = ~smallRaw(~crc, buf, i, end);
+    return;
+  }
+  if (WASM_FAST) {
+    // Speed-optimised asc build: the same tables, word loads (wasmkernels.ts).
+    RESULT[0] = ~crc32cRawWasm(~crc, buf, i, end, SLICE16);
     return;
   }
   const t = SLICE16;

@@ -18,6 +18,10 @@ import { copyNonZero } from './wordcopy.ts';
 // AssemblyScript and is a no-op assertion in TypeScript). asc folds it: firmware builds contain
 // only the bytewise loop of next() (its fast path is ~200 B of wasm for no gain at UART rates).
 const IN_WASM: bool = <i32>0.5 == 0;
+// Firmware asc builds (-Oz, shrinkLevel > 0): bytewise loops only. Speed-optimised asc builds
+// (shrinkLevel 0: the Node accelerator, wasm-accel.ts) take the word-copy path like V8, where
+// copyNonZero runs the wasm kernel (wasmkernels.ts). ASC_SHRINK_LEVEL is never evaluated by tsc.
+const SMALL_ONLY: bool = IN_WASM && ASC_SHRINK_LEVEL != 0;
 
 export class Deframer {
   /** Largest frame returned to the caller, in bytes (header + payload; the CRC is not counted). */
@@ -108,7 +112,7 @@ export class Deframer {
     let left = this.left;
     let zeroDue = this.zeroDue;
     while (pos < end) {
-      if (!IN_WASM && raw == 0 && !this.discarding) {
+      if (!SMALL_ONLY && raw == 0 && !this.discarding) {
         // Fast path: no partial frame pending. Decode whole COBS blocks straight into `frame`
         // with cobsDecode's copy loop while each block lies inside the chunk, fits into `frame`
         // and holds no 0x00. It stops at the delimiter (the CRC check below is the same for both
@@ -213,8 +217,8 @@ export class Deframer {
       if (n > end - pos) n = end - pos;
       if (n > cap - len) n = cap - len;
       let p = pos;
-      if (!IN_WASM) {
-        // V8: a frame continued from the previous chunk (most big frames: reads split them)
+      if (!SMALL_ONLY) {
+        // V8 (and the wasm accelerator): a frame continued from the previous chunk (most big frames: reads split them)
         // copies its blocks 4 bytes per step too (wordcopy.ts); bytes it may store past a 0x00
         // lie in `frame` beyond len, scratch.
         const c = copyNonZero(src, pos, buf, len, n);

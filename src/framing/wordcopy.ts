@@ -8,17 +8,24 @@
 // 0x80808080) replaces four compares: ~0.15–0.3 ns/B. A native copy (TypedArray.set on a
 // subarray) would need a view object per call: the hot paths must not allocate.
 //
-// V8-only: every caller reaches these functions only behind `!IN_WASM`, which asc folds to
-// false, so no wasm build compiles them (DataView is outside the portable subset,
-// docs/portable-subset.md rule 3: in AssemblyScript it would allocate).
+// V8-only: firmware asc builds reach none of this (their callers take bytewise loops behind
+// `SMALL_ONLY`), and in the speed-optimised asc builds (shrinkLevel 0, the Node accelerator)
+// copyNonZero is only a call of the wasm kernel (wasmkernels.ts), so no wasm build compiles the
+// cache or the DataView code (DataView is outside the portable subset, docs/portable-subset.md
+// rule 3: in AssemblyScript it would allocate).
 //
 // Views: one DataView per Uint8Array seen, cached in four slots (round robin). Encode uses the
 // caller's source and staging buffer, the deframer its chunk and its frame buffer, so steady
 // traffic hits the cache and allocates nothing; a new buffer (a fresh read chunk) costs one small
 // DataView. The cache keeps up to four buffers alive until they are replaced.
 
-// True under asc (see crc32c.ts); there nothing below is ever compiled.
+import { copyNonZeroWasm } from './wasmkernels.ts';
+
+// True under asc (see crc32c.ts); in firmware builds nothing below is ever compiled.
 const IN_WASM: bool = <i32>0.5 == 0;
+// Speed-optimised asc builds (shrinkLevel 0, see cobs.ts) call copyNonZero too: it then runs the
+// wasm kernel (wasmkernels.ts) and nothing else below is compiled.
+const WASM_FAST: bool = IN_WASM && ASC_SHRINK_LEVEL == 0;
 
 // The word paths assume a little-endian host (x64, arm64: every Node target in practice); on a
 // big-endian host copyNonZero goes bytewise.
@@ -104,6 +111,7 @@ export function viewOf(u: Uint8Array): DataView {
  * per call.
  */
 export function copyNonZero(src: Uint8Array, si: i32, dst: Uint8Array, di: i32, n: i32): i32 {
+  if (WASM_FAST) return copyNonZeroWasm(src, si, dst, di, n);
   let k: i32 = 0;
   if (!IN_WASM && LITTLE_ENDIAN && n >= WORDCOPY_MIN) {
     // Read src's slot before looking up dst: dst's miss may evict src's slot.

@@ -32,7 +32,7 @@ export const haveFraming = (): boolean => FRAMING_FILES.every((f) => existsSync(
 
 /** Build when missing or stale; throws with the compiler output when the build fails. */
 export function ensureWasm(): void {
-  const outs = ['build/wasm/core.wasm', ...(haveFraming() ? ['build/wasm/small.wasm', 'build/wasm/small-core.wasm'] : [])].map((f) => join(ROOT, f));
+  const outs = ['build/wasm/core.wasm', ...(haveFraming() ? ['build/wasm/small.wasm', 'build/wasm/small-core.wasm', 'build/wasm/framing-accel.wasm'] : [])].map((f) => join(ROOT, f));
   const newestSource = Math.max(...sources().map((f) => statSync(f).mtimeMs));
   const stale = outs.some((f) => !existsSync(f) || statSync(f).mtimeMs < newestSource);
   if (!stale) return;
