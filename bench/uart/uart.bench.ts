@@ -22,6 +22,7 @@ import { frameEncode, frameMaxEncodedBytes } from '../../src/framing/frame.ts';
 import { Deframer } from '../../src/framing/deframer.ts';
 import { crc32c } from '../../src/framing/crc32c.ts';
 import { cobsEncode } from '../../src/framing/cobs.ts';
+import { createWasmFraming, type WasmFraming } from '../../src/framing/wasm-accel.ts';
 import { HEADER_BYTES } from '../../src/wire/header.ts';
 import { connectUart, type UartClient } from '../../src/transports/uart.ts';
 import { startPtyPair, ptyUnavailable, type PtyPair } from '../../hw-tests/lib/pty.ts';
@@ -186,15 +187,21 @@ function overheadTable(): { rows: unknown[] } {
 // ------------------------------------------------------------------------------------------
 // 2. COBS + CRC CPU cost
 
-interface CpuRow { bytes: number; enc_ns_per_B: number[]; dec_ns_per_B: number[] }
+// Two paths, interleaved in every round: JS (frameEncode + Deframer) and, when
+// build/wasm/framing-accel.wasm exists (and CELL_WASM_FRAMING != 0), the wasm accelerator that
+// StreamLink/UartLink use then (src/framing/wasm-accel.ts: copy in, encode/deframe in wasm).
+interface CpuRow { path: 'JS' | 'wasm'; bytes: number; enc_ns_per_B: number[]; dec_ns_per_B: number[] }
 
 function cpuCost(opt: BenchOptions): CpuRow[] {
-  const sizes = [64, 1024, 4000];
-  const rows: CpuRow[] = sizes.map((bytes) => ({ bytes, enc_ns_per_B: [], dec_ns_per_B: [] }));
+  const sizes = [64, 512, 1024, 4000];
+  const accel = createWasmFraming(4000, frameMaxEncodedBytes(4000) + 1);
+  const rows: CpuRow[] = sizes.map((bytes) => ({ path: 'JS' as const, bytes, enc_ns_per_B: [], dec_ns_per_B: [] }));
+  const wrows: CpuRow[] = sizes.map((bytes) => ({ path: 'wasm' as const, bytes, enc_ns_per_B: [], dec_ns_per_B: [] }));
   const rounds = opt.rounds;
   progress.start('uart: COBS+CRC CPU', rounds * sizes.length);
   for (let r = 0; r < rounds; r++) {
     sizes.forEach((bytes, si) => {
+      if (accel !== null) wasmCost(accel, bytes, opt, wrows[si]!);
       const src = new Uint8Array(bytes);
       for (let i = 0; i < bytes; i++) src[i] = (i * 31 + 7) & 0xff; // zeros included (every 256 B)
       const enc = new Uint8Array(frameMaxEncodedBytes(bytes));
@@ -219,7 +226,33 @@ function cpuCost(opt: BenchOptions): CpuRow[] {
     });
   }
   progress.finish();
-  return rows;
+  return accel === null ? rows : rows.concat(wrows);
+}
+
+// The same work through the accelerator: the source copied into wasm memory and encoded there
+// into the staging buffer (as StreamLink.send), the encoded chunk copied in and deframed (as
+// StreamLink's read path).
+function wasmCost(w: WasmFraming, bytes: number, opt: BenchOptions, row: CpuRow): void {
+  const src = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i++) src[i] = (i * 31 + 7) & 0xff;
+  const n0 = w.encode(src, bytes, 0);
+  const enc = w.stage.slice(0, n0);
+  const ref = new Uint8Array(frameMaxEncodedBytes(bytes));
+  if (frameEncode(src, 0, bytes, ref, 0) !== n0 || ref.subarray(0, n0).some((b, i) => b !== enc[i])) throw new Error(`wasm frame of ${bytes} B differs from frameEncode`);
+  w.feed(enc, 0, n0);
+  const n = w.next();
+  if (n !== bytes || w.frame.subarray(0, n).some((b, i) => b !== src[i])) throw new Error(`wasm cobs+crc round trip of ${bytes} B failed`);
+  const target = Math.max(200, Math.floor((opt.time * 4 * 1e6) / bytes / 20));
+  let sink = 0;
+  let t0 = hr();
+  for (let k = 0; k < target; k++) sink += w.encode(src, bytes, 0);
+  const tEnc = Number(hr() - t0);
+  t0 = hr();
+  for (let k = 0; k < target; k++) { w.feed(enc, 0, n0); sink += w.next(); }
+  const tDec = Number(hr() - t0);
+  if (sink === 0) throw new Error('unreachable');
+  row.enc_ns_per_B.push(tEnc / target / bytes);
+  row.dec_ns_per_B.push(tDec / target / bytes);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -422,14 +455,17 @@ export async function runUartBench(opt: BenchOptions): Promise<SectionResult> {
   {
     const rows = cpu.map((c) => {
       const e = median(c.enc_ns_per_B), d = median(c.dec_ns_per_B);
-      return [`${c.bytes} B`, sig(e), sig(d), sig(e + d), `${sig((e + d) * 4)} %`, `${sig(1000 / (e + d))} MB/s`];
+      return [c.path, `${c.bytes} B`, sig(e), sig(d), sig(e + d), `${sig((e + d) * 4)} %`, `${sig(1000 / (e + d))} MB/s`];
     });
-    printTable('COBS + CRC-32C CPU cost (frameEncode + Deframer.feed/next, one core)', ['frame', 'encode ns/B', 'deframe ns/B', 'both ns/B', '% core at 40 MB/s', 'one core ceiling'], rows, {
-      notes: ['', `Medians of ${opt.rounds} rounds. % of a core at 40 MB/s = (encode + deframe ns/B) × 40e6 B/s ÷ 1e9 ns/s × 100: both directions' work for 40 MB/s through one link.`],
+    const hasWasm = cpu.some((c) => c.path === 'wasm');
+    printTable('COBS + CRC-32C CPU cost (frameEncode + Deframer.feed/next, one core)', ['path', 'frame', 'encode ns/B', 'deframe ns/B', 'both ns/B', '% core at 40 MB/s', 'one core ceiling'], rows, {
+      notes: ['', `Medians of ${opt.rounds} rounds. % of a core at 40 MB/s = (encode + deframe ns/B) × 40e6 B/s ÷ 1e9 ns/s × 100: both directions' work for 40 MB/s through one link. ` +
+        (hasWasm ? 'wasm = the accelerator StreamLink/UartLink use (src/framing/wasm-accel.ts), copies in and out included.' : 'wasm: not measured (build/wasm/framing-accel.wasm missing, or CELL_WASM_FRAMING=0): links use the JS path.')],
     });
-    const big = cpu[cpu.length - 1]!;
+    // The target is the path the links use: the accelerator when it is there.
+    const big = cpu.filter((c) => c.path === (hasWasm ? 'wasm' : 'JS')).pop()!;
     const pct = big.enc_ns_per_B.map((e, i) => (e + big.dec_ns_per_B[i]!) * 4);
-    targets.push(target(SECTION, 'COBS+CRC at 40 MB/s, 4000-B frames', median(pct), '<=', 15, '%', `median of ${pct.length} rounds ${range(pct)}`));
+    targets.push(target(SECTION, `COBS+CRC at 40 MB/s, 4000-B frames (${big.path})`, median(pct), '<=', 15, '%', `median of ${pct.length} rounds ${range(pct)}`));
   }
   const data: Record<string, unknown> = { overhead, cpu };
   if (no !== null) {

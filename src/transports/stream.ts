@@ -6,9 +6,14 @@
 // next 0x00 after any damage: CRC/COBS/oversize/too-short errors and frames with a bad header are
 // counted in `stats` and skipped, the link keeps working. Sends are encoded straight into one
 // staging buffer and written once per tick.
+//
+// Framing runs in the wasm accelerator (src/framing/wasm-accel.ts: the same portable framing
+// core compiled by asc, ~2-3x less CPU per byte) when build/wasm/framing-accel.wasm is there,
+// otherwise in JS (frameEncode / Deframer); the bytes on the line are the same.
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { Deframer } from '../framing/deframer.ts';
 import { frameEncode, frameMaxEncodedBytes } from '../framing/frame.ts';
+import { createWasmFraming, type WasmFraming } from '../framing/wasm-accel.ts';
 import { CellError } from '../wire/cell-error.ts';
 import { ERR_LINK_CLOSED, ERR_LINK_IO } from '../wire/errors.ts';
 import { Header, HEADER_BYTES, readHeader } from '../wire/header.ts';
@@ -23,6 +28,11 @@ export interface StreamLinkOptions {
   highWaterMarkBytes?: number;
   /** Staging buffer size; a flush happens at once when it is full. @default 16384 */
   batchBytes?: number;
+  /**
+   * Frame and deframe in the wasm accelerator (src/framing/wasm-accel.ts) when it is available;
+   * false = always the JS path. Same bytes either way. @default true
+   */
+  wasmFraming?: boolean;
 }
 
 export class StreamLink implements Link {
@@ -32,7 +42,9 @@ export class StreamLink implements Link {
   private handlers: LinkHandlers | null = null;
   private readonly readable: Readable;
   private readonly writable: Writable;
-  private readonly deframer: Deframer;
+  private readonly deframer: Deframer | WasmFraming;
+  /** The wasm accelerator when in use (then `deframer` is it and `stage` lives in its memory). */
+  private readonly accel: WasmFraming | null;
   private readonly hdr = new Header();
   private stage: Uint8Array;
   private stageLen = 0;
@@ -49,9 +61,11 @@ export class StreamLink implements Link {
     const isPair = typeof pair.readable === 'object' && pair.readable !== null && typeof pair.writable === 'object' && pair.writable !== null;
     this.readable = isPair ? pair.readable : (io as Duplex);
     this.writable = isPair ? pair.writable : (io as Duplex);
-    this.deframer = new Deframer(mtu);
     this.hwm = opts.highWaterMarkBytes ?? 1 << 18;
-    this.stage = new Uint8Array(Math.max(opts.batchBytes ?? 16384, frameMaxEncodedBytes(mtu) + 1));
+    const stageBytes = Math.max(opts.batchBytes ?? 16384, frameMaxEncodedBytes(mtu) + 1);
+    this.accel = opts.wasmFraming === false ? null : createWasmFraming(mtu, stageBytes);
+    this.deframer = this.accel ?? new Deframer(mtu);
+    this.stage = this.accel !== null ? this.accel.stage : new Uint8Array(stageBytes);
     this.readable.pause();
     this.readable.on('error', this.onError);
     if (this.writable !== (this.readable as unknown)) this.writable.on('error', this.onError);
@@ -76,7 +90,8 @@ export class StreamLink implements Link {
     // Each batch starts with a 0x00: it ends whatever line noise came before it, so noise
     // costs at most the noise, not our next frame. The deframer ignores empty frames.
     if (this.stageLen === 0) this.stage[this.stageLen++] = 0;
-    const n = frameEncode(frame, 0, len, this.stage, this.stageLen);
+    const a = this.accel;
+    const n = a !== null ? a.encode(frame, len, this.stageLen) : frameEncode(frame, 0, len, this.stage, this.stageLen);
     if (n < 0) { this.stats.dropped++; return false; } // unreachable: the stage has the worst case
     this.stageLen += n;
     this.stats.framesOut++;
@@ -111,6 +126,11 @@ export class StreamLink implements Link {
     this.stageLen = 0;
     if (this.writable.destroyed || this.writable.writableEnded) return;
     const buf = this.stage;
+    if (this.accel !== null) {
+      // The stage is wasm memory, reused at once: the writable gets a copy.
+      this.writable.write(buf.slice(0, n));
+      return;
+    }
     this.writable.write(buf.subarray(0, n));
     if (this.writable.writableLength !== 0) this.stage = new Uint8Array(buf.length);
   }
@@ -120,6 +140,8 @@ export class StreamLink implements Link {
     const s = this.stats;
     const h = this.hdr;
     d.feed(chunk, 0, chunk.length);
+    // A chunk larger than any before grows the accelerator's memory: its views are new then.
+    if (this.accel !== null) this.stage = this.accel.stage;
     for (let n = d.next(); n > 0 && !this.closed; n = d.next()) {
       if (readHeader(d.frame, 0, n, this.caps.mtu - HEADER_BYTES, h) < 0 || h.length !== n - HEADER_BYTES) { s.errMalformed++; continue; }
       s.framesIn++;
