@@ -125,14 +125,11 @@ export class StreamLink implements Link {
     if (n === 0) return;
     this.stageLen = 0;
     if (this.writable.destroyed || this.writable.writableEnded) return;
-    const buf = this.stage;
-    if (this.accel !== null) {
-      // The stage is wasm memory, reused at once: the writable gets a copy.
-      this.writable.write(buf.slice(0, n));
-      return;
-    }
-    this.writable.write(buf.subarray(0, n));
-    if (this.writable.writableLength !== 0) this.stage = new Uint8Array(buf.length);
+    // The stage is reused at once, so the writable gets a copy (one allocation per flush, not per
+    // frame). Handing it a view was unsafe: a Transform or PassThrough keeps the chunk in its
+    // readable side after its writable side is empty (writableLength 0), and the next frames
+    // overwrote bytes it had not passed on yet. With the accelerator the stage is wasm memory.
+    this.writable.write(this.stage.slice(0, n));
   }
 
   private readonly onData = (chunk: Uint8Array): void => {

@@ -23,12 +23,12 @@ complianceSuite('stream, JS framing (wasmFraming: false)', { pair: jsStreamPair 
 
 const MTU = 5000;
 
-/** A link whose writes are collected (copied at once: the JS path reuses its staging buffer
- *  when the writable has nothing queued); `input` feeds its reader. */
+/** A link whose writes are collected; `input` feeds its reader. */
 function link(wasmFraming: boolean) {
   const input = new PassThrough();
   const written: Buffer[] = [];
-  const output = new Writable({ write(chunk: Buffer, _enc, cb) { written.push(Buffer.from(chunk)); cb(); } });
+  // Kept as written, not copied: the link must not reuse a buffer it has handed to the writable.
+  const output = new Writable({ write(chunk: Buffer, _enc, cb) { written.push(chunk); cb(); } });
   const l = new StreamLink({ readable: input, writable: output }, { mtu: MTU, wasmFraming, batchBytes: 3000 });
   const frames: Uint8Array[] = [];
   l.start({ onFrame: (buf, off, len) => frames.push(buf.slice(off, off + len)), onClose: () => {} });
@@ -77,5 +77,29 @@ wire('same wire bytes for the same sends, and each deframes the other\'s', async
   }
   w.l.close();
   j.l.close();
+});
+
+wire('a PassThrough between two links (it keeps the chunks it passed on): nothing is overwritten', async () => {
+  for (const wasmFraming of [false, true]) {
+    const pipe = new PassThrough();
+    const tx = new StreamLink({ readable: new PassThrough(), writable: pipe }, { mtu: MTU, wasmFraming, batchBytes: 3000 });
+    const rx = new StreamLink({ readable: pipe, writable: new PassThrough() }, { mtu: MTU, wasmFraming });
+    tx.start({ onFrame: () => {}, onClose: () => {} });
+    const sent: Uint8Array[] = [];
+    for (let k = 0; k < 200; k++) {
+      const f = makeFrame(k, (k * 37) % 2000);
+      sent.push(f);
+      tx.send(f);
+      if (k % 10 === 0) await new Promise((r) => setImmediate(r)); // flushes while nothing reads
+    }
+    await new Promise((r) => setImmediate(r));
+    const got: Uint8Array[] = [];
+    rx.start({ onFrame: (buf, off, len) => got.push(buf.slice(off, off + len)), onClose: () => {} }); // reads only now
+    await new Promise((r) => setTimeout(r, 20));
+    assert.is(got.length, sent.length, `wasmFraming ${wasmFraming}: ${rx.stats.errMalformed ?? 0} malformed`);
+    got.forEach((f, i) => assert.equal(f, sent[i], `wasmFraming ${wasmFraming}: frame ${i}`));
+    tx.close();
+    rx.close();
+  }
 });
 wire.run();
