@@ -55,6 +55,10 @@ function fixDeclarations() {
     name: 'cell-fix-declarations',
     writeBundle() {
       copyFileSync('src/portable.d.ts', 'dist/portable.d.ts');
+      // The framing accelerator (src/framing/wasm-accel.ts looks next to itself first). Built by
+      // `npm run build:wasm`, which `npm run build` runs first; absent → the links use JS framing.
+      if (existsSync('build/wasm/framing-accel.wasm')) copyFileSync('build/wasm/framing-accel.wasm', 'dist/framing/framing-accel.wasm');
+      else this.warn('build/wasm/framing-accel.wasm is missing (npm run build:wasm): dist/ will use JS framing');
       const walk = (dir) => readdirSync(dir).flatMap((n) => {
         const p = join(dir, n);
         return statSync(p).isDirectory() ? walk(p) : [p];

@@ -63,4 +63,11 @@ dist('no built module calls a helper the build does not define (tsc\'s import-ex
   }
 });
 
+dist('the built links find the framing accelerator next to the module (dist/framing/framing-accel.wasm)', async () => {
+  if (!built || !existsSync(join(root, 'dist/framing/wasm-accel.js'))) { console.log('  (skipped: run `npm run build` first)'); return; }
+  const accel = await import(join(root, 'dist/framing/wasm-accel.js'));
+  assert.ok(existsSync(join(root, 'dist/framing/framing-accel.wasm')), 'npm run build copies it into dist/framing/');
+  assert.ok(accel.wasmFramingAvailable(), 'dist/framing/wasm-accel.js loads it');
+});
+
 dist.run();
