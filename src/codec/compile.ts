@@ -108,6 +108,7 @@ export function zeroValue(t: SchemaType): unknown {
 // Code generation.
 
 const UNROLL = 16; // arrays of scalars up to this length are unrolled
+const COPY_UNROLL_BYTES = 64; // fixed byte arrays up to this length are copied by straight-line code (Gen.copyInFixed)
 const ASCII_INLINE = 16; // strings with bounds up to this get an inline ASCII decode switch
 
 const RANGE_CHECK: Partial<Record<ScalarKind, (v: string) => string>> = {
@@ -391,7 +392,8 @@ class Gen {
         }
         const ep = `${path}[]`;
         if (s.length > UNROLL && byteElement(el)) {
-          this.copyIn(a, `${base} + ${s.offset + shift}`, String(s.length));
+          if (s.length <= COPY_UNROLL_BYTES) this.copyInFixed(a, `${base} + ${s.offset + shift}`, s.length);
+          else this.copyIn(a, `${base} + ${s.offset + shift}`, String(s.length));
         } else if (el.slots.length === 1 && el.slots[0]!.op === 'scalar' && s.length <= UNROLL) {
           for (let k = 0; k < s.length; k++) this.dec(el.slots, 0, `${a}[${k}]`, base, ep, s.offset + shift + k * el.size);
         } else {
@@ -419,6 +421,22 @@ class Gen {
     this.line(`let ${k} = 0;`);
     this.line(`for (; ${k} + 4 <= ${n}; ${k} += 4) { const ${w} = dv.getUint32(${src} + ${k}, true); ${a}[${k}] = ${w}; ${a}[${k} + 1] = ${w} >>> 8; ${a}[${k} + 2] = ${w} >>> 16; ${a}[${k} + 3] = ${w} >>> 24; }`);
     this.line(`for (; ${k} < ${n}; ${k}++) ${a}[${k}] = buf[${src} + ${k}];`);
+  }
+
+  /**
+   * copyIn for a fixed array of at most COPY_UNROLL_BYTES: the same reads and stores written out
+   * straight (no loop counter, constant offsets). Measured ~10 % fewer instructions per call of
+   * the whole RPC path (client and server, 64-byte message; docs/rpc.md §8).
+   */
+  copyInFixed(a: string, src: string, n: number): void {
+    this.usesView = true;
+    const o = this.v('o'), w = this.v('w');
+    this.line(`const ${o} = ${src};`);
+    let k = 0;
+    for (; k + 4 <= n; k += 4) {
+      this.line(`{ const ${w} = dv.getUint32(${o} + ${k}, true); ${a}[${k}] = ${w}; ${a}[${k + 1}] = ${w} >>> 8; ${a}[${k + 2}] = ${w} >>> 16; ${a}[${k + 3}] = ${w} >>> 24; }`);
+    }
+    for (; k < n; k++) this.line(`${a}[${k}] = buf[${o} + ${k}];`);
   }
 
   decLen(s: LenSlot, lv: string, O: (k: number) => string, path: string): void {

@@ -67,3 +67,27 @@ function sizeOf(c: { encodedSize(v: never): number }, v: unknown): number {
   try { return c.encodedSize(v as never); } catch (e) { return -(e as { code: number }).code; }
 }
 cross.run();
+
+// Fixed byte arrays of 17..70 bytes (straight-line copy up to 64, the word loop above) at every
+// alignment after a variable-free prefix: the compiled decode gives the interpreted one's bytes.
+const fixedBytes = suite('compiled == interpreted: fixed byte arrays, every length 17..70, shifted');
+fixedBytes('u8 and i8 arrays decode to the encoded values at offsets 0..3', async () => {
+  const { struct, u8, i8, array } = await import('../../src/codec/index.ts');
+  const r = prng(0xb17e);
+  for (let n = 17; n <= 70; n++) {
+    for (const [el, T] of [[u8, Uint8Array], [i8, Int8Array]] as const) {
+      const t = struct(`Bytes${n}`, { head: u8, a: array(el, n), tail: u8 });
+      const impls = await implsOf(t as unknown as StructType);
+      for (let off = 0; off < 4; off++) {
+        const a = new T(n).map(() => Math.floor(r() * 256));
+        const v = { head: off, a, tail: 0x5a };
+        const buf = new Uint8Array(off + impls.compiled.maxSize);
+        impls.interpreted.encode(v as never, buf, off);
+        const got = impls.compiled.decode(buf, off) as unknown as { head: number; a: Uint8Array | Int8Array; tail: number };
+        assert.equal(Array.from(got.a), Array.from(a), `n ${n} ${T.name} offset ${off}`);
+        assert.is(got.tail, 0x5a);
+      }
+    }
+  }
+});
+fixedBytes.run();
