@@ -16,6 +16,7 @@
 import { CellError } from '../wire/cell-error.ts';
 import { ERR_LINK_CLOSED, ERR_LINK_IO, ERR_RPC_MALFORMED } from '../wire/errors.ts';
 import { Header, HEADER_BYTES, readHeader } from '../wire/header.ts';
+import { PARTIAL_BAD, PartialFrame } from '../transports/partial-frame.ts';
 import { checkMtu, copyBytes, LinkStats, type Link, type LinkCapabilities, type LinkHandlers } from '../transports/link.ts';
 
 /** The part of a libp2p v3 `Stream` a MeshLink uses (structural: no type dependency on libp2p). */
@@ -56,9 +57,8 @@ export class MeshLink implements Link {
   private handlers: LinkHandlers | null = null;
   private readonly hdr = new Header();
   private readonly maxPayload: number;
-  private part: Uint8Array = new Uint8Array(256);
-  private partLen = 0;
-  private partNeed = 0;
+  /** The incomplete frame at the end of the last read chunk, if any. */
+  private readonly partial = new PartialFrame();
   private stage: Uint8Array;
   private stageStart = 0;
   private stageEnd = 0;
@@ -228,7 +228,7 @@ export class MeshLink implements Link {
     if (this.closed) return;
     const end = chunk.length;
     let off = 0;
-    if (this.partLen > 0) {
+    if (this.partial.len > 0) {
       off = this.continuePartial(chunk);
       if (off < 0) return;
     }
@@ -237,11 +237,11 @@ export class MeshLink implements Link {
     const s = this.stats;
     while (off < end && !this.closed) {
       const avail = end - off;
-      if (avail < HEADER_BYTES) { this.startPartial(chunk, off, avail, 0); return; }
+      if (avail < HEADER_BYTES) { this.partial.start(chunk, off, avail, 0); return; }
       const r = readHeader(chunk, off, -1, this.maxPayload, h);
       if (r < 0) { this.fatal(-r); return; }
       const total = HEADER_BYTES + h.length;
-      if (avail < total) { this.startPartial(chunk, off, avail, total); return; }
+      if (avail < total) { this.partial.start(chunk, off, avail, total); return; }
       s.framesIn++;
       s.bytesIn += total;
       handlers.onFrame(chunk, off, total);
@@ -249,42 +249,14 @@ export class MeshLink implements Link {
     }
   }
 
-  private startPartial(chunk: Uint8Array, off: number, avail: number, total: number): void {
-    const need = total > 0 ? total : HEADER_BYTES;
-    if (this.part.length < need) this.part = new Uint8Array(Math.max(need, this.part.length * 2));
-    copyBytes(chunk, off, this.part, 0, avail);
-    this.partLen = avail;
-    this.partNeed = total;
-  }
-
+  /** The rest of a frame begun in an earlier chunk: the offset after it, or -1 (more needed, or the link failed). */
   private continuePartial(chunk: Uint8Array): number {
-    let off = 0;
-    if (this.partNeed === 0) {
-      const take = Math.min(HEADER_BYTES - this.partLen, chunk.length);
-      copyBytes(chunk, 0, this.part, this.partLen, take);
-      this.partLen += take;
-      off = take;
-      if (this.partLen < HEADER_BYTES) return -1;
-      const r = readHeader(this.part, 0, -1, this.maxPayload, this.hdr);
-      if (r < 0) { this.fatal(-r); return -1; }
-      this.partNeed = HEADER_BYTES + this.hdr.length;
-      if (this.part.length < this.partNeed) {
-        const bigger = new Uint8Array(Math.max(this.partNeed, this.part.length * 2));
-        copyBytes(this.part, 0, bigger, 0, this.partLen);
-        this.part = bigger;
-      }
-    }
-    const take = Math.min(this.partNeed - this.partLen, chunk.length - off);
-    copyBytes(chunk, off, this.part, this.partLen, take);
-    this.partLen += take;
-    off += take;
-    if (this.partLen < this.partNeed) return -1;
-    const total = this.partNeed;
-    this.partLen = 0;
-    this.partNeed = 0;
+    const p = this.partial;
+    const off = p.add(chunk, this.maxPayload, this.hdr);
+    if (off < 0) { if (off === PARTIAL_BAD) this.fatal(p.badHeader); return -1; }
     this.stats.framesIn++;
-    this.stats.bytesIn += total;
-    this.handlers!.onFrame(this.part, 0, total);
+    this.stats.bytesIn += p.frameBytes;
+    this.handlers!.onFrame(p.buf, 0, p.frameBytes);
     return this.closed ? -1 : off;
   }
 
