@@ -3,21 +3,18 @@
 // (firmware/boot/qemu/boot-main.c) only moves bytes, copies the chosen slot and jumps.
 // AssemblyScript only; built with asc → wasm2c → arm-none-eabi-gcc by scripts/build-boot.mjs.
 //
-//   env.flash_read/flash_write/flash_erase   as in wasm-entry.ts (0 | -708)
+//   env.flash_read/flash_write/flash_erase   as in import-flash.ts (0 | -708)
 //   env.uart_read(ptr, max) / uart_write(ptr, len)   as for apps (firmware/runtime/host.c)
 //   init(pageBytes, slotPages, chunkBytes, window)   once, after writing the board name at reqPtr()
 //   boot() → slot | -1     enterApp(slot)
 //   poll() → 1 when the device must reset now (the answer has been written), else 0
 //   handle(len) → answer length at outPtr(); action() → 0 | 1 (app mode: the C side of the
 //   running app calls these through the hand-over record, firmware/boot/qemu/boot-qemu.h)
-import { Flash, BootLayout } from './flash.ts';
-import { Bootloader, BootConfig, ACTION_NONE } from './loader.ts';
+import { Bootloader, ACTION_NONE } from './loader.ts';
+import { newImportBootloader } from './import-flash.ts';
 import { Deframer } from '../../src/framing/deframer.ts';
 import { frameEncode, frameMaxEncodedBytes } from '../../src/framing/frame.ts';
 
-@external("env", "flash_read") declare function flash_read(addr: i32, ptr: usize, len: i32): i32;
-@external("env", "flash_write") declare function flash_write(addr: i32, ptr: usize, len: i32): i32;
-@external("env", "flash_erase") declare function flash_erase(page: i32): i32;
 @external("env", "uart_read") declare function uart_read(ptr: usize, max: i32): i32;
 @external("env", "uart_write") declare function uart_write(ptr: usize, len: i32): void;
 
@@ -30,12 +27,6 @@ const DF = new Deframer(FRAME_BYTES);
 const RX = new Uint8Array(RX_BYTES);
 const TX = new Uint8Array(frameMaxEncodedBytes(FRAME_BYTES) + 1);
 
-class ImportFlash extends Flash {
-  read(addr: i32, dst: Uint8Array, dstOff: i32, len: i32): i32 { return flash_read(addr, dst.dataStart + <usize>dstOff, len); }
-  erase(page: i32): i32 { return flash_erase(page); }
-  write(addr: i32, src: Uint8Array, srcOff: i32, len: i32): i32 { return flash_write(addr, src.dataStart + <usize>srcOff, len); }
-}
-
 let BL: Bootloader | null = null;
 
 export function reqPtr(): usize { return REQ.dataStart; }
@@ -43,15 +34,7 @@ export function outPtr(): usize { return OUT.dataStart; }
 export function frameBytes(): i32 { return FRAME_BYTES; }
 
 export function init(pageBytes: i32, slotPages: i32, chunkBytes: i32, window: i32): void {
-  const layout = new BootLayout(pageBytes, slotPages);
-  const f = new ImportFlash();
-  f.pageBytes = pageBytes;
-  f.pages = layout.totalPages();
-  const cfg = new BootConfig();
-  for (let i = 0; i < 16; i++) cfg.board[i] = REQ[i];
-  cfg.chunkBytes = chunkBytes;
-  cfg.window = <u8>window;
-  BL = new Bootloader(f, layout, cfg);
+  BL = newImportBootloader(pageBytes, slotPages, chunkBytes, window, REQ);
 }
 
 export function boot(): i32 { return BL!.boot(); }

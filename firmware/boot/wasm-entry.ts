@@ -6,22 +6,12 @@
 //   env.flash_read(addr, ptr, len) / flash_write(addr, ptr, len) / flash_erase(page) → 0 | -708
 //   init(pageBytes, slotPages, chunkBytes, window)  once, after writing the board name at reqPtr()
 //   boot() → slot | -1        handle(len) → answer length (frame at outPtr())        action() → 0 | 1 (reset)
-import { Flash, BootLayout } from './flash.ts';
-import { Bootloader, BootConfig } from './loader.ts';
-
-@external("env", "flash_read") declare function flash_read(addr: i32, ptr: usize, len: i32): i32;
-@external("env", "flash_write") declare function flash_write(addr: i32, ptr: usize, len: i32): i32;
-@external("env", "flash_erase") declare function flash_erase(page: i32): i32;
+import { Bootloader } from './loader.ts';
+import { newImportBootloader } from './import-flash.ts';
 
 const FRAME_BYTES: i32 = 2048;
 const REQ = new Uint8Array(FRAME_BYTES);
 const OUT = new Uint8Array(FRAME_BYTES);
-
-class ImportFlash extends Flash {
-  read(addr: i32, dst: Uint8Array, dstOff: i32, len: i32): i32 { return flash_read(addr, dst.dataStart + <usize>dstOff, len); }
-  erase(page: i32): i32 { return flash_erase(page); }
-  write(addr: i32, src: Uint8Array, srcOff: i32, len: i32): i32 { return flash_write(addr, src.dataStart + <usize>srcOff, len); }
-}
 
 let BL: Bootloader | null = null;
 
@@ -29,15 +19,7 @@ export function reqPtr(): usize { return REQ.dataStart; }
 export function outPtr(): usize { return OUT.dataStart; }
 
 export function init(pageBytes: i32, slotPages: i32, chunkBytes: i32, window: i32): void {
-  const layout = new BootLayout(pageBytes, slotPages);
-  const f = new ImportFlash();
-  f.pageBytes = pageBytes;
-  f.pages = layout.totalPages();
-  const cfg = new BootConfig();
-  for (let i = 0; i < 16; i++) cfg.board[i] = REQ[i];
-  cfg.chunkBytes = chunkBytes;
-  cfg.window = <u8>window;
-  BL = new Bootloader(f, layout, cfg);
+  BL = newImportBootloader(pageBytes, slotPages, chunkBytes, window, REQ);
 }
 
 export function boot(): i32 { return BL!.boot(); }
