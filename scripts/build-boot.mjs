@@ -9,11 +9,10 @@
 // Uses the thermo object scripts/build-firmware.mjs compiles (it is built first if needed).
 //
 // Usage: node scripts/build-boot.mjs [--json] [--force]
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ASC_FLAGS, CC_FLAGS, LD_FLAGS, buildFirmware, checkTools } from './build-firmware.mjs';
+import { ASC_FLAGS, CC_FLAGS, LD_FLAGS, buildFirmware, checkTools, footprint, mtime, newestMtime as newest, run } from './build-firmware.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outDir = join(root, 'build', 'firmware');
@@ -24,39 +23,6 @@ const BOARD = 'mps2-an385';
 /** Static buffer behind the bootloader's wasm memory (its buffers: ~9 KiB). */
 const BOOT_WASM_MEM = 16384;
 const BOOT_STACK = 4096;
-
-function run(cmd, args, what) {
-  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.error) throw Object.assign(new Error(`${what}: cannot run ${cmd}: ${r.error.message}`), { code: 'EBUILDFW' });
-  if (r.status !== 0) {
-    throw Object.assign(new Error(`${what} failed (exit ${r.status}):\n  ${cmd} ${args.join(' ')}\n${(r.stderr || r.stdout || '').trim()}`), { code: 'EBUILDFW' });
-  }
-  return r.stdout;
-}
-
-function newest(paths) {
-  let t = 0;
-  const visit = (p) => {
-    if (!existsSync(p)) return;
-    const s = statSync(p);
-    if (s.isDirectory()) for (const n of readdirSync(p)) visit(join(p, n));
-    else if (s.mtimeMs > t) t = s.mtimeMs;
-  };
-  for (const p of paths) visit(p);
-  return t;
-}
-const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : -1);
-
-function sizes(elf) {
-  const sec = {};
-  for (const line of run('arm-none-eabi-size', ['-A', '-d', elf], 'size').split('\n')) {
-    const m = line.match(/^(\.\S+)\s+(\d+)\s+(\d+)/);
-    if (m) sec[m[1]] = Number(m[2]);
-  }
-  const text = (sec['.text'] ?? 0) + (sec['.ARM.exidx'] ?? 0);
-  const data = sec['.data'] ?? 0;
-  return { text, data, bss: sec['.bss'] ?? 0, stack: sec['.stack'] ?? 0, flash: text + data, ram: data + (sec['.bss'] ?? 0) + (sec['.stack'] ?? 0) };
-}
 
 /** Build both images; returns paths and footprints. Throws (code EBUILDFW) with a readable message. */
 export function buildBootQemu({ force = false, quiet = true } = {}) {
@@ -129,8 +95,8 @@ export function buildBootQemu({ force = false, quiet = true } = {}) {
   }
   return {
     testImages,
-    bootElf: relative(root, bootElf), bootWasmBytes: statSync(wasm).size, boot: sizes(bootElf),
-    slotElf: relative(root, slotElf), slotBin: relative(root, slotBin), slotBinBytes: statSync(slotBin).size, app: sizes(slotElf),
+    bootElf: relative(root, bootElf), bootWasmBytes: statSync(wasm).size, boot: footprint(bootElf),
+    slotElf: relative(root, slotElf), slotBin: relative(root, slotBin), slotBinBytes: statSync(slotBin).size, app: footprint(slotElf),
   };
 }
 

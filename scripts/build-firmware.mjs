@@ -87,7 +87,8 @@ export function listApps() {
   return readdirSync(fwDir).filter((d) => existsSync(join(fwDir, d, 'app.ts'))).sort();
 }
 
-function run(cmd, args, what) {
+/** Run a build tool in the repo root; its stdout, or a BuildError (code EBUILDFW) with its output. */
+export function run(cmd, args, what) {
   const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.error) throw new BuildError(`${what}: cannot run ${cmd}: ${r.error.message}`);
   if (r.status !== 0) {
@@ -143,7 +144,8 @@ function appConfig(app) {
   };
 }
 
-function newestMtime(paths) {
+/** Newest mtime of the files under `paths` (directories walked), 0 when none exist. */
+export function newestMtime(paths) {
   let t = 0;
   const visit = (p) => {
     if (!existsSync(p)) return;
@@ -155,12 +157,12 @@ function newestMtime(paths) {
   return t;
 }
 
-function mtime(p) {
+export function mtime(p) {
   return existsSync(p) ? statSync(p).mtimeMs : -1;
 }
 
 /** Section sizes of an ELF (arm-none-eabi-size -A), folded into flash/RAM figures. */
-function footprint(elf) {
+export function footprint(elf) {
   const out = run('arm-none-eabi-size', ['-A', '-d', elf], 'arm-none-eabi-size');
   const sec = {};
   for (const line of out.split('\n')) {
