@@ -13,7 +13,7 @@
 import type { Link, LinkListener } from '../src/transports/link.ts';
 import type { CellError } from '../src/wire/cell-error.ts';
 import { hex64 } from '../src/codec/canonical.ts';
-import type { CellDescription } from '../src/codec/schema-json.ts';
+import { firstUndescribedEntry, type CellDescription } from '../src/codec/schema-json.ts';
 import { DeviceUpstream, type DeviceIdentity, type DeviceUpstreamOptions } from './device.ts';
 
 /** What the gateway needs of a mesh node: docs/mesh.md §1 MeshNode (structurally). */
@@ -77,16 +77,12 @@ export function descriptionFor(id: DeviceIdentity, schemas: readonly CellDescrip
   if (id.description !== null) return id.description;
   const d = schemas.find((x) => x.name === id.name);
   if (d === undefined) return null;
-  const described = new Map([...d.methods, ...d.streams, ...d.events].map((x) => [x.name, x.key]));
-  for (const e of id.hello.entries) {
-    const k = described.get(e.name);
-    if (k !== hex64(e.key)) {
-      return k === undefined
-        ? `the schema of "${d.name}" has no ${e.kind} "${e.name}", which the device serves: it describes other firmware (describe() not served)`
-        : `${e.kind} "${e.name}": the device's key ${hex64(e.key)} differs from the schema's ${k}: it describes other firmware (describe() not served)`;
-    }
-  }
-  return d;
+  const miss = firstUndescribedEntry(d, id.hello.entries);
+  if (miss === null) return d;
+  const { entry: e, describedKey: k } = miss;
+  return k === undefined
+    ? `the schema of "${d.name}" has no ${e.kind} "${e.name}", which the device serves: it describes other firmware (describe() not served)`
+    : `${e.kind} "${e.name}": the device's key ${hex64(e.key)} differs from the schema's ${k}: it describes other firmware (describe() not served)`;
 }
 
 export interface GatewayDeviceStatus {

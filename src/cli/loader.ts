@@ -85,7 +85,7 @@ export interface CellModule {
  * dynamic import of a non-literal in a `__rewriteRelativeImportExtension` helper that the rollup
  * build does not define (dist/ would throw ReferenceError). The URL is absolute anyway.
  */
-const importUrl = new Function('url', 'return import(url)') as (url: string) => Promise<unknown>;
+export const importUrl = new Function('url', 'return import(url)') as (url: string) => Promise<unknown>;
 
 /** Import the entry module and check its default export. */
 export async function importCellModule(entry: string): Promise<CellModule> {

@@ -1,7 +1,7 @@
 // Talking to a running cell without its source: fetch its schema over the control channel
 // (describe()), rebuild codecs from the JSON and connect with a CellDef made from them.
 import { struct, hex64 } from '../codec/index.ts';
-import { schemaFromJson, type CellDescription, type SchemaJson } from '../codec/schema-json.ts';
+import { firstUndescribedEntry, schemaFromJson, type CellDescription, type SchemaJson } from '../codec/schema-json.ts';
 import { appError, connect, defineCell, method, stream, type AnyCodec, type AppErrorDef, type CellDef, type Client, type ErrorsDecl } from '../rpc/index.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,16 +63,14 @@ export function describeFromFile(peer: HelloInfo, file?: string): CellDescriptio
     if (e instanceof CliError) throw e;
     throw new CliError(`${path} is not JSON: ${(e as Error).message}`, { code: 406, fix: 'regenerate it (npm run build:firmware, or cell gen)' });
   }
-  const described = new Map([...d.methods, ...d.streams, ...d.events].map((x) => [x.name, x.key]));
-  for (const e of peer.entries) {
-    const k = described.get(e.name);
-    if (k !== hex64(e.key)) {
-      throw new CliError(k === undefined ? `${path} has no ${e.kind} "${e.name}" that the device ${peer.cellName} serves` : `${e.kind} "${e.name}": the device's key ${hex64(e.key)} differs from ${path} (${k}): the file describes other firmware`, {
-        code: 402,
-        fix: 'use the schema file of the firmware the device runs (rebuild: npm run build:firmware), or reflash the device',
-        detail: { cell: peer.cellName, entry: e.name, device: hex64(e.key), file: k ?? null },
-      });
-    }
+  const miss = firstUndescribedEntry(d, peer.entries);
+  if (miss !== null) {
+    const { entry: e, describedKey: k } = miss;
+    throw new CliError(k === undefined ? `${path} has no ${e.kind} "${e.name}" that the device ${peer.cellName} serves` : `${e.kind} "${e.name}": the device's key ${hex64(e.key)} differs from ${path} (${k}): the file describes other firmware`, {
+      code: 402,
+      fix: 'use the schema file of the firmware the device runs (rebuild: npm run build:firmware), or reflash the device',
+      detail: { cell: peer.cellName, entry: e.name, device: hex64(e.key), file: k ?? null },
+    });
   }
   if (d.name !== peer.cellName) throw new CliError(`${path} describes cell "${d.name}", the device is "${peer.cellName}"`, { code: 402, fix: 'pass the schema file of this device\'s firmware' });
   return d;

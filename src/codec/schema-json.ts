@@ -127,6 +127,22 @@ export interface CellDescription {
   events: { name: string; key: string; payload: TypeDescription }[];
 }
 
+/**
+ * The first entry of a peer's HELLO table that `d` does not describe under the same name and key
+ * (with the key `d` has for that name, if any), or null when `d` describes every one: a
+ * description kept apart from its cell (a device's schema file) may only stand in for it then.
+ */
+export function firstUndescribedEntry<E extends { readonly kind: string; readonly name: string; readonly key: bigint }>(
+  d: CellDescription, entries: readonly E[],
+): { entry: E; describedKey: string | undefined } | null {
+  const described = new Map([...d.methods, ...d.streams, ...d.events].map((x) => [x.name, x.key]));
+  for (const entry of entries) {
+    const k = described.get(entry.name);
+    if (k !== hex64(entry.key)) return { entry, describedKey: k };
+  }
+  return null;
+}
+
 function typeDesc(t: SchemaType): TypeDescription {
   return { schema: schemaToJson(t), canonical: canonicalText(t), fingerprint: hex64(fingerprintOf(t)) };
 }

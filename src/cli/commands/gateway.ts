@@ -12,6 +12,7 @@ import { checkDescription } from '../remote.ts';
 import { CliError, EXIT_USAGE } from '../errors.ts';
 import { bool, num, str, strs, stringify, type Ctx } from '../io.ts';
 import { packageRoot, runningFromSource } from '../lib-path.ts';
+import { importUrl } from '../loader.ts';
 
 /** The part of gateways/gateway.ts this command uses (it lives outside src/: see loadGateway). */
 interface GatewayModule {
@@ -38,11 +39,6 @@ async function loadGateway(): Promise<GatewayModule> {
   return (await importUrl(pathToFileURL(file).href)) as GatewayModule;
 }
 
-/**
- * `import(url)` that tsc leaves alone: with `rewriteRelativeImportExtensions` tsc wraps a dynamic
- * import of a non-literal in a helper the rollup build does not define (src/cli/loader.ts).
- */
-const importUrl = new Function('url', 'return import(url)') as (url: string) => Promise<unknown>;
 
 export const spec: CommandSpec = {
   name: 'gateway',
