@@ -20,8 +20,15 @@ const childCpuUs = (): number => { const f = readFileSync(`/proc/${child.pid}/st
 const cell = await connect(EchoCell, await connectUnix(join(dir, 'cell.sock')), { heartbeatMs: 0 });
 const msg = { payload: new Uint8Array(PAYLOAD_BYTES).fill(0x5a) };
 let count = 0, stop = false;
-const worker = async () => { while (!stop) { await cell.ping(msg); count++; } };
-const ws = Array.from({ length: callers }, worker);
+const conn = cell.connection as any, entry = conn.callEntry('ping');
+let ws: Promise<void>[] = [];
+if (process.env.PROBE_MODE === 'send') {
+  const done = (err: unknown): void => { if (err) { if (!stop) throw err; return; } count++; if (!stop) conn.callBack(entry, msg, done); };
+  for (let i = 0; i < callers; i++) conn.callBack(entry, msg, done);
+} else {
+  const worker = async () => { while (!stop) { await cell.ping(msg); count++; } };
+  ws = Array.from({ length: callers }, worker);
+}
 await new Promise((r) => setTimeout(r, 500));
 const c0 = count, t0 = performance.now(), cpu0 = process.cpuUsage(), srv0 = childCpuUs();
 await new Promise((r) => setTimeout(r, secs * 1000));

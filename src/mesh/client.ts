@@ -2,9 +2,9 @@
 // (an RTT probe plus the load each advertises), keep the best, re-race when latency or load
 // drifts, fail over to the next one when the current provider dies, and retry the calls that had
 // no answer (Unavailable, Closed by the provider, Overloaded) unless `retry: 'none'`.
-import type { Client, ClientControls } from '../rpc/api.ts';
+import { sendViaPromise, unaryMethod, type Client, type ClientControls } from '../rpc/api.ts';
 import type { CellDef } from '../rpc/define.ts';
-import { Connection, type CallOptions, type ConnectionOptions, type StreamOptions } from '../rpc/connection.ts';
+import { Connection, type CallOptions, type ConnectionOptions, type SendCallback, type StreamOptions } from '../rpc/connection.ts';
 import { RpcCode } from '../rpc/errors.ts';
 import type { Link } from '../transports/link.ts';
 import { CellError } from '../wire/cell-error.ts';
@@ -145,7 +145,10 @@ export class MeshClientCore<D extends CellDef> {
       if (info.kind === 'event') continue;
       const i = this.names.length;
       this.names.push(info.name);
-      if (info.kind === 'method') c[info.name] = (req: unknown, o?: CallOptions) => this.call(i, req, o, 1);
+      if (info.kind === 'method') {
+        const call = (req: unknown, o?: CallOptions): Promise<unknown> => this.call(i, req, o, 1);
+        c[info.name] = unaryMethod(call, (req, done, o) => this.send(i, req, done, o, call));
+      }
       else c[info.name] = (req: unknown, o?: StreamOptions) => this.openStream(i, req, o);
     }
     const controls: Omit<ClientControls<D>, 'peer' | 'stats' | 'connection'> = {
@@ -168,6 +171,20 @@ export class MeshClientCore<D extends CellDef> {
     };
     c.mesh = mesh;
     return Object.freeze(c) as unknown as MeshClient<D>;
+  }
+
+  /**
+   * `send`: straight on the current provider's connection when there is one (a failure that may
+   * be retried goes on as `call` does), else through `call` while a provider is found.
+   */
+  private send(i: number, req: unknown, done: SendCallback, o: CallOptions | undefined, call: (req: unknown, o?: CallOptions) => Promise<unknown>): void {
+    const a = this.cur;
+    if (a === null || !a.conn.isOpen) { sendViaPromise(call)(req, done, o); return; }
+    if (this.o.retry === 'none') { a.conn.callBack(a.entries[i]!, req, done, o); return; }
+    a.conn.callBack(a.entries[i]!, req, (err, res) => {
+      if (err === null) { done(null, res); return; }
+      this.retryCall(err, a, i, req, o, 1, undefined).then((r) => { done(null, r); }, (e: unknown) => { done(e, undefined); });
+    }, o);
   }
 
   /** Unary call on the current provider; retried on the next one when it had no answer. */

@@ -5,8 +5,9 @@ import { isListener, type Link, type LinkListener } from '../transports/link.ts'
 import { describeCell, type CellDescription } from '../codec/schema-json.ts';
 import type { AnyCodec, CellDef, ErrorsDecl, MethodDef, StreamDef } from './define.ts';
 import {
-  Connection, type CallContext, type CallOptions, type ConnectionOptions, type RpcStats, type StreamOptions,
+  Connection, type CallContext, type CallOptions, type ConnectionOptions, type RpcStats, type SendCallback, type StreamOptions,
 } from './connection.ts';
+import type { CallError } from './errors.ts';
 import type { HelloInfo } from './payloads.ts';
 
 type MethodsOf<D extends CellDef> = D['methods'] extends { readonly [k: string]: MethodDef } ? D['methods'] : {};
@@ -50,10 +51,30 @@ export interface ClientControls<D extends CellDef> {
   readonly connection: Connection;
 }
 
-/** A typed client: `await client.read(req)`, `for await (const s of client.samples(req))`, `client.on('alarm', fn)`. */
+/**
+ * Completion of `client.<method>.send`: `(null, response)` or `(error, undefined)`. Destructure
+ * nothing: `if (err !== null) { switch (err.code) ... } else use(res)` narrows both.
+ */
+export type SendDone<Res, M extends MethodDef> = (...result: [err: null, res: Res] | [err: CallError<M>, res: undefined]) => void;
+
+/** One unary method of a typed client. */
+export interface UnaryMethod<Req, Res, M extends MethodDef = MethodDef> {
+  /** Call and await the answer; rejects with a typed error (`callError(Cell.methods.x, e)`). */
+  (req: Req, opts?: CallOptions<Res>): Promise<Res>;
+  /**
+   * Pipelined form (docs/rpc.md §1 "Pipelining"): no Promise per call. `done` is called once,
+   * never before `send` returns, with `(null, res)` or `(err, undefined)`. `res` is decoded into
+   * `opts.into`, else into one object per method that every `send` reuses: it is valid until
+   * `done` returns (copy what you keep). No allocation per call after warm-up.
+   */
+  send(req: Req, done: SendDone<Res, M>, opts?: CallOptions<Res>): void;
+  send(req: Req, done: (err: CallError<M> | null) => void, opts?: CallOptions<Res>): void;
+}
+
+/** A typed client: `await client.read(req)`, `client.read.send(req, done)`, `for await (const s of client.samples(req))`, `client.on('alarm', fn)`. */
 export type Client<D extends CellDef> = {
   readonly [K in keyof MethodsOf<D>]: MethodsOf<D>[K] extends MethodDef<infer Q, infer R, ErrorsDecl>
-    ? (req: Infer<Q>, opts?: CallOptions<Infer<R>>) => Promise<Infer<R>>
+    ? UnaryMethod<Infer<Q>, Infer<R>, MethodsOf<D>[K]>
     : never;
 } & {
   readonly [K in keyof StreamsOf<D>]: StreamsOf<D>[K] extends StreamDef<infer Q, infer I, ErrorsDecl>
@@ -93,10 +114,25 @@ export function makeClient<D extends CellDef>(def: D, conn: Connection): Client<
   for (const info of def.entries) {
     if (info.kind === 'event') continue;
     const e = conn.callEntry(info.name);
-    if (info.kind === 'method') client[info.name] = (req: unknown, o?: CallOptions) => conn.call(e, req, o);
+    if (info.kind === 'method') client[info.name] = unaryMethod((req, o) => conn.call(e, req, o), (req, done, o) => conn.callBack(e, req, done, o));
     else if (info.kind === 'stream') client[info.name] = (req: unknown, o?: StreamOptions) => conn.openStream(e, req, o);
   }
   return Object.freeze(client) as unknown as Client<D>;
+}
+
+/** @internal A client method: the Promise form, with the callback form as its `send` property. */
+export function unaryMethod(
+  call: (req: unknown, o?: CallOptions) => Promise<unknown>,
+  send: (req: unknown, done: SendCallback, o?: CallOptions) => void,
+): UnaryMethod<unknown, unknown> {
+  const m = call as UnaryMethod<unknown, unknown>;
+  (m as { send: unknown }).send = send;
+  return m;
+}
+
+/** @internal A `send` for clients without a direct connection (reconnecting wrappers): the Promise form, reported through `done`. */
+export function sendViaPromise(call: (req: unknown, o?: CallOptions) => Promise<unknown>): (req: unknown, done: SendCallback, o?: CallOptions) => void {
+  return (req, done, o) => { call(req, o).then((res) => { done(null, res); }, (err: unknown) => { done(err, undefined); }); };
 }
 
 export interface ServeOptions extends ConnectionOptions {

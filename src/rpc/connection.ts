@@ -158,6 +158,8 @@ class CallEntry implements Keyed {
   peerStatus = 0;
   peerDetail: Record<string, unknown> | undefined;
   readonly errors: ErrorTable;
+  /** The response object `send` decodes into when the caller gives no `into` (reused: valid during the callback). */
+  sendOut: unknown = undefined;
   constructor(
     readonly info: EntryInfo,
     readonly request: AnyCodec,
@@ -209,16 +211,47 @@ class EventEntry implements Keyed {
 
 const KIND_UNARY = 0;
 const KIND_DESCRIBE = 1;
+/** `deadline` of a call without one: later than any (the largest Smi on 64-bit V8 with pointer compression). */
+const NO_DEADLINE = 0x3fffffff;
+/** Longer deadlines count as none (2^29 ms ≈ 6.2 days). */
+const MAX_DEADLINE_MS = 0x20000000;
+
+/** Completion of a `send` call: `(null, response)` or `(error, undefined)`; called once, never synchronously from `send`. */
+export type SendCallback = (err: unknown, res: unknown) => void;
+
+/**
+ * A `send` that fails before anything is sent reports it from a microtask (never before `send`
+ * returns). A function of its own: a closure inside `callBack` would make V8 allocate a context
+ * for `done` on every call, failing or not (48 B/call, bench/rpc/alloc.ts).
+ */
+function failLater(done: SendCallback, err: unknown): void {
+  queueMicrotask(() => { done(err, undefined); });
+}
+
+/**
+ * Call a `send` completion from the receive path. An exception it throws must not unwind the
+ * link's read loop (the frames after it in the same chunk would be lost): it is rethrown from a
+ * microtask instead, where it is the process's uncaught exception as with any callback.
+ */
+function runCallback(done: SendCallback, err: unknown, res: unknown): void {
+  try {
+    done(err, res);
+  } catch (e) {
+    queueMicrotask(() => { throw e; });
+  }
+}
 
 class PendingCall {
   id = 0;
   entry: CallEntry | null = null;
   mode = KIND_UNARY;
   out: unknown = undefined;
-  deadline = Infinity;
+  deadline = NO_DEADLINE;
   signal: AbortSignal | null = null;
   resolve: ((v: unknown) => void) | null = null;
   reject: ((e: unknown) => void) | null = null;
+  /** `send` calls: the completion callback instead of resolve/reject. */
+  done: SendCallback | null = null;
   readonly isStream = false;
   constructor(private readonly conn: Connection) {}
   readonly exec = (res: (v: unknown) => void, rej: (e: unknown) => void): void => { this.resolve = res; this.reject = rej; };
@@ -229,7 +262,7 @@ class PendingCall {
 export class ClientStream<T = unknown> implements AsyncIterableIterator<T> {
   readonly isStream = true;
   id = 0;
-  deadline = Infinity;
+  deadline = NO_DEADLINE;
   private readonly queue: T[] = [];
   private waiter: { res: (r: IteratorResult<T>) => void; rej: (e: unknown) => void } | null = null;
   private ended = false;
@@ -402,7 +435,7 @@ export class Connection {
   private readonly serveSpec: ServeSpec | null;
   private readonly callDef: CellDef | null;
   private deadlineTimer: ReturnType<typeof setTimeout> | null = null;
-  private deadlineArmedAt = Infinity;
+  private deadlineArmedAt = NO_DEADLINE;
   private hbTimer: ReturnType<typeof setInterval> | null = null;
   private helloTimer: ReturnType<typeof setTimeout> | null = null;
   private rxFrames = 0;
@@ -710,11 +743,9 @@ export class Connection {
 
   /** Unary call. Always settles: the answer, or a typed error. */
   call(e: CallEntry, req: unknown, opts?: CallOptions): Promise<unknown> {
-    if (this.state !== ST_OPEN || this.peerGoodbye) return Promise.reject(this.closedError());
-    if (e.peerStatus !== 0) return Promise.reject(this.peerError(e));
-    if (this.inFlightN >= this.opts.maxInFlight) return Promise.reject(new RpcError(RpcCode.Overloaded, `more than ${this.opts.maxInFlight} calls in flight on this connection`));
+    const err = this.refuseCall(e, opts);
+    if (err !== null) return Promise.reject(err);
     const signal = opts?.signal;
-    if (signal !== undefined && signal.aborted) return Promise.reject(new RpcError(RpcCode.Cancelled, 'the signal was already aborted'));
     const id = this.nextCallId();
     // Queued now, written at the end of the tick: the answer cannot arrive before the slot is set.
     const wh = this.wh;
@@ -729,6 +760,39 @@ export class Connection {
     if (signal !== undefined) { c.signal = signal; signal.addEventListener('abort', c.onAbort, { once: true }); }
     this.stats.callsOut++;
     return p;
+  }
+
+  /**
+   * Unary call without a Promise (docs/rpc.md §1 "Pipelining"): `done(null, res)` or
+   * `done(err, undefined)`, exactly once and never before `send` returns. The response is decoded
+   * into `opts.into`, else into one object per method that every `send` of it reuses: it is
+   * valid until the callback returns. No allocation per call after warm-up.
+   */
+  callBack(e: CallEntry, req: unknown, done: SendCallback, opts?: CallOptions): void {
+    const err = this.refuseCall(e, opts);
+    if (err !== null) { failLater(done, err); return; }
+    const id = this.nextCallId();
+    const wh = this.wh;
+    wh.keyLo = e.keyLo; wh.keyHi = e.keyHi;
+    const n = this.sendFrame(KIND_REQUEST, CHANNEL_APP, id, e.request, req);
+    if (n < 0) { failLater(done, encodeError(n, e.info.name, 'request')); return; }
+    const c = this.callPool.take() ?? new PendingCall(this);
+    c.id = id; c.entry = e; c.mode = KIND_UNARY; c.done = done;
+    c.out = opts !== undefined && opts.into !== undefined ? opts.into : (e.sendOut ??= e.response.create());
+    this.addSlot(c);
+    this.armDeadline(c, opts?.deadlineMs ?? e.deadlineMs ?? this.opts.deadlineMs);
+    const signal = opts?.signal;
+    if (signal !== undefined) { c.signal = signal; signal.addEventListener('abort', c.onAbort, { once: true }); }
+    this.stats.callsOut++;
+  }
+
+  /** Why a new call cannot start (closed, peer lacks the method, too many in flight, signal aborted), or null. */
+  private refuseCall(e: CallEntry, opts: CallOptions | undefined): RpcError | null {
+    if (this.state !== ST_OPEN || this.peerGoodbye) return this.closedError();
+    if (e.peerStatus !== 0) return this.peerError(e);
+    if (this.inFlightN >= this.opts.maxInFlight) return new RpcError(RpcCode.Overloaded, `more than ${this.opts.maxInFlight} calls in flight on this connection`);
+    if (opts?.signal !== undefined && opts.signal.aborted) return new RpcError(RpcCode.Cancelled, 'the signal was already aborted');
+    return null;
   }
 
   /** Server stream call. */
@@ -768,24 +832,29 @@ export class Connection {
   }
 
   /**
-   * performance.now(), read at most once per 32 calls and once per tick (a microtask marks it
-   * stale): calls issued in one burst share a reading that is at most a few µs old, so a deadline
-   * can fire that much early — well inside the 0.5 ms slack the sweep allows anyway.
+   * Whole milliseconds since the connection began (performance.now() - epochMs, truncated), read
+   * at most once per 32 calls and once per tick (a microtask marks it stale): calls issued in one
+   * burst share a reading that is at most a few µs old. Deadlines are whole ms on this clock,
+   * small integers (Smis) for 12 days: a double would be a heap number per call (64 B/call,
+   * measured in bench/rpc/alloc.ts) wherever V8 passes or stores it boxed.
    */
   private clock(): number {
     const u = this.clockUses;
     if (u === 0) queueMicrotask(this.staleClock);
     else if (u < 32) { this.clockUses = u + 1; return this.clockAt; }
     this.clockUses = 1;
-    return (this.clockAt = performance.now());
+    return (this.clockAt = (performance.now() - this.epochMs) | 0);
   }
+  private readonly epochMs = performance.now();
   private clockAt = 0;
   private clockUses = 0;
   private readonly staleClock = (): void => { this.clockUses = 0; };
 
   private armDeadline(c: Slot, ms: number): void {
-    if (!(ms > 0 && ms < Infinity)) { c.deadline = Infinity; return; }
-    const at = this.clock() + ms;
+    // Deadlines of 6 days and more are treated as none (they would not fit the Smi clock).
+    if (!(ms > 0 && ms < MAX_DEADLINE_MS)) { c.deadline = NO_DEADLINE; return; }
+    // +1: the clock is truncated to whole ms (up to 1 ms low), so the deadline is never early.
+    const at = this.clock() + Math.ceil(ms) + 1;
     c.deadline = at;
     if (at < this.deadlineArmedAt) {
       if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
@@ -796,9 +865,9 @@ export class Connection {
 
   private readonly sweepDeadlines = (): void => {
     this.deadlineTimer = null;
-    this.deadlineArmedAt = Infinity;
-    const now = performance.now() + 0.5;
-    let next = Infinity;
+    this.deadlineArmedAt = NO_DEADLINE;
+    const now = performance.now() - this.epochMs + 0.5;
+    let next = NO_DEADLINE;
     const expired: Slot[] = [];
     for (const c of this.inFlightCalls()) {
       if (c.deadline <= now) expired.push(c);
@@ -806,12 +875,11 @@ export class Connection {
     }
     for (const c of expired) {
       this.stats.timeouts++;
-      const ms = c.deadline; void ms;
       this.abortCall(c, RpcCode.Timeout, `no answer before the deadline${c.isStream ? '' : (c as PendingCall).entry ? ` (method "${(c as PendingCall).entry!.info.name}")` : ''}`);
     }
-    if (next < Infinity && this.state !== ST_CLOSED) {
+    if (next < NO_DEADLINE && this.state !== ST_CLOSED) {
       this.deadlineArmedAt = next;
-      this.deadlineTimer = setTimeout(this.sweepDeadlines, Math.max(0, Math.ceil(next - performance.now())));
+      this.deadlineTimer = setTimeout(this.sweepDeadlines, Math.max(0, Math.ceil(next - (performance.now() - this.epochMs))));
     }
   };
 
@@ -837,20 +905,23 @@ export class Connection {
       if (ok) s.end(); else s.fail(value, quiet);
     } else {
       const p = c as PendingCall;
-      const res = p.resolve!, rej = p.reject!;
-      p.resolve = null; p.reject = null; p.entry = null; p.out = undefined;
+      const res = p.resolve, rej = p.reject, done = p.done;
+      p.resolve = null; p.reject = null; p.done = null; p.entry = null; p.out = undefined;
       this.callPool.put(p);
-      if (ok) res(value); else rej(value);
+      if (done !== null) runCallback(done, ok ? null : value, ok ? value : undefined);
+      else if (ok) res!(value); else rej!(value);
     }
     if (this.state === ST_CLOSING) this.maybeFinishGoodbye();
   }
 
   // ---- receiving ---------------------------------------------------------------------------
 
-  private readonly onFrame = (buf: Uint8Array, off: number, len: number): void => {
+  private readonly onFrame = (buf: Uint8Array, off: number, len: number, parsed?: Header): void => {
     this.rxFrames++;
-    const h = this.rh;
-    if (this.rxView.read(buf, off, len, this.maxPayload, h) < 0) { this.stats.badFrames++; return; }
+    // A length-framed link has parsed and validated the header (against the same MTU) already.
+    let h: Header;
+    if (parsed !== undefined) h = parsed;
+    else if (this.rxView.read(buf, off, len, this.maxPayload, (h = this.rh)) < 0) { this.stats.badFrames++; return; }
     const p = off + HEADER_BYTES;
     const end = off + len;
     switch (h.kind) {
@@ -916,10 +987,11 @@ export class Connection {
     this.slots[pc.id & this.slotMask] = null;
     this.inFlightN--;
     if (pc.signal !== null) { pc.signal.removeEventListener('abort', pc.onAbort); pc.signal = null; }
-    const res = pc.resolve!;
-    pc.resolve = null; pc.reject = null; pc.entry = null; pc.out = undefined;
+    const res = pc.resolve, done = pc.done;
+    pc.resolve = null; pc.reject = null; pc.done = null; pc.entry = null; pc.out = undefined;
     this.callPool.put(pc);
-    res(value);
+    if (done !== null) runCallback(done, null, value);
+    else res!(value);
     if (this.state === ST_CLOSING) this.maybeFinishGoodbye();
   }
 

@@ -2,7 +2,7 @@
 export { defineCell, method, stream, appError, streamKey, eventKey, RESERVED_NAMES } from './define.ts';
 export type { CellDef, CellSpec, MethodDef, StreamDef, AppErrorDef, ErrorsDecl, EntryInfo, MethodOptions, AnyCodec } from './define.ts';
 export { connect, serve, Server, makeClient } from './api.ts';
-export type { Client, ClientControls, Impl, CallStream, ServeOptions, MaybePromise } from './api.ts';
+export type { Client, ClientControls, Impl, CallStream, ServeOptions, MaybePromise, UnaryMethod, SendDone } from './api.ts';
 export { Connection, RpcStats, CONTROL_DESCRIBE_KEY } from './connection.ts';
 export type { CallContext, CallOptions, StreamOptions, ConnectionOptions } from './connection.ts';
 export { RpcCode, callError, rpcError } from './errors.ts';

@@ -5,7 +5,7 @@
 // CRC errors, I/O errors) are counted in `stats` and reported through `onClose`; they are never
 // thrown from a receive path.
 import { CellError } from '../wire/cell-error.ts';
-import { HEADER_BYTES } from '../wire/header.ts';
+import { HEADER_BYTES, type Header } from '../wire/header.ts';
 
 /** What a link can do. The rpc layer reads this; it never asks which transport it is. */
 export interface LinkCapabilities {
@@ -52,8 +52,11 @@ export interface LinkHandlers {
    * A frame arrived: `buf[off .. off+len)`, header included (already validated by the link).
    * The bytes are valid only during the call (zero-copy: they may be the socket's own chunk);
    * copy what you keep.
+   * `header`: links that parse and validate each header to find the frame (length-framed
+   * streams) pass their parse, valid during the call, so the layer above does not read the 20
+   * bytes a second time; other links pass nothing.
    */
-  onFrame(buf: Uint8Array, off: number, len: number): void;
+  onFrame(buf: Uint8Array, off: number, len: number, header?: Header): void;
   /**
    * The link is closed. `err` is null after a local `close()`; otherwise a CellError:
    * LinkClosed (500) when the peer ended the link cleanly, LinkIo (501) for an I/O error or a

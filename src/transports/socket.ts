@@ -270,7 +270,7 @@ export class SocketLink implements Link {
       if (avail < total) { this.partial.start(chunk, off, avail, total); return; }
       s.framesIn++;
       s.bytesIn += total;
-      handlers.onFrame(chunk, off, total);
+      handlers.onFrame(chunk, off, total, h);
       off += total;
     }
   };
@@ -282,7 +282,7 @@ export class SocketLink implements Link {
     if (off < 0) { if (off === PARTIAL_BAD) this.fatal(p.badHeader); return -1; }
     this.stats.framesIn++;
     this.stats.bytesIn += p.frameBytes;
-    this.handlers!.onFrame(p.buf, 0, p.frameBytes);
+    this.handlers!.onFrame(p.buf, 0, p.frameBytes, this.hdr);
     return this.closed ? -1 : off;
   }
 

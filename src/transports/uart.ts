@@ -23,9 +23,9 @@ import { CellError } from '../wire/cell-error.ts';
 import { ERR_LINK_IO } from '../wire/errors.ts';
 import { KIND_HELLO } from '../wire/header.ts';
 import { Connection, type CallOptions, type ConnectionOptions, type RpcStats } from '../rpc/connection.ts';
-import { makeClient, serve, type Client, type ClientControls, type Impl, type Server, type ServeOptions } from '../rpc/api.ts';
+import { makeClient, sendViaPromise, serve, unaryMethod, type Client, type ClientControls, type Impl, type SendDone, type Server, type ServeOptions, type UnaryMethod } from '../rpc/api.ts';
 import { RpcCode, rpcError } from '../rpc/errors.ts';
-import type { CellDef } from '../rpc/define.ts';
+import type { CellDef, MethodDef } from '../rpc/define.ts';
 import type { HelloInfo } from '../rpc/payloads.ts';
 import type { CellDescription } from '../codec/schema-json.ts';
 
@@ -679,10 +679,15 @@ export async function connectUart<D extends CellDef>(def: D, opts: UartClientOpt
   for (const info of def.entries) {
     const name = info.name;
     if (info.kind === 'method') {
-      api[name] = (req: unknown, o?: CallOptions) => {
-        const c = core.client as Record<string, (r: unknown, o?: CallOptions) => Promise<unknown>> | null;
+      const call = (req: unknown, o?: CallOptions): Promise<unknown> => {
+        const c = core.client as Record<string, UnaryMethod<unknown, unknown>> | null;
         return c !== null ? c[name]!(req, o) : Promise.reject(core.notReady());
       };
+      const viaPromise = sendViaPromise(call);
+      api[name] = unaryMethod(call, (req, done, o) => {
+        const c = core.client as Record<string, UnaryMethod<unknown, unknown>> | null;
+        if (c !== null) c[name]!.send(req, done as SendDone<unknown, MethodDef>, o); else viaPromise(req, done, o);
+      });
     } else if (info.kind === 'stream') {
       api[name] = (req: unknown, o?: unknown) => {
         const c = core.client as Record<string, (r: unknown, o?: unknown) => unknown> | null;

@@ -111,6 +111,115 @@ unary('maxInFlight: calls beyond it fail Overloaded at once', async () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// client.<method>.send: the callback (pipelined) form (docs/rpc.md §1 "Pipelining")
+const pipelined = suite('send: calls without a Promise');
+
+/** `m.send` as a promise of its [err, res] (res copied: it is only valid during the callback). */
+function sent<Q, R>(m: { send(req: Q, done: (err: unknown, res: R | undefined) => void, o?: object): void }, req: Q, o?: object): Promise<[unknown, R | undefined, boolean]> {
+  return new Promise((resolve) => {
+    let returned = false;
+    m.send(req, (err, res) => resolve([err, res === undefined ? undefined : structuredClone(res), returned]), o);
+    returned = true;
+  });
+}
+
+pipelined('answers through the callback, never before send returns', async () => {
+  const { t } = await setup();
+  const [err, res, afterReturn] = await sent(t.read, { channel: 2 });
+  assert.is(err, null);
+  assert.equal(res, { channel: 2, temp: 21, seq: 1 });
+  assert.ok(afterReturn);
+  await t.close();
+});
+
+pipelined('the response object is reused between calls of a method unless `into` is given', async () => {
+  const { t } = await setup();
+  const seen: unknown[] = [];
+  await new Promise<void>((resolve) => {
+    t.read.send({ channel: 1 }, (_e, r1) => {
+      seen.push(r1);
+      t.read.send({ channel: 2 }, (_e2, r2) => { seen.push(r2); resolve(); });
+    });
+  });
+  assert.is(seen[0], seen[1]);
+  assert.is((seen[1] as { channel: number }).channel, 2);
+  const mine = { channel: 0, temp: 0, seq: 0 };
+  const got = await new Promise((resolve) => t.read.send({ channel: 5 }, (_e, r) => resolve(r), { into: mine }));
+  assert.is(got, mine);
+  assert.is(mine.channel, 5);
+  await t.close();
+});
+
+pipelined('many calls in flight each get their own answer, in any order', async () => {
+  const { t } = await setup();
+  const answers = new Map<number, number>();
+  await new Promise<void>((resolve) => {
+    let left = 500;
+    for (let i = 0; i < 500; i++) {
+      t.greet.send({ who: 'x'.repeat(i % 16) }, (err, res) => {
+        assert.is(err, null);
+        answers.set(i, res!.n);
+        if (--left === 0) resolve();
+      });
+    }
+  });
+  for (let i = 0; i < 500; i++) assert.is(answers.get(i), i % 16);
+  await t.close();
+});
+
+pipelined('declared errors, encode failures, deadlines and aborts arrive as typed errors', async () => {
+  const { t } = await setup();
+  let [err, res] = await sent(t.read, { channel: 9 });
+  assert.is(res, undefined);
+  const e = callError(Thermo.methods.read, err);
+  assert.is(e.code, 1001);
+  if (e.code === 1001) assert.equal(e.payload, { sensor: 9, reason: 'open circuit' });
+  [err] = await sent(t.read, { channel: 300 });
+  assert.is(code(err), RpcCode.Malformed);
+  [err] = await sent(t.sleep, { ms: 5000 }, { deadlineMs: 20 });
+  assert.is(code(err), RpcCode.Timeout);
+  const ac = new AbortController();
+  const p = sent(t.sleep, { ms: 5000 }, { signal: ac.signal });
+  ac.abort();
+  [err] = await p;
+  assert.is(code(err), RpcCode.Cancelled);
+  await t.close();
+});
+
+pipelined('calls in flight when the connection closes end Closed; sends after it too', async () => {
+  const { t } = await setup();
+  const p = sent(t.sleep, { ms: 5000 });
+  await t.close();
+  assert.is(code((await p)[0]), RpcCode.Closed);
+  assert.is(code((await sent(t.read, { channel: 1 }))[0]), RpcCode.Closed);
+});
+
+pipelined('an exception thrown by a callback does not stop the answers after it', async () => {
+  const { t } = await setup();
+  const uncaught: unknown[] = [];
+  const onUncaught = (e: unknown): void => { uncaught.push(e); };
+  const listeners = process.listeners('uncaughtException');
+  process.removeAllListeners('uncaughtException');
+  process.on('uncaughtException', onUncaught);
+  try {
+    let ok = 0;
+    await new Promise<void>((resolve) => {
+      t.read.send({ channel: 1 }, () => { throw new Error('callback bug'); });
+      t.read.send({ channel: 2 }, (err) => { if (err === null) ok++; resolve(); });
+    });
+    await tick(5);
+    assert.is(ok, 1);
+    assert.is(uncaught.length, 1);
+    assert.match(String(uncaught[0]), /callback bug/);
+    assert.equal(await t.read({ channel: 3 }), { channel: 3, temp: 21.5, seq: 3 });
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    for (const l of listeners) process.on('uncaughtException', l);
+  }
+  await t.close();
+});
+
+// ---------------------------------------------------------------------------------------------
 const deadlines = suite('deadlines and cancellation');
 
 deadlines('a call past its deadline fails Timeout, and the server is told (CANCEL)', async () => {
@@ -394,6 +503,7 @@ for (const how of ['close', 'goodbye'] as const) {
 }
 
 unary.run();
+pipelined.run();
 deadlines.run();
 hello.run();
 events.run();

@@ -56,6 +56,30 @@ export async function typeChecks(t: Client<typeof Thermo>): Promise<void> {
   t.on('alarm', (a) => { const level: number = a.level; void level; });
   // @ts-expect-error no such event
   t.on('fire', () => {});
+  // The callback form: `err` and `res` narrow together.
+  t.read.send({ channel: 2 }, (err, res) => {
+    if (err !== null) {
+      const c: number = err.code;
+      // @ts-expect-error res is undefined when err is set
+      void res.temp;
+      void c;
+      return;
+    }
+    const tc: number = res.temp;
+    void tc;
+  });
+  // @ts-expect-error wrong request type in send
+  t.read.send({ channel: '2' }, () => {});
+  // @ts-expect-error the response of read has no field text
+  t.read.send({ channel: 2 }, (err, res) => { if (err === null) void res.text; });
+  t.read.send({ channel: 2 }, (err) => {
+    if (err === null) return;
+    switch (err.code) {
+      case 1001: { const s: number = err.payload.sensor; void s; return; }
+      case 1002: return;
+      default: { const sdk: 400 | 401 | 402 | 403 | 404 | 405 | 406 | 407 | 408 | 409 = err.code; void sdk; }
+    }
+  });
   // @ts-expect-error 1003 is not a declared error code of read
   const c: CallError<typeof Thermo.methods.read>['code'] = 1003;
   void c;
