@@ -244,7 +244,7 @@ export class MeshLink implements Link {
       if (avail < total) { this.partial.start(chunk, off, avail, total); return; }
       s.framesIn++;
       s.bytesIn += total;
-      handlers.onFrame(chunk, off, total);
+      handlers.onFrame(chunk, off, total, h);
       off += total;
     }
   }
@@ -256,7 +256,7 @@ export class MeshLink implements Link {
     if (off < 0) { if (off === PARTIAL_BAD) this.fatal(p.badHeader); return -1; }
     this.stats.framesIn++;
     this.stats.bytesIn += p.frameBytes;
-    this.handlers!.onFrame(p.buf, 0, p.frameBytes);
+    this.handlers!.onFrame(p.buf, 0, p.frameBytes, this.hdr);
     return this.closed ? -1 : off;
   }
 
