@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '../../src/rpc/index.ts';
 import { connectUnix } from '../../src/transports/unix.ts';
 import { EchoCell, Msg, PAYLOAD_BYTES } from './echo-cell.ts';
+import { Header, HEADER_BYTES, KIND_REQUEST, writeHeader } from '../../src/wire/header.ts';
 
 const calls = Number(process.argv[2] ?? 20000), rounds = Number(process.argv[3] ?? 3);
 const ONLY = process.argv[4] ?? '';
@@ -37,15 +38,35 @@ const payload = Buffer.alloc(FRAME, 0x5a);
 let got = 0, wake: (() => void) | null = null;
 raw.on('data', (d: Buffer) => { got += d.length; if (got >= FRAME) { got -= FRAME; const w = wake!; wake = null; w(); } });
 const rawOne = () => new Promise<void>((r) => { wake = r; raw.write(payload); });
+// A raw client speaking to the Cell server: one REQUEST frame out, one RESPONSE frame back (the
+// server's own cost without the Cell client's).
+const rc = await new Promise<net.Socket>((res) => { const s = net.connect(join(dir, 'cell.sock'), () => res(s)); });
+const reqFrame = Buffer.alloc(FRAME, 0x5a);
+{
+  const h = new Header(); const k = EchoCell.entries[0]!.key;
+  h.kind = KIND_REQUEST; h.callId = 1; h.keyLo = Number(k & 0xffffffffn); h.keyHi = Number(k >> 32n); h.length = Msg.maxSize;
+  writeHeader(h, reqFrame, 0);
+}
+let rcGot = 0, rcWake: (() => void) | null = null, helloLeft = -1;
+rc.on('data', (d: Buffer) => {
+  let n = d.length;
+  if (helloLeft < 0) { helloLeft = HEADER_BYTES + d.readUInt32LE(16); }
+  if (helloLeft > 0) { const t = Math.min(helloLeft, n); helloLeft -= t; n -= t; }
+  rcGot += n;
+  if (rcGot >= FRAME) { rcGot -= FRAME; const w = rcWake!; rcWake = null; w(); }
+});
+const rawCellOne = () => new Promise<void>((r) => { rcWake = r; rc.write(reqFrame); });
 const cell = await connect(EchoCell, await connectUnix(join(dir, 'cell.sock')), { heartbeatMs: 0 });
 const msg = { payload: new Uint8Array(PAYLOAD_BYTES).fill(0x5a) };
 const into = { into: Msg.create() };
 for (let r = 0; r < rounds; r++) {
   if (ONLY !== 'cell') await measure('raw', rawOne);
   if (ONLY !== 'raw') await measure('cell', () => cell.ping(msg, into));
+  if (ONLY === '' || ONLY === 'rawcell') await measure('raw→cell', rawCellOne);
 }
 console.log(`load ${loadavg()[0]!.toFixed(2)}`);
 raw.destroy();
+rc.destroy();
 await cell.close();
 child.stdin!.end();
 await new Promise((r) => child.once('exit', r));
