@@ -8,7 +8,8 @@
 // event to the caller's `await` are in.
 //   client: a Connection calling the echo cell over a real SocketLink whose socket is a fake:
 //           each write comes back (next macrotask, as one chunk, like a socket read) with every
-//           REQUEST turned into its RESPONSE. 1000 callers, each `await cell.ping(msg)` in a loop.
+//           REQUEST turned into its RESPONSE. 1000 callers, each `await cell.ping(msg)` in a loop
+//           (INSTR_SEND=1: 1000 in flight through `cell.ping.send`, each answer sending the next).
 //   server: a Connection serving the echo cell over a SocketLink on a fake socket that is fed
 //           chunks of 200 REQUEST frames (one per macrotask) and discards what is written.
 // Not included: the kernel (syscalls are ~1 per 200 calls here) and libuv.
@@ -80,6 +81,19 @@ async function runClient(calls: number, callers: number): Promise<void> {
   const msg = { payload: new Uint8Array(PAYLOAD_BYTES).fill(0x5a) };
   let count = 0;
   const total = calls + 100_000; // fixed warm-up, the same in every run
+  if (process.env.INSTR_SEND === '1') {
+    // the callback form (`send`): each answer sends the next call
+    await new Promise<void>((resolve) => {
+      let inFlight = 0;
+      const done = (err: unknown): void => {
+        if (err !== null) throw err;
+        inFlight--;
+        if (++count < total) { inFlight++; cell.ping.send(msg, done); } else if (inFlight === 0) resolve();
+      };
+      for (let i = 0; i < callers; i++) { inFlight++; cell.ping.send(msg, done); }
+    });
+    return;
+  }
   const worker = async (): Promise<void> => { while (count < total) { await cell.ping(msg); count++; } };
   await Promise.all(Array.from({ length: callers }, worker));
 }

@@ -30,14 +30,15 @@ if (process.env.PROBE_MODE === 'send') {
   ws = Array.from({ length: callers }, worker);
 }
 await new Promise((r) => setTimeout(r, 500));
-const c0 = count, t0 = performance.now(), cpu0 = process.cpuUsage(), srv0 = childCpuUs();
+const ctxt = (pid: number | string): number => { const t = readFileSync(`/proc/${pid}/status`, 'utf8'); return Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(t)![1]) + Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(t)![1]); };
+const c0 = count, t0 = performance.now(), cpu0 = process.cpuUsage(), srv0 = childCpuUs(), cs0 = ctxt('self'), ss0 = ctxt(child.pid!);
 await new Promise((r) => setTimeout(r, secs * 1000));
 const n = count - c0, rate = n / ((performance.now() - t0) / 1000);
-const cpu = process.cpuUsage(cpu0), srvUs = childCpuUs() - srv0;
+const cpu = process.cpuUsage(cpu0), srvUs = childCpuUs() - srv0, csN = ctxt('self') - cs0, ssN = ctxt(child.pid!) - ss0;
 stop = true; await Promise.all(ws);
 // CPU per call (user + system, µs → ns) is what bounds calls/s: 1/max of the two when the
 // processes run on separate cores, 1/sum when they share one; less noisy than calls/s on a busy machine.
-console.log(`${callers} callers: ${(rate / 1e3).toFixed(0)}k calls/s; CPU/call client ${((cpu.user + cpu.system) * 1000 / n).toFixed(0)} ns (sys ${(cpu.system * 1000 / n).toFixed(0)}), server ${(srvUs * 1000 / n).toFixed(0)} ns; load ${loadavg()[0]!.toFixed(2)}`);
+console.log(`${callers} callers: ${(rate / 1e3).toFixed(0)}k calls/s; CPU/call client ${((cpu.user + cpu.system) * 1000 / n).toFixed(0)} ns (sys ${(cpu.system * 1000 / n).toFixed(0)}), server ${(srvUs * 1000 / n).toFixed(0)} ns; calls per context switch: client ${(n / csN).toFixed(0)}, server ${(n / ssN).toFixed(0)}; load ${loadavg()[0]!.toFixed(2)}`);
 await cell.close();
 child.stdin!.end();
 await new Promise((r) => child.once('exit', r));

@@ -30,13 +30,13 @@ export class PartialFrame {
   }
 
   /**
-   * Continue with the next chunk (call while len > 0). Returns the offset in `chunk` after the
+   * Continue with the next chunk, `chunk[0, end)` (call while len > 0). Returns the offset in `chunk` after the
    * completed frame (buf[0, frameBytes)), PARTIAL_MORE, or PARTIAL_BAD. `h` receives the header.
    */
-  add(chunk: Uint8Array, maxPayload: number, h: Header): number {
+  add(chunk: Uint8Array, maxPayload: number, h: Header, end: number = chunk.length): number {
     let off = 0;
     if (this.frameBytes === 0) {
-      const take = Math.min(HEADER_BYTES - this.len, chunk.length);
+      const take = Math.min(HEADER_BYTES - this.len, end);
       copyBytes(chunk, 0, this.buf, this.len, take);
       this.len += take;
       off = take;
@@ -50,7 +50,7 @@ export class PartialFrame {
         this.buf = bigger;
       }
     }
-    const take = Math.min(this.frameBytes - this.len, chunk.length - off);
+    const take = Math.min(this.frameBytes - this.len, end - off);
     copyBytes(chunk, off, this.buf, this.len, take);
     this.len += take;
     off += take;

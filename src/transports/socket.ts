@@ -9,7 +9,7 @@
 // come from. A header that does not
 // validate is fatal: the stream cannot be resynchronised, so the link closes with Malformed
 // (406), counted in `stats.errMalformed`.
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import { CellError } from '../wire/cell-error.ts';
 import { ERR_LINK_CLOSED, ERR_LINK_IO, ERR_RPC_MALFORMED } from '../wire/errors.ts';
 import { Header, HEADER_BYTES } from '../wire/header.ts';
@@ -109,6 +109,7 @@ export class SocketLink implements Link {
     s.on('close', this.onSocketClose);
     if (this.closed) { const err = this.finalErr; queueMicrotask(() => handlers.onClose(err)); return; }
     if (s.destroyed) { queueMicrotask(() => this.finish(new CellError(ERR_LINK_CLOSED, 'socket already closed'))); return; }
+    for (const c of this.held.splice(0)) this.receive(c, c.length);
     s.resume();
   }
 
@@ -251,11 +252,25 @@ export class SocketLink implements Link {
     this.socket.destroy();
   }
 
-  private readonly onData = (chunk: Uint8Array): void => {
-    const end = chunk.length;
+  private readonly onData = (chunk: Uint8Array): void => { this.receive(chunk, chunk.length); };
+
+  /**
+   * `onread` callback of a socket made by `connectSocket` (bytes read into the link's own
+   * buffer, `buf[0, n)`). The buffer is reused for every read: frames are handed on as views of
+   * it (valid during onFrame, as the Link contract says) and a split frame's head is copied.
+   */
+  readonly onRead = (n: number, buf: Uint8Array): boolean => {
+    if (this.handlers === null) this.held.push(buf.slice(0, n)); // read before start(): keep a copy
+    else this.receive(buf, n);
+    return true;
+  };
+  private readonly held: Uint8Array[] = [];
+
+  /** Frames in `chunk[0, end)`. */
+  private receive(chunk: Uint8Array, end: number): void {
     let off = 0;
     if (this.partial.len > 0) {
-      off = this.continuePartial(chunk);
+      off = this.continuePartial(chunk, end);
       if (off < 0) return; // still incomplete, or fatal
     }
     const h = this.hdr;
@@ -273,12 +288,12 @@ export class SocketLink implements Link {
       handlers.onFrame(chunk, off, total, h);
       off += total;
     }
-  };
+  }
 
   /** The rest of a frame begun in an earlier chunk: the offset after it, or -1 (more needed, or the link failed). */
-  private continuePartial(chunk: Uint8Array): number {
+  private continuePartial(chunk: Uint8Array, end: number): number {
     const p = this.partial;
-    const off = p.add(chunk, this.maxPayload, this.hdr);
+    const off = p.add(chunk, this.maxPayload, this.hdr, end);
     if (off < 0) { if (off === PARTIAL_BAD) this.fatal(p.badHeader); return -1; }
     this.stats.framesIn++;
     this.stats.bytesIn += p.frameBytes;
@@ -293,4 +308,42 @@ export class SocketLink implements Link {
     const h = this.handlers;
     if (h !== null) h.onClose(err);
   }
+}
+
+/** Bytes a socket made by connectSocket reads at a time, into one buffer it keeps. */
+const READ_BUFFER_BYTES = 65536;
+
+/**
+ * Connect a socket (Unix path or TCP host/port) whose reads go into one buffer that the link
+ * keeps and reuses (Node's `onread`), not a new Buffer per read pushed through the stream's
+ * 'data' machinery: the frames of every read sit in memory that is already in cache, and the
+ * DataViews over it are made once; no allocation per read. Rejects with the OS error (ENOENT,
+ * ECONNREFUSED, ...). Accepted sockets (listenOn) keep the 'data' path: Node has no public
+ * `onread` for a server's connections.
+ */
+export function connectSocket(where: net.NetConnectOpts, opts: SocketLinkOptions = {}): Promise<SocketLink> {
+  return new Promise((resolve, reject) => {
+    let link: SocketLink | null = null;
+    const early: Uint8Array[] = [];
+    const buffer = new Uint8Array(READ_BUFFER_BYTES);
+    const s = net.connect({
+      ...where,
+      onread: {
+        buffer,
+        callback: (n: number, buf: Uint8Array): boolean => {
+          if (link !== null) return link.onRead(n, buf);
+          early.push(buf.slice(0, n));
+          return true;
+        },
+      },
+    });
+    const onErr = (e: Error): void => reject(e);
+    s.once('error', onErr);
+    s.once('connect', () => {
+      s.off('error', onErr);
+      link = new SocketLink(s, opts);
+      for (const c of early) link.onRead(c.length, c);
+      resolve(link);
+    });
+  });
 }

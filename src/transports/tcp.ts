@@ -1,18 +1,13 @@
 // TCP links (docs/rpc.md §2 "Links"): length-framed, Nagle off (setNoDelay), see socket.ts.
 import net from 'node:net';
-import { SocketLink, type SocketLinkOptions } from './socket.ts';
+import { connectSocket, SocketLink, type SocketLinkOptions } from './socket.ts';
 import type { Link, LinkListener } from './link.ts';
 
 export type TcpLinkOptions = SocketLinkOptions;
 
 /** Connect to `host:port`. Rejects with the OS error (e.g. ECONNREFUSED). */
 export function connectTcp(port: number, host = '127.0.0.1', opts: TcpLinkOptions = {}): Promise<SocketLink> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, host);
-    const onErr = (e: Error): void => reject(e);
-    s.once('error', onErr);
-    s.once('connect', () => { s.off('error', onErr); resolve(new SocketLink(s, opts)); });
-  });
+  return connectSocket({ port, host }, opts);
 }
 
 export interface TcpListener extends LinkListener {

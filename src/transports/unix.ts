@@ -1,7 +1,7 @@
 // Unix domain socket links (docs/rpc.md §2 "Links"): length-framed, see socket.ts.
 import net from 'node:net';
 import { unlinkSync } from 'node:fs';
-import { SocketLink, type SocketLinkOptions } from './socket.ts';
+import { connectSocket, type SocketLink, type SocketLinkOptions } from './socket.ts';
 import { listenOn } from './tcp.ts';
 import type { LinkListener } from './link.ts';
 
@@ -9,12 +9,7 @@ export type UnixLinkOptions = SocketLinkOptions;
 
 /** Connect to a Unix socket at `path`. Rejects with the OS error (e.g. ENOENT, ECONNREFUSED). */
 export function connectUnix(path: string, opts: UnixLinkOptions = {}): Promise<SocketLink> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(path);
-    const onErr = (e: Error): void => reject(e);
-    s.once('error', onErr);
-    s.once('connect', () => { s.off('error', onErr); resolve(new SocketLink(s, opts)); });
-  });
+  return connectSocket({ path }, opts);
 }
 
 /**
