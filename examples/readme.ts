@@ -14,3 +14,4 @@ serve(Thermo, { read: (req, ctx) => req.channel > 3 ? ctx.fail('sensorFault', { 
       await listenUnix('/tmp/thermo.sock'));
 const thermo = await connect(Thermo, await connectUnix('/tmp/thermo.sock'));
 console.log(await thermo.read({ channel: 2 }));   // typed: { channel: number; celsius: number; seq: number }
+thermo.read.send({ channel: 3 }, (err, r) => { if (err === null) console.log(r.celsius); });  // pipelined: no Promise, no allocation
