@@ -195,12 +195,15 @@ try {
   const check = await cell.ping(msg);
   if (check.payload.length !== PAYLOAD_BYTES || check.payload.some((b) => b !== 0x5a)) throw new Error('cell echo mismatch');
   r.cell_rtt = await rtt(() => cell.ping(msg, { into }));
+  // pipelined: `send` (no Promise per call), each answer sending the next call. Measured before
+  // the rows with awaiting callers: those allocate ~0.2-0.5 kB per call for seconds and make the
+  // settle path see both kinds of call, which a program that pipelines would not have (measured
+  // after them, the same row gave 0.11× instead of 0.18-0.20× same-core; docs/rpc.md §8).
+  r.cell_send_1000 = await sendThroughput((done) => cell.ping.send(msg, done), 1000);
   r.cell_calls_100 = await throughput(() => cell.ping(msg), 100);
   r.cell_calls_1000 = await throughput(() => cell.ping(msg), 1000);
   // the same with each caller decoding into its own object (`into`: no response allocation)
   r.cell_calls_1000_into = await throughput({ perCaller: () => { const o = { into: Msg.create() }; return () => cell.ping(msg, o); } }, 1000);
-  // pipelined: `send` (no Promise per call), each answer sending the next call
-  r.cell_send_1000 = await sendThroughput((done) => cell.ping.send(msg, done), 1000);
   await cell.close();
 
   // msgpack-RPC
