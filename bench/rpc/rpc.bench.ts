@@ -57,15 +57,20 @@ async function throughput(call: (() => Promise<unknown>) | { perCaller: (i: numb
   let count = 0, stop = false, counting = false;
   const worker = async (f: () => Promise<unknown>) => { while (!stop) { await f(); if (counting) count++; } };
   const ws = Array.from({ length: conc }, (_, i) => worker(typeof call === 'function' ? call : call.perCaller(i)));
-  await new Promise((r) => setTimeout(r, WARM_MS));
-  counting = true;
-  const t0 = hr();
-  await new Promise((r) => setTimeout(r, MEASURE_MS));
-  counting = false;
-  const secs = Number(hr() - t0) / 1e9;
+  const secs = await measureWindow((on) => { counting = on; });
   stop = true;
   await Promise.all(ws);
   return count / secs;
+}
+
+/** Warm up for WARM_MS, then count for MEASURE_MS (`counting(true)` … `counting(false)`); returns the counted seconds. */
+async function measureWindow(counting: (on: boolean) => void): Promise<number> {
+  await new Promise((r) => setTimeout(r, WARM_MS));
+  counting(true);
+  const t0 = hr();
+  await new Promise((r) => setTimeout(r, MEASURE_MS));
+  counting(false);
+  return Number(hr() - t0) / 1e9;
 }
 
 /** Calls/s with `window` calls kept in flight through a callback API: each answer sends the next call (as the raw pipelined echo refills its window). */
@@ -79,12 +84,7 @@ async function sendThroughput(send: (done: (err: unknown) => void) => void, wind
     if (!stop) { inFlight++; send(done); } else if (inFlight === 0 && drained !== null) drained();
   };
   for (let i = 0; i < window; i++) { inFlight++; send(done); }
-  await new Promise((r) => setTimeout(r, WARM_MS));
-  counting = true;
-  const t0 = hr();
-  await new Promise((r) => setTimeout(r, MEASURE_MS));
-  counting = false;
-  const secs = Number(hr() - t0) / 1e9;
+  const secs = await measureWindow((on) => { counting = on; });
   stop = true;
   await new Promise<void>((r) => { drained = r; if (inFlight === 0) r(); });
   if (failed !== null) throw failed;
