@@ -209,18 +209,33 @@ export class MeshClientCore<D extends CellDef> {
   }
 
   private ensureUntil(untilMs: number, signal: AbortSignal | undefined): Promise<Active> {
-    const p = this.ensure();
-    const left = untilMs - now();
     return new Promise<Active>((resolve, reject) => {
+      let over = false;
+      const finish = (): boolean => {
+        if (over) return false;
+        over = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        return true;
+      };
       const timer = setTimeout(() => {
-        done();
-        reject(new CellError(ERR_RPC_UNAVAILABLE, `no provider of "${this.name}" connected within the call's deadline`, { cell: this.name, cause: this.everFound ? ERR_MESH_DIAL_FAILED : ERR_MESH_NO_PROVIDERS, tried: [...this.tried] }));
-      }, Math.max(1, left));
-      const onAbort = (): void => { done(); reject(new CellError(RpcCode.Cancelled, 'the call was aborted while waiting for a provider')); };
-      const done = (): void => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); };
+        if (finish()) reject(new CellError(ERR_RPC_UNAVAILABLE, `no provider of "${this.name}" connected within the call's deadline`, { cell: this.name, cause: this.everFound ? ERR_MESH_DIAL_FAILED : ERR_MESH_NO_PROVIDERS, tried: [...this.tried] }));
+      }, Math.max(1, untilMs - now()));
+      const onAbort = (): void => { if (finish()) reject(new CellError(RpcCode.Cancelled, 'the call was aborted while waiting for a provider')); };
       if (signal?.aborted === true) { onAbort(); return; }
       signal?.addEventListener('abort', onAbort, { once: true });
-      p.then((a) => { done(); resolve(a); }, (e: unknown) => { done(); reject(e); });
+      // A search already under way (begun for an earlier call, or in the background after the
+      // provider dropped) keeps its own deadline, which can come before this call's: when it
+      // gives up, search again for as long as this call may still wait.
+      const attempt = (): void => {
+        this.ensure().then((a) => { if (finish()) resolve(a); }, (e: unknown) => {
+          if (over) return;
+          const closed = this.closed || (e as { code?: number }).code === RpcCode.Closed;
+          if (closed || untilMs - now() <= 0) { if (finish()) reject(e); return; }
+          setTimeout(attempt, 20);
+        });
+      };
+      attempt();
     });
   }
 

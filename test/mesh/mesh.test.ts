@@ -216,6 +216,30 @@ failover('a call waiting for a provider ends at its own deadline, not the client
   }
 });
 
+failover('a call outlives a shorter search begun before it: it waits for a provider until its own deadline', async () => {
+  const nodes = await meshNodes(2);
+  const [a, b] = nodes as [MeshNode, MeshNode];
+  try {
+    const first = await b.provide(Thermo, thermoImpl());
+    await until(async () => (await a.providers('thermo', { timeoutMs: 2000 })).length === 1, 'provider known');
+    // searches give up after 1 s; the client listens to an event, so a drop starts one at once
+    const client = await a.connect(Thermo, { raceIntervalMs: 0, timeoutMs: 1000, cooldownMs: 50 });
+    client.on('alarm', () => {});
+    assert.is((await client.read({ channel: 1 })).channel, 1);
+    await first.stop();
+    await until(() => client.mesh.provider === '', 'the client dropped the provider');
+    // this call joins the background search (1 s) but may wait 20 s: it must see the provider
+    // that comes back after that search has given up
+    const call = client.read({ channel: 2 }, { deadlineMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 2500));
+    await b.provide(Thermo, thermoImpl());
+    assert.is((await call).channel, 2);
+    await client.close();
+  } finally {
+    await stopAll(nodes);
+  }
+});
+
 failover('re-race: a provider loaded by other clients loses to an idle one', async () => {
   const nodes = await meshNodes(3);
   const [a, b, c] = nodes as [MeshNode, MeshNode, MeshNode];
