@@ -1,6 +1,6 @@
 // TCP links (docs/rpc.md §2 "Links"): length-framed, Nagle off (setNoDelay), see socket.ts.
 import net from 'node:net';
-import { connectSocket, SocketLink, type SocketLinkOptions } from './socket.ts';
+import { connectSocket, readIntoOwnBuffer, SocketLink, type SocketLinkOptions } from './socket.ts';
 import type { Link, LinkListener } from './link.ts';
 
 export type TcpLinkOptions = SocketLinkOptions;
@@ -41,6 +41,7 @@ export function listenOn(server: net.Server, where: string | net.ListenOptions, 
     };
     server.on('connection', (s) => {
       const link = new SocketLink(s, opts);
+      readIntoOwnBuffer(s, link);
       if (l.onLink !== null) l.onLink(link);
       else s.destroy();
     });
