@@ -8,6 +8,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createTopology, listNetns, natUnavailable, netnsUnavailable, removeLeftovers, NETNS_PREFIX, type Topology } from '../../hw-tests/mesh/netns.ts';
 import { meshTopology, LAN, FAR, INNER } from '../../hw-tests/mesh/topologies.ts';
 import { AgentError, type Agent } from '../../hw-tests/mesh/agent-client.ts';
@@ -128,9 +129,17 @@ if (why !== null) {
     topo.close();
     await a.exited;
     assert.not.ok(listNetns().some((n) => n.startsWith(topo.prefix)), listNetns().join(' '));
+    // Killed = gone, or a zombie: the stray's parent is PID 1 once `sh` has exited, and how soon
+    // PID 1 reaps it is the machine's business (a CI container's init may take its time), while
+    // kill(pid, 0) still succeeds on a zombie.
+    const running = (): boolean => {
+      try { process.kill(strayPid, 0); } catch { return false; }
+      try { return readFileSync(`/proc/${strayPid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z'; } catch { return false; }
+    };
     let alive = true;
     for (let i = 0; i < 100 && alive; i++) {
-      try { process.kill(strayPid, 0); await new Promise((r) => setTimeout(r, 20)); } catch { alive = false; }
+      alive = running();
+      if (alive) await new Promise((r) => setTimeout(r, 20));
     }
     assert.not.ok(alive, 'the stray process was killed');
     topo.close(); // idempotent
