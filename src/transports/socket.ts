@@ -56,12 +56,13 @@ export class SocketLink implements Link {
   readonly stats = new LinkStats();
   closed = false;
   /** Reads arrive through `onRead` into one buffer this link keeps (connectSocket, readIntoOwnBuffer), not as 'data' chunks. */
-  readsOwnBuffer = false;
+  private ownBuffer = false;
+  get readsOwnBuffer(): boolean { return this.ownBuffer; }
   private handlers: LinkHandlers | null = null;
   private readonly socket: Socket;
   private readonly hdr = new Header();
-  /** DataView over the last read chunk (header fast path). */
-  private readonly rxView = new HeaderView(true);
+  /** DataView over the last read chunk (header fast path); let go of at the end of its tick unless reads go into the link's own buffer. */
+  private rxView = new HeaderView(true);
   private readonly maxPayload: number;
   private readonly mtu: number;
   // reassembly of a frame split across chunks
@@ -268,6 +269,16 @@ export class SocketLink implements Link {
   };
   private readonly held: Uint8Array[] = [];
 
+  /**
+   * @internal From now on reads arrive through `onRead` into one buffer (connectSocket,
+   * readIntoOwnBuffer): the header view keeps its DataView over that buffer instead of making
+   * one per read and letting it go at the end of the tick.
+   */
+  useOwnReadBuffer(): void {
+    this.ownBuffer = true;
+    this.rxView = new HeaderView(false);
+  }
+
   /** Frames in `chunk[0, end)`. */
   private receive(chunk: Uint8Array, end: number): void {
     let off = 0;
@@ -356,7 +367,7 @@ export function readIntoOwnBuffer(socket: Socket, link: SocketLink): boolean {
   target[keys.buffer] = buffer;
   target[keys.callback] = link.onRead;
   handle.useUserBuffer(buffer);
-  link.readsOwnBuffer = true;
+  link.useOwnReadBuffer();
   return true;
 }
 
@@ -388,7 +399,7 @@ export function connectSocket(where: net.NetConnectOpts, opts: SocketLinkOptions
     s.once('connect', () => {
       s.off('error', onErr);
       link = new SocketLink(s, opts);
-      link.readsOwnBuffer = true;
+      link.useOwnReadBuffer();
       for (const c of early) link.onRead(c.length, c);
       resolve(link);
     });
