@@ -126,6 +126,11 @@ if (why !== null) {
     const stray = spawnSync('sh', ['-c', `ip netns exec ${topo.host('b').netns} sleep 300 >/dev/null 2>&1 & echo $!`], { encoding: 'utf8' });
     const strayPid = Number(stray.stdout.trim());
     assert.ok(strayPid > 0);
+    // `$!` is `ip netns exec`, which enters the namespace and then execs sleep: wait until it is in
+    // there, else close() can run first and not see it (this raced on a loaded CI machine).
+    for (let i = 0; i < 100 && spawnSync('ip', ['netns', 'identify', String(strayPid)], { encoding: 'utf8' }).stdout.trim() !== topo.host('b').netns; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     topo.close();
     await a.exited;
     assert.not.ok(listNetns().some((n) => n.startsWith(topo.prefix)), listNetns().join(' '));
