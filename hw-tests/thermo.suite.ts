@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import type { SerialPort as SerialPortType } from 'serialport';
 import { struct, u8, u32, f64 } from '../src/codec/index.ts';
 import { connect, callError, defineCell, method, stream, appError, RpcCode, type Client } from '../src/rpc/index.ts';
-import { encodeHello, HELLO_FLAG_CALLING, PROTOCOL_VERSION } from '../src/rpc/payloads.ts';
+import { encodeHello, HELLO_FLAG_ANSWER, HELLO_FLAG_CALLING, PROTOCOL_VERSION } from '../src/rpc/payloads.ts';
 import { StreamLink } from '../src/transports/stream.ts';
 import { connectUart } from '../src/transports/uart.ts';
 import { cobsEncode } from '../src/framing/cobs.ts';
@@ -339,9 +339,14 @@ export function thermoSuite(target: DeviceTarget, opts: ThermoSuiteOptions = {},
       version: PROTOCOL_VERSION, flags: HELLO_FLAG_CALLING, heartbeatMs: 0, maxFrameBytes: 512, cellName: 'thermo',
       entries: [{ kind: 'method', name: 'read', key: other, requestFp: 1n, responseFp: 2n }],
     });
+    const hellosBefore = tap().helloFlags.length;
     tap().sendFrame({ kind: KIND_HELLO, callId: 0 }, hello);
     const e2 = errorOf(await tap().call({ kind: KIND_REQUEST, keyLo: lo(other), keyHi: hi(other) }, Uint8Array.of(1)));
     assert.is(e2.code, RpcCode.UnknownMethod);
+    // Its HELLO back came before that answer, marked as an answer (docs/rpc.md §4): a host that
+    // got it late must not take it for a reset.
+    assert.is(tap().helloFlags.length, hellosBefore + 1, 'one HELLO back');
+    assert.ok((tap().helloFlags[hellosBefore]! & HELLO_FLAG_ANSWER) !== 0, `HELLO flags ${tap().helloFlags[hellosBefore]}`);
     try {
       await c().describe();
       assert.unreachable('describe is not served by the device');

@@ -57,6 +57,8 @@ export const RPC_PAYLOAD: i32 = HEADER_BYTES;
 /** Offset of an application error's payload in `out` (header + u16 code + u16 empty message). */
 export const RPC_ERROR_PAYLOAD: i32 = HEADER_BYTES + 4;
 
+/** HELLO payload flags bit 2: this HELLO answers one the sender got (docs/rpc.md §4). */
+export const HELLO_FLAG_ANSWER: u8 = 0x04;
 export const RPC_UNKNOWN_METHOD: u16 = 403;
 export const RPC_MALFORMED: u16 = 406;
 export const RPC_OVERLOADED: u16 = 408;
@@ -397,9 +399,13 @@ export class RpcDevice {
 
   // ---- sending ---------------------------------------------------------------------------
 
-  private sendHello(leadingZero: bool): void {
+  /** `boot`: the HELLO that announces a boot; otherwise the answer to a HELLO we got. */
+  private sendHello(boot: bool): void {
     this.putStatic(RPC_PAYLOAD, this.hello, this.helloLen);
-    if (leadingZero) {
+    // An answer says so (HELLO flags bit 2, docs/rpc.md §4): the host then never takes a late
+    // answer for a reset, and takes any HELLO without the bit for one (docs/uart.md §2).
+    if (!boot && this.helloLen >= 2) this.out[RPC_PAYLOAD + 1] |= HELLO_FLAG_ANSWER;
+    if (boot) {
       store<u8>(this.txPtr, 0);
       uart_write(this.txPtr, 1);
     }

@@ -32,6 +32,8 @@ const RAW_ID_FIRST = 0x7f000000;
 export class TapLink implements Link {
   /** Frames received from the device, by kind (all of them, also those passed on). */
   readonly kinds = new Array<number>(16).fill(0);
+  /** The payload flags byte of every HELLO received, in order (HELLO_FLAG_ANSWER marks answers). */
+  readonly helloFlags: number[] = [];
   /** STREAM_ITEM frames received, by call id. */
   readonly itemsByCall = new Map<number, number>();
   private handlers: LinkHandlers | null = null;
@@ -65,6 +67,7 @@ export class TapLink implements Link {
     const h = this.h;
     if (readHeader(buf, off, len, len, h) > 0) {
       this.kinds[h.kind]!++;
+      if (h.kind === 1) this.helloFlags.push(h.length >= 2 ? buf[off + HEADER_BYTES + 1]! : -1);
       if (h.kind === 6) this.itemsByCall.set(h.callId, (this.itemsByCall.get(h.callId) ?? 0) + 1);
       const r = this.raw.get(h.callId);
       if (r !== undefined || h.channel === CHANNEL_OPS) {

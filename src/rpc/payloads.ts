@@ -6,6 +6,11 @@ import type { EntryInfo } from './define.ts';
 export const PROTOCOL_VERSION = 1;
 export const HELLO_FLAG_SERVING = 0x01;
 export const HELLO_FLAG_CALLING = 0x02;
+/**
+ * This HELLO answers a HELLO the sender got; it does not start a session of the sender's. A UART
+ * client takes a HELLO without it, after the handshake, for a device reset (docs/uart.md §2).
+ */
+export const HELLO_FLAG_ANSWER = 0x04;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });

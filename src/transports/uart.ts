@@ -21,12 +21,12 @@ import { checkMtu, type Link, type LinkCapabilities, type LinkHandlers, type Lin
 import { UartIo } from './uart-io.ts';
 import { CellError } from '../wire/cell-error.ts';
 import { ERR_LINK_IO } from '../wire/errors.ts';
-import { KIND_HELLO } from '../wire/header.ts';
+import { HEADER_BYTES, KIND_HELLO } from '../wire/header.ts';
 import { Connection, type CallOptions, type ConnectionOptions, type RpcStats } from '../rpc/connection.ts';
 import { makeClient, sendViaPromise, serve, unaryMethod, type Client, type ClientControls, type Impl, type SendDone, type Server, type ServeOptions, type UnaryMethod } from '../rpc/api.ts';
 import { RpcCode, rpcError } from '../rpc/errors.ts';
 import type { CellDef, MethodDef } from '../rpc/define.ts';
-import type { HelloInfo } from '../rpc/payloads.ts';
+import { HELLO_FLAG_ANSWER, type HelloInfo } from '../rpc/payloads.ts';
 import type { CellDescription } from '../codec/schema-json.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -184,21 +184,23 @@ export interface UartSessionsOptions extends UartPortOptions {
   /** How often to look for the device while it is away (path check, or SerialPort.list()). @default 100 */
   reconnectIntervalMs?: number;
   /**
-   * Which side of the RPC this is (docs/uart.md "Sessions"). Both follow what the firmware does
-   * (HELLO once when it starts, and one HELLO back for every HELLO it gets):
-   * 'client': a HELLO that arrives more than `helloWindowMs` after the session started and after
-   * the previous HELLO means the device restarted: the session ends (calls in flight fail
-   * Unavailable) and a new one starts from that HELLO (and sends none of its own). HELLOs closer
-   * together are one handshake (our HELLO's answer, a boot HELLO, answers to a retry).
-   * 'server': every HELLO is answered with one HELLO: the first of a session by sending the
-   * session's HELLO again, any later one (the client started a new session) by a new session.
+   * Which side of the RPC this is (docs/uart.md §2 "HELLO rules"). Both follow what the
+   * firmware does (HELLO once when it starts, and one HELLO back, marked HELLO_FLAG_ANSWER, for
+   * every HELLO it gets):
+   * 'client': a marked HELLO never ends the session; an unmarked one after the session's first
+   * means the device restarted: the session ends (calls in flight fail Unavailable) and a new one
+   * starts from that HELLO (and sends none of its own). A device that marks nothing (older
+   * firmware) is judged by time instead: see `helloWindowMs`.
+   * 'server': every HELLO is answered with one marked HELLO: the first of a session by sending
+   * the session's HELLO again, any later one (the client started a new session) by a new session.
    * @default 'server'
    */
   role?: 'client' | 'server';
   /**
-   * Client: a HELLO within this long of the session's start or of the previous HELLO belongs to
-   * the handshake, not to a device restart. Also the blind spot: a device that resets this soon
-   * after a handshake is not noticed (its calls in flight end at their deadline instead).
+   * Client, with a device that does not mark its answers: a HELLO within this long of the
+   * session's start or of the previous HELLO belongs to the handshake, not to a device restart.
+   * Also the blind spot: such a device that resets this soon after a handshake is not noticed
+   * (its calls in flight end at their deadline instead).
    * @default max(500, 2 × 8e6 / line rate) ms
    */
   helloWindowMs?: number;
@@ -235,6 +237,11 @@ export class UartSessions implements LinkListener {
   private readonly intervalMs: number;
   /** @internal */ readonly role: 'client' | 'server';
   /** @internal */ readonly helloWindowMs: number;
+  /**
+   * @internal The device on the port now open marks its answers (HELLO_FLAG_ANSWER): any HELLO
+   * without the mark, after a session's first, is a reset, however soon it comes.
+   */
+  peerMarksAnswers = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private opening = false;
   private everOpen = false;
@@ -308,6 +315,7 @@ export class UartSessions implements LinkListener {
     }
     if (link === null) { this.timer = setTimeout(this.attempt, this.intervalMs); return; }
     this.port = link;
+    this.peerMarksAnswers = false; // it may be another device (or firmware) than last time
     link.start({ onFrame: this.onPortFrame, onClose: (err) => this.onPortClose(link, err), onDrain: this.onPortDrain });
     this.emit(this.everOpen ? 'reopened' : 'open', null);
     this.everOpen = true;
@@ -376,8 +384,8 @@ export class UartSession implements Link {
   private gotHello = false;
   /** Started from the peer's HELLO (the device restarted): ours is not sent (it would only be answered again). */
   private readonly fed: boolean;
-  /** Our HELLO as sent (the server answers a client's first HELLO with it). */
-  private ownHello: Uint8Array | null = null;
+  /** Our HELLO as sent, marked as an answer (the server answers a client's first HELLO with it). */
+  private ownHelloAnswer: Uint8Array | null = null;
   /** When the session started or last took a HELLO (the handshake window runs from there). */
   private lastHelloAt = performance.now();
   private held: Uint8Array[] | null;
@@ -403,8 +411,10 @@ export class UartSession implements Link {
   send(frame: Uint8Array, len: number = frame.length): boolean {
     checkMtu(len, this.caps.mtu);
     if (this.closed) { this.stats.dropped++; return false; }
-    if (this.ownHello === null && (frame[1]! & 0x0f) === KIND_HELLO) {
-      this.ownHello = frame.slice(0, len);
+    if (this.ownHelloAnswer === null && (frame[1]! & 0x0f) === KIND_HELLO) {
+      const answer = frame.slice(0, len);
+      if (len >= HEADER_BYTES + 2) answer[HEADER_BYTES + 1] = answer[HEADER_BYTES + 1]! | HELLO_FLAG_ANSWER;
+      this.ownHelloAnswer = answer;
       if (this.fed) return true; // the device just announced itself; no need for another answer
     }
     return this.port.send(frame, len);
@@ -441,12 +451,16 @@ export class UartSession implements Link {
   /** A HELLO arrived: true = deliver it; false = this session is over (the peer started a new one). */
   private onHello(buf: Uint8Array, off: number, len: number): boolean {
     const sup = this.sup;
+    const answer = len >= HEADER_BYTES + 2 && (buf[off + HEADER_BYTES + 1]! & HELLO_FLAG_ANSWER) !== 0;
     if (sup.role === 'client') {
-      // HELLOs close together belong to one handshake: ours draws an answer, a device that
-      // booted just then also announced itself, a HELLO retry draws another answer. Only a HELLO
-      // after a quiet spell means the device restarted.
+      // An answer (to ours, or to a retry of an earlier session, however late) never means a
+      // reset. A HELLO without the mark does, after the session's first, from a device that marks
+      // its answers. From one that does not (older firmware), HELLOs close together belong to one
+      // handshake (ours draws an answer, a device that booted just then also announced itself, a
+      // HELLO retry draws another answer); only a HELLO after a quiet spell means a reset.
       const now = performance.now();
-      if (this.gotHello && now - this.lastHelloAt > sup.helloWindowMs) {
+      if (answer) sup.peerMarksAnswers = true;
+      else if (this.gotHello && (sup.peerMarksAnswers || now - this.lastHelloAt > sup.helloWindowMs)) {
         sup.peerNewSession(this, buf.slice(off, off + len)); // the device restarted
         return false;
       }
@@ -454,9 +468,10 @@ export class UartSession implements Link {
       this.lastHelloAt = now;
       return true;
     }
+    if (answer) return true; // a client's answer starts nothing (ours do not come from clients)
     if (this.gotHello) { sup.peerNewSession(this, null); return false; } // the new session's HELLO answers
     this.gotHello = true;
-    if (this.ownHello !== null) this.port.send(this.ownHello); // answer, as the firmware does
+    if (this.ownHelloAnswer !== null) this.port.send(this.ownHelloAnswer); // answer, as the firmware does
     return true;
   }
 
