@@ -15,8 +15,8 @@
 // allocation per `batchBytes` sent, none per frame).
 import { CellError } from '../wire/cell-error.ts';
 import { ERR_LINK_CLOSED, ERR_LINK_IO, ERR_RPC_MALFORMED } from '../wire/errors.ts';
-import { Header, HEADER_BYTES, readHeader } from '../wire/header.ts';
-import { PARTIAL_BAD, PartialFrame } from '../transports/partial-frame.ts';
+import { HEADER_BYTES } from '../wire/header.ts';
+import { FrameReader } from '../transports/partial-frame.ts';
 import { checkMtu, copyBytes, LinkStats, type Link, type LinkCapabilities, type LinkHandlers } from '../transports/link.ts';
 
 /** The part of a libp2p v3 `Stream` a MeshLink uses (structural: no type dependency on libp2p). */
@@ -55,10 +55,8 @@ export class MeshLink implements Link {
   /** PeerId (string) of the other end, when known. */
   readonly remotePeer: string;
   private handlers: LinkHandlers | null = null;
-  private readonly hdr = new Header();
-  private readonly maxPayload: number;
-  /** The incomplete frame at the end of the last read chunk, if any. */
-  private readonly partial = new PartialFrame();
+  /** The read loop (headers read byte by byte: every chunk is a new array here). */
+  private readonly reader: FrameReader;
   private stage: Uint8Array;
   private stageStart = 0;
   private stageEnd = 0;
@@ -75,7 +73,7 @@ export class MeshLink implements Link {
     const mtu = opts.mtu ?? 1 << 20;
     if (!(mtu >= HEADER_BYTES)) throw new RangeError(`mtu must be at least ${HEADER_BYTES}, got ${mtu}`);
     this.caps = Object.freeze({ kind: 'stream', reliable: true, mtu, framing: 'length' });
-    this.maxPayload = mtu - HEADER_BYTES;
+    this.reader = new FrameReader(this, mtu - HEADER_BYTES, null);
     this.batchBytes = opts.batchBytes ?? 65536;
     this.flushAtBytes = Math.min(this.batchBytes, opts.flushAtBytes ?? 16384);
     this.hwm = opts.highWaterMarkBytes ?? 1 << 20;
@@ -217,7 +215,8 @@ export class MeshLink implements Link {
     } else this.onChunk(data as Uint8Array);
   };
 
-  private fatal(code: number): void {
+  /** @internal A bad frame header (FrameReader): the stream cannot be resynchronised. */
+  fatal(code: number): void {
     this.stats.errMalformed++;
     this.stageStart = this.stageEnd = 0;
     this.finish(new CellError(ERR_RPC_MALFORMED, `bad frame header on a mesh stream (wire error ${code}): closing`, { wireCode: code }));
@@ -226,38 +225,7 @@ export class MeshLink implements Link {
 
   private onChunk(chunk: Uint8Array): void {
     if (this.closed) return;
-    const end = chunk.length;
-    let off = 0;
-    if (this.partial.len > 0) {
-      off = this.continuePartial(chunk);
-      if (off < 0) return;
-    }
-    const h = this.hdr;
-    const handlers = this.handlers!;
-    const s = this.stats;
-    while (off < end && !this.closed) {
-      const avail = end - off;
-      if (avail < HEADER_BYTES) { this.partial.start(chunk, off, avail, 0); return; }
-      const r = readHeader(chunk, off, -1, this.maxPayload, h);
-      if (r < 0) { this.fatal(-r); return; }
-      const total = HEADER_BYTES + h.length;
-      if (avail < total) { this.partial.start(chunk, off, avail, total); return; }
-      s.framesIn++;
-      s.bytesIn += total;
-      handlers.onFrame(chunk, off, total, h);
-      off += total;
-    }
-  }
-
-  /** The rest of a frame begun in an earlier chunk: the offset after it, or -1 (more needed, or the link failed). */
-  private continuePartial(chunk: Uint8Array): number {
-    const p = this.partial;
-    const off = p.add(chunk, this.maxPayload, this.hdr);
-    if (off < 0) { if (off === PARTIAL_BAD) this.fatal(p.badHeader); return -1; }
-    this.stats.framesIn++;
-    this.stats.bytesIn += p.frameBytes;
-    this.handlers!.onFrame(p.buf, 0, p.frameBytes, this.hdr);
-    return this.closed ? -1 : off;
+    this.reader.receive(chunk, chunk.length, this.handlers!);
   }
 
   private finish(err: CellError | null): void {

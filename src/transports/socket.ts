@@ -12,9 +12,9 @@
 import net, { type Socket } from 'node:net';
 import { CellError } from '../wire/cell-error.ts';
 import { ERR_LINK_CLOSED, ERR_LINK_IO, ERR_RPC_MALFORMED } from '../wire/errors.ts';
-import { Header, HEADER_BYTES } from '../wire/header.ts';
+import { HEADER_BYTES } from '../wire/header.ts';
 import { HeaderView } from './header-view.ts';
-import { PARTIAL_BAD, PartialFrame } from './partial-frame.ts';
+import { FrameReader } from './partial-frame.ts';
 import { checkMtu, copyBytes, LinkStats, type Link, type LinkCapabilities, type LinkHandlers } from './link.ts';
 
 export interface SocketLinkOptions {
@@ -60,14 +60,12 @@ export class SocketLink implements Link {
   get readsOwnBuffer(): boolean { return this.ownBuffer; }
   private handlers: LinkHandlers | null = null;
   private readonly socket: Socket;
-  private readonly hdr = new Header();
-  /** DataView over the last read chunk (header fast path); let go of at the end of its tick unless reads go into the link's own buffer. */
-  private rxView = new HeaderView(true);
-  private readonly maxPayload: number;
+  /**
+   * The read loop. Its header view keeps a DataView over the last read chunk, let go of at the
+   * end of its tick unless reads go into the link's own buffer.
+   */
+  private readonly reader: FrameReader;
   private readonly mtu: number;
-  // reassembly of a frame split across chunks
-  /** The incomplete frame at the end of the last read chunk, if any. */
-  private readonly partial = new PartialFrame();
   // write batching
   private stage: Uint8Array; // === cur.bytes
   private cur: StageBuffer;
@@ -88,7 +86,7 @@ export class SocketLink implements Link {
     const mtu = opts.mtu ?? 1 << 20;
     if (!(mtu >= HEADER_BYTES)) throw new RangeError(`mtu must be at least ${HEADER_BYTES}, got ${mtu}`);
     this.caps = Object.freeze({ kind: 'stream', reliable: true, mtu, framing: 'length' });
-    this.maxPayload = mtu - HEADER_BYTES;
+    this.reader = new FrameReader(this, mtu - HEADER_BYTES, new HeaderView(true));
     this.mtu = mtu;
     this.batchBytes = opts.batchBytes ?? 65536;
     this.flushAtBytes = Math.min(this.batchBytes, opts.flushAtBytes ?? 16384);
@@ -248,7 +246,8 @@ export class SocketLink implements Link {
     this.finish(new CellError(ERR_LINK_CLOSED, 'connection closed'));
   };
 
-  private fatal(code: number): void {
+  /** @internal A bad frame header (FrameReader): the stream cannot be resynchronised. */
+  fatal(code: number): void {
     this.stats.errMalformed++;
     this.stageStart = this.stageEnd = 0;
     this.finish(new CellError(ERR_RPC_MALFORMED, `bad frame header on a length-framed stream (wire error ${code}): closing`, { wireCode: code }));
@@ -276,42 +275,12 @@ export class SocketLink implements Link {
    */
   useOwnReadBuffer(): void {
     this.ownBuffer = true;
-    this.rxView = new HeaderView(false);
+    this.reader.view = new HeaderView(false);
   }
 
   /** Frames in `chunk[0, end)`. */
   private receive(chunk: Uint8Array, end: number): void {
-    let off = 0;
-    if (this.partial.len > 0) {
-      off = this.continuePartial(chunk, end);
-      if (off < 0) return; // still incomplete, or fatal
-    }
-    const h = this.hdr;
-    const handlers = this.handlers!;
-    const s = this.stats;
-    while (off < end && !this.closed) {
-      const avail = end - off;
-      if (avail < HEADER_BYTES) { this.partial.start(chunk, off, avail, 0); return; }
-      const r = this.rxView.read(chunk, off, -1, this.maxPayload, h);
-      if (r < 0) { this.fatal(-r); return; }
-      const total = HEADER_BYTES + h.length;
-      if (avail < total) { this.partial.start(chunk, off, avail, total); return; }
-      s.framesIn++;
-      s.bytesIn += total;
-      handlers.onFrame(chunk, off, total, h);
-      off += total;
-    }
-  }
-
-  /** The rest of a frame begun in an earlier chunk: the offset after it, or -1 (more needed, or the link failed). */
-  private continuePartial(chunk: Uint8Array, end: number): number {
-    const p = this.partial;
-    const off = p.add(chunk, this.maxPayload, this.hdr, end);
-    if (off < 0) { if (off === PARTIAL_BAD) this.fatal(p.badHeader); return -1; }
-    this.stats.framesIn++;
-    this.stats.bytesIn += p.frameBytes;
-    this.handlers!.onFrame(p.buf, 0, p.frameBytes, this.hdr);
-    return this.closed ? -1 : off;
+    this.reader.receive(chunk, end, this.handlers!);
   }
 
   private finish(err: CellError | null): void {
