@@ -12,7 +12,8 @@ import { EchoCell, PAYLOAD_BYTES } from './echo-cell.ts';
 
 const callers = Number(process.argv[2] ?? 1000), secs = Number(process.argv[3] ?? 3);
 const dir = mkdtempSync(join(tmpdir(), 'cell-probe-'));
-const childArgs = [...(process.env.PROBE_IMPORT ? ['--import', process.env.PROBE_IMPORT] : []), ...(process.env.PROBE_SERVER_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.PROBE_SERVER_PROF] : []), '--import', 'tsx', fileURLToPath(new URL('./peer.ts', import.meta.url)), dir];
+// PROBE_SERVER_NODE_ARGS: extra node flags for the server process (e.g. "--print-opt-code --print-opt-code-filter=onRequest").
+const childArgs = [...(process.env.PROBE_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(process.env.PROBE_IMPORT ? ['--import', process.env.PROBE_IMPORT] : []), ...(process.env.PROBE_SERVER_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.PROBE_SERVER_PROF] : []), '--import', 'tsx', fileURLToPath(new URL('./peer.ts', import.meta.url)), dir];
 const child = spawn(process.execPath, childArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
 await new Promise((res) => createInterface({ input: child.stdout! }).once('line', res));
 /** The server process's user + system CPU in µs (/proc/<pid>/stat fields 14-15, in clock ticks of 10 ms). */

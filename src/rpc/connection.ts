@@ -209,6 +209,13 @@ class EventEntry implements Keyed {
 // ---------------------------------------------------------------------------------------------
 // Client-side call slots (pooled)
 
+/**
+ * Function.prototype.call as a constant: `handler.call(impl, …)` made optimised dispatch code
+ * look up "call" on the handler through a generic LoadIC per request (--print-opt-code of
+ * onRequest); through a constant the lookup folds away and only the call itself remains.
+ */
+const callWithThis = Function.prototype.call;
+
 const KIND_UNARY = 0;
 const KIND_DESCRIBE = 1;
 /** `deadline` of a call without one: later than any (the largest Smi on 64-bit V8 with pointer compression). */
@@ -1098,7 +1105,7 @@ export class Connection {
   /** Run a handler; a throw is answered here (FAILED returned). Kept apart so the caller has no try/catch. */
   private invoke(e: ServeEntry, req: unknown, sc: ServerCall): unknown {
     try {
-      return e.handler.call(e.impl, req, sc);
+      return callWithThis.call(e.handler, e.impl, req, sc);
     } catch (err) {
       this.serverFailed(sc, err);
       return FAILED;
@@ -1202,7 +1209,7 @@ export class Connection {
     const e = ss.entry!;
     let it: AsyncIterator<unknown> | Iterator<unknown>;
     try {
-      const src = e.handler.call(e.impl, ss.req, ss) as AsyncIterable<unknown> | Iterable<unknown>;
+      const src = callWithThis.call(e.handler, e.impl, ss.req, ss) as AsyncIterable<unknown> | Iterable<unknown>;
       const get = (src as AsyncIterable<unknown>)[Symbol.asyncIterator] ?? (src as Iterable<unknown>)[Symbol.iterator];
       if (typeof get !== 'function') throw new TypeError(`stream handler "${e.info.name}" must return an (async) iterable`);
       it = get.call(src) as AsyncIterator<unknown>;
