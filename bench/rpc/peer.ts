@@ -1,6 +1,8 @@
 // Server process of bench/rpc/rpc.bench.ts: a raw UDS echo, the Cell echo cell over UDS, a
 // minimal msgpack-RPC over UDS (as in shared/bench-baseline/rpc-servers.mjs) and grpc-js Echo.
-// Prints one JSON line {ready, grpc} when listening; exits when stdin ends.
+// Prints one JSON line {ready, msgpack, grpc} when listening; exits when stdin ends.
+// PEER_SERVERS (comma list of raw, cell, msgpack, grpc) picks some: rpc.bench.ts runs grpc-js in a
+// process of its own (see startPeer there for why).
 import net from 'node:net';
 import { unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -12,19 +14,26 @@ import { EchoCell, Msg } from './echo-cell.ts';
 const dir = process.argv[2]!;
 const req = createRequire(new URL('./thirdparty/package.json', import.meta.url));
 const rm = (p: string) => { try { unlinkSync(p); } catch { /* none */ } };
+// PEER_SERVERS=cell,raw,...: only these (probes); default all.
+const only = process.env.PEER_SERVERS?.split(',');
+const want = (name: string): boolean => only === undefined || only.includes(name);
 
 // raw echo
-rm(`${dir}/raw.sock`);
-const raw = net.createServer((s) => { s.setNoDelay?.(true); s.on('data', (d) => s.write(d)); s.on('error', () => {}); });
-await new Promise<void>((r) => raw.listen(`${dir}/raw.sock`, r));
+if (want('raw')) {
+  rm(`${dir}/raw.sock`);
+  const raw = net.createServer((s) => { s.setNoDelay?.(true); s.on('data', (d) => s.write(d)); s.on('error', () => {}); });
+  await new Promise<void>((r) => raw.listen(`${dir}/raw.sock`, r));
+}
 
 // Cell
-const l = await listenUnix(`${dir}/cell.sock`);
-serve(EchoCell, { ping: (m: Infer<typeof Msg>) => m }, l, { heartbeatMs: 0 });
+if (want('cell')) {
+  const l = await listenUnix(`${dir}/cell.sock`);
+  serve(EchoCell, { ping: (m: Infer<typeof Msg>) => m }, l, { heartbeatMs: 0 });
+}
 
 // msgpack-RPC
 let msgpack = false;
-try {
+if (want('msgpack')) try {
   const { Packr } = req('msgpackr');
   const packr = new Packr({ useRecords: false });
   rm(`${dir}/msgpack.sock`);
@@ -55,7 +64,7 @@ try {
 
 // grpc-js
 let grpc: string | null = null;
-try {
+if (want('grpc')) try {
   const g = req('@grpc/grpc-js');
   const pl = req('@grpc/proto-loader');
   const def = pl.loadSync(new URL('./echo.proto', import.meta.url).pathname, { keepCase: true });

@@ -14,7 +14,7 @@ const callers = Number(process.argv[2] ?? 1000), secs = Number(process.argv[3] ?
 const dir = mkdtempSync(join(tmpdir(), 'cell-probe-'));
 // PROBE_SERVER_NODE_ARGS: extra node flags for the server process (e.g. "--print-opt-code --print-opt-code-filter=onRequest").
 const childArgs = [...(process.env.PROBE_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(process.env.PROBE_IMPORT ? ['--import', process.env.PROBE_IMPORT] : []), ...(process.env.PROBE_SERVER_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.PROBE_SERVER_PROF] : []), '--import', 'tsx', fileURLToPath(new URL('./peer.ts', import.meta.url)), dir];
-const child = spawn(process.execPath, childArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, childArgs, { stdio: ['pipe', 'pipe', 'inherit'], env: { PEER_SERVERS: 'raw,cell', ...process.env } });
 await new Promise((res) => createInterface({ input: child.stdout! }).once('line', res));
 /** The server process's user + system CPU in µs (/proc/<pid>/stat fields 14-15, in clock ticks of 10 ms). */
 const childCpuUs = (): number => { const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12])) * 10_000; };

@@ -172,13 +172,27 @@ function msgpackClient(path: string): Promise<{ call: () => Promise<Uint8Array>;
 
 // ---- run
 const dir = mkdtempSync(join(tmpdir(), 'cell-rpc-bench-'));
-const peerArgs = ['--import', 'tsx', fileURLToPath(new URL('./peer.ts', import.meta.url)), dir];
-const [file, args] = PIN === 'none' ? [process.execPath, peerArgs] : ['taskset', ['-c', PIN === 'cross' ? '1' : '0', process.execPath, ...peerArgs]];
-const child = spawn(file, args as string[], { stdio: ['pipe', 'pipe', 'inherit'] });
-const info = await new Promise<{ msgpack: boolean; grpc: string | null }>((res, rej) => {
-  createInterface({ input: child.stdout! }).once('line', (l) => res(JSON.parse(l)));
-  child.once('exit', (c) => rej(new Error(`peer exited ${c}`)));
-});
+/**
+ * A server process (peer.ts) serving `servers`, placed as --pin says. grpc-js gets a process of
+ * its own, so each system is measured as it would run alone: loading grpc-js's server turns off
+ * V8's "no ArrayBuffer was ever detached" assumption for the whole process, and from then on
+ * optimised code checks for a detached buffer on every typed-array access (166 such checks in
+ * the Cell server's 64-byte decode, --print-opt-code with PEER_SERVERS=cell,raw,grpc vs
+ * cell,raw). Their cost did not show in calls/s on this machine (pipeline-probe, interleaved).
+ */
+async function startPeer(servers: string): Promise<{ child: ReturnType<typeof spawn>; info: { msgpack: boolean; grpc: string | null } }> {
+  const peerArgs = ['--import', 'tsx', fileURLToPath(new URL('./peer.ts', import.meta.url)), dir];
+  const [file, args] = PIN === 'none' ? [process.execPath, peerArgs] : ['taskset', ['-c', PIN === 'cross' ? '1' : '0', process.execPath, ...peerArgs]];
+  const child = spawn(file, args as string[], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, PEER_SERVERS: servers } });
+  const info = await new Promise<{ msgpack: boolean; grpc: string | null }>((res, rej) => {
+    createInterface({ input: child.stdout! }).once('line', (l) => res(JSON.parse(l)));
+    child.once('exit', (c) => rej(new Error(`peer exited ${c}`)));
+  });
+  return { child, info };
+}
+const peer = await startPeer('raw,cell,msgpack');
+const grpcPeer = await startPeer('grpc');
+const info = { msgpack: peer.info.msgpack, grpc: grpcPeer.info.grpc };
 
 const r: Record<string, number | Lat | null> = {};
 try {
@@ -230,8 +244,7 @@ try {
     client.close();
   }
 } finally {
-  child.stdin!.end();
-  child.kill('SIGTERM');
+  for (const { child } of [peer, grpcPeer]) { child.stdin!.end(); child.kill('SIGTERM'); }
   rmSync(dir, { recursive: true, force: true });
 }
 

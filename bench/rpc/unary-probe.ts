@@ -17,7 +17,7 @@ const calls = Number(process.argv[2] ?? 20000), rounds = Number(process.argv[3] 
 const ONLY = process.argv[4] ?? '';
 const FRAME = 20 + Msg.maxSize;
 const dir = mkdtempSync(join(tmpdir(), 'cell-uprobe-'));
-const child = spawn(process.execPath, [...(process.env.PROBE_SERVER_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.PROBE_SERVER_PROF] : []), '--import', 'tsx', fileURLToPath(new URL('./peer.ts', import.meta.url)), dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, [...(process.env.PROBE_SERVER_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.PROBE_SERVER_PROF] : []), '--import', 'tsx', fileURLToPath(new URL('./peer.ts', import.meta.url)), dir], { stdio: ['pipe', 'pipe', 'inherit'], env: { PEER_SERVERS: 'raw,cell', ...process.env } });
 await new Promise((res) => createInterface({ input: child.stdout! }).once('line', res));
 const childCpuUs = (): number => { const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12])) * 10_000; };
 const hr = process.hrtime.bigint;
