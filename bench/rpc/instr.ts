@@ -13,71 +13,17 @@
 //   server: a Connection serving the echo cell over a SocketLink on a fake socket that is fed
 //           chunks of 200 REQUEST frames (one per macrotask) and discards what is written.
 // Not included: the kernel (syscalls are ~1 per 200 calls here) and libuv.
-import { EventEmitter } from 'node:events';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Socket } from 'node:net';
 import { connect, serve } from '../../src/rpc/index.ts';
-import { Connection } from '../../src/rpc/connection.ts';
-import { SocketLink } from '../../src/transports/socket.ts';
-import { LinkStats, type Link } from '../../src/transports/link.ts';
-import { Header, HEADER_BYTES, KIND_HELLO, KIND_REQUEST, KIND_RESPONSE, writeHeader } from '../../src/wire/header.ts';
-import { writeU32LE } from '../../src/wire/bytes.ts';
 import type { Infer } from '../../src/codec/index.ts';
 import { EchoCell, Msg, PAYLOAD_BYTES } from './echo-cell.ts';
-
-/** Just enough of net.Socket for SocketLink. `onWrite` gets a copy of every write. */
-class FakeSocket extends EventEmitter {
-  writableLength = 0;
-  destroyed = false;
-  constructor(private readonly onWrite: (chunk: Buffer) => void) { super(); }
-  setNoDelay(): this { return this; }
-  pause(): this { return this; }
-  resume(): this { return this; }
-  write(data: Uint8Array, cb?: () => void): boolean {
-    this.onWrite(Buffer.from(data)); // a copy, as the kernel makes
-    if (cb !== undefined) queueMicrotask(cb);
-    return true;
-  }
-  end(): this { return this; }
-  destroy(): this { this.destroyed = true; return this; }
-}
-
-/** The echo cell's server HELLO, produced by a real server Connection. */
-function serverHello(): Uint8Array {
-  let hello: Uint8Array | null = null;
-  const cap: Link = {
-    caps: { kind: 'stream', reliable: true, mtu: 1 << 20, framing: 'length' }, stats: new LinkStats(), closed: false,
-    start() {}, close() {}, send(f, len = f.length) { if (hello === null) hello = f.slice(0, len); return true; },
-  };
-  new Connection(cap, { serve: { def: EchoCell, impl: { ping: (m: unknown) => m } } }, { heartbeatMs: 0, helloTimeoutMs: 0 });
-  return hello!;
-}
+import { ECHO_FRAME_BYTES, FakeSocket, fillRequests, reflectingSocket } from './fake-socket.ts';
 
 async function runClient(calls: number, callers: number): Promise<void> {
-  const hello = serverHello();
-  let sock!: FakeSocket;
-  sock = new FakeSocket((chunk) => {
-    // Turn REQUESTs into RESPONSEs in place; answer HELLO with the server's HELLO.
-    const parts: Uint8Array[] = [];
-    let start = 0;
-    for (let off = 0; off < chunk.length;) {
-      const len = HEADER_BYTES + chunk.readUInt32LE(off + 16);
-      const kind = chunk[off + 1]! & 15;
-      if (kind === KIND_REQUEST) chunk[off + 1] = (chunk[off + 1]! & 0xf0) | KIND_RESPONSE;
-      else {
-        if (off > start) parts.push(chunk.subarray(start, off));
-        if (kind === KIND_HELLO) parts.push(hello);
-        start = off + len;
-      }
-      off += len;
-    }
-    if (chunk.length > start) parts.push(chunk.subarray(start));
-    const back = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    if (back.length > 0) setImmediate(() => sock.emit('data', back));
-  });
+  const sock = reflectingSocket();
   // A deadline that cannot fire under valgrind (≈ 50× slower) but is still armed per call.
-  const cell = await connect(EchoCell, new SocketLink(sock as unknown as Socket), { heartbeatMs: 0, deadlineMs: 3_600_000 });
+  const cell = await connect(EchoCell, sock.link(), { heartbeatMs: 0, deadlineMs: 3_600_000 });
   const msg = { payload: new Uint8Array(PAYLOAD_BYTES).fill(0x5a) };
   let count = 0;
   const total = calls + 100_000; // fixed warm-up, the same in every run
@@ -100,17 +46,14 @@ async function runClient(calls: number, callers: number): Promise<void> {
 
 async function runServer(calls: number): Promise<void> {
   let framesOut = 0;
-  const sock = new FakeSocket((chunk) => { framesOut += chunk.length / (HEADER_BYTES + Msg.maxSize); });
-  serve(EchoCell, { ping: (m: Infer<typeof Msg>) => m }, new SocketLink(sock as unknown as Socket), { heartbeatMs: 0, helloTimeoutMs: 0 });
-  const PER_CHUNK = 200, FRAME = HEADER_BYTES + Msg.maxSize;
-  const h = new Header();
-  const key = EchoCell.entries.find((e) => e.name === 'ping')!.key;
-  h.kind = KIND_REQUEST; h.keyLo = Number(key & 0xffffffffn); h.keyHi = Number(key >> 32n); h.length = Msg.maxSize;
+  const sock = new FakeSocket((chunk) => { framesOut += chunk.length / ECHO_FRAME_BYTES; });
+  serve(EchoCell, { ping: (m: Infer<typeof Msg>) => m }, sock.link(), { heartbeatMs: 0, helloTimeoutMs: 0 });
+  const PER_CHUNK = 200;
   const total = calls + 100_000;
   let id = 1;
   for (let sent = 0; sent < total; sent += PER_CHUNK) {
-    const chunk = Buffer.alloc(PER_CHUNK * FRAME, 0x5a); // a new chunk per read, as from a socket
-    for (let i = 0; i < PER_CHUNK; i++) { h.callId = id++; writeHeader(h, chunk, i * FRAME); }
+    const chunk = Buffer.alloc(PER_CHUNK * ECHO_FRAME_BYTES, 0x5a); // a new chunk per read, as from a socket
+    id = fillRequests(chunk, PER_CHUNK, id);
     sock.emit('data', chunk);
     await new Promise((r) => setImmediate(r));
   }
