@@ -209,13 +209,6 @@ class EventEntry implements Keyed {
 // ---------------------------------------------------------------------------------------------
 // Client-side call slots (pooled)
 
-/**
- * Function.prototype.call as a constant: `handler.call(impl, …)` made optimised dispatch code
- * look up "call" on the handler through a generic LoadIC per request (--print-opt-code of
- * onRequest); through a constant the lookup folds away and only the call itself remains.
- */
-const callWithThis = Function.prototype.call;
-
 const KIND_UNARY = 0;
 const KIND_DESCRIBE = 1;
 /** `deadline` of a call without one: later than any (the largest Smi on 64-bit V8 with pointer compression). */
@@ -389,6 +382,13 @@ const ST_CLOSING = 1; // GOODBYE sent: in-flight calls finish, new ones fail Clo
 const ST_CLOSED = 2;
 
 type Slot = PendingCall | ClientStream;
+
+/**
+ * Function.prototype.call as a constant: `handler.call(impl, …)` made optimised dispatch code
+ * look up "call" on the handler through a generic LoadIC per request (--print-opt-code of
+ * onRequest); through a constant the lookup folds away and only the call itself remains.
+ */
+const callWithThis = Function.prototype.call;
 
 /** invoke(): the handler threw (already answered). */
 const FAILED: unique symbol = Symbol('failed');

@@ -1,6 +1,7 @@
 // Payloads of the RPC control frames: HELLO, ERROR, CREDIT (docs/rpc.md §4, byte by byte).
 // All integers little-endian; strings UTF-8 with a length prefix, never NUL-terminated.
 import { readU16LE, readU32LE, writeU16LE, writeU32LE } from '../wire/bytes.ts';
+import { HEADER_BYTES } from '../wire/header.ts';
 import type { EntryInfo } from './define.ts';
 
 export const PROTOCOL_VERSION = 1;
@@ -11,6 +12,16 @@ export const HELLO_FLAG_CALLING = 0x02;
  * client takes a HELLO without it, after the handshake, for a device reset (docs/uart.md §2).
  */
 export const HELLO_FLAG_ANSWER = 0x04;
+
+/** Whether the HELLO frame at buf[off, off+len) (header included) is marked as an answer. An empty HELLO is not. */
+export function helloIsAnswer(buf: Uint8Array, off: number, len: number): boolean {
+  return len >= HEADER_BYTES + 2 && (buf[off + HEADER_BYTES + 1]! & HELLO_FLAG_ANSWER) !== 0;
+}
+
+/** Mark the HELLO frame `frame` (header included, `len` bytes) as an answer, in place. */
+export function markHelloAnswer(frame: Uint8Array, len: number = frame.length): void {
+  if (len >= HEADER_BYTES + 2) frame[HEADER_BYTES + 1] = frame[HEADER_BYTES + 1]! | HELLO_FLAG_ANSWER;
+}
 
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });

@@ -349,28 +349,14 @@ export function readIntoOwnBuffer(socket: Socket, link: SocketLink): boolean {
  */
 export function connectSocket(where: net.NetConnectOpts, opts: SocketLinkOptions = {}): Promise<SocketLink> {
   return new Promise((resolve, reject) => {
-    let link: SocketLink | null = null;
-    const early: Uint8Array[] = [];
-    const buffer = new Uint8Array(READ_BUFFER_BYTES);
-    const s = net.connect({
-      ...where,
-      onread: {
-        buffer,
-        callback: (n: number, buf: Uint8Array): boolean => {
-          if (link !== null) return link.onRead(n, buf);
-          early.push(buf.slice(0, n));
-          return true;
-        },
-      },
-    });
+    // The link exists before the first read (reads start after 'connect'); until its start()
+    // it keeps what arrives (onRead → held).
+    let link!: SocketLink;
+    const s = net.connect({ ...where, onread: { buffer: new Uint8Array(READ_BUFFER_BYTES), callback: (n: number, buf: Uint8Array): boolean => link.onRead(n, buf) } });
+    link = new SocketLink(s, opts);
+    link.useOwnReadBuffer();
     const onErr = (e: Error): void => reject(e);
     s.once('error', onErr);
-    s.once('connect', () => {
-      s.off('error', onErr);
-      link = new SocketLink(s, opts);
-      link.useOwnReadBuffer();
-      for (const c of early) link.onRead(c.length, c);
-      resolve(link);
-    });
+    s.once('connect', () => { s.off('error', onErr); resolve(link); });
   });
 }

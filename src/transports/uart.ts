@@ -21,12 +21,12 @@ import { checkMtu, type Link, type LinkCapabilities, type LinkHandlers, type Lin
 import { UartIo } from './uart-io.ts';
 import { CellError } from '../wire/cell-error.ts';
 import { ERR_LINK_IO } from '../wire/errors.ts';
-import { HEADER_BYTES, KIND_HELLO } from '../wire/header.ts';
+import { KIND_HELLO } from '../wire/header.ts';
 import { Connection, type CallOptions, type ConnectionOptions, type RpcStats } from '../rpc/connection.ts';
 import { makeClient, sendViaPromise, serve, unaryMethod, type Client, type ClientControls, type Impl, type SendDone, type Server, type ServeOptions, type UnaryMethod } from '../rpc/api.ts';
 import { RpcCode, rpcError } from '../rpc/errors.ts';
 import type { CellDef, MethodDef } from '../rpc/define.ts';
-import { HELLO_FLAG_ANSWER, type HelloInfo } from '../rpc/payloads.ts';
+import { helloIsAnswer, markHelloAnswer, type HelloInfo } from '../rpc/payloads.ts';
 import type { CellDescription } from '../codec/schema-json.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -413,7 +413,7 @@ export class UartSession implements Link {
     if (this.closed) { this.stats.dropped++; return false; }
     if (this.ownHelloAnswer === null && (frame[1]! & 0x0f) === KIND_HELLO) {
       const answer = frame.slice(0, len);
-      if (len >= HEADER_BYTES + 2) answer[HEADER_BYTES + 1] = answer[HEADER_BYTES + 1]! | HELLO_FLAG_ANSWER;
+      markHelloAnswer(answer);
       this.ownHelloAnswer = answer;
       if (this.fed) return true; // the device just announced itself; no need for another answer
     }
@@ -451,7 +451,7 @@ export class UartSession implements Link {
   /** A HELLO arrived: true = deliver it; false = this session is over (the peer started a new one). */
   private onHello(buf: Uint8Array, off: number, len: number): boolean {
     const sup = this.sup;
-    const answer = len >= HEADER_BYTES + 2 && (buf[off + HEADER_BYTES + 1]! & HELLO_FLAG_ANSWER) !== 0;
+    const answer = helloIsAnswer(buf, off, len);
     if (sup.role === 'client') {
       // An answer (to ours, or to a retry of an earlier session, however late) never means a
       // reset. A HELLO without the mark does, after the session's first, from a device that marks

@@ -14,8 +14,8 @@ import { connectUart, openUart, serveUart, type UartClient, type UartLink, type 
 import { RpcCode, serve } from '../../src/rpc/index.ts';
 import type { Link, LinkHandlers } from '../../src/transports/link.ts';
 import { CellError } from '../../src/wire/cell-error.ts';
-import { HEADER_BYTES, KIND_HELLO } from '../../src/wire/header.ts';
-import { HELLO_FLAG_ANSWER } from '../../src/rpc/payloads.ts';
+import { KIND_HELLO } from '../../src/wire/header.ts';
+import { markHelloAnswer } from '../../src/rpc/payloads.ts';
 import { Thermo } from '../rpc/fixtures/thermo.ts';
 import { thermoImpl } from '../rpc/fixtures/impl.ts';
 
@@ -67,7 +67,7 @@ class FirmwareLike implements Link {
   hello(answer: boolean): void {
     if (this.own === null) return;
     const f = this.own.slice();
-    if (answer) f[HEADER_BYTES + 1] = f[HEADER_BYTES + 1]! | HELLO_FLAG_ANSWER;
+    if (answer) markHelloAnswer(f);
     this.port.send(f);
   }
 }
