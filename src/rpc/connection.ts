@@ -19,7 +19,7 @@ import {
 import { readU32LE, writeU32LE } from '../wire/bytes.ts';
 import { ERR_APP_FIRST, ERR_LINK_CLOSED } from '../wire/errors.ts';
 import type { Link } from '../transports/link.ts';
-import { headerWord0, HeaderView } from '../transports/header-view.ts';
+import { appWord0, HeaderView } from '../transports/header-view.ts';
 import type { AnyCodec, AppErrorDef, CellDef, EntryInfo, ErrorsDecl, MethodDef, StreamDef } from './define.ts';
 import { RpcCode, RpcError } from './errors.ts';
 import {
@@ -110,7 +110,7 @@ class Pool<T> {
   put(x: T): void {
     const n = this.n;
     if (n >= this.max) return;
-    if (n < this.items.length) this.items[n] = x; else this.items.push(x);
+    this.items[n] = x; // n ≤ items.length: a store, or an append at the end (the array stays packed)
     this.n = n + 1;
   }
 }
@@ -638,7 +638,7 @@ export class Connection {
   // The key halves are not arguments: the caller stores them in `this.wh` first. A u32 ≥ 2^31 is a
   // double; passed to a call that is not inlined, or read through a polymorphic site (CallEntry
   // on the client, ServerCall on the server, in one process), V8 boxes it: a HeapNumber per call.
-  private sendFrame(kind: number, channel: number, id: number, codec: AnyCodec, value: unknown): number {
+  private sendFrame(kind: number, id: number, codec: AnyCodec, value: unknown): number {
     const need = HEADER_BYTES + codec.maxSize;
     if (need <= this.reserveMax) {
       const link = this.link;
@@ -647,13 +647,26 @@ export class Connection {
         const buf = link.wbuf!;
         const n = codec.tryEncode(value as never, buf, off + HEADER_BYTES);
         if (n < 0) return n;
-        this.txView.write(buf, off, headerWord0(kind, 0, channel), id, this.wh, n);
+        // The header, written here rather than through a helper: this function is inlined into
+        // the serving and calling paths, and V8's inlining budget (bytecode per optimised
+        // function) runs out before a helper would be (docs/rpc.md §8).
+        const dv = this.txView.of(buf), wh = this.wh;
+        dv.setUint32(off, appWord0(kind), true);
+        dv.setUint32(off + 4, id, true);
+        dv.setUint32(off + 8, wh.keyLo, true);
+        dv.setUint32(off + 12, wh.keyHi, true);
+        dv.setUint32(off + 16, n, true);
         this.sendOk = link.commit!(HEADER_BYTES + n);
         return HEADER_BYTES + n;
       }
     }
+    return this.sendFrameCopied(kind, id, codec, value);
+  }
+
+  /** sendFrame for a link without reserve/commit, or a frame larger than its batch: encode into the send buffer, then `link.send` copies it. */
+  private sendFrameCopied(kind: number, id: number, codec: AnyCodec, value: unknown): number {
     const wh = this.wh;
-    const n = this.encodeFrame(kind, channel, id, wh.keyLo, wh.keyHi, codec, value);
+    const n = this.encodeFrame(kind, CHANNEL_APP, id, wh.keyLo, wh.keyHi, codec, value);
     if (n >= 0) this.sendOk = this.send(n);
     return n;
   }
@@ -784,7 +797,7 @@ export class Connection {
     const id = this.nextCallId();
     const wh = this.wh;
     wh.keyLo = e.keyLo; wh.keyHi = e.keyHi;
-    const n = this.sendFrame(KIND_REQUEST, CHANNEL_APP, id, e.request, req);
+    const n = this.sendFrame(KIND_REQUEST, id, e.request, req);
     if (n < 0) { this.refusal = encodeError(n, e.info.name, 'request'); return null; }
     const c = this.callPool.take() ?? new PendingCall(this);
     c.id = id; c.entry = e; c.mode = KIND_UNARY;
@@ -825,7 +838,7 @@ export class Connection {
     s.id = id;
     const wh = this.wh;
     wh.keyLo = e.keyLo; wh.keyHi = e.keyHi;
-    const n = this.sendFrame(KIND_REQUEST, CHANNEL_APP, id, e.request, req);
+    const n = this.sendFrame(KIND_REQUEST, id, e.request, req);
     if (n < 0) { s.fail(encodeError(n, e.info.name, 'request')); return s; }
     this.addSlot(s);
     if (opts?.deadlineMs !== undefined) this.armDeadline(s, opts.deadlineMs);
@@ -1150,10 +1163,15 @@ export class Connection {
     if (!sc.cancelled && this.state !== ST_CLOSED) {
       const wh = this.wh;
       wh.keyLo = sc.keyLo; wh.keyHi = sc.keyHi;
-      const n = this.sendFrame(KIND_RESPONSE, CHANNEL_APP, sc.callId, e.response, res);
-      if (n < 0) this.sendError(sc.callId, sc.keyLo, sc.keyHi, CHANNEL_APP, RpcCode.Internal, `response of "${e.info.name}" does not encode (codec error ${-n})`);
+      const n = this.sendFrame(KIND_RESPONSE, sc.callId, e.response, res);
+      if (n < 0) this.refuseResponse(sc, n);
     }
     this.releaseServerCall(sc);
+  }
+
+  /** A handler's response does not encode (codec error -n): the caller gets Internal instead. Apart from serverDone, which is inlined into the serving path. */
+  private refuseResponse(sc: ServerCall, n: number): void {
+    this.sendError(sc.callId, sc.keyLo, sc.keyHi, CHANNEL_APP, RpcCode.Internal, `response of "${sc.entry!.info.name}" does not encode (codec error ${-n})`);
   }
 
   /** @internal A handler threw/rejected. */
@@ -1233,7 +1251,7 @@ export class Connection {
           break;
         }
         this.wh.keyLo = ss.keyLo; this.wh.keyHi = ss.keyHi;
-        const n = this.sendFrame(KIND_STREAM_ITEM, CHANNEL_APP, ss.callId, e.response, r.value);
+        const n = this.sendFrame(KIND_STREAM_ITEM, ss.callId, e.response, r.value);
         if (n < 0) {
           await it.return?.();
           this.sendError(ss.callId, ss.keyLo, ss.keyHi, CHANNEL_APP, RpcCode.Internal, `stream "${e.info.name}": item does not encode (codec error ${-n})`);
@@ -1265,7 +1283,7 @@ export class Connection {
     if (e === undefined) throw new TypeError(`cell ${this.serveSpec?.def.name}: no event "${name}"`);
     if (this.state === ST_CLOSED) return false;
     this.wh.keyLo = e.keyLo; this.wh.keyHi = e.keyHi;
-    const n = this.sendFrame(KIND_EVENT, CHANNEL_APP, 0, e.codec, value);
+    const n = this.sendFrame(KIND_EVENT, 0, e.codec, value);
     if (n < 0) throw encodeError(n, name, 'event');
     this.stats.eventsOut++;
     return true;

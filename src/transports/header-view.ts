@@ -1,6 +1,7 @@
-// The 20-byte frame header read and written through a DataView (docs/wire-format.md §2 "Header";
-// docs/rpc.md §8): the host's fast path of src/wire/header.ts, with the same checks and the same
-// results, one 32-bit access per field instead of four byte accesses. Host only: src/wire stays
+// The 20-byte frame header read through a DataView (docs/wire-format.md §2 "Header"; docs/rpc.md
+// §8): the host's fast path of src/wire/header.ts, with the same checks and the same results, one
+// 32-bit access per field instead of four byte accesses. Writers (Connection.sendFrame) use the
+// same cached view and appWord0. Host only: src/wire stays
 // portable (asc), so this lives with the links.
 //
 // A DataView is made once per buffer and kept while the same buffer comes back (a socket link's
@@ -15,9 +16,9 @@ import { ERR_WIRE_BAD_FLAGS, ERR_WIRE_BAD_KIND, ERR_WIRE_BAD_MAGIC, ERR_WIRE_BAD
 /** Smaller buffers are read through readHeader (byte loads), see above. */
 const DV_MIN_BYTES = 256;
 
-/** Bytes 0-3 of a header (magic, version|kind, flags, channel) as one little-endian u32. */
-export function headerWord0(kind: number, flags: number, channel: number): number {
-  return (MAGIC | (((WIRE_VERSION << 4) | (kind & 0x0f)) << 8) | ((flags & 0xff) << 16) | ((channel & 0xff) << 24)) >>> 0;
+/** Bytes 0-3 of an application frame's header (magic, version|kind, flags 0, channel 0) as one little-endian u32. */
+export function appWord0(kind: number): number {
+  return MAGIC | (((WIRE_VERSION << 4) | (kind & 0x0f)) << 8);
 }
 
 /** One cached DataView over the last buffer seen. */
@@ -34,7 +35,11 @@ export class HeaderView {
 
   /** The DataView over `buf` (made when `buf` is not the last buffer). */
   of(buf: Uint8Array): DataView {
-    if (buf === this.buf) return this.dv!;
+    // The miss apart: `of` is inlined into hot paths, where bytecode size is what V8 budgets.
+    return buf === this.buf ? this.dv! : this.adopt(buf);
+  }
+
+  private adopt(buf: Uint8Array): DataView {
     if (this.transient && this.buf === null) queueMicrotask(this.release);
     this.buf = buf;
     return (this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength));
@@ -69,19 +74,5 @@ export class HeaderView {
     out.keyHi = dv.getUint32(off + 12, true);
     out.length = length;
     return HEADER_BYTES;
-  }
-
-  /**
-   * Write a header at buf[off..off+20) (the caller has checked the room): word 0 from
-   * headerWord0, the key halves from `key` (an object, not arguments: a u32 ≥ 2^31 is a double
-   * that V8 would box to pass it), `length` bytes of payload.
-   */
-  write(buf: Uint8Array, off: number, word0: number, callId: number, key: Header, length: number): void {
-    const dv = this.of(buf);
-    dv.setUint32(off, word0, true);
-    dv.setUint32(off + 4, callId, true);
-    dv.setUint32(off + 8, key.keyLo, true);
-    dv.setUint32(off + 12, key.keyHi, true);
-    dv.setUint32(off + 16, length, true);
   }
 }
