@@ -6,7 +6,12 @@
 //      pipelined through `client.ping.send` (the callback form; each answer sends the next call,
 //      as the raw client refills its window), and, for information, 1000 callers each `await`ing;
 //   4. @grpc/grpc-js unary RTT.
-// Usage: node --import tsx bench/rpc/rpc.bench.ts [--pin same|cross|none] [--json FILE] [--n 5000]
+// Rounds (--rounds, default 3): for 1 and 3, raw and Cell take turns that many times and each
+// verdict is the median of the per-round ratios (every round is printed). This machine's speed
+// drifts by up to 1.5x within a minute (noisy neighbours: the raw pipelined floor read 6.8-10.3 M
+// frames/s within one run), so a floor measured once, tens of seconds before the Cell row, made
+// the ratio swing 2x between runs; two adjacent measurements compare like with like.
+// Usage: node --import tsx bench/rpc/rpc.bench.ts [--pin same|cross|none] [--json FILE] [--n 5000] [--rounds 3]
 // Peers: npm install --prefix bench/rpc/thirdparty (grpc-js, proto-loader, msgpackr); rows are
 // skipped when they are missing. Every answer is verified before timing starts.
 import net from 'node:net';
@@ -29,6 +34,7 @@ const N = Number(arg('n', '5000'));
 const WARM = 1000;
 const WARM_MS = Number(arg('warm-ms', '500'));
 const MEASURE_MS = Number(arg('measure-ms', '2000'));
+const ROUNDS = Math.max(1, Number(arg('rounds', '3')));
 const FRAME = 20 + Msg.maxSize; // a Cell REQUEST/RESPONSE of the echo cell, header included
 const hr = process.hrtime.bigint;
 const req = createRequire(new URL('./thirdparty/package.json', import.meta.url));
@@ -195,25 +201,43 @@ const grpcPeer = await startPeer('grpc');
 const info = { msgpack: peer.info.msgpack, grpc: grpcPeer.info.grpc };
 
 const r: Record<string, number | Lat | null> = {};
+const median = (xs: number[]): number => { const t = [...xs].sort((a, b) => a - b); const m = t.length >> 1; return t.length % 2 === 1 ? t[m]! : (t[m - 1]! + t[m]!) / 2; };
+/** The interleaved raw/Cell unary rounds, with Cell ÷ raw of the median and of the p99 per round. */
+const rttRounds: { raw: Lat; cell: Lat; median: number; p99: number }[] = [];
+/** The interleaved raw/Cell pipelined rounds (calls/s), for the report. */
+let pipelinedRounds: { raw: number; cell: number; ratio: number }[] = [];
 try {
-  // raw floors
-  let s = await rawConnect(join(dir, 'raw.sock'));
-  r.raw_rtt = await rawPingPong(s); s.destroy();
-  s = await rawConnect(join(dir, 'raw.sock'));
-  r.raw_pipelined_1000 = await rawPipelined(s, 1000); s.destroy();
-
-  // Cell
   const cell = await connect(EchoCell, await connectUnix(join(dir, 'cell.sock')), { heartbeatMs: 0 });
   const msg = { payload: new Uint8Array(PAYLOAD_BYTES).fill(0x5a) };
   const into = Msg.create();
   const check = await cell.ping(msg);
   if (check.payload.length !== PAYLOAD_BYTES || check.payload.some((b) => b !== 0x5a)) throw new Error('cell echo mismatch');
-  r.cell_rtt = await rtt(() => cell.ping(msg, { into }));
+  // unary RTT: the raw ping-pong and Cell take turns (see the header: ROUNDS)
+  let s: net.Socket;
+  for (let i = 0; i < ROUNDS; i++) {
+    s = await rawConnect(join(dir, 'raw.sock'));
+    const raw = await rawPingPong(s); s.destroy();
+    const c = await rtt(() => cell.ping(msg, { into }));
+    rttRounds.push({ raw, cell: c, median: c.median_us / raw.median_us, p99: c.p99_us / raw.p99_us });
+  }
+  const medLat = (ls: Lat[]): Lat => ({ median_us: median(ls.map((l) => l.median_us)), p99_us: median(ls.map((l) => l.p99_us)), min_us: Math.min(...ls.map((l) => l.min_us)), n: ls[0]!.n });
+  r.raw_rtt = medLat(rttRounds.map((x) => x.raw));
+  r.cell_rtt = medLat(rttRounds.map((x) => x.cell));
   // pipelined: `send` (no Promise per call), each answer sending the next call. Measured before
   // the rows with awaiting callers: those allocate ~0.2-0.5 kB per call for seconds and make the
   // settle path see both kinds of call, which a program that pipelines would not have (measured
   // after them, the same row gave 0.11× instead of 0.18-0.20× same-core; docs/rpc.md §8).
-  r.cell_send_1000 = await sendThroughput((done) => cell.ping.send(msg, done), 1000);
+  const rounds: { raw: number; cell: number; ratio: number }[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    s = await rawConnect(join(dir, 'raw.sock'));
+    const raw = await rawPipelined(s, 1000); s.destroy();
+    const cellRate = await sendThroughput((done) => cell.ping.send(msg, done), 1000);
+    rounds.push({ raw, cell: cellRate, ratio: cellRate / raw });
+  }
+  r.raw_pipelined_1000 = median(rounds.map((x) => x.raw));
+  r.cell_send_1000 = median(rounds.map((x) => x.cell));
+  r.pipelined_ratio = median(rounds.map((x) => x.ratio));
+  pipelinedRounds = rounds;
   r.cell_calls_100 = await throughput(() => cell.ping(msg), 100);
   r.cell_calls_1000 = await throughput(() => cell.ping(msg), 1000);
   // the same with each caller decoding into its own object (`into`: no response allocation)
@@ -262,18 +286,18 @@ const verdict = (name: string, ratio: number, target: number, higherIsBetter: bo
   verdicts.push({ name, ratio, target: `${higherIsBetter ? '≥' : '≤'} ${target}`, pass });
   return `${ratio.toFixed(2)} (${higherIsBetter ? '≥' : '≤'} ${target}) ${pass ? 'PASS' : 'FAIL'}`;
 };
-rows.push([`raw UDS ping-pong ${FRAME} B`, fmt(L('raw_rtt')!.median_us), fmt(L('raw_rtt')!.p99_us), '', '']);
-rows.push(['Cell unary (UDS)', fmt(L('cell_rtt')!.median_us), fmt(L('cell_rtt')!.p99_us), `median ${verdict('median vs raw', L('cell_rtt')!.median_us / L('raw_rtt')!.median_us, 1.25, false)}`, `p99 ${verdict('p99 vs raw', L('cell_rtt')!.p99_us / L('raw_rtt')!.p99_us, 2, false)}`]);
+rows.push([`raw UDS ping-pong ${FRAME} B (median of rounds)`, fmt(L('raw_rtt')!.median_us), fmt(L('raw_rtt')!.p99_us), `rounds ${rttRounds.map((x) => fmt(x.raw.median_us)).join(', ')} µs`, `rounds ${rttRounds.map((x) => fmt(x.raw.p99_us)).join(', ')} µs`]);
+rows.push(['Cell unary (UDS), median of rounds', fmt(L('cell_rtt')!.median_us), fmt(L('cell_rtt')!.p99_us), `median ${verdict('median vs raw', median(rttRounds.map((x) => x.median)), 1.25, false)}; rounds ${rttRounds.map((x) => x.median.toFixed(2)).join(', ')}`, `p99 ${verdict('p99 vs raw', median(rttRounds.map((x) => x.p99)), 2, false)}; rounds ${rttRounds.map((x) => x.p99.toFixed(2)).join(', ')}`]);
 if (L('msgpack_rtt')) rows.push(['msgpack-RPC (UDS)', fmt(L('msgpack_rtt')!.median_us), fmt(L('msgpack_rtt')!.p99_us), '', '']);
 if (L('grpc_rtt')) rows.push(['grpc-js unary (UDS)', fmt(L('grpc_rtt')!.median_us), fmt(L('grpc_rtt')!.p99_us), `grpc ÷ Cell median ${verdict('grpc/cell', L('grpc_rtt')!.median_us / L('cell_rtt')!.median_us, PIN === 'same' ? 15 : 3.5, true)}`, '']);
 const trows: [string, string, string][] = [];
 trows.push(['Cell, 100 concurrent', fmt(T('cell_calls_100')!), T('msgpack_calls_100') ? `÷ msgpack ${verdict('cell/msgpack @100', T('cell_calls_100')! / T('msgpack_calls_100')!, 1.25, true)}` : 'msgpack not installed']);
 if (T('msgpack_calls_100')) trows.push(['msgpack-RPC, 100 concurrent', fmt(T('msgpack_calls_100')!), '']);
 if (T('grpc_calls_100')) trows.push(['grpc-js, 100 concurrent', fmt(T('grpc_calls_100')!), `Cell ÷ grpc ${(T('cell_calls_100')! / T('grpc_calls_100')!).toFixed(1)}`]);
-trows.push(['Cell, 1000 pipelined, `send`', fmt(T('cell_send_1000')!), `÷ raw pipelined ${verdict('cell send@1000/raw pipelined', T('cell_send_1000')! / T('raw_pipelined_1000')!, 0.15, true)}`]);
+trows.push(['Cell, 1000 pipelined, `send` (median of rounds)', fmt(T('cell_send_1000')!), `÷ raw pipelined, median of ${pipelinedRounds.length} round ratios ${verdict('cell send@1000/raw pipelined', T('pipelined_ratio')!, 0.15, true)}; rounds ${pipelinedRounds.map((x) => x.ratio.toFixed(2)).join(', ')}`]);
 trows.push(['Cell, 1000 in flight, `await` each', fmt(T('cell_calls_1000')!), `÷ raw pipelined ${(T('cell_calls_1000')! / T('raw_pipelined_1000')!).toFixed(2)} (info: a Promise per call)`]);
 trows.push(['Cell, 1000 in flight, `await`, `into` per caller', fmt(T('cell_calls_1000_into')!), `÷ raw pipelined ${(T('cell_calls_1000_into')! / T('raw_pipelined_1000')!).toFixed(2)} (info)`]);
-trows.push([`raw UDS pipelined echo ${FRAME} B, window 1000`, fmt(T('raw_pipelined_1000')!), '']);
+trows.push([`raw UDS pipelined echo ${FRAME} B, window 1000 (median of rounds)`, fmt(T('raw_pipelined_1000')!), `rounds ${pipelinedRounds.map((x) => fmt(x.raw)).join(', ')}`]);
 
 console.log(`\nCell RPC over UDS, placement=${PIN}, Node ${process.version}, ${cpus().length}× ${cpus()[0]?.model ?? '?'}\n`);
 console.log('| RTT | median µs | p99 µs | ratio | ratio |\n|---|---|---|---|---|');
@@ -282,5 +306,5 @@ console.log('\n| throughput | calls/s | ratio |\n|---|---|---|');
 for (const x of trows) console.log(`| ${x.join(' | ')} |`);
 console.log(`\n${formatAlloc(allocReport)}`);
 console.log(`\n${verdicts.filter((v) => v.pass).length}/${verdicts.length} targets met`);
-if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ bench: 'rpc', pin: PIN, frame_bytes: FRAME, results: r, alloc: allocReport, verdicts, env: { node: process.version, cpu: cpus()[0]?.model, ncpu: cpus().length, loadavg: loadavg(), time: new Date().toISOString() } }, null, 2));
+if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ bench: 'rpc', pin: PIN, frame_bytes: FRAME, results: r, rtt_rounds: rttRounds, pipelined_rounds: pipelinedRounds, alloc: allocReport, verdicts, env: { node: process.version, cpu: cpus()[0]?.model, ncpu: cpus().length, loadavg: loadavg(), time: new Date().toISOString() } }, null, 2));
 process.exit(0);
