@@ -26,6 +26,7 @@ import { connect } from '../../src/rpc/index.ts';
 import { connectUnix } from '../../src/transports/unix.ts';
 import { EchoCell, Msg, PAYLOAD_BYTES } from './echo-cell.ts';
 import { measureRpcAlloc, formatAlloc, type AllocReport } from './alloc.ts';
+import { median } from '../lib/stats.ts';
 
 const arg = (name: string, def: string): string => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? process.argv[i + 1]! : def; };
 const PIN = arg('pin', 'none') as 'same' | 'cross' | 'none';
@@ -201,7 +202,6 @@ const grpcPeer = await startPeer('grpc');
 const info = { msgpack: peer.info.msgpack, grpc: grpcPeer.info.grpc };
 
 const r: Record<string, number | Lat | null> = {};
-const median = (xs: number[]): number => { const t = [...xs].sort((a, b) => a - b); const m = t.length >> 1; return t.length % 2 === 1 ? t[m]! : (t[m - 1]! + t[m]!) / 2; };
 /** The interleaved raw/Cell unary rounds, with Cell ÷ raw of the median and of the p99 per round. */
 const rttRounds: { raw: Lat; cell: Lat; median: number; p99: number }[] = [];
 /** The interleaved raw/Cell pipelined rounds (calls/s), for the report. */

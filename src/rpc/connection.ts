@@ -613,22 +613,6 @@ export class Connection {
     if (this.sendBuf.length < n) this.sendBuf = new Uint8Array(Math.min(Math.max(n, this.sendBuf.length * 2), this.link.caps.mtu));
   }
 
-  /** Header + codec-encoded payload into the send buffer. Returns the frame length or -code. */
-  private encodeFrame(kind: number, channel: number, id: number, lo: number, hi: number, codec: AnyCodec, value: unknown): number {
-    const need = HEADER_BYTES + codec.maxSize;
-    if (need > this.sendBuf.length) this.ensureSend(need);
-    const buf = this.sendBuf;
-    const n = codec.tryEncode(value as never, buf, HEADER_BYTES);
-    if (n < 0) {
-      if (need > this.link.caps.mtu && HEADER_BYTES + safeSize(codec, value) > this.link.caps.mtu) return -502;
-      return n;
-    }
-    const h = this.wh;
-    h.kind = kind; h.flags = 0; h.channel = channel; h.callId = id; h.keyLo = lo; h.keyHi = hi; h.length = n;
-    writeHeader(h, buf, 0);
-    return HEADER_BYTES + n;
-  }
-
   /**
    * Encode header + payload and queue the frame: straight into the link's write batch when the
    * link supports `reserve`/`commit` (no intermediate copy), else via the send buffer. Returns the
@@ -663,12 +647,24 @@ export class Connection {
     return this.sendFrameCopied(kind, id, codec, value);
   }
 
-  /** sendFrame for a link without reserve/commit, or a frame larger than its batch: encode into the send buffer, then `link.send` copies it. */
+  /**
+   * sendFrame for a link without reserve/commit, or a frame larger than its batch: header +
+   * payload into the send buffer, then `link.send` copies it. The key halves are in `this.wh`.
+   */
   private sendFrameCopied(kind: number, id: number, codec: AnyCodec, value: unknown): number {
-    const wh = this.wh;
-    const n = this.encodeFrame(kind, CHANNEL_APP, id, wh.keyLo, wh.keyHi, codec, value);
-    if (n >= 0) this.sendOk = this.send(n);
-    return n;
+    const need = HEADER_BYTES + codec.maxSize;
+    if (need > this.sendBuf.length) this.ensureSend(need);
+    const buf = this.sendBuf;
+    const n = codec.tryEncode(value as never, buf, HEADER_BYTES);
+    if (n < 0) {
+      if (need > this.link.caps.mtu && HEADER_BYTES + safeSize(codec, value) > this.link.caps.mtu) return -502;
+      return n;
+    }
+    const h = this.wh;
+    h.kind = kind; h.flags = 0; h.channel = CHANNEL_APP; h.callId = id; h.length = n;
+    writeHeader(h, buf, 0);
+    this.sendOk = this.send(HEADER_BYTES + n);
+    return HEADER_BYTES + n;
   }
 
   private sendControl(kind: number, channel: number, id: number, lo: number, payload: Uint8Array | null, hi = 0): boolean {
