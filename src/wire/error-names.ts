@@ -16,6 +16,7 @@ const table: ErrorInfo[] = [
   { code: E.ERR_WIRE_BAD_VERSION, name: 'WireBadVersion', hint: 'the peer speaks another major version of the Cell wire format: upgrade one side' },
   { code: E.ERR_WIRE_BAD_KIND, name: 'WireBadKind', hint: 'unknown frame kind (low nibble of byte 1)' },
   { code: E.ERR_WIRE_BAD_FLAGS, name: 'WireBadFlags', hint: 'reserved flag bits are set: the peer uses a newer protocol' },
+  { code: E.ERR_WIRE_FLAGS_UNSUPPORTED, name: 'WireFlagsUnsupported', hint: 'the frame is flagged AUTH, ENCRYPTED or MORE and this link has no key or reassembly for it: configure link security (docs/security.md) on both ends' },
   { code: E.ERR_WIRE_LENGTH_TOO_LARGE, name: 'WireLengthTooLarge', hint: 'payload length exceeds the link maximum or the bytes received' },
   { code: E.ERR_WIRE_BUFFER_TOO_SMALL, name: 'WireBufferTooSmall', hint: 'the output buffer has fewer than 20 bytes left for the header' },
   { code: E.ERR_FRAME_COBS, name: 'FrameCobs', hint: 'invalid COBS encoding: line noise or a lost byte' },

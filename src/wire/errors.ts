@@ -14,6 +14,8 @@ export const ERR_WIRE_BAD_KIND: i32 = 103;
 export const ERR_WIRE_BAD_FLAGS: i32 = 104;
 export const ERR_WIRE_LENGTH_TOO_LARGE: i32 = 105;
 export const ERR_WIRE_BUFFER_TOO_SMALL: i32 = 106;
+/** AUTH, ENCRYPTED or MORE set on a link that does not implement them: refused, never read as plain. */
+export const ERR_WIRE_FLAGS_UNSUPPORTED: i32 = 107;
 
 // 2xx — framing (COBS + CRC-32C on byte streams)
 export const ERR_FRAME_COBS: i32 = 200;

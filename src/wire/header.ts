@@ -115,3 +115,18 @@ export function readHeader(buf: Uint8Array, off: i32, available: i32, maxPayload
 export function priorityOf(flags: u8): u8 {
   return <u8>(((<u32>flags) & FLAG_PRIORITY_MASK) >>> FLAG_PRIORITY_SHIFT);
 }
+
+/** The kind of the frame whose header starts at `off` (low nibble of byte 1); no checks. */
+export function frameKind(buf: Uint8Array, off: i32): u8 {
+  return buf[off + 1] & 0x0f;
+}
+
+/** The flags byte of the frame whose header starts at `off`; no checks. */
+export function frameFlags(buf: Uint8Array, off: i32): u8 {
+  return buf[off + 2];
+}
+
+/** The channel of the frame whose header starts at `off`; no checks. */
+export function frameChannel(buf: Uint8Array, off: i32): u8 {
+  return buf[off + 3];
+}
