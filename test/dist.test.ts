@@ -1,6 +1,6 @@
 // The built package (dist/, from `npm run build`) works as a user gets it: the subpath modules
 // load, a cell is served on a Unix socket and called with a typed error, and the CLI entry runs.
-// CI builds before testing; a checkout without dist/ skips this with a message.
+// CI builds before testing; a checkout without dist/ reports these tests as skipped (not passed).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -8,13 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { skipTest } from './helpers/skip.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const built = existsSync(join(root, 'dist/rpc/index.js')) && existsSync(join(root, 'dist/transports/index.js'));
 const dist = suite('dist/ (the built package)');
 
 dist('serves and calls a cell over a Unix socket through the built modules', async () => {
-  if (!built) { console.log('  (skipped: run `npm run build` first)'); return; }
+  if (!built) return skipTest('dist/: run `npm run build` first');
   const codec = await import(join(root, 'dist/codec/index.js'));
   const rpc = await import(join(root, 'dist/rpc/index.js'));
   const transports = await import(join(root, 'dist/transports/index.js'));
@@ -46,14 +47,14 @@ dist('serves and calls a cell over a Unix socket through the built modules', asy
 });
 
 dist('the cell CLI runs from dist/ (bin/cell.mjs)', () => {
-  if (!built || !existsSync(join(root, 'dist/cli/main.js'))) { console.log('  (skipped: run `npm run build` first)'); return; }
+  if (!built || !existsSync(join(root, 'dist/cli/main.js'))) return skipTest('dist/: run `npm run build` first');
   const r = spawnSync(process.execPath, [join(root, 'bin/cell.mjs'), '--help'], { encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /cell new|new\s+create/);
 });
 
 dist('no built module calls a helper the build does not define (tsc\'s import-extension rewrite)', () => {
-  if (!built) { console.log('  (skipped: run `npm run build` first)'); return; }
+  if (!built) return skipTest('dist/: run `npm run build` first');
   // tsc wraps a non-literal dynamic import in __rewriteRelativeImportExtension(...), which the
   // rollup output does not define: `cell gateway` from dist/ threw ReferenceError at start.
   const files = readdirSync(join(root, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'));
@@ -64,7 +65,7 @@ dist('no built module calls a helper the build does not define (tsc\'s import-ex
 });
 
 dist('the built links find the framing accelerator next to the module (dist/framing/framing-accel.wasm)', async () => {
-  if (!built || !existsSync(join(root, 'dist/framing/wasm-accel.js'))) { console.log('  (skipped: run `npm run build` first)'); return; }
+  if (!built || !existsSync(join(root, 'dist/framing/wasm-accel.js'))) return skipTest('dist/: run `npm run build` first');
   const accel = await import(join(root, 'dist/framing/wasm-accel.js'));
   assert.ok(existsSync(join(root, 'dist/framing/framing-accel.wasm')), 'npm run build copies it into dist/framing/');
   assert.ok(accel.wasmFramingAvailable(), 'dist/framing/wasm-accel.js loads it');

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliIn } from './helpers.ts';
+import { skipTest } from '../helpers/skip.ts';
 import { startDevice, stampWasm, thermoWasm, skipReason } from '../flash/helpers.ts';
 
 const s = suite('cell keys / sign / flash');
@@ -61,7 +62,7 @@ s('sign writes <image>.manifest; an untrusted signer is 714, a changed image 704
 });
 
 s('flash --json into the simulator: state and progress events, then done; --info shows the slot', async () => {
-  if (skipReason() !== null || 'skip' in wasm) return;
+  if (skipReason() !== null || 'skip' in wasm) return skipTest(`flash into the simulator: ${skipReason() ?? (wasm as { skip: string }).skip}`);
   const b = await startDevice();
   try {
     const r = await cliIn(['flash', '--port', b.port, image, '--dir', dir, '--json']);

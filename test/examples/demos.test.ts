@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { deviceSimUnavailable } from '../../hw-tests/mesh/device-sim.ts';
+import { skipDeclared } from '../helpers/skip.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const test = suite('the README demo');
@@ -25,7 +26,7 @@ for (const [file, ok] of [['examples/demo.ts', /./], ['examples/rpc-demo.ts', /d
 
 const why = await deviceSimUnavailable();
 if (why !== null) {
-  console.log(`\n  mesh demo: SKIPPED — ${why}\n`);
+  skipDeclared(test, 'examples/mesh-demo.ts: a device called by name through the gateway, unplugged and back', why);
 } else {
   test('examples/mesh-demo.ts: a device called by name through the gateway, unplugged and back', () => {
     const r = run('examples/mesh-demo.ts');

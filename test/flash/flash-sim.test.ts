@@ -18,6 +18,7 @@ import { Header, readHeader } from '../../src/wire/header.ts';
 import { OP_INFO, OP_RESET } from '../../src/flash/boot-wire.ts';
 import { ThermoDef } from '../../firmware/thermo/schema.ts';
 import { prng } from '../helpers/prng.ts';
+import { skipTest } from '../helpers/skip.ts';
 
 const why = skipReason();
 const wasm = thermoWasm();
@@ -40,7 +41,7 @@ s.before(async () => { if (skip === null) b = await startDevice(); });
 s.after(async () => { if (skip === null) await b.close(); });
 
 s('a blank device stays in the bootloader; v1 is written, booted on trial, confirmed, and the app answers', async () => {
-  if (skip !== null) return;
+  if (skip !== null) return skipTest(`flash simulator: ${skip}`);
   assert.equal(await b.dev.waitBoot(0), { mode: 'bootloader', reason: 'no-image' });
   const v1 = release('1.0.0');
   checkImage(v1.image, v1.manifest, { trustedKeys: [pub] });
@@ -64,7 +65,7 @@ s('a blank device stays in the bootloader; v1 is written, booted on trial, confi
 });
 
 s('an upgrade goes to the other slot; the running app is asked into the bootloader (ENTER_BOOT)', async () => {
-  if (skip !== null) return;
+  if (skip !== null) return skipTest(`flash simulator: ${skip}`);
   const v2 = release('2.0.0');
   const before = await deviceInfo({ port: b.port });
   const states: string[] = [];
@@ -76,7 +77,7 @@ s('an upgrade goes to the other slot; the running app is asked into the bootload
 });
 
 s('a trial that is not confirmed is rolled back by the next reset', async () => {
-  if (skip !== null) return;
+  if (skip !== null) return skipTest(`flash simulator: ${skip}`);
   const v3 = release('3.0.0');
   const r = await flashImage({ port: b.port, ...v3, confirm: false });
   assert.is(r.confirmed, false);
@@ -122,7 +123,7 @@ function slowRebootOpen(silentMs: number): (o: { path: string; baudRate: number;
 }
 
 s('a device slow to answer after RESET: flashImage polls INFO until it does (no resume) and confirms', async () => {
-  if (skip !== null) return;
+  if (skip !== null) return skipTest(`flash simulator: ${skip}`);
   const events: FlashEvent[] = [];
   const r = await flashImage({ port: b.port, ...release('3.0.1'), open: slowRebootOpen(1500), onEvent: (e) => events.push(e) });
   assert.ok(r.confirmed);
@@ -133,7 +134,7 @@ s('a device slow to answer after RESET: flashImage polls INFO until it does (no 
 });
 
 s('an image that does not start (not a wasm module) is rolled back by the device itself: BootNoTrial (710), never flashed twice', async () => {
-  if (skip !== null) return;
+  if (skip !== null) return skipTest(`flash simulator: ${skip}`);
   const before = await deviceInfo({ port: b.port });
   const junk = new Uint8Array(4096).map((_, i) => (i * 151 + 7) & 0xff);
   const events: FlashEvent[] = [];
@@ -157,7 +158,7 @@ s('an image that does not start (not a wasm module) is rolled back by the device
 });
 
 s('the link is lost while the device reboots into an image that does not start: the resume finds it rejected → 710, not a second flash', async () => {
-  if (skip !== null) return;
+  if (skip !== null) return skipTest(`flash simulator: ${skip}`);
   const before = await deviceInfo({ port: b.port });
   const junk = new Uint8Array(4096).map((_, i) => (i * 97 + 5) & 0xff);
   const events: FlashEvent[] = [];
@@ -178,7 +179,7 @@ s('the link is lost while the device reboots into an image that does not start: 
 });
 
 s('tampered, truncated, wrongly signed and untrusted images are refused before the device is touched', async () => {
-  if (skip !== null) return;
+  if (skip !== null) return skipTest(`flash simulator: ${skip}`);
   const before = await deviceInfo({ port: b.port });
   const flashFile = readFileSync(join(b.dir, 'flash.bin'));
   const v4 = release('4.0.0');
@@ -214,7 +215,7 @@ s('tampered, truncated, wrongly signed and untrusted images are refused before t
 });
 
 s('no bootloader on the line: BootNoAnswer (715) with a fix that says how to get into boot mode', async () => {
-  if (skip !== null) return;
+  if (skip !== null) return skipTest(`flash simulator: ${skip}`);
   const lone = await startPtyPair();
   try {
     const err = await deviceInfo({ port: lone.pathB, timeoutMs: 200 }).catch((e: unknown) => e as { code: number });
@@ -229,7 +230,7 @@ s('no bootloader on the line: BootNoAnswer (715) with a fix that says how to get
 });
 
 s(`${Number(process.env.CELL_FLASH_BREAKS ?? 50)} flashes broken at a random point (link unplugged or device power-cycled): the device always boots a valid image`, async () => {
-  if (skip !== null) return;
+  if (skip !== null) return skipTest(`flash simulator: ${skip}`);
   const N = Number(process.env.CELL_FLASH_BREAKS ?? 50);
   const rand = prng(0xf1a5);
   const known = new Map<string, number>(); // version → its release

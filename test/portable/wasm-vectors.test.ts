@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Header, readHeader, writeHeader } from '../../src/wire/header.ts';
 import { toHex, fromHex } from '../helpers/hex.ts';
+import { skipTest } from '../helpers/skip.ts';
 import { CoreWasm, ROOT, ensureWasm, haveFraming, loadCore, rng, wasmBytes } from './wasm.ts';
 
 ensureWasm();
@@ -428,10 +429,7 @@ fdiff.run();
 
 const size = suite('small wasm profile');
 size('build/wasm/small-core.wasm (header + COBS + CRC, small profile flags) is at most 4096 bytes', () => {
-  if (!haveFraming()) {
-    console.log('  (skipped: the small profile needs src/framing)');
-    return;
-  }
+  if (!haveFraming()) return skipTest('the small profile needs src/framing');
   const n = wasmBytes('small-core').length;
   const full = wasmBytes('small').length;
   console.log(`  small-core.wasm: ${n} bytes; small.wasm (+ frameEncode + deframer): ${full} bytes; core.wasm: ${wasmBytes('core').length} bytes`);
