@@ -3,21 +3,25 @@
 // (400-409) or a code the cell declared for that method (>= 1000). `callError(method, err)` gives
 // it the discriminated-union type so a `switch (err.code)` is checked for exhaustiveness.
 import { CellError } from '../wire/cell-error.ts';
+import * as W from '../wire/errors.ts';
 import type { Infer } from '../codec/schema.ts';
 import type { AnyCodec, AppErrorDef, ErrorsDecl } from './define.ts';
 
-/** SDK error codes a call can end with (src/wire/errors.ts 4xx). */
+/**
+ * SDK error codes a call can end with: the 4xx of src/wire/errors.ts (the one table of codes,
+ * shared with the firmware), under the names errorInfo() gives them.
+ */
 export const RpcCode = {
-  Timeout: 400,
-  Unavailable: 401,
-  SchemaMismatch: 402,
-  UnknownMethod: 403,
-  Cancelled: 404,
-  Closed: 405,
-  Malformed: 406,
-  Unauthorized: 407,
-  Overloaded: 408,
-  Internal: 409,
+  Timeout: W.ERR_RPC_TIMEOUT,
+  Unavailable: W.ERR_RPC_UNAVAILABLE,
+  SchemaMismatch: W.ERR_RPC_SCHEMA_MISMATCH,
+  UnknownMethod: W.ERR_RPC_UNKNOWN_METHOD,
+  Cancelled: W.ERR_RPC_CANCELLED,
+  Closed: W.ERR_RPC_CLOSED,
+  Malformed: W.ERR_RPC_MALFORMED,
+  Unauthorized: W.ERR_RPC_UNAUTHORIZED,
+  Overloaded: W.ERR_RPC_OVERLOADED,
+  Internal: W.ERR_RPC_INTERNAL,
 } as const;
 export type SdkErrorCode = (typeof RpcCode)[keyof typeof RpcCode];
 

@@ -1,26 +1,32 @@
-// Payloads of the RPC control frames: HELLO, ERROR, CREDIT (docs/rpc.md §4, byte by byte).
+// Payloads of the RPC control frames: HELLO, ERROR, CREDIT (docs/rpc.md §4, byte by byte), encoded
+// and decoded on the host. The offsets, flags and sizes are src/wire/layouts.ts, the table the
+// firmware (firmware/shared/rpc-core.ts) reads too.
 // All integers little-endian; strings UTF-8 with a length prefix, never NUL-terminated.
 import { readU16LE, readU32LE, writeU16LE, writeU32LE } from '../wire/bytes.ts';
 import { HEADER_BYTES } from '../wire/header.ts';
+import {
+  ENTRY_KIND_EVENT, ENTRY_KIND_METHOD, ENTRY_KIND_STREAM, ERROR_HEAD_BYTES, ERROR_OFF_CODE,
+  ERROR_OFF_MESSAGE, ERROR_OFF_MESSAGE_LEN, HELLO_COUNT_BYTES, HELLO_ENTRY_OFF_NAME, HELLO_ENTRY_OFF_NAME_LEN,
+  HELLO_ENTRY_KEY, HELLO_ENTRY_REQUEST_FP, HELLO_ENTRY_RESPONSE_FP, HELLO_ENTRY_TAIL_BYTES, HELLO_FLAG_ANSWER,
+  HELLO_MIN_BYTES, HELLO_NAME_MAX_BYTES, HELLO_OFF_FLAGS, HELLO_OFF_HEARTBEAT_MS, HELLO_OFF_MAX_FRAME_BYTES,
+  HELLO_OFF_NAME, HELLO_OFF_NAME_LEN, HELLO_OFF_VERSION, RPC_PROTOCOL_VERSION,
+} from '../wire/layouts.ts';
 import type { EntryInfo } from './define.ts';
 
-export const PROTOCOL_VERSION = 1;
-export const HELLO_FLAG_SERVING = 0x01;
-export const HELLO_FLAG_CALLING = 0x02;
-/**
- * This HELLO answers a HELLO the sender got; it does not start a session of the sender's. A UART
- * client takes a HELLO without it, after the handshake, for a device reset (docs/uart.md §2).
- */
-export const HELLO_FLAG_ANSWER = 0x04;
+export { HELLO_FLAG_ANSWER, HELLO_FLAG_CALLING, HELLO_FLAG_SERVING } from '../wire/layouts.ts';
+/** RPC protocol version (HELLO byte 0): src/wire/layouts.ts RPC_PROTOCOL_VERSION. */
+export const PROTOCOL_VERSION: number = RPC_PROTOCOL_VERSION;
 
 /** Whether the HELLO frame at buf[off, off+len) (header included) is marked as an answer. An empty HELLO is not. */
 export function helloIsAnswer(buf: Uint8Array, off: number, len: number): boolean {
-  return len >= HEADER_BYTES + 2 && (buf[off + HEADER_BYTES + 1]! & HELLO_FLAG_ANSWER) !== 0;
+  const flags = off + HEADER_BYTES + HELLO_OFF_FLAGS;
+  return len > HEADER_BYTES + HELLO_OFF_FLAGS && (buf[flags]! & HELLO_FLAG_ANSWER) !== 0;
 }
 
 /** Mark the HELLO frame `frame` (header included, `len` bytes) as an answer, in place. */
 export function markHelloAnswer(frame: Uint8Array, len: number = frame.length): void {
-  if (len >= HEADER_BYTES + 2) frame[HEADER_BYTES + 1] = frame[HEADER_BYTES + 1]! | HELLO_FLAG_ANSWER;
+  const flags = HEADER_BYTES + HELLO_OFF_FLAGS;
+  if (len > flags) frame[flags] = frame[flags]! | HELLO_FLAG_ANSWER;
 }
 
 const enc = new TextEncoder();
@@ -38,8 +44,11 @@ export interface HelloInfo {
   readonly entries: readonly EntryInfo[];
 }
 
-const KIND_CODE = { method: 1, event: 2, stream: 3 } as const;
-const CODE_KIND = [undefined, 'method', 'event', 'stream'] as const;
+const KIND_CODE: Readonly<Record<EntryInfo['kind'], number>> = { method: ENTRY_KIND_METHOD, event: ENTRY_KIND_EVENT, stream: ENTRY_KIND_STREAM };
+const CODE_KIND: (EntryInfo['kind'] | undefined)[] = [];
+CODE_KIND[ENTRY_KIND_METHOD] = 'method';
+CODE_KIND[ENTRY_KIND_EVENT] = 'event';
+CODE_KIND[ENTRY_KIND_STREAM] = 'stream';
 
 function writeU64(buf: Uint8Array, off: number, v: bigint): void {
   writeU32LE(buf, off, Number(v & 0xffffffffn));
@@ -52,30 +61,30 @@ function readU64(buf: Uint8Array, off: number): bigint {
 /** Encode a HELLO payload (allocates: once per connection). */
 export function encodeHello(h: HelloInfo): Uint8Array {
   const name = enc.encode(h.cellName);
-  if (name.length > 255) throw new RangeError('cell name over 255 bytes');
+  if (name.length > HELLO_NAME_MAX_BYTES) throw new RangeError(`cell name over ${HELLO_NAME_MAX_BYTES} bytes`);
   const names = h.entries.map((e) => enc.encode(e.name));
-  let size = 8 + 1 + name.length + 2;
-  for (const n of names) size += 2 + n.length + 24;
+  let size = HELLO_OFF_NAME + name.length + HELLO_COUNT_BYTES;
+  for (const n of names) size += HELLO_ENTRY_OFF_NAME + n.length + HELLO_ENTRY_TAIL_BYTES;
   const b = new Uint8Array(size);
-  b[0] = h.version;
-  b[1] = h.flags;
-  writeU16LE(b, 2, h.heartbeatMs);
-  writeU32LE(b, 4, h.maxFrameBytes);
-  b[8] = name.length;
-  b.set(name, 9);
-  let p = 9 + name.length;
+  b[HELLO_OFF_VERSION] = h.version;
+  b[HELLO_OFF_FLAGS] = h.flags;
+  writeU16LE(b, HELLO_OFF_HEARTBEAT_MS, h.heartbeatMs);
+  writeU32LE(b, HELLO_OFF_MAX_FRAME_BYTES, h.maxFrameBytes);
+  b[HELLO_OFF_NAME_LEN] = name.length;
+  b.set(name, HELLO_OFF_NAME);
+  let p = HELLO_OFF_NAME + name.length;
   writeU16LE(b, p, h.entries.length);
-  p += 2;
+  p += HELLO_COUNT_BYTES;
   h.entries.forEach((e, i) => {
     const n = names[i]!;
     b[p] = KIND_CODE[e.kind];
-    b[p + 1] = n.length;
-    b.set(n, p + 2);
-    p += 2 + n.length;
-    writeU64(b, p, e.key);
-    writeU64(b, p + 8, e.requestFp);
-    writeU64(b, p + 16, e.responseFp);
-    p += 24;
+    b[p + HELLO_ENTRY_OFF_NAME_LEN] = n.length;
+    b.set(n, p + HELLO_ENTRY_OFF_NAME);
+    p += HELLO_ENTRY_OFF_NAME + n.length;
+    writeU64(b, p + HELLO_ENTRY_KEY, e.key);
+    writeU64(b, p + HELLO_ENTRY_REQUEST_FP, e.requestFp);
+    writeU64(b, p + HELLO_ENTRY_RESPONSE_FP, e.responseFp);
+    p += HELLO_ENTRY_TAIL_BYTES;
   });
   return b;
 }
@@ -83,28 +92,31 @@ export function encodeHello(h: HelloInfo): Uint8Array {
 /** Decode a HELLO payload; null when it is malformed. */
 export function decodeHello(b: Uint8Array, off: number, end: number): HelloInfo | null {
   try {
-    if (end - off < 11) return null;
-    const version = b[off]!;
-    const flags = b[off + 1]!;
-    const heartbeatMs = readU16LE(b, off + 2);
-    const maxFrameBytes = readU32LE(b, off + 4);
-    const nl = b[off + 8]!;
-    let p = off + 9;
-    if (p + nl + 2 > end) return null;
+    if (end - off < HELLO_MIN_BYTES) return null;
+    const version = b[off + HELLO_OFF_VERSION]!;
+    const flags = b[off + HELLO_OFF_FLAGS]!;
+    const heartbeatMs = readU16LE(b, off + HELLO_OFF_HEARTBEAT_MS);
+    const maxFrameBytes = readU32LE(b, off + HELLO_OFF_MAX_FRAME_BYTES);
+    const nl = b[off + HELLO_OFF_NAME_LEN]!;
+    let p = off + HELLO_OFF_NAME;
+    if (p + nl + HELLO_COUNT_BYTES > end) return null;
     const cellName = dec.decode(b.subarray(p, p + nl));
     p += nl;
     const count = readU16LE(b, p);
-    p += 2;
+    p += HELLO_COUNT_BYTES;
     const entries: EntryInfo[] = [];
     for (let i = 0; i < count; i++) {
-      if (p + 2 > end) return null;
+      if (p + HELLO_ENTRY_OFF_NAME > end) return null;
       const kind = CODE_KIND[b[p]!];
-      const kl = b[p + 1]!;
-      if (kind === undefined || p + 2 + kl + 24 > end) return null;
-      const name = dec.decode(b.subarray(p + 2, p + 2 + kl));
-      p += 2 + kl;
-      entries.push({ kind, name, key: readU64(b, p), requestFp: readU64(b, p + 8), responseFp: readU64(b, p + 16) });
-      p += 24;
+      const kl = b[p + HELLO_ENTRY_OFF_NAME_LEN]!;
+      if (kind === undefined || p + HELLO_ENTRY_OFF_NAME + kl + HELLO_ENTRY_TAIL_BYTES > end) return null;
+      const name = dec.decode(b.subarray(p + HELLO_ENTRY_OFF_NAME, p + HELLO_ENTRY_OFF_NAME + kl));
+      p += HELLO_ENTRY_OFF_NAME + kl;
+      entries.push({
+        kind, name, key: readU64(b, p + HELLO_ENTRY_KEY), requestFp: readU64(b, p + HELLO_ENTRY_REQUEST_FP),
+        responseFp: readU64(b, p + HELLO_ENTRY_RESPONSE_FP),
+      });
+      p += HELLO_ENTRY_TAIL_BYTES;
     }
     if (p !== end) return null;
     return { version, flags, heartbeatMs, maxFrameBytes, cellName, entries };
@@ -120,30 +132,32 @@ export function decodeHello(b: Uint8Array, off: number, end: number): HelloInfo 
  * fit `maxMessageBytes` on a character boundary.
  */
 export function writeErrorHead(buf: Uint8Array, off: number, code: number, message: string, maxMessageBytes: number): number {
-  writeU16LE(buf, off, code);
+  writeU16LE(buf, off + ERROR_OFF_CODE, code);
+  const m = off + ERROR_OFF_MESSAGE;
   let n = 0;
   if (message.length > 0) {
-    const room = Math.max(0, Math.min(maxMessageBytes, buf.length - off - 4, 0xffff));
-    const r = enc.encodeInto(message, buf.subarray(off + 4, off + 4 + room));
+    const room = Math.max(0, Math.min(maxMessageBytes, buf.length - m, 0xffff));
+    const r = enc.encodeInto(message, buf.subarray(m, m + room));
     n = r.written;
   }
-  writeU16LE(buf, off + 2, n);
-  return off + 4 + n;
+  writeU16LE(buf, off + ERROR_OFF_MESSAGE_LEN, n);
+  return m + n;
 }
 
 export interface ErrorHead { code: number; message: string; payloadOff: number }
 
 /** Read an ERROR payload head; null when malformed. */
 export function readErrorHead(b: Uint8Array, off: number, end: number, out: ErrorHead): ErrorHead | null {
-  if (end - off < 4) return null;
-  out.code = readU16LE(b, off);
-  const n = readU16LE(b, off + 2);
-  if (off + 4 + n > end) return null;
+  if (end - off < ERROR_HEAD_BYTES) return null;
+  out.code = readU16LE(b, off + ERROR_OFF_CODE);
+  const n = readU16LE(b, off + ERROR_OFF_MESSAGE_LEN);
+  const m = off + ERROR_OFF_MESSAGE;
+  if (m + n > end) return null;
   try {
-    out.message = n === 0 ? '' : dec.decode(b.subarray(off + 4, off + 4 + n));
+    out.message = n === 0 ? '' : dec.decode(b.subarray(m, m + n));
   } catch {
     out.message = '';
   }
-  out.payloadOff = off + 4 + n;
+  out.payloadOff = m + n;
   return out;
 }

@@ -36,17 +36,19 @@ export const ERR_CODEC_VALUE_OUT_OF_RANGE: i32 = 307;
 export const ERR_CODEC_TRAILING_BYTES: i32 = 308;
 export const ERR_CODEC_BAD_VALUE: i32 = 309;
 
-// 4xx — rpc
-export const ERR_RPC_TIMEOUT: i32 = 400;
-export const ERR_RPC_UNAVAILABLE: i32 = 401;
-export const ERR_RPC_SCHEMA_MISMATCH: i32 = 402;
-export const ERR_RPC_UNKNOWN_METHOD: i32 = 403;
-export const ERR_RPC_CANCELLED: i32 = 404;
-export const ERR_RPC_CLOSED: i32 = 405;
-export const ERR_RPC_MALFORMED: i32 = 406;
-export const ERR_RPC_UNAUTHORIZED: i32 = 407;
-export const ERR_RPC_OVERLOADED: i32 = 408;
-export const ERR_RPC_INTERNAL: i32 = 409;
+// 4xx — rpc. Written without `: i32` on purpose: asc infers i32 from the literal, and tsc keeps
+// the literal type (400, not number), so RpcCode (src/rpc/errors.ts) takes its discriminated-union
+// types from these constants instead of repeating the numbers.
+export const ERR_RPC_TIMEOUT = 400;
+export const ERR_RPC_UNAVAILABLE = 401;
+export const ERR_RPC_SCHEMA_MISMATCH = 402;
+export const ERR_RPC_UNKNOWN_METHOD = 403;
+export const ERR_RPC_CANCELLED = 404;
+export const ERR_RPC_CLOSED = 405;
+export const ERR_RPC_MALFORMED = 406;
+export const ERR_RPC_UNAUTHORIZED = 407;
+export const ERR_RPC_OVERLOADED = 408;
+export const ERR_RPC_INTERNAL = 409;
 
 // 5xx — transport (links)
 export const ERR_LINK_CLOSED: i32 = 500;
