@@ -30,6 +30,17 @@ function requestFrame(): Uint8Array {
   return buf;
 }
 
+/**
+ * The canonical text, the fingerprint as it goes on the wire (8 bytes, u64 little-endian, as in
+ * a HELLO entry) and the same fingerprint as a value (16 hex digits,
+ * most significant first, as `fingerprintHex`, `cell describe` and error details print it).
+ */
+function fingerprintExample(canonical: string, fp: bigint): string {
+  const le = new Uint8Array(8);
+  for (let i = 0; i < 8; i++) le[i] = Number((fp >> BigInt(8 * i)) & 0xffn);
+  return `${canonical}\nwire:  ${hex(le)}\nvalue: 0x${fp.toString(16).padStart(16, '0')}`;
+}
+
 /** Example name → the hex text the document must show in its ```hex example=NAME block. */
 export function examples(): Record<string, string> {
   const frame = requestFrame();
@@ -50,14 +61,14 @@ export function examples(): Record<string, string> {
     'frame-request': hex(wire.subarray(0, wireLen)),
     'codec-reading': hex(reading.subarray(0, rn), [4, 8, 4, 1, 1, 16]),
     'codec-ping': hex(ping.subarray(0, pn)),
-    'fingerprint-reading': `${R.canonical}\n${R.fingerprintHex}`,
+    'fingerprint-reading': fingerprintExample(R.canonical, R.fingerprint),
   };
 }
 
-/** The error-code table as Markdown rows. */
+/** The error-code table as Markdown rows, by code. */
 export function errorRows(): string {
   const rows = ['| code | name | meaning |', '|---|---|---|'];
-  for (const e of errorTable) rows.push(`| ${e.code} | ${e.name} | ${e.hint} |`);
+  for (const e of [...errorTable].sort((a, b) => a.code - b.code)) rows.push(`| ${e.code} | ${e.name} | ${e.hint} |`);
   return rows.join('\n');
 }
 

@@ -3,6 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { documented, errorRows, examples } from './examples.ts';
 
 const doc = readFileSync(new URL('../../docs/wire-format.md', import.meta.url), 'utf8');
@@ -17,6 +18,13 @@ spec('every computed example is in the document, byte for byte', () => {
 
 spec('the error-code table lists every code with its stable name', () => {
   assert.is(documented(doc).errors, errorRows());
+});
+
+spec('the fingerprint example: its wire bytes are the first 8 bytes of SHA-256 of the canonical text (§4.4)', () => {
+  const [canonical, wire, value] = examples()['fingerprint-reading']!.split('\n');
+  const sha = createHash('sha256').update(canonical!, 'utf8').digest().subarray(0, 8);
+  assert.is(wire, `wire:  ${[...sha].map((b) => b.toString(16).padStart(2, '0')).join(' ')}`);
+  assert.is(value, `value: 0x${Buffer.from(sha).reverse().toString('hex')}`);
 });
 
 spec.run();
