@@ -18,7 +18,9 @@ const entries = [
   'src/transports/tcp.ts',
   'src/transports/stream.ts',
   'src/transports/uart.ts',
+  'src/uart/index.ts',
   'src/mesh/index.ts',
+  'src/gateway/index.ts',
   'src/flash/index.ts',
   'src/cli/main.ts',
 ].filter((p) => existsSync(p));

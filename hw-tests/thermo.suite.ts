@@ -10,7 +10,7 @@ import { struct, u8, u32, f64 } from '../src/codec/index.ts';
 import { connect, callError, defineCell, method, stream, appError, RpcCode, type Client } from '../src/rpc/index.ts';
 import { encodeHello, HELLO_FLAG_ANSWER, HELLO_FLAG_CALLING, PROTOCOL_VERSION } from '../src/rpc/payloads.ts';
 import { StreamLink } from '../src/transports/stream.ts';
-import { connectUart } from '../src/transports/uart.ts';
+import { connectUart } from '../src/uart/index.ts';
 import { cobsEncode } from '../src/framing/cobs.ts';
 import { crc32c } from '../src/framing/crc32c.ts';
 import { readU16LE, writeU32LE } from '../src/wire/bytes.ts';

@@ -99,7 +99,7 @@ async function rawEcho(server: MeshNode, client: MeshNode, proto: string, addr: 
   };
 }
 
-async function callsPerSecond(client: Client<typeof EchoCell>, conc: number, ms: number, msg: { payload: Uint8Array }): Promise<number> {
+async function callsPerSecond(client: Pick<Client<typeof EchoCell>, "ping">, conc: number, ms: number, msg: { payload: Uint8Array }): Promise<number> {
   let count = 0, stop = false;
   const worker = async (): Promise<void> => { while (!stop) { await client.ping(msg); count++; } };
   const ws = Array.from({ length: conc }, worker);

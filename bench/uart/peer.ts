@@ -8,7 +8,7 @@
 import { createInterface } from 'node:readline';
 import { readSync, writeSync } from 'node:fs';
 import { SerialPort } from 'serialport';
-import { serveUart } from '../../src/transports/uart.ts';
+import { serveUart } from '../../src/uart/index.ts';
 import type { Impl } from '../../src/rpc/index.ts';
 import { UartBenchCell, CHUNK_BYTES, BLOCK_BYTES, fillByte } from './uart-cell.ts';
 

@@ -24,7 +24,7 @@ import { crc32c } from '../../src/framing/crc32c.ts';
 import { cobsEncode } from '../../src/framing/cobs.ts';
 import { createWasmFraming, type WasmFraming } from '../../src/framing/wasm-accel.ts';
 import { HEADER_BYTES } from '../../src/wire/header.ts';
-import { connectUart, type UartClient } from '../../src/transports/uart.ts';
+import { connectUart, type UartClient } from '../../src/uart/index.ts';
 import { startPtyPair, ptyUnavailable, type PtyPair } from '../../hw-tests/lib/pty.ts';
 import { startSim } from '../../hw-tests/lib/sim.ts';
 import { ThermoDef } from '../../firmware/thermo/schema.ts';

@@ -1,8 +1,11 @@
 // Talking to a running cell without its source: fetch its schema over the control channel
 // (describe()), rebuild codecs from the JSON and connect with a CellDef made from them.
-import { struct, hex64 } from '../codec/index.ts';
-import { firstUndescribedEntry, schemaFromJson, type CellDescription, type SchemaJson } from '../codec/schema-json.ts';
-import { appError, connect, defineCell, method, stream, type AnyCodec, type AppErrorDef, type CellDef, type Client, type ErrorsDecl } from '../rpc/index.ts';
+import { hex64 } from '../codec/index.ts';
+import { firstUndescribedEntry, type CellDescription } from '../codec/schema-json.ts';
+import { connect, defineCell, type CellDef, type Client } from '../rpc/index.ts';
+import { checkDescription as checkDescriptionOf, defFromDescription as defFrom } from '../rpc/described.ts';
+import { CellError } from '../wire/cell-error.ts';
+import { ERR_RPC_MALFORMED, ERR_RPC_SCHEMA_MISMATCH, ERR_RPC_UNKNOWN_METHOD } from '../wire/errors.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HelloInfo } from '../rpc/payloads.ts';
@@ -34,7 +37,7 @@ export async function fetchDescription(t: Target, opts: RemoteOptions = {}): Pro
   } catch (e) {
     // UnknownMethod (403): a device without describe; its HELLO still has every name and key
     const peer = client.peer as HelloInfo | null;
-    if ((e as { code?: unknown }).code !== 403 || peer === null) throw e;
+    if ((e as { code?: unknown }).code !== ERR_RPC_UNKNOWN_METHOD || peer === null) throw e;
     return describeFromFile(peer, opts.schemaFile);
   } finally {
     await client.close();
@@ -51,7 +54,7 @@ export function describeFromFile(peer: HelloInfo, file?: string): CellDescriptio
   const path = file ?? join('.cell', 'schemas', `${peer.cellName}.json`);
   if (!existsSync(path)) {
     throw new CliError(`${peer.cellName} does not serve describe (a device keeps its flash for the app) and there is no schema file${file === undefined ? ` ${path}` : ` ${file}`}`, {
-      code: 403,
+      code: ERR_RPC_UNKNOWN_METHOD,
       fix: `pass --schema FILE: the cell's description (firmware: firmware/<app>/gen/schema.json, written by \`npm run build:firmware\`; or a .cell/schemas/${peer.cellName}.json from \`cell gen\`)`,
       detail: { cell: peer.cellName, entries: peer.entries.map((e) => e.name) },
     });
@@ -61,63 +64,44 @@ export function describeFromFile(peer: HelloInfo, file?: string): CellDescriptio
     d = checkDescription(JSON.parse(readFileSync(path, 'utf8')), path);
   } catch (e) {
     if (e instanceof CliError) throw e;
-    throw new CliError(`${path} is not JSON: ${(e as Error).message}`, { code: 406, fix: 'regenerate it (npm run build:firmware, or cell gen)' });
+    throw new CliError(`${path} is not JSON: ${(e as Error).message}`, { code: ERR_RPC_MALFORMED, fix: 'regenerate it (npm run build:firmware, or cell gen)' });
   }
   const miss = firstUndescribedEntry(d, peer.entries);
   if (miss !== null) {
     const { entry: e, describedKey: k } = miss;
     throw new CliError(k === undefined ? `${path} has no ${e.kind} "${e.name}" that the device ${peer.cellName} serves` : `${e.kind} "${e.name}": the device's key ${hex64(e.key)} differs from ${path} (${k}): the file describes other firmware`, {
-      code: 402,
+      code: ERR_RPC_SCHEMA_MISMATCH,
       fix: 'use the schema file of the firmware the device runs (rebuild: npm run build:firmware), or reflash the device',
       detail: { cell: peer.cellName, entry: e.name, device: hex64(e.key), file: k ?? null },
     });
   }
-  if (d.name !== peer.cellName) throw new CliError(`${path} describes cell "${d.name}", the device is "${peer.cellName}"`, { code: 402, fix: 'pass the schema file of this device\'s firmware' });
+  if (d.name !== peer.cellName) throw new CliError(`${path} describes cell "${d.name}", the device is "${peer.cellName}"`, { code: ERR_RPC_SCHEMA_MISMATCH, fix: 'pass the schema file of this device\'s firmware' });
   return d;
 }
 
-/** Check the shape of a describe() answer or a cached schema file. */
+/** checkDescription of src/rpc/described.ts, with the CLI's fix. */
 export function checkDescription(d: unknown, where = 'describe()'): CellDescription {
-  const o = d as Partial<CellDescription> | null;
-  if (o === null || typeof o !== 'object' || typeof o.name !== 'string' || !Array.isArray(o.methods) || !Array.isArray(o.streams) || !Array.isArray(o.events)) {
-    throw new CliError(`${where} is not a cell description (name, methods, streams, events)`, { code: 406, fix: 'regenerate it: `cell gen <target>`' });
+  try {
+    return checkDescriptionOf(d, where);
+  } catch (e) {
+    throw withFix(e, 'regenerate it: `cell gen <target>`');
   }
-  return o as CellDescription;
 }
 
-function codecOf(j: SchemaJson, where: string): AnyCodec {
-  const t = schemaFromJson(j, { struct: (name, fields) => struct(name, fields) }, where);
-  if (t.kind !== 'struct') throw new CliError(`${where}: messages must be structs, got ${t.kind}`, { code: 406 });
-  return t as AnyCodec;
-}
-
-function errorsOf(errs: CellDescription['methods'][number]['errors'], where: string): ErrorsDecl {
-  const out: Record<string, AppErrorDef> = {};
-  for (const e of errs) out[e.name] = e.payload === undefined ? appError(e.code) : appError(e.code, codecOf(e.payload, `${where}.errors.${e.name}`));
-  return out;
-}
-
-/**
- * Rebuild a CellDef from a description. The keys it computes must equal the ones described:
- * otherwise the JSON does not round-trip (a CLI older or newer than the cell) — SchemaMismatch.
- */
+/** defFromDescription of src/rpc/described.ts, with the CLI's fix. */
 export function defFromDescription(d: CellDescription): CellDef {
-  const methods: Record<string, ReturnType<typeof method>> = {};
-  for (const m of d.methods) methods[m.name] = method(codecOf(m.request.schema, `${m.name}.request`), codecOf(m.response.schema, `${m.name}.response`), { errors: errorsOf(m.errors, m.name) });
-  const streams: Record<string, ReturnType<typeof stream>> = {};
-  for (const s of d.streams) streams[s.name] = stream(codecOf(s.request.schema, `${s.name}.request`), codecOf(s.item.schema, `${s.name}.item`), { errors: errorsOf(s.errors, s.name) });
-  const events: Record<string, AnyCodec> = {};
-  for (const e of d.events) events[e.name] = codecOf(e.payload.schema, `${e.name}.payload`);
-  const def = defineCell({ name: d.name, version: d.version, methods, streams, events }) as unknown as CellDef;
-  const described = new Map([...d.methods, ...d.streams, ...d.events].map((x) => [x.name, x.key]));
-  for (const e of def.entries) {
-    if (described.get(e.name) !== hex64(e.key)) {
-      throw new CliError(`${e.kind} "${e.name}": the key rebuilt from the schema JSON (${hex64(e.key)}) differs from the cell's (${described.get(e.name)})`, {
-        code: 402, fix: 'the CLI and the cell use different schema rules: use the CLI of the same Cell version as the cell',
-      });
-    }
+  try {
+    return defFrom(d);
+  } catch (e) {
+    throw withFix(e, (e as { code?: unknown }).code === ERR_RPC_SCHEMA_MISMATCH
+      ? 'the CLI and the cell use different schema rules: use the CLI of the same Cell version as the cell'
+      : 'regenerate the description: `cell gen <target>`');
   }
-  return def;
+}
+
+function withFix(e: unknown, fix: string): unknown {
+  if (!(e instanceof CellError)) return e;
+  return new CliError(e.message, { code: e.code, fix, ...(e.detail !== undefined ? { detail: { ...e.detail } } : {}) });
 }
 
 export interface Remote {

@@ -11,11 +11,11 @@
 // Why a probe session instead of reading the proxy's HELLO: the gateway must know the name before
 // it can announce it, and a session is cheap on an open port (UartSessions starts the next one at
 // once; the firmware keeps no session state and answers every HELLO).
-import { connect, defineCell, type HelloInfo } from '../src/rpc/index.ts';
-import type { Link, LinkListener } from '../src/transports/link.ts';
-import { UartSessions, type UartSessionsOptions, type UartState } from '../src/transports/uart.ts';
-import { CellError } from '../src/wire/cell-error.ts';
-import type { CellDescription } from '../src/codec/schema-json.ts';
+import { connect, defineCell, type HelloInfo } from '../rpc/index.ts';
+import type { Link, LinkListener } from '../transports/link.ts';
+import { UartSessions, type UartSessionsOptions, type UartState } from '../uart/sessions.ts';
+import { CellError } from '../wire/cell-error.ts';
+import type { CellDescription } from '../codec/schema-json.ts';
 
 /** An empty cell: enough to say HELLO and ask describe(). */
 const PROBE = defineCell({ name: 'cell_gateway' });

@@ -1,5 +1,5 @@
 // The gateway (docs/gateway.md): makes the cell of every device on its serial ports callable by
-// name from the mesh. Per port, a DeviceUpstream (gateways/device.ts) finds out which cell is
+// name from the mesh. Per port, a DeviceUpstream (device.ts) finds out which cell is
 // there; the mesh node's provideProxy (docs/mesh.md §4) announces that name and forwards frames
 // both ways without decoding payloads; after the device comes back (unplug/replug, reset with a
 // new port) it is probed again and re-announced — under its new name if it was reflashed.
@@ -10,35 +10,17 @@
 //
 // The gateway does not start or stop the mesh node: `cell gateway` (src/cli/commands/gateway.ts)
 // does, so tests and programs can put a gateway on a node that also provides its own cells.
-import type { Link, LinkListener } from '../src/transports/link.ts';
-import type { CellError } from '../src/wire/cell-error.ts';
-import { hex64 } from '../src/codec/canonical.ts';
-import { firstUndescribedEntry, type CellDescription } from '../src/codec/schema-json.ts';
+import type { MeshNode, ProvidedProxy } from '../mesh/node.ts';
+import type { CellError } from '../wire/cell-error.ts';
+import { hex64 } from '../codec/canonical.ts';
+import { firstUndescribedEntry, type CellDescription } from '../codec/schema-json.ts';
 import { DeviceUpstream, type DeviceIdentity, type DeviceUpstreamOptions } from './device.ts';
 
-/** What the gateway needs of a mesh node: docs/mesh.md §1 MeshNode (structurally). */
-export interface GatewayMeshNode {
-  readonly peerId: string;
-  addrs(): string[];
-  provideProxy(name: string, upstream: Link | LinkListener, opts?: GatewayProxyOptions): Promise<GatewayProvided>;
-}
+/** What the gateway needs of a mesh node (a MeshNode has it; tests may pass a smaller one). */
+export type GatewayMeshNode = Pick<MeshNode, 'peerId' | 'addrs' | 'provideProxy'>;
 
-/** The provideProxy options the gateway sets (docs/mesh.md §4; src/mesh/proxy.ts ProxyOptions). */
-export interface GatewayProxyOptions {
-  /** Announce again each time the upstream comes up. */
-  reannounce?: boolean;
-  /** Answer describe() at the proxy (when the device served it at probe time). */
-  describe?: () => unknown;
-  /** The device's session is up (its HELLO arrived at the proxy) or down. */
-  onUpstream?: (up: boolean, hello: unknown) => void;
-}
-
-/** What provideProxy returns (docs/mesh.md §1 Provided), as far as the gateway uses it. */
-export interface GatewayProvided {
-  readonly name: string;
-  reannounce(): Promise<void>;
-  stop(): Promise<void>;
-}
+/** What provideProxy returns (docs/mesh.md §1 Provided). */
+export type GatewayProvided = ProvidedProxy;
 
 export type GatewayEvent =
   | { event: 'identified'; path: string; cell: string; entries: string[]; again: boolean; atMs: number }

@@ -1,16 +1,18 @@
-// A typed client of a cell found by name in the mesh (docs/mesh.md §3): find providers, race them
-// (an RTT probe plus the load each advertises), keep the best, re-race when latency or load
-// drifts, fail over to the next one when the current provider dies, and retry the calls that had
-// no answer (Unavailable, Closed by the provider, Overloaded) unless `retry: 'none'`.
-import { sendViaPromise, unaryMethod, type Client, type ClientControls } from '../rpc/api.ts';
+// A typed client of a cell found by name in the mesh (docs/mesh.md §3): the providers of the
+// cell, raced (an RTT probe plus the load each advertises), are the connection source of one
+// supervised client (rpc/supervised.ts). The race keeps the best provider, re-races when latency
+// or load drifts and fails over to the next one when the current provider dies; the supervised
+// client retries the calls that had no answer (Unavailable, Closed by the provider, Overloaded)
+// unless `retry: 'none'`, and waits for a provider up to each call's deadline.
 import type { CellDef } from '../rpc/define.ts';
-import { Connection, type CallOptions, type ConnectionOptions, type SendCallback, type StreamOptions } from '../rpc/connection.ts';
+import { Connection, type ConnectionOptions } from '../rpc/connection.ts';
 import { RpcCode } from '../rpc/errors.ts';
+import { Supervisor, type ConnectionSource, type SourceHost, type SupervisedClient } from '../rpc/supervised.ts';
 import type { Link } from '../transports/link.ts';
 import { CellError } from '../wire/cell-error.ts';
 import { ERR_MESH_DIAL_FAILED, ERR_MESH_NO_PROVIDERS, ERR_RPC_UNAVAILABLE } from '../wire/errors.ts';
 import { schemaId } from './keys.ts';
-import type { MeshLoad, MeshNode, ProviderInfo } from './node.ts';
+import type { MeshLoad, ProviderInfo } from './node.ts';
 
 export interface MeshConnectOptions {
   /** Time to find a provider and get its HELLO (at start, and again after a failover). @default 10000 */
@@ -62,8 +64,20 @@ export interface MeshControls {
   onSwitch(fn: (from: string, to: string, reason: SwitchReason) => void): () => void;
 }
 
-/** A typed client (docs/rpc.md §1) routed to the best provider, plus `mesh`. */
-export type MeshClient<D extends CellDef> = Client<D> & { readonly mesh: MeshControls };
+/** A typed client (docs/rpc.md §1, §9) routed to the best provider, plus `mesh`. */
+export type MeshClient<D extends CellDef> = SupervisedClient<D> & { readonly mesh: MeshControls };
+
+/**
+ * What the provider race needs of a mesh node (a MeshNode has it; the unit tests give a fake
+ * with memory links, so the race and retry logic runs in milliseconds without libp2p).
+ */
+export interface ProviderDirectory {
+  readonly peerId: string;
+  findProviders(name: string, onFound: (p: ProviderInfo) => void, opts?: { timeoutMs?: number; signal?: AbortSignal; schema?: string; dht?: boolean }): Promise<void>;
+  probe(peer: string, name: string, opts?: { timeoutMs?: number }): Promise<{ rttMs: number; load: MeshLoad | null }>;
+  openLink(peer: string, name: string, opts?: { timeoutMs?: number }): Promise<Link>;
+  localLink(name: string): Link | null;
+}
 
 class Cand implements CandidateInfo {
   rttMs = NaN;
@@ -81,29 +95,22 @@ class Cand implements CandidateInfo {
 interface Active {
   cand: Cand;
   conn: Connection;
-  link: Link;
-  /** Call entries by the index of the method/stream in `names`. */
-  entries: ReturnType<Connection['callEntry']>[];
 }
 
-type Sub = { event: string; fn: (v: unknown) => void };
+type Opts = Required<Omit<MeshConnectOptions, 'prefer' | 'rpc'>> & { prefer: string | undefined; rpc: ConnectionOptions };
 
 function now(): number { return performance.now(); }
-const sleep = (ms: number): Promise<void> => new Promise((r) => { const t = setTimeout(r, ms); t.unref?.(); });
 
-/** @internal The machinery behind a MeshClient. */
-export class MeshClientCore<D extends CellDef> {
-  readonly client: MeshClient<D>;
-  private readonly node: MeshNode;
-  private readonly def: D;
+/** @internal The providers of one cell as a connection source: find, race, connect, re-race. */
+export class ProviderRace implements ConnectionSource {
   private readonly name: string;
-  private readonly o: Required<Omit<MeshConnectOptions, 'prefer' | 'rpc'>> & { prefer: string | undefined; rpc: ConnectionOptions };
-  private readonly names: string[] = [];
+  private readonly o: Opts;
   private readonly cands = new Map<string, Cand>();
-  private cur: Active | null = null;
+  private host: SourceHost | null = null;
+  /** The provider whose connection the client uses (reported through host.up). */
+  cur: Active | null = null;
   private connecting: Promise<Active> | null = null;
-  private closed = false;
-  private readonly subs: Sub[] = [];
+  private stopped = false;
   private readonly switchFns: ((from: string, to: string, reason: SwitchReason) => void)[] = [];
   private readonly closedFns: (() => void)[] = [];
   private raceTimer: ReturnType<typeof setInterval> | null = null;
@@ -116,9 +123,7 @@ export class MeshClientCore<D extends CellDef> {
   private readonly tried = new Set<string>();
   private lastError: unknown = null;
 
-  constructor(node: MeshNode, def: D, opts: MeshConnectOptions) {
-    this.node = node;
-    this.def = def;
+  constructor(private readonly node: ProviderDirectory, private readonly def: CellDef, opts: MeshConnectOptions) {
     this.name = def.name;
     this.o = {
       timeoutMs: opts.timeoutMs ?? 10_000,
@@ -134,187 +139,69 @@ export class MeshClientCore<D extends CellDef> {
       cooldownMs: opts.cooldownMs ?? 3000,
       local: opts.local ?? true,
     };
-    this.client = this.buildClient();
   }
 
-  // ---- the client object -------------------------------------------------------------------
+  get timeoutMs(): number { return this.o.timeoutMs; }
 
-  private buildClient(): MeshClient<D> {
-    const c: Record<string, unknown> = {};
-    for (const info of this.def.entries) {
-      if (info.kind === 'event') continue;
-      const i = this.names.length;
-      this.names.push(info.name);
-      if (info.kind === 'method') {
-        const call = (req: unknown, o?: CallOptions): Promise<unknown> => this.call(i, req, o, 1);
-        c[info.name] = unaryMethod(call, (req, done, o) => this.send(i, req, done, o, call));
-      }
-      else c[info.name] = (req: unknown, o?: StreamOptions) => this.openStream(i, req, o);
-    }
-    const controls: Omit<ClientControls<D>, 'peer' | 'stats' | 'connection'> = {
-      on: ((ev: string, fn: (v: unknown) => void) => this.on(ev, fn)) as ClientControls<D>['on'],
-      off: ((ev: string, fn: (v: unknown) => void) => this.off(ev, fn)) as ClientControls<D>['off'],
-      close: () => this.close(),
-      goodbye: () => this.goodbye(),
-      describe: async (o?: CallOptions) => (await this.ensure()).conn.describe(o) as never,
-    };
-    Object.assign(c, controls);
+  controls(): MeshControls {
     const self = this;
-    Object.defineProperty(c, 'peer', { get: () => self.cur?.conn.peer ?? null, enumerable: true });
-    Object.defineProperty(c, 'stats', { get: () => self.cur?.conn.stats, enumerable: true });
-    Object.defineProperty(c, 'connection', { get: () => self.cur?.conn ?? null, enumerable: true });
-    const mesh: MeshControls = {
+    return {
       get provider() { return self.cur?.cand.peerId ?? ''; },
       candidates: () => [...this.cands.values()].map((x) => ({ peerId: x.peerId, source: x.source, rttMs: x.rttMs, load: x.load, score: x.score, state: x.state })),
       rerace: () => this.rerace(),
       onSwitch: (fn) => { this.switchFns.push(fn); return () => { const i = this.switchFns.indexOf(fn); if (i >= 0) this.switchFns.splice(i, 1); }; },
     };
-    c.mesh = mesh;
-    return Object.freeze(c) as unknown as MeshClient<D>;
   }
 
-  /**
-   * `send`: straight on the current provider's connection when there is one (a failure that may
-   * be retried goes on as `call` does), else through `call` while a provider is found.
-   */
-  private send(i: number, req: unknown, done: SendCallback, o: CallOptions | undefined, call: (req: unknown, o?: CallOptions) => Promise<unknown>): void {
-    const a = this.cur;
-    if (a === null || !a.conn.isOpen) { sendViaPromise(call)(req, done, o); return; }
-    if (this.o.retry === 'none') { a.conn.callBack(a.entries[i]!, req, done, o); return; }
-    a.conn.callBack(a.entries[i]!, req, (err, res) => {
-      if (err === null) { done(null, res); return; }
-      this.retryCall(err, a, i, req, o, 1, undefined).then((r) => { done(null, r); }, (e: unknown) => { done(e, undefined); });
-    }, o);
-  }
+  // ---- ConnectionSource ----------------------------------------------------------------------
 
-  /** Unary call on the current provider; retried on the next one when it had no answer. */
-  private call(i: number, req: unknown, o: CallOptions | undefined, attempt: number, untilMs?: number): Promise<unknown> {
-    const a = this.cur;
-    if (a === null || !a.conn.isOpen) return this.slowCall(i, req, o, attempt, untilMs);
-    const p = a.conn.call(a.entries[i]!, req, o);
-    if (this.o.retry === 'none') return p;
-    return p.then(undefined, (e: unknown) => this.retryCall(e, a, i, req, o, attempt, untilMs));
-  }
-
-  /**
-   * No provider connected: wait for one, but no longer than the call's own deadline (else the
-   * client's timeoutMs) — a call with `deadlineMs: 3000` ends in about 3 s even while the client
-   * re-races for longer (the connecting goes on for the calls after it).
-   */
-  private async slowCall(i: number, req: unknown, o: CallOptions | undefined, attempt: number, untilMs?: number): Promise<unknown> {
-    const until = untilMs ?? now() + (o?.deadlineMs ?? this.o.timeoutMs);
-    const a = await this.ensureUntil(until, o?.signal);
-    if (!a.conn.isOpen && this.cur === a) this.drop(a, 'closed');
-    return this.call(i, req, o, attempt, until);
-  }
-
-  private ensureUntil(untilMs: number, signal: AbortSignal | undefined): Promise<Active> {
-    return new Promise<Active>((resolve, reject) => {
-      let over = false;
-      const finish = (): boolean => {
-        if (over) return false;
-        over = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        if (finish()) reject(new CellError(ERR_RPC_UNAVAILABLE, `no provider of "${this.name}" connected within the call's deadline`, { cell: this.name, cause: this.everFound ? ERR_MESH_DIAL_FAILED : ERR_MESH_NO_PROVIDERS, tried: [...this.tried] }));
-      }, Math.max(1, untilMs - now()));
-      const onAbort = (): void => { if (finish()) reject(new CellError(RpcCode.Cancelled, 'the call was aborted while waiting for a provider')); };
-      if (signal?.aborted === true) { onAbort(); return; }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      // A search already under way (begun for an earlier call, or in the background after the
-      // provider dropped) keeps its own deadline, which can come before this call's: when it
-      // gives up, search again for as long as this call may still wait.
-      const attempt = (): void => {
-        this.ensure().then((a) => { if (finish()) resolve(a); }, (e: unknown) => {
-          if (over) return;
-          const closed = this.closed || (e as { code?: number }).code === RpcCode.Closed;
-          if (closed || untilMs - now() <= 0) { if (finish()) reject(e); return; }
-          setTimeout(attempt, 20);
-        });
-      };
-      attempt();
-    });
-  }
-
-  private retryCall(e: unknown, a: Active, i: number, req: unknown, o: CallOptions | undefined, attempt: number, untilMs: number | undefined): Promise<unknown> {
-    const code = (e as { code?: number }).code;
-    const retryable = code === RpcCode.Unavailable || code === RpcCode.Overloaded || (code === RpcCode.Closed && !this.closed);
-    if (!retryable || this.closed || attempt >= this.o.maxAttempts || o?.signal?.aborted === true) return Promise.reject(e);
-    if (untilMs !== undefined && now() >= untilMs) return Promise.reject(e);
-    if (code === RpcCode.Overloaded) {
-      void this.rerace();
-      return sleep(2 * attempt).then(() => this.call(i, req, o, attempt + 1, untilMs));
-    }
-    if (this.cur === a) this.drop(a, code === RpcCode.Unavailable ? 'failed' : 'closed');
-    return this.slowCall(i, req, o, attempt + 1, untilMs);
-  }
-
-  private openStream(i: number, req: unknown, o: StreamOptions | undefined): AsyncIterableIterator<unknown> {
-    const a = this.cur;
-    if (a !== null && a.conn.isOpen) return a.conn.openStream(a.entries[i]!, req, o);
-    const self = this;
-    return (async function* () {
-      const b = await self.ensure();
-      yield* b.conn.openStream(b.entries[i]!, req, o);
-    })();
-  }
-
-  private on(event: string, fn: (v: unknown) => void): () => void {
-    if (!this.def.entries.some((e) => e.kind === 'event' && e.name === event)) throw new TypeError(`no event "${event}"`);
-    this.subs.push({ event, fn });
-    this.cur?.conn.on(event, fn);
-    return () => this.off(event, fn);
-  }
-
-  private off(event: string, fn: (v: unknown) => void): void {
-    const i = this.subs.findIndex((s) => s.event === event && s.fn === fn);
-    if (i >= 0) this.subs.splice(i, 1);
-    this.cur?.conn.off(event, fn);
-  }
-
-  // ---- lifecycle ---------------------------------------------------------------------------
-
-  /** @internal Find, race, connect; then re-race periodically. Rejects Unavailable (401) when none answers. */
-  async start(): Promise<void> {
+  start(host: SourceHost): void {
+    this.host = host;
     this.startLookup();
-    await this.ensure();
     if (this.o.raceIntervalMs > 0) {
       this.raceTimer = setInterval(() => { void this.tick(); }, this.o.raceIntervalMs);
       this.raceTimer.unref?.();
     }
   }
 
-  onClosed(fn: () => void): void { this.closedFns.push(fn); }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.shutdownTimers();
+  demand(): void {
+    if (this.stopped || this.connecting !== null) return;
     const a = this.cur;
-    this.cur = null;
-    if (a !== null) await a.conn.close();
-    for (const f of this.closedFns) f();
+    if (a !== null && a.conn.isOpen) { this.host!.up(a.conn); return; }
+    this.connecting = this.connectBest().finally(() => { this.connecting = null; });
+    this.connecting.then((b) => { this.host!.up(b.conn); }, (e: unknown) => { this.host!.searchFailed(e); });
   }
 
-  async goodbye(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.shutdownTimers();
+  dropped(conn: Connection, why: 'failed' | 'closed'): void {
     const a = this.cur;
+    if (a === null || a.conn !== conn) { void conn.close(); return; }
     this.cur = null;
-    if (a !== null) await a.conn.goodbye();
-    for (const f of this.closedFns) f();
+    if (why === 'failed' || !conn.isOpen) a.cand.fail();
+    void conn.close();
   }
 
-  private shutdownTimers(): void {
+  overloaded(): void { void this.rerace(); }
+
+  unavailable(waitedMs?: number): CellError {
+    const cause = this.everFound ? ERR_MESH_DIAL_FAILED : ERR_MESH_NO_PROVIDERS;
+    const why = this.everFound ? `no provider of "${this.name}" answered` : `no provider of "${this.name}" found`;
+    return new CellError(ERR_RPC_UNAVAILABLE, `${why} within ${waitedMs ?? this.o.timeoutMs} ms`, { cell: this.name, cause, tried: [...this.tried], ...(this.lastError !== null ? { last: (this.lastError as Error).message } : {}) });
+  }
+
+  async stop(graceful: boolean): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
     if (this.raceTimer !== null) clearInterval(this.raceTimer);
     this.raceTimer = null;
     this.abort.abort();
     this.wake?.();
+    const a = this.cur;
+    this.cur = null;
+    if (a !== null) await (graceful ? a.conn.goodbye() : a.conn.close());
+    for (const f of this.closedFns) f();
   }
+
+  onStopped(fn: () => void): void { this.closedFns.push(fn); }
 
   // ---- finding -----------------------------------------------------------------------------
 
@@ -331,7 +218,7 @@ export class MeshClientCore<D extends CellDef> {
   };
 
   private startLookup(dht = true): void {
-    if (this.lookup !== null || this.closed) return;
+    if (this.lookup !== null || this.stopped) return;
     const schema = this.o.exactSchema ? schemaId(this.def) : undefined;
     this.lookup = this.node.findProviders(this.name, this.addCandidate, { timeoutMs: this.o.timeoutMs, signal: this.abort.signal, schema, dht })
       .catch(() => {})
@@ -343,20 +230,13 @@ export class MeshClientCore<D extends CellDef> {
     return [...this.cands.values()].filter((c) => (c.state === 'new' || c.state === 'ok' || (c.state === 'failed' && t - c.failedAt >= c.cooldown(this.o.cooldownMs))));
   }
 
-  /** The current provider, connecting to the best one first if there is none. */
-  private ensure(): Promise<Active> {
-    const a = this.cur;
-    if (a !== null && a.conn.isOpen) return Promise.resolve(a);
-    if (this.closed) return Promise.reject(new CellError(RpcCode.Closed, 'the mesh client is closed'));
-    this.connecting ??= this.connectBest().finally(() => { this.connecting = null; });
-    return this.connecting;
-  }
+  private closedError(): CellError { return new CellError(RpcCode.Closed, 'the mesh client is closed'); }
 
   private async connectBest(): Promise<Active> {
     const deadline = now() + this.o.timeoutMs;
     const reason: SwitchReason = this.tried.size === 0 ? 'initial' : 'failover';
     for (;;) {
-      if (this.closed) throw new CellError(RpcCode.Closed, 'the mesh client is closed');
+      if (this.stopped) throw this.closedError();
       const left = deadline - now();
       const usable = this.usable();
       if (usable.length === 0) {
@@ -378,15 +258,17 @@ export class MeshClientCore<D extends CellDef> {
       }
       const ranked = await this.raceProbes(usable, Math.min(this.o.probeTimeoutMs, Math.max(1, left)));
       for (const c of ranked) {
-        if (this.closed) break;
+        if (this.stopped) break;
         this.tried.add(c.peerId);
         try {
           const a = await this.connectTo(c, Math.max(1, deadline - now()));
+          if (this.stopped) { void a.conn.close(); throw this.closedError(); }
           const from = this.cur?.cand.peerId ?? '';
           this.cur = a;
           this.emitSwitch(from, c.peerId, reason);
           return a;
         } catch (e) {
+          if (this.stopped) throw this.closedError();
           if (c.state !== 'incompatible') c.fail();
           this.lastError = e;
         }
@@ -403,12 +285,6 @@ export class MeshClientCore<D extends CellDef> {
     });
   }
 
-  private unavailable(): CellError {
-    const cause = this.everFound ? ERR_MESH_DIAL_FAILED : ERR_MESH_NO_PROVIDERS;
-    const why = this.everFound ? `no provider of "${this.name}" answered` : `no provider of "${this.name}" found`;
-    return new CellError(ERR_RPC_UNAVAILABLE, `${why} within ${this.o.timeoutMs} ms`, { cell: this.name, cause, tried: [...this.tried], ...(this.lastError !== null ? { last: (this.lastError as Error).message } : {}) });
-  }
-
   /**
    * Probe every candidate at once; resolve with those that answered, best score first, once all
    * answered or a short grace after the first answer (2× its RTT, at least 20 ms).
@@ -423,13 +299,11 @@ export class MeshClientCore<D extends CellDef> {
         if (done) return;
         done = true;
         if (grace !== null) clearTimeout(grace);
-        const cur = this.cur;
         answered.sort((x, y) => x.score - y.score);
         if (this.o.prefer !== undefined) {
           const i = answered.findIndex((x) => x.peerId === this.o.prefer);
           if (i > 0) answered.unshift(...answered.splice(i, 1));
         }
-        void cur;
         resolve(answered);
       };
       // A preferred provider is waited for (up to the probe deadline), not raced.
@@ -499,23 +373,7 @@ export class MeshClientCore<D extends CellDef> {
     }
     c.state = 'ok';
     c.failures = 0;
-    const a: Active = { cand: c, conn, link, entries: this.names.map((n) => conn.callEntry(n)) };
-    for (const s of this.subs) conn.on(s.event, s.fn);
-    conn.onClose((err) => this.onConnClosed(a, err));
-    return a;
-  }
-
-  private onConnClosed(a: Active, err: CellError | null): void {
-    if (this.cur !== a) return;
-    this.drop(a, err === null ? 'closed' : 'failed');
-  }
-
-  /** Stop using `a`: mark its provider failed, reconnect in the background when events are wanted. */
-  private drop(a: Active, why: 'failed' | 'closed'): void {
-    if (this.cur === a) this.cur = null;
-    if (why === 'failed' || !a.conn.isOpen) a.cand.fail();
-    void a.conn.close();
-    if (!this.closed && this.subs.length > 0) void this.ensure().catch(() => {});
+    return { cand: c, conn };
   }
 
   private emitSwitch(from: string, to: string, reason: SwitchReason): void {
@@ -525,7 +383,7 @@ export class MeshClientCore<D extends CellDef> {
   // ---- re-racing ---------------------------------------------------------------------------
 
   private async tick(): Promise<void> {
-    if (this.racing || this.closed || this.cur === null) return;
+    if (this.racing || this.stopped || this.cur === null) return;
     this.racing = true;
     try {
       // Peers that learnt the cell since (identify), every tick; the DHT every 10th.
@@ -538,8 +396,12 @@ export class MeshClientCore<D extends CellDef> {
   }
 
   async rerace(): Promise<void> {
-    if (this.closed) return;
-    if (this.cur === null) { await this.ensure(); return; }
+    if (this.stopped) return;
+    if (this.cur === null) {
+      this.demand();
+      await this.connecting?.catch(() => {});
+      return;
+    }
     await this.raceOnce();
   }
 
@@ -549,7 +411,7 @@ export class MeshClientCore<D extends CellDef> {
     const cands = this.usable();
     if (!cands.includes(cur.cand)) cands.push(cur.cand);
     await Promise.all(cands.map((c) => this.probe(c, this.o.probeTimeoutMs)));
-    if (this.closed || this.cur !== cur) return;
+    if (this.stopped || this.cur !== cur) return;
     for (const c of cands) c.score = this.scoreOf(c);
     let best: Cand | null = null;
     for (const c of cands) if (c !== cur.cand && (c.state === 'new' || c.state === 'ok') && (best === null || c.score < best.score)) best = c;
@@ -562,10 +424,28 @@ export class MeshClientCore<D extends CellDef> {
       if (best.state !== 'incompatible') best.fail();
       return;
     }
-    if (this.closed || this.cur !== cur) { void next.conn.close(); return; }
+    if (this.stopped || this.cur !== cur) { void next.conn.close(); return; }
     this.cur = next;
+    this.host!.up(next.conn);
     this.emitSwitch(cur.cand.peerId, best.peerId, 'latency');
     // Calls in flight on the old provider finish there; then the connection closes.
     void cur.conn.goodbye();
   }
+}
+
+/** A mesh client being started: its owner (the node) can close it before it is ready. */
+export interface MeshClientHandle<D extends CellDef> {
+  readonly client: MeshClient<D>;
+  /** Resolves once the first provider is connected; rejects Unavailable after `timeoutMs`. */
+  readonly ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A supervised client of `def` over the providers that `node` finds (`onStopped` runs once it is closed). */
+export function startMeshClient<D extends CellDef>(node: ProviderDirectory, def: D, opts: MeshConnectOptions = {}, onStopped?: () => void): MeshClientHandle<D> {
+  const race = new ProviderRace(node, def, opts);
+  if (onStopped !== undefined) race.onStopped(onStopped);
+  const sup = new Supervisor(def, race, { whileDown: 'wait', waitMs: race.timeoutMs, retry: opts.retry ?? 'unavailable', maxAttempts: opts.maxAttempts ?? 3, what: 'the mesh client' });
+  const client = sup.facade({ mesh: race.controls() });
+  return { client, ready: sup.whenReady(race.timeoutMs), close: () => sup.close(false) };
 }

@@ -15,7 +15,7 @@ import { CellError } from '../wire/cell-error.ts';
 import { ERR_MESH_DIAL_FAILED, ERR_MESH_NO_PROVIDERS, ERR_MESH_STOPPED, ERR_MESH_UNSUPPORTED, ERR_RPC_UNAVAILABLE } from '../wire/errors.ts';
 import { cellKeyBytes, loadOrCreateKey, meshKeyPath, schemaId } from './keys.ts';
 import { MeshLink, type MeshLinkOptions, type MeshStreamLike } from './link.ts';
-import { MeshClientCore, type MeshClient, type MeshConnectOptions } from './client.ts';
+import { startMeshClient, type MeshClient, type MeshConnectOptions } from './client.ts';
 import { FrameProxy, type ProxyOptions } from './proxy.ts';
 
 /** Protocol id prefix of cell streams: `/cell/rpc/1/<name>`. */
@@ -628,22 +628,21 @@ export class MeshNode {
   /** A typed client of the cell `def.name`, found by name and kept on the best provider (docs/mesh.md §3). */
   async connect<D extends CellDef>(def: D, opts: MeshConnectOptions = {}): Promise<MeshClient<D>> {
     this.checkRunning();
-    const core = new MeshClientCore<D>(this, def, { ...opts, rpc: { ...this.opts.rpc, ...opts.rpc } });
-    this.clients.add(core);
-    core.onClosed(() => this.clients.delete(core));
+    const h = startMeshClient<D>(this, def, { ...opts, rpc: { ...this.opts.rpc, ...opts.rpc } }, () => this.clients.delete(h));
+    this.clients.add(h);
     try {
-      await core.start();
+      await h.ready;
     } catch (e) {
-      await core.close();
+      await h.close();
       throw e;
     }
-    return core.client;
+    return h.client;
   }
 
   /** A client of a cell known only by name: its schema is fetched with describe() (tools, the CLI). */
   async connectByName(name: string, opts: MeshConnectOptions = {}): Promise<MeshClient<CellDef>> {
     const { defineCell } = await import('../rpc/define.ts');
-    const { defFromDescription, checkDescription } = await import('../cli/remote.ts');
+    const { defFromDescription, checkDescription } = await import('../rpc/described.ts');
     const probe = await this.connect(defineCell({ name }), opts);
     let def: CellDef;
     let prefer: string;

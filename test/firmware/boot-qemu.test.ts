@@ -26,7 +26,7 @@ import { loadSerialPort, qemuUnavailable } from '../../hw-tests/lib/targets.ts';
 import { flashImage, deviceInfo, buildManifest, type DeviceInfo, type FlashResult } from '../../src/flash/index.ts';
 import { BootClient } from '../../src/flash/client.ts';
 import { OP_RESET } from '../../src/flash/boot-wire.ts';
-import { openUart, connectUart } from '../../src/transports/uart.ts';
+import { openUart, connectUart } from '../../src/uart/index.ts';
 import { ThermoDef, THERMO_MAX_FRAME_BYTES } from '../../firmware/thermo/schema.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

@@ -12,7 +12,7 @@ import { startDevice, stampWasm, thermoWasm, skipReason, type Bench } from './he
 import { buildManifest, checkImage, signManifest } from '../../src/flash/manifest.ts';
 import { deviceInfo, flashImage, type DeviceInfo, type FlashEvent } from '../../src/flash/flash.ts';
 import { startPtyPair } from '../../hw-tests/lib/pty.ts';
-import { connectUart, openUart } from '../../src/transports/uart.ts';
+import { connectUart, openUart } from '../../src/uart/index.ts';
 import type { Link } from '../../src/transports/link.ts';
 import { Header, readHeader } from '../../src/wire/header.ts';
 import { OP_INFO, OP_RESET } from '../../src/flash/boot-wire.ts';

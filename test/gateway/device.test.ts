@@ -4,7 +4,7 @@
 // unplug/replug. Skips (with the reason) without socat, serialport or the firmware toolchain.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DeviceUpstream, type DeviceIdentity } from '../../gateways/device.ts';
+import { DeviceUpstream, type DeviceIdentity } from '../../src/gateway/device.ts';
 import { deviceSimUnavailable, startDeviceSim, type DeviceSim } from '../../hw-tests/mesh/device-sim.ts';
 import { connect, type Client } from '../../src/rpc/index.ts';
 import type { Link } from '../../src/transports/link.ts';

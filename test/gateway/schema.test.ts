@@ -3,8 +3,8 @@
 // when every entry of the device's HELLO has the same name and key in it (docs/gateway.md §2).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { descriptionFor } from '../../gateways/gateway.ts';
-import type { DeviceIdentity } from '../../gateways/device.ts';
+import { descriptionFor } from '../../src/gateway/gateway.ts';
+import type { DeviceIdentity } from '../../src/gateway/device.ts';
 import { describeCell, type CellDescription } from '../../src/codec/schema-json.ts';
 import type { HelloInfo } from '../../src/rpc/payloads.ts';
 import { ThermoDef } from '../../firmware/thermo/schema.ts';

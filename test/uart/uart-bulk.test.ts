@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startPtyPair, ptyUnavailable, type PtyPair } from '../../hw-tests/lib/pty.ts';
-import { connectUart, serveUart, type UartClient, type UartServer } from '../../src/transports/uart.ts';
+import { connectUart, serveUart, type UartClient, type UartServer } from '../../src/uart/index.ts';
 import type { Impl } from '../../src/rpc/index.ts';
 import { UartBenchCell, CHUNK_BYTES, fillByte } from '../../bench/uart/uart-cell.ts';
 

@@ -4,12 +4,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startPtyPair, ptyUnavailable, type PtyPair } from '../../hw-tests/lib/pty.ts';
-import { connectUart, openUart, serveUart, type UartClient, type UartLink, type UartServer } from '../../src/transports/uart.ts';
+import { connectUart, openUart, serveUart, type UartClient, type UartLink, type UartServer } from '../../src/uart/index.ts';
 import { connect, serve } from '../../src/rpc/index.ts';
 import { frameEncode, frameMaxEncodedBytes } from '../../src/framing/frame.ts';
 import { Thermo } from '../rpc/fixtures/thermo.ts';
 import { thermoImpl } from '../rpc/fixtures/impl.ts';
-import { makeFrame } from './compliance.ts';
+import { makeFrame } from '../transports/compliance.ts';
 
 function withTimeout<T>(p: Promise<T>, what: string, ms = 15_000): Promise<T> {
   return new Promise((res, rej) => {

@@ -10,7 +10,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startPtyPair, ptyUnavailable, type PtyPair } from '../../hw-tests/lib/pty.ts';
-import { connectUart, openUart, serveUart, type UartClient, type UartLink, type UartServer, type UartState } from '../../src/transports/uart.ts';
+import { connectUart, openUart, serveUart, type UartClient, type UartLink, type UartServer, type UartState } from '../../src/uart/index.ts';
 import { RpcCode, serve } from '../../src/rpc/index.ts';
 import type { Link, LinkHandlers } from '../../src/transports/link.ts';
 import { CellError } from '../../src/wire/cell-error.ts';

@@ -1,44 +1,14 @@
 // cell gateway --uart /dev/ttyX [--uart ...] [mesh options] [--json]   (docs/gateway.md §1)
-// Starts a mesh node (docs/mesh.md) and a gateway (gateways/gateway.ts) on it: every device on
+// Starts a mesh node (docs/mesh.md) and a gateway (src/gateway, cell/gateway) on it: every device on
 // the given serial ports is probed, its cell announced by name, and calls and streams are proxied
 // both ways until SIGINT/SIGTERM. With --json, one JSON line per event on stdout (first the
 // node's {event:"node", peerId, addrs}); otherwise a line per event on stderr.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { CellDescription } from '../../codec/schema-json.ts';
 import type { CommandSpec, Parsed } from '../args.ts';
 import { checkDescription } from '../remote.ts';
 import { CliError, EXIT_USAGE } from '../errors.ts';
 import { bool, num, str, strs, stringify, type Ctx } from '../io.ts';
-import { packageRoot, runningFromSource } from '../lib-path.ts';
-import { importUrl } from '../loader.ts';
-
-/** The part of gateways/gateway.ts this command uses (it lives outside src/: see loadGateway). */
-interface GatewayModule {
-  startGateway(opts: {
-    node: unknown;  // a MeshNode or the promise of one
-    devices: ({ path: string } | { serialNumber: string })[];
-    onEvent?: (e: { event: string; path: string; [k: string]: unknown }) => void;
-    schemas?: CellDescription[];
-  }): { close(): Promise<void> };
-}
-
-/**
- * gateways/ sits beside src/ (a program, like the CLI, not a library subpath), so it is not part
- * of the dist build: load its TypeScript through tsx (a runtime dependency) by a path computed at
- * run time, which neither tsc's rootDir nor rollup follows.
- */
-async function loadGateway(): Promise<GatewayModule> {
-  const file = join(packageRoot(), 'gateways', 'gateway.ts');
-  if (!existsSync(file)) throw new CliError(`the gateway program is missing (${file})`, { fix: 'reinstall cell (the package must ship gateways/)' });
-  if (!runningFromSource()) {
-    const { register } = await import('tsx/esm/api');
-    register();
-  }
-  return (await importUrl(pathToFileURL(file).href)) as GatewayModule;
-}
-
 
 export const spec: CommandSpec = {
   name: 'gateway',
@@ -131,7 +101,7 @@ export async function run(p: Parsed, ctx: Ctx): Promise<number> {
 
   // Loaded here, not at the top: libp2p is optional and only this command and `cell mesh` need it.
   const { startMeshNode } = await import('../../mesh/index.ts');
-  const { startGateway } = await loadGateway();
+  const { startGateway } = await import('../../gateway/index.ts');
   const nodeP = startMeshNode({
     dir: str(p, 'dir') ?? '.',
     ...(strs(p, 'listen').length > 0 ? { listen: strs(p, 'listen') } : {}),
