@@ -1,4 +1,4 @@
-// gateways/device.ts: a DeviceUpstream finds out which cell is on a serial port (the thermo
+// src/gateway/device.ts: a DeviceUpstream finds out which cell is on a serial port (the thermo
 // firmware simulated on a socat pty), then hands every later session to its consumer — here a
 // typed client per session, standing in for the mesh proxy — and probes again after an
 // unplug/replug. Skips (with the reason) without socat, serialport or the firmware toolchain.

@@ -1,4 +1,4 @@
-// gateways/gateway.ts descriptionFor: the description the proxy serves for a device that does not
+// src/gateway/gateway.ts descriptionFor: the description the proxy serves for a device that does not
 // carry its own (firmware answers describe() with 403): a --schema of the same cell name, used only
 // when every entry of the device's HELLO has the same name and key in it (docs/gateway.md §2).
 import { suite } from 'uvu';
