@@ -13,7 +13,8 @@
 // The ADC is simulated: celsius = (80 + 6·channel + (37·seq + 11·channel) mod 41) / 4 — quarter
 // degrees, exact in f32 (simulatedCelsius in schema.ts is the host's copy). Every buffer and
 // codec object is allocated here at the top level (the wasm start function); poll() never allocates.
-import { RpcDevice, RPC_PAYLOAD, RPC_ERROR_PAYLOAD, millis } from '../shared/rpc.ts';
+import { RpcDevice, millis } from '../shared/rpc.ts';
+import { RPC_PAYLOAD, RPC_ERROR_PAYLOAD } from '../shared/rpc-core.ts';
 import {
   HELLO, HELLO_LEN, MAX_FRAME_BYTES, ENTRY_READ, ENTRY_SET_LED, ENTRY_CONFIGURE, ENTRY_INFO,
   ENTRY_SAMPLES, ERR_READ_SENSOR_FAULT, SENSOR_CHANNELS, INFO_PAYLOAD, INFO_PAYLOAD_LEN,
