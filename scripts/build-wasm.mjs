@@ -3,7 +3,8 @@
 //   1. generates AssemblyScript for the portable test schemas (test/portable/schemas.ts) with
 //      src/codec/codegen-as.ts into build/as-gen/{codec,harness}.ts;
 //   2. compiles asconfig.json target `core` (firmware/core/vectors*.ts + the harness, for the
-//      vector tests) and target `small` (the smallest profile) twice: firmware/core/small.ts
+//      vector tests; firmware/core/rpc-vectors.ts: the device's RPC core, for the RPC conformance
+//      vectors) and target `small` (the smallest profile) twice: firmware/core/small.ts
 //      (header, COBS, CRC, frameEncode, deframer) → small.wasm, and firmware/core/small-core.ts
 //      (header, COBS, CRC only: the 4 KiB budget) → small-core.wasm, into build/wasm/;
 //      and target `accel` (firmware/core/accel.ts: frameEncode + deframer compiled for speed,
@@ -109,7 +110,7 @@ async function main() {
   const small = haveFraming && !only ? buildSmallInChild() : undefined;
   small?.catch(() => {}); // awaited below; keeps an early failure from being unhandled
   if (!only || only === 'core') {
-    const entries = ['firmware/core/vectors.ts', 'build/as-gen/harness.ts'];
+    const entries = ['firmware/core/vectors.ts', 'firmware/core/rpc-vectors.ts', 'build/as-gen/harness.ts'];
     if (haveFraming) entries.splice(1, 0, 'firmware/core/vectors-framing.ts');
     results.push(await compile('core', entries));
   }

@@ -16,7 +16,7 @@ const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssem
 
 /** Files whose change makes the wasm stale. */
 function sources(): string[] {
-  const dirs = ['src/wire', 'src/framing', 'firmware/core'];
+  const dirs = ['src/wire', 'src/framing', 'firmware/core', 'firmware/shared'];
   const files = ['src/codec/codegen-as.ts', 'src/codec/layout.ts', 'src/codec/schema.ts', 'test/portable/schemas.ts',
     'test/vectors/schemas.ts',
     'asconfig.json', 'scripts/build-wasm.mjs'];
@@ -58,6 +58,11 @@ export class CoreWasm {
     this.inPtr = this.x.inPtr!();
     this.outPtr = this.x.outPtr!();
     this.ioBytes = this.x.ioBytes!();
+  }
+
+  /** A view of the whole linear memory (re-made per call: memory.grow detaches old views). */
+  memory8(): Uint8Array {
+    return new Uint8Array(this.memory.buffer);
   }
 
   has(name: string): boolean {
