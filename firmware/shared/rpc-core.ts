@@ -61,7 +61,7 @@ export const RPC_ERROR_PAYLOAD: i32 = HEADER_BYTES + ERROR_HEAD_BYTES;
 /** port.boot() result bit: reset once the answer is out (RESET, ENTER_BOOT). */
 export const BOOT_RESET: i32 = 0x10000;
 
-/** Entries of our table we can index (firmware/shared/gen-cell.ts refuses a cell with more). */
+/** Entries of our table we can index (firmware/shared/gen-cell.ts DEVICE_MAX_ENTRIES: it refuses a cell with more). */
 export const MAX_ENTRIES: i32 = 16;
 // Ops counters (RESPONSE payload on channel 2: u32 LE each, in this order; docs/firmware.md).
 // 0-4, 7, 8, 9, 21 and 22 are the port's (deframer, UART, clock), filled by port.refresh().

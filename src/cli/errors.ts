@@ -2,6 +2,7 @@
 // Every error is shown with its stable name, its code when it has one, the hint from
 // src/wire/error-names.ts and a suggested fix; `--json` prints the same fields as one object.
 import { errorInfo } from '../wire/error-names.ts';
+import { RpcCode } from '../rpc/errors.ts';
 
 export const EXIT_OK = 0;
 /** A call failed, a cell could not be reached or started, a file is invalid. */
@@ -46,16 +47,16 @@ export class CliError extends Error {
 
 /** Suggested fixes for SDK codes, by code; `{target}` is replaced by the target as typed. */
 const FIXES: Record<number, string> = {
-  400: 'raise --deadline, or look at the cell\'s log: `cell logs <dir>`',
-  401: 'start the cell (`cell run <dir>`) or check the target: `cell status <dir>`',
-  402: 'the schemas differ: run `cell gen {target}` and rebuild the caller, or `cell check` to see what changed',
-  403: 'list what the cell offers: `cell call {target}`',
-  404: 'nothing to fix: the call was cancelled on purpose',
-  405: 'the cell stopped or said GOODBYE: start it again (`cell run <dir>`) and retry',
-  406: 'the bytes did not decode: make sure both sides run the same schema (`cell check`)',
-  407: 'the cell refused this caller: check its allowed keys',
-  408: 'the cell is busy: retry later or with fewer calls in flight',
-  409: 'the handler failed: see the cell\'s log (`cell logs <dir>`)',
+  [RpcCode.Timeout]: 'raise --deadline, or look at the cell\'s log: `cell logs <dir>`',
+  [RpcCode.Unavailable]: 'start the cell (`cell run <dir>`) or check the target: `cell status <dir>`',
+  [RpcCode.SchemaMismatch]: 'the schemas differ: run `cell gen {target}` and rebuild the caller, or `cell check` to see what changed',
+  [RpcCode.UnknownMethod]: 'list what the cell offers: `cell call {target}`',
+  [RpcCode.Cancelled]: 'nothing to fix: the call was cancelled on purpose',
+  [RpcCode.Closed]: 'the cell stopped or said GOODBYE: start it again (`cell run <dir>`) and retry',
+  [RpcCode.Malformed]: 'the bytes did not decode: make sure both sides run the same schema (`cell check`)',
+  [RpcCode.Unauthorized]: 'the cell refused this caller: check its allowed keys',
+  [RpcCode.Overloaded]: 'the cell is busy: retry later or with fewer calls in flight',
+  [RpcCode.Internal]: 'the handler failed: see the cell\'s log (`cell logs <dir>`)',
 };
 
 /** Turn anything thrown into a CliError (CellErrors keep their code, name and hint). */

@@ -5,6 +5,7 @@
 // CRC errors, I/O errors) are counted in `stats` and reported through `onClose`; they are never
 // thrown from a receive path.
 import { CellError } from '../wire/cell-error.ts';
+import { ERR_LINK_MTU_EXCEEDED } from '../wire/errors.ts';
 import { HEADER_BYTES, type Header } from '../wire/header.ts';
 
 /** What a link can do. The rpc layer reads this; it never asks which transport it is. */
@@ -119,7 +120,7 @@ export function isListener(x: Link | LinkListener): x is LinkListener {
 
 /** @internal Throw LinkMtuExceeded when a frame does not fit. */
 export function checkMtu(len: number, mtu: number): void {
-  if (len > mtu) throw new CellError(502, `frame of ${len} bytes exceeds the link MTU of ${mtu} bytes`, { len, mtu });
+  if (len > mtu) throw new CellError(ERR_LINK_MTU_EXCEEDED, `frame of ${len} bytes exceeds the link MTU of ${mtu} bytes`, { len, mtu });
   if (len < HEADER_BYTES) throw new RangeError(`a frame has at least ${HEADER_BYTES} bytes, got ${len}`);
 }
 

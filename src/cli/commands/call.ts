@@ -4,6 +4,7 @@ import type { CellDescription, SchemaJson } from '../../codec/schema-json.ts';
 import { connect, type CellDef, type Client } from '../../rpc/index.ts';
 import { closest, type CommandSpec, type Parsed } from '../args.ts';
 import { CliError, EXIT_USAGE } from '../errors.ts';
+import { ERR_RPC_UNKNOWN_METHOD } from '../../wire/errors.ts';
 import { bool, num, str, stringify, type Ctx } from '../io.ts';
 import { fromJson, parseJsonArg, toJson, ValueError } from '../json-value.ts';
 import { defFromDescription, fetchDescription } from '../remote.ts';
@@ -100,7 +101,7 @@ export async function run(p: Parsed, ctx: Ctx): Promise<number> {
     const all = [...desc.methods, ...desc.streams, ...desc.events].map((x) => x.name);
     const near = closest(name, all);
     throw new CliError(`${desc.name} has no method, stream or event "${name}"${near !== undefined ? ` (did you mean "${near}"?)` : ''}`, {
-      code: 403, fix: `pick one of: ${all.join(', ') || '(none)'} — \`cell call ${targetText}\` lists them with their schemas`,
+      code: ERR_RPC_UNKNOWN_METHOD, fix: `pick one of: ${all.join(', ') || '(none)'} — \`cell call ${targetText}\` lists them with their schemas`,
     });
   }
 
