@@ -14,6 +14,7 @@ import {
 } from '../../src/wire/header.ts';
 import { readU32LE, writeU16LE } from '../../src/wire/bytes.ts';
 import { crc32cSmall } from '../../src/framing/crc32c.ts';
+import { ERROR_OFF_CODE, ERROR_OFF_MESSAGE_LEN, ERROR_HEAD_BYTES } from '../../src/wire/layouts.ts';
 import {
   ERR_BOOT_BAD_REQUEST, ERR_BOOT_CHUNK_CRC, ERR_BOOT_IMAGE_TOO_LARGE, ERR_BOOT_WRONG_BOARD,
   ERR_BOOT_HASH_MISMATCH, ERR_BOOT_NO_SESSION, ERR_BOOT_INCOMPLETE, ERR_BOOT_NOT_IN_BOOT_MODE,
@@ -239,9 +240,9 @@ export class Bootloader {
   private fail(code: i32, out: Uint8Array): i32 {
     this.errors++;
     this.action = ACTION_NONE;
-    writeU16LE(out, HEADER_BYTES, <u32>code);
-    writeU16LE(out, HEADER_BYTES + 2, 0);
-    return this.answer(KIND_ERROR, 4, out);
+    writeU16LE(out, HEADER_BYTES + ERROR_OFF_CODE, <u32>code);
+    writeU16LE(out, HEADER_BYTES + ERROR_OFF_MESSAGE_LEN, 0);
+    return this.answer(KIND_ERROR, ERROR_HEAD_BYTES, out);
   }
 
   private fillSlot(s: SlotRecord, d: SlotInfo): void {
