@@ -2,6 +2,7 @@
 // (src/rpc/payloads.ts) must put every field where it says, and RpcCode (src/rpc/errors.ts) must
 // be the 4xx of src/wire/errors.ts under the names errorInfo() gives them.
 import { suite } from 'uvu';
+import { readFileSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import * as L from '../../src/wire/layouts.ts';
 import * as W from '../../src/wire/index.ts';
@@ -12,6 +13,12 @@ import * as P from '../../src/rpc/payloads.ts';
 import { HEADER_BYTES } from '../../src/wire/header.ts';
 
 const t = suite('wire layouts');
+
+t('layouts.ts is constants only: portable (asc compiles it into the firmware), imports nothing', () => {
+  const src = readFileSync(new URL('../../src/wire/layouts.ts', import.meta.url), 'utf8');
+  assert.not.match(src, /^\s*import\b/m);
+  assert.not.match(src, /^export (?!const )/m, 'only `export const`');
+});
 
 t('cell/wire exports the layout table', () => {
   assert.is(W.HELLO_FLAG_ANSWER, L.HELLO_FLAG_ANSWER);
