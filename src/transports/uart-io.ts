@@ -21,11 +21,14 @@
 // O_NONBLOCK, so a read or write syscall on the main thread never blocks: it moves what the tty
 // buffer holds/takes and returns EAGAIN otherwise, which is what the binding's Poller (uv_poll on
 // the same fd) is for. UartIo therefore reads and writes the fd itself, on the main thread, and
-// uses serialport only to find, open, configure, drain and close the port. A binding without an
-// fd and a Poller (Windows) keeps serialport's stream paths.
+// uses serialport only to find, open, configure, drain and close the port. What that needs of
+// serialport's internals (the binding's fd and Poller) is in serialport-internals.ts, checked on
+// every port; a binding without it (Windows, the mock binding, a serialport release that changed
+// it) keeps serialport's stream paths.
 import { existsSync, readSync, writeSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import type { SerialPort } from 'serialport';
+import { directPort, kickWritable, type DirectPort } from './serialport-internals.ts';
 
 export interface UartIoOptions {
   /** Write no faster than this many baud (ptys ignore the baud rate). 0 = as fast as the port takes it. */
@@ -41,28 +44,11 @@ export interface UartIoOptions {
 }
 
 /**
- * A port write still pending after this long gets its poller re-armed for "writable". Why:
- * @serialport/bindings-cpp 13 (src/poller.cpp `Poller::poll`) calls uv_poll_start with only the
- * events just asked for, not the union it records. A write that hit EAGAIN waits for 'writable';
- * when the port then reads to EAGAIN too, its once('readable') replaces the writable interest, and
- * if no byte ever arrives (the peer waits for this very write: a CREDIT, an answer) both sides
- * wait forever. Seen as bulk streams over a pty stalling after a few hundred 4 KB items. Asking
- * for 'writable' again is harmless: when it fires, the binding re-arms the recorded events
- * (readable included). Costs one timer per STALL_MS while writes are pending.
+ * A port write still pending after this long gets its poller re-armed for "writable": the safety
+ * net for the lost wake-up of @serialport/bindings-cpp 13 (serialport-internals.ts, patchPoller
+ * and kickWritable). Costs one timer per STALL_MS while writes are pending.
  */
 const STALL_MS = 5;
-/** uv_poll event bit of the bindings' Poller (bindings-cpp dist/poller.js EVENTS.UV_WRITABLE). */
-const UV_WRITABLE = 0b0010;
-
-interface BindingPoller {
-  poll(ev: number): void;
-  listenerCount(ev: string): number;
-  once(ev: 'readable' | 'writable', fn: (err: (Error & { canceled?: boolean }) | null) => void): unknown;
-  removeListener(ev: string, fn: (...a: never[]) => void): unknown;
-  cellPatched?: boolean;
-}
-/** The part of a serialport unix binding (bindings-cpp LinuxPortBinding / DarwinPortBinding) used for direct I/O. */
-interface UnixBinding { fd: number | null; isOpen: boolean; poller?: BindingPoller }
 
 /** Bytes of each read buffer; a read takes what the tty holds, up to the room left in it. */
 const READ_POOL_BYTES = 65536;
@@ -92,24 +78,6 @@ function writeNoTrace(fd: number, buf: Buffer, off: number, len: number): number
   const lim = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try { return writeSync(fd, buf, off, len); } finally { Error.stackTraceLimit = lim; }
-}
-
-/**
- * The precise fix for the lost wake-up described at STALL_MS: make every poll request of the
- * port's Poller also ask for the events that still have a waiter ('readable' / 'writable'
- * listeners), so a read re-arming 'readable' no longer drops a pending write's 'writable'. The
- * stall timer stays as the safety net (e.g. a future binding without this shape). No-op when the
- * binding has no such poller (Windows, the mock binding).
- */
-function patchPoller(port: SerialPort): void {
-  const poller = (port as unknown as { port?: { poller?: BindingPoller } }).port?.poller;
-  if (poller === undefined || typeof poller.poll !== 'function' || typeof poller.listenerCount !== 'function' || poller.cellPatched === true) return;
-  const poll = poller.poll;
-  poller.poll = function (this: BindingPoller, ev: number): void {
-    const want = ev | (this.listenerCount('readable') > 0 ? 0b0001 : 0) | (this.listenerCount('writable') > 0 ? UV_WRITABLE : 0);
-    poll.call(this, want);
-  };
-  poller.cellPatched = true;
 }
 
 /** One open serial port, as the readable + writable pair a StreamLink takes. */
@@ -142,8 +110,8 @@ export class UartIo {
   private lineFreeAt = 0;
   private readonly byteMs: number;
   private readonly sliceBytes: number;
-  /** The unix binding when direct I/O is possible (fd + Poller), else null (serialport's stream paths). */
-  private readonly direct: UnixBinding | null;
+  /** The port's fd and Poller when direct I/O is possible, else null (serialport's stream paths). */
+  private readonly direct: DirectPort | null;
   /** Read buffer: chunks pushed are views into it, each read goes after the previous one. */
   private readPool: Buffer = Buffer.allocUnsafe(0);
   private readUsed = 0;
@@ -163,9 +131,7 @@ export class UartIo {
       write: (chunk: Buffer, _enc, cb) => this.onWrite(chunk, cb),
       final: (cb) => this.onFinal(cb),
     });
-    patchPoller(port);
-    const b = (port as unknown as { port?: UnixBinding }).port;
-    this.direct = b !== undefined && typeof b.fd === 'number' && b.poller !== undefined && typeof b.poller.once === 'function' ? b : null;
+    this.direct = directPort(port);
     // Direct reads: serialport's stream is never read (no 'data' listener), so it never starts a
     // threadpool read of its own.
     if (this.direct !== null) this.armRead();
@@ -196,14 +162,14 @@ export class UartIo {
 
   /** The fd for a direct read/write now, or -1 (closed, closing, or no direct I/O). */
   private fdNow(): number {
-    const b = this.direct;
-    if (b === null || this.dead || !b.isOpen || !this.port.isOpen) return -1;
-    return typeof b.fd === 'number' ? b.fd : -1;
+    const d = this.direct;
+    if (d === null || this.dead) return -1;
+    return d.fd();
   }
 
   private armRead(): void {
     if (this.fdNow() < 0) return;
-    try { this.direct!.poller!.once('readable', this.onReadable); } catch (e) { this.lost(e as Error); }
+    try { this.direct!.once('readable', this.onReadable); } catch (e) { this.lost(e as Error); }
   }
 
   private readonly onReadable = (err: (Error & { canceled?: boolean }) | null): void => {
@@ -374,7 +340,7 @@ export class UartIo {
     this.writeRest = bytes.subarray(n);
     if (n > 0) this.writeSeq++; // progress: the stall timer must not kick yet
     if (this.stallTimer === null) this.stallTimer = setTimeout(this.stallCheck, STALL_MS);
-    try { this.direct!.poller!.once('writable', this.onWritable); } catch (e) { this.writeDone(e as Error); }
+    try { this.direct!.once('writable', this.onWritable); } catch (e) { this.writeDone(e as Error); }
   }
 
   private readonly onWritable = (err: (Error & { canceled?: boolean }) | null): void => {
@@ -388,17 +354,7 @@ export class UartIo {
   private readonly stallCheck = (): void => {
     this.stallTimer = null;
     if (this.dead || this.inFlight === null) { this.stallSeq = -1; return; }
-    if (this.stallSeq === this.writeSeq) {
-      const binding = (this.port as unknown as { port?: { isOpen?: boolean; poller?: { poll?: (ev: number) => void } } }).port;
-      const poller = binding?.poller;
-      // Only while the binding's fd is open: its close() destroys the native poller first, and a
-      // poll() on a destroyed poller is a segfault (napi_unwrap), not an exception — seen when the
-      // pty vanished with a write pending (the 'close' event reaches us only later).
-      if (binding?.isOpen === true && this.port.isOpen && typeof poller?.poll === 'function') {
-        this.stallKicks++;
-        try { poller.poll(UV_WRITABLE); } catch { /* a closing fd: the close path reports it */ }
-      }
-    }
+    if (this.stallSeq === this.writeSeq && kickWritable(this.port)) this.stallKicks++;
     this.stallSeq = this.writeSeq;
     this.stallTimer = setTimeout(this.stallCheck, STALL_MS);
   };
