@@ -122,6 +122,8 @@ export class ProviderRace implements ConnectionSource {
   private everFound = false;
   private readonly tried = new Set<string>();
   private lastError: unknown = null;
+  /** The provider switched to last: the `from` of a failover (the dead one is no longer `cur`). */
+  private lastPeer = '';
 
   constructor(private readonly node: ProviderDirectory, private readonly def: CellDef, opts: MeshConnectOptions) {
     this.name = def.name;
@@ -263,7 +265,7 @@ export class ProviderRace implements ConnectionSource {
         try {
           const a = await this.connectTo(c, Math.max(1, deadline - now()));
           if (this.stopped) { void a.conn.close(); throw this.closedError(); }
-          const from = this.cur?.cand.peerId ?? '';
+          const from = this.cur?.cand.peerId ?? this.lastPeer;
           this.cur = a;
           this.emitSwitch(from, c.peerId, reason);
           return a;
@@ -377,6 +379,7 @@ export class ProviderRace implements ConnectionSource {
   }
 
   private emitSwitch(from: string, to: string, reason: SwitchReason): void {
+    this.lastPeer = to;
     for (const f of this.switchFns) { try { f(from, to, reason); } catch { /* listener's problem */ } }
   }
 

@@ -213,7 +213,8 @@ export class Supervisor<D extends CellDef> implements SourceHost {
   waitUp(untilMs: number, signal?: AbortSignal, waitedMs?: number): Promise<Bound> {
     const b = this.cur;
     if (b !== null && b.conn.isOpen) return Promise.resolve(b);
-    if (b !== null) this.drop(b, 'closed');
+    // A connection whose peer said GOODBYE may still be finishing our calls: it closes by itself.
+    if (b !== null && b.conn.inFlight === 0) this.drop(b, 'closed');
     if (this.closed) return Promise.reject(this.notReady());
     return new Promise<Bound>((resolve, reject) => {
       const w: Waiter = {
@@ -281,7 +282,7 @@ export class Supervisor<D extends CellDef> implements SourceHost {
       return sleep(2 * attempt).then(() => this.call(i, req, o, attempt + 1, untilMs));
     }
     this.drop(b, code === RpcCode.Unavailable ? 'failed' : 'closed');
-    return this.callWhileDown(i, req, o, attempt + 1, untilMs);
+    return this.call(i, req, o, attempt + 1, untilMs); // the next connection may be up already
   }
 
   openStream(i: number, req: unknown, o: StreamOptions | undefined): AsyncIterableIterator<unknown> {
@@ -290,7 +291,7 @@ export class Supervisor<D extends CellDef> implements SourceHost {
     if (this.closed || this.whileDown === 'fail') return failedStream(this.notReady());
     const self = this;
     return (async function* () {
-      const c = await self.waitUp(now() + self.waitMs, o?.signal);
+      const c = await self.waitUp(now() + (o?.deadlineMs ?? self.waitMs), o?.signal);
       yield* c.conn.openStream(c.entries[i]!, req, o);
     })();
   }
