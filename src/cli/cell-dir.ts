@@ -8,6 +8,8 @@
 //   [run]                    # optional
 //   tcp = "127.0.0.1:7070"   # also listen on TCP (like `cell run --tcp`)
 //   log_level = "info"       # debug | info | warn | error (debug logs every call)
+//   max_connections = 1024   # open connections over all app sockets; more are refused (408)
+//   socket_mode = "0600"     # mode of the sockets: "0600" owner only, "0660" also the group
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
@@ -36,8 +38,36 @@ export interface CellDir {
   readonly version: string;
   /** Absolute path of the entry module. */
   readonly entry: string;
-  readonly run: { readonly tcp?: string; readonly logLevel?: Level };
+  readonly run: RunOptions;
   readonly paths: CellPaths;
+}
+
+/** cell.toml [run]. */
+export interface RunOptions {
+  readonly tcp?: string;
+  readonly logLevel?: Level;
+  /** Open connections over the app sockets (Unix and TCP together). */
+  readonly maxConnections?: number;
+  /** Mode of the Unix sockets (0o600 or a group-only widening of it). */
+  readonly socketMode?: number;
+}
+
+/** Largest accepted max_connections / --max-connections (each connection costs a file descriptor). */
+export const MAX_CONNECTIONS_LIMIT = 1 << 20;
+
+/** A connection limit from cell.toml or a flag: an integer 1..2^20, else null. */
+export function parseMaxConnections(v: unknown): number | null {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_CONNECTIONS_LIMIT ? v : null;
+}
+
+/**
+ * A socket mode: octal text ("0600", "660", "0o660"). Only read/write for the owner (required)
+ * and the group (optional): never for others, never execute bits. Else null.
+ */
+export function parseSocketMode(v: unknown): number | null {
+  if (typeof v !== 'string' || !/^(0o?)?[0-7]{3}$/.test(v)) return null;
+  const m = parseInt(v.replace(/^0o?/, '') || '0', 8);
+  return (m & 0o600) === 0o600 && (m & ~0o660) === 0 ? m : null;
 }
 
 export const CELL_TOML = 'cell.toml';
@@ -96,7 +126,7 @@ export function readCellDir(dirArg: string): CellDir {
   const runRaw = doc.run ?? {};
   if (typeof runRaw !== 'object' || runRaw === null || Array.isArray(runRaw)) throw bad('[run]', 'must be a table');
   const r = runRaw as Record<string, unknown>;
-  const run: { tcp?: string; logLevel?: Level } = {};
+  const run: { tcp?: string; logLevel?: Level; maxConnections?: number; socketMode?: number } = {};
   if (r.tcp !== undefined) {
     if (typeof r.tcp !== 'string' || !/^[^\s/]*:\d{1,5}$/.test(r.tcp)) throw bad('run.tcp', 'must be "host:port" (e.g. "127.0.0.1:7070")');
     run.tcp = r.tcp;
@@ -105,6 +135,18 @@ export function readCellDir(dirArg: string): CellDir {
     if (typeof r.log_level !== 'string' || !(LEVELS as readonly string[]).includes(r.log_level)) throw bad('run.log_level', `must be one of ${LEVELS.join(', ')}`);
     run.logLevel = r.log_level as Level;
   }
+  if (r.max_connections !== undefined) {
+    const n = parseMaxConnections(r.max_connections);
+    if (n === null) throw bad('run.max_connections', `must be an integer from 1 to ${MAX_CONNECTIONS_LIMIT} (max_connections = 1024)`);
+    run.maxConnections = n;
+  }
+  if (r.socket_mode !== undefined) {
+    const m = parseSocketMode(r.socket_mode);
+    if (m === null) throw bad('run.socket_mode', 'must be "0600" (owner only) or give the group read/write at most, as an octal string (socket_mode = "0660"); never access for others');
+    run.socketMode = m;
+  }
+  const knownRun = new Set(['tcp', 'log_level', 'max_connections', 'socket_mode']);
+  for (const k of Object.keys(r)) if (!knownRun.has(k)) throw bad(`run.${k}`, `is not a known key (known: ${[...knownRun].join(', ')})`);
   const known = new Set(['name', 'version', 'entry', 'run', 'resources', 'replicas', 'neighbours', 'idle_timeout', 'allowed_keys']);
   for (const k of Object.keys(doc)) if (!known.has(k)) throw bad(k, `is not a known key (known: ${[...known].join(', ')})`);
   return { dir, tomlPath, name, version, entry, run, paths: cellPaths(dir) };

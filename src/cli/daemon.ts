@@ -4,12 +4,13 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, openSync, readFileSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, defineCell } from '../rpc/index.ts';
 import { connectUnix } from '../transports/index.ts';
 import type { CellDir } from './cell-dir.ts';
 import { CliError } from './errors.ts';
+import { connectablePath, privateDir, stateDir } from './run-files.ts';
 import { readRunInfo, type RunInfo } from './run-state.ts';
 
 const PROBE = defineCell({ name: 'cell_cli' });
@@ -18,7 +19,7 @@ const PROBE = defineCell({ name: 'cell_cli' });
 export async function helloOk(socket: string, timeoutMs = 1000): Promise<boolean> {
   if (!existsSync(socket)) return false;
   try {
-    const c = await connect(PROBE, await connectUnix(socket), { helloTimeoutMs: timeoutMs, heartbeatMs: 0 });
+    const c = await connect(PROBE, await connectUnix(connectablePath(socket)), { helloTimeoutMs: timeoutMs, heartbeatMs: 0 });
     await c.close();
     return true;
   } catch {
@@ -64,9 +65,11 @@ export interface DetachOptions {
 /** Start the cell in the background; resolves once it answers HELLO, with its pid file. */
 export async function startDetached(cd: CellDir, opts: DetachOptions = {}): Promise<RunInfo> {
   const paths = cd.paths;
-  mkdirSync(paths.logDir, { recursive: true });
+  stateDir(paths.state);
+  privateDir(paths.logDir, 0o700);
   const outStart = existsSync(paths.outFile) ? statSync(paths.outFile).size : 0;
-  const out = openSync(paths.outFile, 'a');
+  const out = openSync(paths.outFile, 'a', 0o600);
+  fchmodSync(out, 0o600);
   const script = process.argv[1]!;
   const child = spawn(process.execPath, [...childExecArgv(), script, 'run', cd.dir, '--foreground', ...(opts.args ?? [])], {
     detached: true,

@@ -48,7 +48,7 @@ export class CliError extends Error {
 /** Suggested fixes for SDK codes, by code; `{target}` is replaced by the target as typed. */
 const FIXES: Record<number, string> = {
   [RpcCode.Timeout]: 'raise --deadline, or look at the cell\'s log: `cell logs <dir>`',
-  [RpcCode.Unavailable]: 'start the cell (`cell run <dir>`) or check the target: `cell status <dir>`',
+  [RpcCode.Unavailable]: 'start the cell (`cell run <dir>`) or check the target: `cell status <dir>`; a cell at its connection limit closes new connections (its log says "refused": `cell logs <dir>`)',
   [RpcCode.SchemaMismatch]: 'the schemas differ: run `cell gen {target}` and rebuild the caller, or `cell check` to see what changed',
   [RpcCode.UnknownMethod]: 'list what the cell offers: `cell call {target}`',
   [RpcCode.Cancelled]: 'nothing to fix: the call was cancelled on purpose',

@@ -146,8 +146,34 @@ export function shortestF32(x: number): number {
   return x;
 }
 
-/** Parse a JSON argument; a syntax error names the position. */
+/**
+ * Deepest nesting of arrays and objects a JSON argument may have. A schema's values nest one
+ * level per struct, list or array; 64 is far above any schema worth calling from a command line,
+ * and far below the depth at which checking and printing the value (recursive) would exhaust the
+ * stack — which ended as an internal error (exit 1) instead of a usage error.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** The nesting depth of JSON text (brackets outside strings), stopping once it passes `max`. */
+export function jsonDepth(text: string, max = Infinity): number {
+  let depth = 0, deepest = 0, inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) { if (++depth > deepest) { deepest = depth; if (deepest > max) return deepest; } }
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
+/** Parse a JSON argument; a syntax error names the position; nesting is bounded (MAX_JSON_DEPTH). */
 export function parseJsonArg(text: string): unknown {
+  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw new ValueError('argument', `nested deeper than ${MAX_JSON_DEPTH} levels of arrays and objects; no request schema needs that`);
+  }
   try {
     return JSON.parse(text);
   } catch (e) {

@@ -1,7 +1,8 @@
 // Structured JSON-lines logger of `cell run` (docs/cli.md "Logs").
 // One object per line: {"time":"<ISO 8601>","level":"info","msg":"start",...fields}. Lines are
 // appended with a synchronous write, so nothing is lost when the process dies right after.
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+// The file is 0600 whatever the umask (logs name callers and carry handler errors).
+import { closeSync, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -29,8 +30,9 @@ export class Logger {
     this.base = opts.base ?? {};
     this.echo = opts.echo;
     if (file !== null) {
-      mkdirSync(dirname(file), { recursive: true });
-      this.fd = openSync(file, 'a');
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      this.fd = openSync(file, 'a', 0o600);
+      fchmodSync(this.fd, 0o600); // a file left by an older version keeps its mode through open
     } else this.fd = null;
   }
 

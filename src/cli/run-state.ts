@@ -1,10 +1,12 @@
 // The state a running `cell run` leaves in `<dir>/.cell/run/` (docs/cli.md ".cell/ layout"):
 // cell.pid (JSON: pid, name, version, socket, tcp, startedAt), cell.sock, ops.sock.
 // Liveness is checked, never assumed: a pid file whose process is gone is stale and is removed.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+// The sockets may be symbolic links to a short directory (run-files.ts: long paths).
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import net from 'node:net';
 import type { CellPaths } from './cell-dir.ts';
+import { connectablePath, lexists, removeSocket } from './run-files.ts';
 
 export interface RunInfo {
   readonly pid: number;
@@ -21,7 +23,8 @@ export interface RunInfo {
 export function writeRunInfo(paths: CellPaths, info: RunInfo): void {
   mkdirSync(dirname(paths.pidFile), { recursive: true });
   const tmp = `${paths.pidFile}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n');
+  writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(tmp, 0o600); // a left-over tmp file keeps its old mode through writeFileSync
   renameSync(tmp, paths.pidFile); // atomic: a reader never sees half a file
 }
 
@@ -56,8 +59,10 @@ export function processAlive(pid: number): boolean {
 /** Does something accept connections on this Unix socket? */
 export function socketAnswers(path: string, timeoutMs = 1000): Promise<boolean> {
   if (!existsSync(path)) return Promise.resolve(false);
+  let target: string;
+  try { target = connectablePath(path); } catch { return Promise.resolve(false); }
   return new Promise((resolve) => {
-    const s = net.connect(path);
+    const s = net.connect(target);
     const done = (ok: boolean): void => { clearTimeout(t); s.destroy(); resolve(ok); };
     const t = setTimeout(() => done(false), timeoutMs);
     s.once('connect', () => done(true));
@@ -69,7 +74,9 @@ export function removeRunFiles(paths: CellPaths, opts: { pid?: boolean; sockets?
   const removed: string[] = [];
   const rm = (p: string): void => { if (existsSync(p)) { rmSync(p, { force: true }); removed.push(p); } };
   if (opts.pid !== false) rm(paths.pidFile);
-  if (opts.sockets !== false) { rm(paths.socket); rm(paths.opsSocket); }
+  if (opts.sockets !== false) {
+    for (const p of [paths.socket, paths.opsSocket]) if (removeSocket(p)) removed.push(p);
+  }
   return removed;
 }
 
@@ -83,7 +90,7 @@ export type RunState =
 export function inspectRun(paths: CellPaths): RunState {
   const info = readRunInfo(paths);
   if (info !== null && info !== 'garbage' && processAlive(info.pid)) return { state: 'running', info };
-  if (info === null && !existsSync(paths.socket) && !existsSync(paths.opsSocket)) return { state: 'stopped' };
+  if (info === null && !lexists(paths.socket) && !lexists(paths.opsSocket)) return { state: 'stopped' };
   const removed = removeRunFiles(paths);
   return { state: 'stale', info: info === 'garbage' ? null : info, removed };
 }

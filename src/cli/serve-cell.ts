@@ -2,15 +2,34 @@
 // Order matters: refuse a live instance, load the module, write the pid file, listen (so a socket
 // without a pid file is always stale), then log "start". On a signal: stop accepting, GOODBYE to
 // every client, wait for calls in flight (at most graceMs), remove the run files, log "stop".
-import { mkdirSync } from 'node:fs';
-import { listenTcp, listenUnix, type LinkListener } from '../transports/index.ts';
+// Limits (docs/cli.md "cell run", "Limits"): every socket has the rpc layer's liveness rules
+// (heartbeat, HELLO timeout: a peer that completes no frame in 2.5 heartbeats — a stalled partial
+// frame included — is dropped); the app sockets together accept at most maxConnections and the ops
+// socket opsMaxConnections; one more is closed at once (logged as Overloaded, 408), except that
+// a connection that has not sent its HELLO after HELLO_GRACE_MS gives its place to the newcomer.
+import { listenTcp, listenUnix, type Link, type LinkListener } from '../transports/index.ts';
 import { serve, type CellDef, type Connection, type Impl, type Server } from '../rpc/index.ts';
+import { ERR_RPC_OVERLOADED } from '../wire/errors.ts';
 import { CliError } from './errors.ts';
 import type { CellDir } from './cell-dir.ts';
 import { Logger, type Level } from './log.ts';
 import { importCellModule } from './loader.ts';
 import { Ops } from './ops.ts';
+import { DEFAULT_SOCKET_MODE, finishSockets, groupShared, planSockets, privateDir, removeSocket, stateDir } from './run-files.ts';
 import { inspectRun, removeRunFiles, socketAnswers, writeRunInfo } from './run-state.ts';
+
+/** Open connections over the app sockets (Unix and TCP together) when cell.toml and the flag set none. */
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+/** Open connections to the ops socket (`cell status`): a few at a time is all it needs. */
+export const DEFAULT_OPS_MAX_CONNECTIONS = 16;
+/** Largest frame on the ops socket: its frames are a HELLO and a few counters (< 1 KiB). */
+export const OPS_MTU = 65536;
+/**
+ * A client sends its HELLO as soon as it is connected (within a millisecond on one host): a
+ * connection still without one after this long may be evicted to make room when the limit is
+ * reached (it would be dropped at the HELLO timeout anyway).
+ */
+export const HELLO_GRACE_MS = 1000;
 
 export interface ForegroundOptions {
   /** Also listen on TCP "host:port". @default cell.toml [run].tcp, else none */
@@ -21,16 +40,23 @@ export interface ForegroundOptions {
   echo?: boolean;
   /** How long calls in flight may finish after a stop signal. @default 5000 */
   graceMs?: number;
+  /** Open connections over the app sockets. @default cell.toml [run].max_connections, else 1024 */
+  maxConnections?: number;
+  /** Open connections to the ops socket. @default 16 */
+  opsMaxConnections?: number;
   /** Called once listening (tests, and the detached parent's output). */
   onReady?: (info: { socket: string; tcp?: string }) => void;
 }
 
-interface Totals { conns: number; calls: number; errors: number; events: number }
+interface Totals { conns: number; calls: number; errors: number; events: number; refused: number }
 
 /** Serve until a stop signal. Resolves with the exit code. */
 export async function runForeground(cd: CellDir, opts: ForegroundOptions = {}): Promise<number> {
   const paths = cd.paths;
-  mkdirSync(paths.runDir, { recursive: true });
+  const socketMode = cd.run.socketMode ?? DEFAULT_SOCKET_MODE;
+  stateDir(paths.state);
+  privateDir(paths.runDir, groupShared(socketMode) ? 0o710 : 0o700);
+  privateDir(paths.logDir, 0o700);
   const st = inspectRun(paths);
   if (st.state === 'running' && st.info.pid !== process.pid) {
     throw new CliError(`${cd.name} is already running (pid ${st.info.pid}, socket ${st.info.socket})`, {
@@ -64,26 +90,40 @@ export async function runForeground(cd: CellDir, opts: ForegroundOptions = {}): 
   }
 
   const tcp = opts.tcp ?? cd.run.tcp;
+  const maxConns = opts.maxConnections ?? cd.run.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const opsMax = opts.opsMaxConnections ?? DEFAULT_OPS_MAX_CONNECTIONS;
+  let plan;
+  try {
+    plan = planSockets(cd.dir, paths, socketMode);
+  } catch (e) {
+    log.error('no place for the sockets', { error: e });
+    log.close();
+    throw e;
+  }
   const startedAt = Date.now();
   writeRunInfo(paths, {
     pid: process.pid, name: cd.name, version: def.version, socket: paths.socket,
     ...(tcp !== undefined ? { tcp } : {}), startedAt: new Date(startedAt).toISOString(), node: process.version,
   });
 
-  const totals: Totals = { conns: 0, calls: 0, errors: 0, events: 0 };
+  const totals: Totals = { conns: 0, calls: 0, errors: 0, events: 0, refused: 0 };
   const servers: { server: Server; listener: LinkListener; via: string }[] = [];
   const impl = instrument(def, mod.impl, log);
   let ops: Server | null = null;
   let opsListener: LinkListener | null = null;
+  const appLimit = new ConnLimit(maxConns, 'app', log, totals);
+  const opsLimit = new ConnLimit(opsMax, 'ops', log, null);
   try {
-    const ul = await listenUnix(paths.socket);
-    servers.push({ server: track(serve(def, impl, ul), ul, 'unix', log, totals), listener: ul, via: 'unix' });
+    const ul = await listenUnix(plan.socket);
+    servers.push({ server: track(serve(def, impl, ul), ul, 'unix', log, totals, appLimit), listener: ul, via: 'unix' });
     if (tcp !== undefined) {
       const i = tcp.lastIndexOf(':');
       const tl = await listenTcp(Number(tcp.slice(i + 1)), tcp.slice(0, i) || '127.0.0.1');
-      servers.push({ server: track(serve(def, impl, tl), tl, 'tcp', log, totals), listener: tl, via: 'tcp' });
+      servers.push({ server: track(serve(def, impl, tl), tl, 'tcp', log, totals, appLimit), listener: tl, via: 'tcp' });
     }
-    opsListener = await listenUnix(paths.opsSocket);
+    // The ops socket: the same liveness rules as the app sockets (serve()'s defaults: heartbeat
+    // 1000 ms, HELLO timeout 5000 ms), a small MTU and its own small connection limit.
+    opsListener = await listenUnix(plan.opsSocket, { mtu: OPS_MTU });
     ops = serve(Ops, {
       counters: () => {
         let open = 0, calls = totals.calls, errors = totals.errors, events = totals.events;
@@ -92,15 +132,24 @@ export async function runForeground(cd: CellDir, opts: ForegroundOptions = {}): 
         }
         return { pid: process.pid, name: cd.name, version: def.version, uptimeMs: Date.now() - startedAt, connections: open, connectionsTotal: totals.conns, callsIn: calls, errorsOut: errors, eventsOut: events };
       },
-    }, opsListener, { heartbeatMs: 0 });
+    }, opsListener);
+    limitListener(ops, opsListener, opsLimit);
+    finishSockets(paths, plan, socketMode);
   } catch (e) {
     for (const s of servers) void s.listener.close();
     void opsListener?.close();
     removeRunFiles(paths);
+    if (plan.shortDir !== null) { removeSocket(plan.socket); removeSocket(plan.opsSocket); }
     const err = e as NodeJS.ErrnoException;
     log.error('listen failed', { error: err });
     log.close();
-    throw new CliError(`cannot listen: ${err.message}`, { name: 'ListenFailed', fix: err.code === 'EADDRINUSE' ? 'pick another --tcp port, or stop what uses it' : 'check the path and permissions of .cell/run/' });
+    const onTcp = err.code === 'EADDRINUSE' && typeof (err as { port?: unknown }).port === 'number';
+    throw new CliError(`cannot listen: ${err.message}`, {
+      name: 'ListenFailed',
+      fix: onTcp ? 'pick another --tcp port, or stop what uses it'
+        : err.code === 'EADDRINUSE' ? `something else holds the socket path: stop it, or remove the file (${plan.socket})`
+        : 'check the path and permissions of .cell/run/',
+    });
   }
 
   let stopHook: void | (() => void | Promise<void>);
@@ -110,7 +159,8 @@ export async function runForeground(cd: CellDir, opts: ForegroundOptions = {}): 
     log.error('start() of the cell failed', { error: e });
   }
   log.info('start', {
-    version: def.version, socket: paths.socket, ...(tcp !== undefined ? { tcp } : {}), entry: cd.entry, node: process.version,
+    version: def.version, socket: paths.socket, ...(plan.shortDir !== null ? { boundAt: plan.socket } : {}), ...(tcp !== undefined ? { tcp } : {}), entry: cd.entry, node: process.version,
+    maxConnections: maxConns, socketMode: `0${socketMode.toString(8)}`,
     methods: def.entries.filter((e) => e.kind === 'method').map((e) => e.name),
   });
   opts.onReady?.({ socket: paths.socket, ...(tcp !== undefined ? { tcp } : {}) });
@@ -125,17 +175,19 @@ export async function runForeground(cd: CellDir, opts: ForegroundOptions = {}): 
       // Stop accepting now (net.Server.close resolves only once every connection has ended), then
       // GOODBYE: calls in flight finish, new ones fail Closed.
       const listening = servers.map((s) => s.listener.close());
+      appLimit.clear();
       const goodbyes = servers.flatMap((s) => [...s.server.connections].map((c) => c.goodbye()));
       const grace = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), opts.graceMs ?? 5000).unref());
       if ((await Promise.race([Promise.all(goodbyes), grace])) === 'timeout') log.warn('calls still in flight after the grace period: closing', { graceMs: opts.graceMs ?? 5000 });
       await Promise.all(servers.map((s) => s.server.close()));
       await Promise.race([Promise.all(listening), grace]);
+      opsLimit.clear();
       await ops?.close();
       await opsListener?.close();
       removeRunFiles(paths);
       let calls = totals.calls;
       for (const { server } of servers) for (const c of server.connections) calls += c.stats.callsIn;
-      log.info('stop', { reason, uptimeMs: Date.now() - startedAt, calls, connections: totals.conns });
+      log.info('stop', { reason, uptimeMs: Date.now() - startedAt, calls, connections: totals.conns, ...(totals.refused > 0 ? { refused: totals.refused } : {}) });
       log.close();
       resolveExit(code);
     };
@@ -146,14 +198,133 @@ export async function runForeground(cd: CellDir, opts: ForegroundOptions = {}): 
   });
 }
 
-/** Log each connection (info) and keep the counters of the ones that closed. */
-function track(server: Server, listener: LinkListener, via: string, log: Logger, totals: Totals): Server {
+/**
+ * A limit on open connections, shared by the listeners it is given to. At the limit a new link
+ * waits at most WAIT_MS for a place (the first to close gives it), then is closed (reset, nothing
+ * sent: a GOODBYE carries no reason and no HELLO was exchanged, so the client sees the link close
+ * before HELLO). The wait is for clients that close a connection and open the next at once —
+ * `cell call` does (describe, then call): their end of stream reaches us after the new connection
+ * does. At most MAX_WAITING wait; more are closed at once. A connection that has gone
+ * HELLO_GRACE_MS without a HELLO gives its place to a newcomer, so connections that never speak
+ * cannot keep `cell status` or callers out. Refusals and evictions are counted and logged (warn;
+ * refusals with code 408 Overloaded) at most once a second each, with the count since the last
+ * line, so a flood cannot fill the disk with log lines.
+ */
+export class ConnLimit {
+  static readonly WAIT_MS = 200;
+  static readonly MAX_WAITING = 64;
+  /** Admitted and still open, with when they were accepted. */
+  readonly open = new Map<Connection, { link: Link; at: number }>();
+  private readonly waiting: { link: Link; via: string; accept: () => void; timer: NodeJS.Timeout }[] = [];
+  refused = 0;
+  evicted = 0;
+  private unlogged = 0;
+  private loggedAt = -Infinity;
+  private evictedUnlogged = 0;
+  private evictedLoggedAt = -Infinity;
+  constructor(readonly max: number, private readonly which: string, private readonly log: Logger, private readonly totals: Totals | null) {}
+
+  /** Run `accept` now if there is room (made by evicting a silent connection if need be), or once a place frees up; else refuse the link. */
+  gate(via: string, link: Link, accept: () => void): void {
+    if (this.room(via)) { accept(); return; }
+    if (this.waiting.length >= ConnLimit.MAX_WAITING) { this.refuse(via, link); return; }
+    const w = {
+      link, via, accept,
+      timer: setTimeout(() => {
+        const i = this.waiting.indexOf(w);
+        if (i >= 0) this.waiting.splice(i, 1);
+        this.refuse(via, link);
+      }, ConnLimit.WAIT_MS),
+    };
+    this.waiting.push(w);
+  }
+
+  private room(via: string): boolean {
+    if (this.open.size < this.max) return true;
+    const now = performance.now();
+    for (const [conn, o] of this.open) { // oldest first (insertion order)
+      if (conn.peer === null && now - o.at >= HELLO_GRACE_MS) {
+        this.open.delete(conn);
+        this.evicted++;
+        this.evictedUnlogged++;
+        resetLink(o.link);
+        if (now - this.evictedLoggedAt >= 1000) {
+          this.log.warn('evicted', { socket: this.which, via, why: `no HELLO within ${Math.round(now - o.at)} ms while at the connection limit`, limit: this.max, evicted: this.evictedUnlogged, evictedTotal: this.evicted });
+          this.evictedLoggedAt = now;
+          this.evictedUnlogged = 0;
+        }
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private refuse(via: string, link: Link): void {
+    resetLink(link);
+    this.refused++;
+    if (this.totals !== null) this.totals.refused++;
+    this.unlogged++;
+    const now = performance.now();
+    if (now - this.loggedAt >= 1000) {
+      this.log.warn('refused', { socket: this.which, via, error: { name: 'Overloaded', code: ERR_RPC_OVERLOADED, message: `${this.open.size} connections open, the limit is ${this.max}` }, refused: this.unlogged, refusedTotal: this.refused });
+      this.loggedAt = now;
+      this.unlogged = 0;
+    }
+  }
+
+  added(conn: Connection, link: Link): void {
+    this.open.set(conn, { link, at: performance.now() });
+    conn.onClose(() => {
+      this.open.delete(conn);
+      while (this.waiting.length > 0 && this.open.size < this.max) {
+        const w = this.waiting.shift()!;
+        clearTimeout(w.timer);
+        w.accept();
+      }
+    });
+  }
+
+  /** Refuse every link still waiting (shutdown). */
+  clear(): void {
+    for (const w of this.waiting.splice(0)) { clearTimeout(w.timer); resetLink(w.link); }
+  }
+}
+
+/** Close a link at once: reset it (nothing queued to flush, no linger). */
+function resetLink(link: Link): void {
+  const d = (link as { destroy?: () => void }).destroy;
+  if (typeof d === 'function') d.call(link);
+  else link.close();
+}
+
+/** The connection serve() just made for a link: the newest of the set. */
+function newest(server: Server): Connection | undefined {
+  let conn: Connection | undefined;
+  for (const c of server.connections) conn = c;
+  return conn;
+}
+
+/** Put a listener that serve() took under a connection limit. */
+function limitListener(server: Server, listener: LinkListener, limit: ConnLimit, via = 'unix'): void {
   const accept = listener.onLink!;
   listener.onLink = (link) => {
+    limit.gate(via, link, () => {
+      accept(link);
+      const conn = newest(server);
+      if (conn !== undefined) limit.added(conn, link);
+    });
+  };
+}
+
+/** Log each connection (info), keep the counters of the ones that closed, apply the limit. */
+function track(server: Server, listener: LinkListener, via: string, log: Logger, totals: Totals, limit: ConnLimit): Server {
+  const accept = listener.onLink!;
+  listener.onLink = (link) => { limit.gate(via, link, () => { admitted(link); }); };
+  const admitted = (link: Link): void => {
     accept(link);
-    let conn: Connection | undefined;
-    for (const c of server.connections) conn = c; // serve() just added it: the newest
+    const conn = newest(server);
     if (conn === undefined) return;
+    limit.added(conn, link);
     const id = ++totals.conns;
     log.info('connect', { conn: id, via });
     const c = conn;

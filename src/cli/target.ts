@@ -11,6 +11,7 @@ import { connectTcp, connectUnix } from '../transports/index.ts';
 import type { Link } from '../transports/link.ts';
 import { cellPaths, isCellDir } from './cell-dir.ts';
 import { CliError } from './errors.ts';
+import { connectablePath } from './run-files.ts';
 
 export type Target =
   | { readonly kind: 'unix'; readonly path: string; readonly dir?: string; readonly text: string }
@@ -58,8 +59,9 @@ export function describeTarget(t: Target): string {
 export async function openLink(t: Target): Promise<Link> {
   if (t.kind === 'uart') return openSerial(t);
   if (t.kind === 'mesh') return (await import('./commands/mesh.ts')).openMeshLink(t.name);
+  const unixPath = t.kind === 'unix' ? connectablePath(t.path) : '';
   try {
-    return t.kind === 'unix' ? await connectUnix(t.path) : await connectTcp(t.port, t.host);
+    return t.kind === 'unix' ? await connectUnix(unixPath) : await connectTcp(t.port, t.host);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const where = describeTarget(t);

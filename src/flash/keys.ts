@@ -2,7 +2,7 @@
 // reads the secret key, `cell flash` reads the trusted public keys from cell.toml
 // (`[flash] trusted_keys = ["<hex>", ...]`) and/or a keys file (one hex key per line, `#`
 // comments). Keys are hex text files so that they diff and copy cleanly.
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { parse } from 'smol-toml';
@@ -26,14 +26,62 @@ export function generateKeyPair(): KeyPair {
   return { secretKey, publicKey, publicHex: hex(publicKey) };
 }
 
-/** Write `<base>.key` (secret, mode 0600) and `<base>.pub`; refuses to overwrite. */
+/** writeKeyPair refused: a file (or a symbolic link, even a dangling one) is already at `path`. */
+export class KeyFileExists extends Error {
+  readonly code = 'EEXIST';
+  constructor(readonly path: string, readonly linkTo: string | null) {
+    super(`${path} already exists${linkTo !== null ? ` (a symbolic link to ${linkTo})` : ''}: refusing to overwrite it`);
+    this.name = 'KeyFileExists';
+  }
+}
+
+function existing(path: string): KeyFileExists | null {
+  let st;
+  try { st = lstatSync(path); } catch { return null; }
+  let to: string | null = null;
+  if (st.isSymbolicLink()) { try { to = readlinkSync(path); } catch { to = '?'; } }
+  return new KeyFileExists(path, to);
+}
+
+/**
+ * Create `path` with `text`, never through a symbolic link: O_CREAT|O_EXCL ('wx') fails on any
+ * existing name, a link (dangling or not) included, and the mode is set at creation (so the
+ * secret is never readable by others, not even for a moment). `replace`: write a new file next to
+ * it and rename it over the name (rename replaces a link itself, never its target).
+ */
+function createFile(path: string, text: string, mode: number, replace: boolean): void {
+  if (!replace) { writeFileSync(path, text, { flag: 'wx', mode }); return; }
+  const tmp = `${path}.${process.pid}.tmp`;
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, text, { flag: 'wx', mode });
+  try { renameSync(tmp, path); } catch (e) { rmSync(tmp, { force: true }); throw e; }
+}
+
+/**
+ * Write `<base>.key` (secret, mode 0600) and `<base>.pub` (0644), each created exclusively.
+ * Without `force` an existing file or link at either name is refused (KeyFileExists) and nothing
+ * is written; with `force` the files are replaced (a link at the name is replaced, not followed).
+ */
 export function writeKeyPair(base: string, kp: KeyPair, force = false): { keyFile: string; pubFile: string } {
   const keyFile = `${base}.key`;
   const pubFile = `${base}.pub`;
-  if (!force && (existsSync(keyFile) || existsSync(pubFile))) throw new Error(`${keyFile} or ${pubFile} exists`);
-  writeFileSync(keyFile, `# Cell image signing key (Ed25519 secret). Keep it private.\n${hex(kp.secretKey)}\n`, { mode: 0o600 });
-  chmodSync(keyFile, 0o600);
-  writeFileSync(pubFile, `${kp.publicHex}\n`);
+  if (!force) {
+    const e = existing(keyFile) ?? existing(pubFile);
+    if (e !== null) throw e;
+  }
+  try {
+    createFile(keyFile, `# Cell image signing key (Ed25519 secret). Keep it private.\n${hex(kp.secretKey)}\n`, 0o600, force);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw existing(keyFile) ?? new KeyFileExists(keyFile, null);
+    throw e;
+  }
+  try {
+    createFile(pubFile, `${kp.publicHex}\n`, 0o644, force);
+  } catch (e) {
+    rmSync(keyFile, { force: true }); // not half a pair
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw existing(pubFile) ?? new KeyFileExists(pubFile, null);
+    throw e;
+  }
   return { keyFile, pubFile };
 }
 

@@ -3,7 +3,7 @@
 import type { CommandSpec, Parsed } from '../args.ts';
 import { CliError, EXIT_USAGE } from '../errors.ts';
 import { bool, str, stringify, type Ctx } from '../io.ts';
-import { generateKeyPair, writeKeyPair } from '../../flash/keys.ts';
+import { generateKeyPair, KeyFileExists, writeKeyPair } from '../../flash/keys.ts';
 
 export const spec: CommandSpec = {
   name: 'keys',
@@ -31,7 +31,13 @@ export async function run(p: Parsed, ctx: Ctx): Promise<number> {
   try {
     files = writeKeyPair(base, kp, bool(p, 'force'));
   } catch (e) {
-    throw new CliError((e as Error).message, { name: 'KeyExists', fix: 'choose another --out, or pass --force to overwrite (the old key is lost)' });
+    if (!(e instanceof KeyFileExists)) throw e;
+    throw new CliError(e.message, {
+      name: 'KeyExists', detail: { file: e.path, ...(e.linkTo !== null ? { linkTo: e.linkTo } : {}) },
+      fix: e.linkTo !== null
+        ? `a key is never written through a symbolic link: remove the link (\`rm ${e.path}\`) if you did not plant it, or choose another --out`
+        : `choose another --out, or pass --force to replace ${e.path} (the old key is lost)`,
+    });
   }
   if (ctx.json) ctx.out(stringify({ keyFile: files.keyFile, pubFile: files.pubFile, publicKey: kp.publicHex }));
   else {

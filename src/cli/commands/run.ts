@@ -1,7 +1,7 @@
 // cell run [dir] [--tcp host:port] [--foreground]
 import { relative } from 'node:path';
 import type { CommandSpec, Parsed } from '../args.ts';
-import { readCellDir } from '../cell-dir.ts';
+import { MAX_CONNECTIONS_LIMIT, parseMaxConnections, readCellDir } from '../cell-dir.ts';
 import { startDetached } from '../daemon.ts';
 import { CliError } from '../errors.ts';
 import { bool, num, str, stringify, type Ctx } from '../io.ts';
@@ -23,6 +23,7 @@ export const spec: CommandSpec = {
     tcp: { type: 'string', arg: 'host:port', desc: 'also listen on TCP (default: cell.toml [run].tcp)' },
     foreground: { type: 'boolean', desc: 'stay in the foreground; log lines also go to stderr' },
     'log-level': { type: 'string', arg: 'level', desc: 'debug | info | warn | error (debug logs every call)' },
+    'max-connections': { type: 'number', arg: 'n', desc: 'open connections over the app sockets; more are refused (default: cell.toml [run].max_connections, else 1024)' },
     wait: { type: 'number', arg: 'ms', desc: 'how long to wait for the background cell to answer (default 60000)' },
     json: { type: 'boolean', desc: 'print {name, version, pid, socket, tcp, log} as JSON' },
   },
@@ -36,12 +37,16 @@ export async function run(p: Parsed, ctx: Ctx): Promise<number> {
   if (tcp !== undefined && !/^[^\s/]*:\d{1,5}$/.test(tcp)) throw new CliError(`--tcp "${tcp}" is not host:port`, { exit: 2, fix: 'e.g. --tcp 127.0.0.1:7070' });
   const level = str(p, 'log-level');
   if (level !== undefined && !(LEVELS as readonly string[]).includes(level)) throw new CliError(`--log-level "${level}" is not one of ${LEVELS.join(', ')}`, { exit: 2 });
+  const maxRaw = num(p, 'max-connections');
+  const maxConnections = maxRaw === undefined ? undefined : parseMaxConnections(maxRaw);
+  if (maxConnections === null) throw new CliError(`--max-connections ${maxRaw} is not an integer from 1 to ${MAX_CONNECTIONS_LIMIT}`, { exit: 2, fix: 'e.g. --max-connections 256' });
 
   if (bool(p, 'foreground')) {
     const detached = process.env.CELL_DETACHED === '1';
     return runForeground(cd, {
       ...(tcp !== undefined ? { tcp } : {}),
       ...(level !== undefined ? { logLevel: level as Level } : {}),
+      ...(maxConnections !== undefined ? { maxConnections } : {}),
       echo: !detached,
       onReady: detached ? undefined : (r) => ctx.err(`${cd.name} serving on ${r.socket}${r.tcp !== undefined ? ` and tcp ${r.tcp}` : ''} (Ctrl-C to stop)`),
     });
@@ -54,7 +59,7 @@ export async function run(p: Parsed, ctx: Ctx): Promise<number> {
     });
   }
   if (st.state === 'stale') ctx.err(`removed files left by a previous run that is gone: ${st.removed.map((f) => relative(process.cwd(), f)).join(', ')}`);
-  const args = [...(tcp !== undefined ? ['--tcp', tcp] : []), ...(level !== undefined ? ['--log-level', level] : [])];
+  const args = [...(tcp !== undefined ? ['--tcp', tcp] : []), ...(level !== undefined ? ['--log-level', level] : []), ...(maxConnections !== undefined ? ['--max-connections', String(maxConnections)] : [])];
   const wait = num(p, 'wait');
   const info = await startDetached(cd, { args, ...(wait !== undefined ? { waitMs: wait } : {}) });
   if (ctx.json) {

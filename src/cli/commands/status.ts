@@ -8,6 +8,7 @@ import { readCellDir, type CellDir } from '../cell-dir.ts';
 import { errorJson, toCliError } from '../errors.ts';
 import { formatDuration, stringify, type Ctx } from '../io.ts';
 import { Ops } from '../ops.ts';
+import { connectablePath } from '../run-files.ts';
 import { inspectRun } from '../run-state.ts';
 
 export const spec: CommandSpec = {
@@ -48,7 +49,7 @@ export interface StatusRow {
 }
 
 async function counters(cd: CellDir) {
-  const link = await connectUnix(cd.paths.opsSocket);
+  const link = await connectUnix(connectablePath(cd.paths.opsSocket));
   const c = await connect(Ops, link, { helloTimeoutMs: 2000, heartbeatMs: 0 });
   try {
     return await c.counters({ reserved: 0 }, { deadlineMs: 2000 });
