@@ -1,9 +1,20 @@
-// One RPC connection over one Link (docs/rpc.md §3 "Frames per interaction").
-// A connection can serve a cell (answer REQUESTs, run streams, emit events) and/or call one
-// (send REQUESTs, consume streams, receive events). It owns: the HELLO exchange, call-id
-// correlation, deadlines (one timer re-armed to the earliest deadline, not one per call),
-// cancellation (CANCEL), credit for streams (CREDIT), heartbeats (PING/PONG on one interval that
-// also detects a silent peer) and GOODBYE.
+// One RPC connection over one Link: the connection core (docs/rpc.md §3 "Frames per
+// interaction"). A connection can serve a cell (answer REQUESTs, run streams, emit events)
+// and/or call one (send REQUESTs, consume streams, receive events). This file owns: the link
+// (sending, receiving, frame dispatch), the HELLO exchange and table check, call-id correlation,
+// deadlines (one timer re-armed to the earliest deadline, not one per call), cancellation
+// (CANCEL), credit for streams (CREDIT), heartbeats (PING/PONG on one interval that also detects
+// a silent peer), GOODBYE and shutdown. The rest lives beside it:
+//   tables.ts        key tables, pools, the entries a connection calls and serves
+//   client-calls.ts  PendingCall, ClientStream, how an ERROR becomes the caller's error
+//   server-calls.ts  CallContext (ServerCall), ServerStream and its pump, handler errors
+// Call objects reach the connection only through the host interfaces of those files
+// (ClientCallHost; ServerCallHost and StreamHost), implemented by two small objects made here.
+//
+// Why the per-call work is still here, on one class: a unary call's path (call → sendFrame;
+// onFrame → onRequest → handler → serverDone → sendFrame; onResponse → settleOk) was tuned to
+// fit V8's inlining budget (docs/rpc.md §8): every hop through another object or a polymorphic
+// site on that path costs instructions per call, measured with bench/rpc/instr.ts.
 //
 // Hot path (unary call, after warm-up): the client allocates the call's Promise (unavoidable:
 // it is the API) and the response object (unless the caller passes `into`); call slots,
@@ -12,20 +23,34 @@
 // settles), call contexts are pooled, the response is encoded straight into the send buffer.
 import { CellError } from '../wire/cell-error.ts';
 import {
-  CHANNEL_APP, CHANNEL_CONTROL, Header, HEADER_BYTES, KIND_CANCEL, KIND_CREDIT, KIND_ERROR, KIND_EVENT,
-  KIND_GOODBYE, KIND_HELLO, KIND_PING, KIND_PONG, KIND_REQUEST, KIND_RESPONSE, KIND_STREAM_END,
+  CHANNEL_APP, CHANNEL_CONTROL, FLAG_AUTH, FLAG_ENCRYPTED, FLAG_MORE, Header, HEADER_BYTES, KIND_CANCEL, KIND_CREDIT,
+  KIND_ERROR, KIND_EVENT, KIND_GOODBYE, KIND_HELLO, KIND_PING, KIND_PONG, KIND_REQUEST, KIND_RESPONSE, KIND_STREAM_END,
   KIND_STREAM_ITEM, writeHeader,
 } from '../wire/header.ts';
 import { readU32LE, writeU32LE } from '../wire/bytes.ts';
-import { ERR_APP_FIRST, ERR_LINK_CLOSED } from '../wire/errors.ts';
+import { ERR_CODEC_TRAILING_BYTES, ERR_LINK_CLOSED, ERR_LINK_MTU_EXCEEDED, ERR_WIRE_FLAGS_UNSUPPORTED } from '../wire/errors.ts';
+import { ERROR_HEAD_BYTES, ERROR_MESSAGE_MAX_BYTES } from '../wire/layouts.ts';
 import type { Link } from '../transports/link.ts';
 import { appWord0, HeaderView } from '../transports/header-view.ts';
-import type { AnyCodec, AppErrorDef, CellDef, EntryInfo, ErrorsDecl, MethodDef, StreamDef } from './define.ts';
+import type { AnyCodec, CellDef, EntryInfo } from './define.ts';
 import { RpcCode, RpcError } from './errors.ts';
 import {
   decodeHello, encodeHello, HELLO_FLAG_CALLING, HELLO_FLAG_SERVING, PROTOCOL_VERSION, readErrorHead,
   writeErrorHead, type ErrorHead, type HelloInfo,
 } from './payloads.ts';
+import {
+  buildCallTables, buildServeTables, fpHex, KeyTable, Pool, splitKey, type CallEntry, type EventEntry, type ServeEntry,
+} from './tables.ts';
+import {
+  ClientStream, encodeError, errorFromAnswer, failLater, MAX_DEADLINE_MS, NO_DEADLINE,
+  PendingCall, runCallback, type CallOptions, type ClientCallHost, type SendCallback, type Slot, type StreamOptions,
+} from './client-calls.ts';
+import { handlerAnswer, ServerCall, ServerStream, type ServeSpec, type StreamHost } from './server-calls.ts';
+
+// The names importers have always taken from this file (src/mesh, src/uart, bench, tests).
+export { ClientStream } from './client-calls.ts';
+export type { CallOptions, SendCallback, StreamOptions } from './client-calls.ts';
+export type { CallContext, ServeSpec } from './server-calls.ts';
 
 /** Control-channel method keys (channel 1). */
 export const CONTROL_DESCRIBE_KEY = 1n;
@@ -49,25 +74,6 @@ export interface ConnectionOptions {
   describe?: () => unknown;
 }
 
-/** Per-call options. */
-export interface CallOptions<R = unknown> {
-  /** Fail with Timeout after this many ms. @default the method's deadlineMs, else the connection's (5000) */
-  deadlineMs?: number;
-  /** Abort → the call fails Cancelled at once and the peer gets CANCEL. */
-  signal?: AbortSignal;
-  /** Decode the response into this object instead of a new one (zero allocation). */
-  into?: R;
-}
-
-export interface StreamOptions {
-  /** Items granted up front; more are granted as they are consumed. @default the connection's streamCredit (16) */
-  credit?: number;
-  /** Abort → the stream fails Cancelled and the peer gets CANCEL. */
-  signal?: AbortSignal;
-  /** Deadline for the whole stream. @default none */
-  deadlineMs?: number;
-}
-
 /** Counters of one connection. */
 export class RpcStats {
   callsOut = 0;
@@ -84,316 +90,31 @@ export class RpcStats {
   badFrames = 0;
   /** Requests refused before decoding: unknown key. */
   unknownKeys = 0;
+  /** Frames dropped unread because they are flagged AUTH, ENCRYPTED or MORE, which no link implements yet (error 107), or are a later fragment of such a frame's message; never answered (Connection.refuseFlagged). */
+  unsupportedFlags = 0;
   pingsOut = 0;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Tables
-
-/**
- * A free list on a plain array with its own count: take/put never change the array's length, so
- * V8 never trims and regrows its backing store (Array#pop/push on a pool that empties each call
- * can reallocate per call in unoptimised code).
- */
-class Pool<T> {
-  private readonly items: (T | null)[] = [];
-  private n = 0;
-  constructor(private readonly max: number) {}
-  take(): T | null {
-    const n = this.n;
-    if (n === 0) return null;
-    const x = this.items[n - 1]!;
-    this.items[n - 1] = null;
-    this.n = n - 1;
-    return x;
-  }
-  put(x: T): void {
-    const n = this.n;
-    if (n >= this.max) return;
-    this.items[n] = x; // n ≤ items.length: a store, or an append at the end (the array stays packed)
-    this.n = n + 1;
-  }
-}
-
-interface KeyHalves { keyLo: number; keyHi: number }
-interface Keyed extends KeyHalves { next: Keyed | null }
-
-/** Small open hash on the key's low 32 bits; collisions chained and checked against the high half. */
-class KeyTable<T extends Keyed> {
-  private readonly map = new Map<number, T>();
-  add(e: T): void {
-    const head = this.map.get(e.keyLo);
-    e.next = head ?? null;
-    this.map.set(e.keyLo, e);
-  }
-  get(lo: number, hi: number): T | undefined {
-    let e: Keyed | null | undefined = this.map.get(lo);
-    while (e !== undefined && e !== null) {
-      if (e.keyHi === hi) return e as T;
-      e = e.next;
-    }
-    return undefined;
-  }
-}
-
-function splitKey(key: bigint): [number, number] {
-  return [Number(key & 0xffffffffn), Number((key >> 32n) & 0xffffffffn)];
-}
-
-class ErrorTable {
-  readonly byCode = new Map<number, { name: string; def: AppErrorDef }>();
-  readonly byName = new Map<string, AppErrorDef>();
-  constructor(errors: ErrorsDecl) {
-    for (const [name, def] of Object.entries(errors)) {
-      this.byCode.set(def.code, { name, def });
-      this.byName.set(name, def);
-    }
-  }
-}
-
-/** A method or stream this side can call. */
-class CallEntry implements Keyed {
-  keyLo: number; keyHi: number; next: Keyed | null = null;
-  /** 0 = the peer has it; else SchemaMismatch/UnknownMethod, known after HELLO. */
-  peerStatus = 0;
-  peerDetail: Record<string, unknown> | undefined;
-  readonly errors: ErrorTable;
-  /** The response object `send` decodes into when the caller gives no `into` (reused: valid during the callback). */
-  sendOut: unknown = undefined;
-  constructor(
-    readonly info: EntryInfo,
-    readonly request: AnyCodec,
-    readonly response: AnyCodec, // item codec for streams
-    errors: ErrorsDecl,
-    readonly deadlineMs: number | undefined,
-  ) {
-    [this.keyLo, this.keyHi] = splitKey(info.key);
-    this.errors = new ErrorTable(errors);
-  }
-}
-
-/** A method or stream this side serves. */
-class ServeEntry implements Keyed {
-  keyLo: number; keyHi: number; next: Keyed | null = null;
-  readonly errors: ErrorTable;
-  /** info.kind === 'stream', as a boolean: the dispatch path tests it per request ('method' and 'stream' have the same length, so the string compare reads both). */
-  readonly isStream: boolean;
-  /** Pooled request objects (methods only). */
-  readonly reqPool = new Pool<object>(64);
-  constructor(
-    readonly info: EntryInfo,
-    readonly request: AnyCodec,
-    readonly response: AnyCodec, // item codec for streams
-    errors: ErrorsDecl,
-    // The impl's own function and object, not a per-connection bound copy: every connection of a
-    // server calls the same function, so optimised code does not embed one connection's closure
-    // (which would deoptimise the dispatch path when that connection is collected).
-    readonly handler: (this: unknown, req: unknown, ctx: CallContext) => unknown,
-    readonly impl: unknown,
-  ) {
-    [this.keyLo, this.keyHi] = splitKey(info.key);
-    this.isStream = info.kind === 'stream';
-    this.errors = new ErrorTable(errors);
-  }
-}
-
-class EventEntry implements Keyed {
-  keyLo: number; keyHi: number; next: Keyed | null = null;
-  readonly handlers: ((v: unknown) => void)[] = [];
-  out: unknown = undefined;
-  constructor(readonly info: EntryInfo, readonly codec: AnyCodec) {
-    [this.keyLo, this.keyHi] = splitKey(info.key);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Client-side call slots (pooled)
-
-const KIND_UNARY = 0;
-const KIND_DESCRIBE = 1;
-/** `deadline` of a call without one: later than any (the largest Smi on 64-bit V8 with pointer compression). */
-const NO_DEADLINE = 0x3fffffff;
-/** Longer deadlines count as none (2^29 ms ≈ 6.2 days). */
-const MAX_DEADLINE_MS = 0x20000000;
-
-/** Completion of a `send` call: `(null, response)` or `(error, undefined)`; called once, never synchronously from `send`. */
-export type SendCallback = (err: unknown, res: unknown) => void;
-
-/**
- * A `send` that fails before anything is sent reports it from a microtask (never before `send`
- * returns). A function of its own: a closure inside `callBack` would make V8 allocate a context
- * for `done` on every call, failing or not (48 B/call, bench/rpc/alloc.ts).
- */
-function failLater(done: SendCallback, err: unknown): void {
-  queueMicrotask(() => { done(err, undefined); });
-}
-
-/**
- * Call a `send` completion from the receive path. An exception it throws must not unwind the
- * link's read loop (the frames after it in the same chunk would be lost): it is rethrown from a
- * microtask instead, where it is the process's uncaught exception as with any callback.
- */
-function runCallback(done: SendCallback, err: unknown, res: unknown): void {
-  try {
-    done(err, res);
-  } catch (e) {
-    queueMicrotask(() => { throw e; });
-  }
-}
-
-class PendingCall {
-  id = 0;
-  entry: CallEntry | null = null;
-  mode = KIND_UNARY;
-  out: unknown = undefined;
-  deadline = NO_DEADLINE;
-  signal: AbortSignal | null = null;
-  resolve: ((v: unknown) => void) | null = null;
-  reject: ((e: unknown) => void) | null = null;
-  /** `send` calls: the completion callback instead of resolve/reject. */
-  done: SendCallback | null = null;
-  readonly isStream = false;
-  constructor(private readonly conn: Connection) {}
-  readonly exec = (res: (v: unknown) => void, rej: (e: unknown) => void): void => { this.resolve = res; this.reject = rej; };
-  readonly onAbort = (): void => { this.conn.abortCall(this as unknown as ClientStream, RpcCode.Cancelled, 'cancelled by the caller'); };
-}
-
-/** Client end of a server stream: an async iterator with a queue and credit accounting. */
-export class ClientStream<T = unknown> implements AsyncIterableIterator<T> {
-  readonly isStream = true;
-  id = 0;
-  deadline = NO_DEADLINE;
-  private readonly queue: T[] = [];
-  private waiter: { res: (r: IteratorResult<T>) => void; rej: (e: unknown) => void } | null = null;
-  private ended = false;
-  private error: unknown = null;
-  private consumed = 0;
-  signal: AbortSignal | null = null;
-  constructor(private readonly conn: Connection, readonly entry: CallEntry, readonly credit: number) {}
-  readonly onAbort = (): void => { this.conn.abortCall(this as unknown as ClientStream, RpcCode.Cancelled, 'cancelled by the caller'); };
-
-  [Symbol.asyncIterator](): this { return this; }
-
-  next(): Promise<IteratorResult<T>> {
-    if (this.queue.length > 0) {
-      const value = this.queue.shift()!;
-      if (!this.ended && ++this.consumed * 2 >= this.credit) {
-        this.conn.sendCredit(this.id, this.entry, this.consumed);
-        this.consumed = 0;
-      }
-      return Promise.resolve({ value, done: false });
-    }
-    if (this.error !== null) { const e = this.error; this.error = null; this.ended = true; return Promise.reject(e); }
-    if (this.ended) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((res, rej) => { this.waiter = { res, rej }; });
-  }
-
-  /** Stop early (a `break` out of `for await`): sends CANCEL when the stream is still open. */
-  return(): Promise<IteratorResult<T>> {
-    if (!this.ended && this.error === null) this.conn.abortCall(this as unknown as ClientStream, RpcCode.Cancelled, 'stream closed by the consumer', true);
-    this.ended = true;
-    this.error = null;
-    this.queue.length = 0;
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  /** @internal */ push(v: T): void {
-    const w = this.waiter;
-    if (w !== null) {
-      this.waiter = null;
-      if (++this.consumed * 2 >= this.credit) { this.conn.sendCredit(this.id, this.entry, this.consumed); this.consumed = 0; }
-      w.res({ value: v, done: false });
-    } else this.queue.push(v);
-  }
-  /** @internal */ end(): void {
-    this.ended = true;
-    const w = this.waiter;
-    if (w !== null && this.queue.length === 0) { this.waiter = null; w.res({ value: undefined, done: true }); }
-  }
-  /** @internal */ fail(e: unknown, quiet = false): void {
-    if (this.ended) return;
-    const w = this.waiter;
-    if (w !== null) { this.waiter = null; this.ended = true; w.rej(e); } else if (!quiet) this.error = e;
-    else this.ended = true;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Server-side call contexts (pooled)
-
-/** What a handler gets besides the request. */
-export interface CallContext<E extends ErrorsDecl = ErrorsDecl> {
-  /** Aborted when the caller cancels, its deadline passes on its side, or the connection closes. Created on first access. */
-  readonly signal: AbortSignal;
-  /** Call id on this connection. */
-  readonly callId: number;
-  /** The connection the call came in on (emit events to this caller with `ctx.connection.emit`). */
-  readonly connection: Connection;
-  /** Fail the call with a declared error: `ctx.fail('sensorFault', { sensor: 2 })` (throws). */
-  fail<K extends keyof E & string>(name: K, ...payload: E[K]['payload'] extends AnyCodec ? [import('../codec/schema.ts').Infer<E[K]['payload']>] : []): never;
-}
-
-class ServerCall implements CallContext {
-  callId = 0;
-  /** The handler returned a promise: the call is in `serving` until it settles. */
-  async = false;
-  readonly isStream: boolean = false;
-  entry: ServeEntry | null = null;
-  req: unknown = undefined;
-  cancelled = false;
-  keyLo = 0;
-  keyHi = 0;
-  private ac: AbortController | null = null;
-  constructor(readonly connection: Connection) {}
-  get signal(): AbortSignal {
-    if (this.ac === null) { this.ac = new AbortController(); if (this.cancelled) this.ac.abort(); }
-    return this.ac.signal;
-  }
-  fail(name: string, ...payload: unknown[]): never {
-    const d = this.entry?.errors.byName.get(name);
-    if (d === undefined) throw new RpcError(RpcCode.Internal, `handler failed with undeclared error "${name}"`);
-    throw new RpcError(d.code, name, undefined, payload[0], name);
-  }
-  /** @internal */ cancel(): void {
-    this.cancelled = true;
-    if (this.ac !== null) this.ac.abort(new RpcError(RpcCode.Cancelled, 'cancelled by the caller'));
-  }
-  /** @internal */ reset(): void { this.ac = null; this.cancelled = false; this.req = undefined; this.entry = null; this.async = false; }
-  readonly onOk = (res: unknown): void => { this.connection.serverDone(this, res); };
-  readonly onErr = (err: unknown): void => { this.connection.serverFailed(this, err); };
-}
-
-class ServerStream extends ServerCall {
-  override readonly isStream: boolean = true;
-  credit = 0;
-  wake: (() => void) | null = null;
-  iterator: AsyncIterator<unknown> | Iterator<unknown> | null = null;
-  override cancel(): void {
-    super.cancel();
-    const w = this.wake;
-    if (w !== null) { this.wake = null; w(); }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 
 const ST_OPEN = 0;
 const ST_CLOSING = 1; // GOODBYE sent: in-flight calls finish, new ones fail Closed
 const ST_CLOSED = 2;
 
-type Slot = PendingCall | ClientStream;
-
 /**
  * Function.prototype.call as a constant: `handler.call(impl, …)` made optimised dispatch code
  * look up "call" on the handler through a generic LoadIC per request (--print-opt-code of
- * onRequest); through a constant the lookup folds away and only the call itself remains.
+ * onRequest); through a constant the lookup folds away and only the call itself remains. A
+ * constant of this module, not server-calls.ts's: an imported binding is a module cell that
+ * TurboFan loads, not a constant it can fold.
  */
 const callWithThis = Function.prototype.call;
 
 /** invoke(): the handler threw (already answered). */
 const FAILED: unique symbol = Symbol('failed');
 
-export interface ServeSpec { def: CellDef; impl: Record<string, unknown> }
+/** Header flags this side cannot honour: a frame carrying any of them is refused unread (docs/wire-format.md §2). */
+const FLAGS_UNSUPPORTED = FLAG_AUTH | FLAG_ENCRYPTED | FLAG_MORE;
+/** Fragmented messages being dropped at once (see refuseFlagged); a peer with more is closed on. */
+const MAX_REFUSED_FRAGMENTS = 64;
 
 export class Connection {
   readonly stats = new RpcStats();
@@ -428,15 +149,17 @@ export class Connection {
   private readonly callPool = new Pool<PendingCall>(1024);
   private readonly serving = new Map<number, ServerCall>();
   private readonly servePool = new Pool<ServerCall>(1024);
-  private readonly serveTable = new KeyTable<ServeEntry>();
+  // The tables (tables.ts), built once in the constructor; kept as fields of their own so the
+  // per-call path reads them with one load, not through a tables object.
+  private readonly serveTable: KeyTable<ServeEntry>;
   /** The entry of the last request served (most traffic hits one method): no table lookup. */
   private lastServe: ServeEntry | null = null;
-  private readonly serveByName = new Map<string, ServeEntry>();
-  private readonly callTable: CallEntry[] = [];
-  private readonly callByName = new Map<string, CallEntry>();
-  private readonly eventTable = new KeyTable<EventEntry>();
-  private readonly eventByName = new Map<string, EventEntry>();
-  private readonly emitByName = new Map<string, EventEntry>();
+  private readonly serveByName: Map<string, ServeEntry>;
+  private readonly callTable: CallEntry[];
+  private readonly callByName: Map<string, CallEntry>;
+  private readonly eventTable: KeyTable<EventEntry>;
+  private readonly eventByName: Map<string, EventEntry>;
+  private readonly emitByName: Map<string, EventEntry>;
   private readonly opts: Required<Omit<ConnectionOptions, 'describe'>>;
   private readonly describeFn: (() => unknown) | undefined;
   private readonly serveSpec: ServeSpec | null;
@@ -454,6 +177,37 @@ export class Connection {
   private closedRes!: () => void;
   private readonly closeListeners: ((err: CellError | null) => void)[] = [];
   private drainWaiters: (() => void)[] = [];
+  /**
+   * While fragments of refused messages are being dropped: FLAG_MORE, so that onFrame's one
+   * flags test also stops the unflagged last fragment of such a message; else 0. See refuseFlagged.
+   */
+  private dropping = 0;
+  /** kind × 2^32 + call id of each fragmented message being dropped (until its last fragment). */
+  private refusedFragments: Set<number> | null = null;
+
+  /**
+   * All that a client call object may ask of this connection (client-calls.ts). An object of its
+   * own rather than `this`: the call objects then cannot reach anything else of the connection,
+   * and abortCall/sendCredit stay private.
+   */
+  private readonly clientHost: ClientCallHost = {
+    cancel: (c, code, message, quiet) => { this.abortCall(c, code, message, quiet); },
+    credit: (s, n) => { this.sendCredit(s, n); },
+  };
+
+  /** All that a call context or stream pump may ask of this connection (server-calls.ts). */
+  private readonly serverHost: StreamHost = {
+    done: (sc, res) => { this.serverDone(sc, res); },
+    failed: (sc, err) => { this.serverFailed(sc, err); },
+    isClosed: () => this.state === ST_CLOSED,
+    isBackpressured: () => this.backpressured,
+    whenDrained: (wake) => { this.drainWaiters.push(wake); },
+    sendItem: (ss, item) => this.sendItem(ss, item),
+    sendEnd: (ss) => { this.sendControl(KIND_STREAM_END, CHANNEL_APP, ss.callId, ss.keyLo, null, ss.keyHi); },
+    sendError: (sc, code, message) => { this.sendError(sc.callId, sc.keyLo, sc.keyHi, CHANNEL_APP, code, message); },
+    sendHandlerError: (sc, err) => { this.sendHandlerError(sc, sc.entry!, err); },
+    finished: (ss) => { this.serving.delete(ss.callId); this.releaseServerCall(ss); },
+  };
 
   constructor(link: Link, roles: { serve?: ServeSpec; call?: CellDef }, opts: ConnectionOptions = {}) {
     this.link = link;
@@ -475,8 +229,10 @@ export class Connection {
     this.ready = new Promise<HelloInfo>((res, rej) => { this.readyRes = res; this.readyRej = rej; });
     this.ready.catch(() => {});
     this.closed = new Promise<void>((res) => { this.closedRes = res; });
-    if (this.serveSpec !== null) this.buildServeTable(this.serveSpec);
-    if (this.callDef !== null) this.buildCallTable(this.callDef);
+    const served = buildServeTables(this.serveSpec), called = buildCallTables(this.callDef);
+    this.serveTable = served.byKey; this.serveByName = served.byName; this.emitByName = served.emitByName;
+    this.callTable = called.entries; this.callByName = called.byName;
+    this.eventTable = called.eventsByKey; this.eventByName = called.eventsByName;
 
     link.start({ onFrame: this.onFrame, onClose: this.onLinkClose, onDrain: this.onDrain });
     this.sendHello();
@@ -495,42 +251,7 @@ export class Connection {
 
   // ---- tables ------------------------------------------------------------------------------
 
-  private buildServeTable(spec: ServeSpec): void {
-    const { def, impl } = spec;
-    for (const info of def.entries) {
-      if (info.kind === 'event') {
-        const e = new EventEntry(info, (def.events as Record<string, AnyCodec>)[info.name]!);
-        this.emitByName.set(info.name, e);
-        continue;
-      }
-      const handler = impl[info.name];
-      if (typeof handler !== 'function') throw new TypeError(`cell ${def.name}: no handler for ${info.kind} "${info.name}"`);
-      const m = info.kind === 'method'
-        ? (def.methods as Record<string, MethodDef>)[info.name]!
-        : (def.streams as Record<string, StreamDef>)[info.name]!;
-      const res = m.type === 'method' ? m.response : m.item;
-      const e = new ServeEntry(info, m.request, res, m.errors, handler as (r: unknown, c: CallContext) => unknown, impl);
-      this.serveTable.add(e);
-      this.serveByName.set(info.name, e);
-    }
-  }
-
-  private buildCallTable(def: CellDef): void {
-    for (const info of def.entries) {
-      if (info.kind === 'event') {
-        const e = new EventEntry(info, (def.events as Record<string, AnyCodec>)[info.name]!);
-        this.eventTable.add(e);
-        this.eventByName.set(info.name, e);
-        continue;
-      }
-      const e = info.kind === 'method'
-        ? (() => { const m = (def.methods as Record<string, MethodDef>)[info.name]!; return new CallEntry(info, m.request, m.response, m.errors, m.deadlineMs); })()
-        : (() => { const s = (def.streams as Record<string, StreamDef>)[info.name]!; return new CallEntry(info, s.request, s.item, s.errors, undefined); })();
-      this.callTable.push(e);
-      this.callByName.set(info.name, e);
-    }
-  }
-
+  /** The entry api.ts binds a typed client's method or stream to (looked up once, not per call). */
   /** @internal */ callEntry(name: string): CallEntry {
     const e = this.callByName.get(name);
     if (e === undefined) throw new TypeError(`no method or stream "${name}"`);
@@ -657,7 +378,7 @@ export class Connection {
     const buf = this.sendBuf;
     const n = codec.tryEncode(value as never, buf, HEADER_BYTES);
     if (n < 0) {
-      if (need > this.link.caps.mtu && HEADER_BYTES + safeSize(codec, value) > this.link.caps.mtu) return -502;
+      if (need > this.link.caps.mtu && HEADER_BYTES + safeSize(codec, value) > this.link.caps.mtu) return -ERR_LINK_MTU_EXCEEDED;
       return n;
     }
     const h = this.wh;
@@ -694,13 +415,15 @@ export class Connection {
   private sendError(id: number, lo: number, hi: number, channel: number, code: number, message: string, payloadCodec?: AnyCodec, payload?: unknown): void {
     this.stats.errorsOut++;
     const mtu = this.link.caps.mtu;
-    this.ensureSend(Math.min(mtu, HEADER_BYTES + 4 + 256 + (payloadCodec?.maxSize ?? 0)));
+    const payloadMax = payloadCodec?.maxSize ?? 0;
+    this.ensureSend(Math.min(mtu, HEADER_BYTES + ERROR_HEAD_BYTES + ERROR_MESSAGE_MAX_BYTES + payloadMax));
     const buf = this.sendBuf;
-    let p = writeErrorHead(buf, HEADER_BYTES, code, message, Math.min(200, buf.length - HEADER_BYTES - 4 - (payloadCodec?.maxSize ?? 0)));
+    // The message gives way to the payload on a small link: the payload is what the caller types.
+    let p = writeErrorHead(buf, HEADER_BYTES, code, message, Math.min(ERROR_MESSAGE_MAX_BYTES, buf.length - HEADER_BYTES - ERROR_HEAD_BYTES - payloadMax));
     if (payloadCodec !== undefined) {
       const n = payloadCodec.tryEncode(payload as never, buf, p);
       if (n < 0) {
-        p = writeErrorHead(buf, HEADER_BYTES, RpcCode.Internal, `error ${code} payload does not encode (codec error ${-n})`, 200);
+        p = writeErrorHead(buf, HEADER_BYTES, RpcCode.Internal, `error ${code} payload does not encode (codec error ${-n})`, ERROR_MESSAGE_MAX_BYTES);
       } else p += n;
     }
     const h = this.wh;
@@ -709,9 +432,10 @@ export class Connection {
     this.send(p);
   }
 
-  /** @internal */ sendCredit(id: number, e: CallEntry, n: number): void {
-    if (this.state === ST_CLOSED || this.slotOf(id) === null) return;
-    this.sendU32(KIND_CREDIT, id, e.keyLo, e.keyHi, n);
+  /** CREDIT for a stream of ours (ClientCallHost.credit): not after it ended or the connection closed. */
+  private sendCredit(s: ClientStream, n: number): void {
+    if (this.state === ST_CLOSED || this.slotOf(s.id) !== s) return;
+    this.sendU32(KIND_CREDIT, s.id, s.entry.keyLo, s.entry.keyHi, n);
   }
 
   // ---- calling -----------------------------------------------------------------------------
@@ -795,8 +519,8 @@ export class Connection {
     wh.keyLo = e.keyLo; wh.keyHi = e.keyHi;
     const n = this.sendFrame(KIND_REQUEST, id, e.request, req);
     if (n < 0) { this.refusal = encodeError(n, e.info.name, 'request'); return null; }
-    const c = this.callPool.take() ?? new PendingCall(this);
-    c.id = id; c.entry = e; c.mode = KIND_UNARY;
+    const c = this.callPool.take() ?? new PendingCall(this.clientHost);
+    c.id = id; c.entry = e;
     this.addSlot(c);
     this.armDeadline(c, opts?.deadlineMs ?? e.deadlineMs ?? this.opts.deadlineMs);
     const signal = opts?.signal;
@@ -825,7 +549,7 @@ export class Connection {
   /** Server stream call. */
   openStream(e: CallEntry, req: unknown, opts?: StreamOptions): ClientStream {
     const credit = Math.max(1, opts?.credit ?? this.opts.streamCredit);
-    const s = new ClientStream(this, e, credit);
+    const s = new ClientStream(this.clientHost, e, credit);
     if (this.state !== ST_OPEN || this.peerGoodbye) { s.fail(this.closedError()); return s; }
     if (e.peerStatus !== 0) { s.fail(this.peerError(e)); return s; }
     const signal = opts?.signal;
@@ -849,8 +573,8 @@ export class Connection {
     if (this.state !== ST_OPEN) return Promise.reject(this.closedError());
     const id = this.nextCallId();
     const [lo, hi] = splitKey(CONTROL_DESCRIBE_KEY);
-    const c = this.callPool.take() ?? new PendingCall(this);
-    c.id = id; c.entry = null; c.mode = KIND_DESCRIBE; c.out = undefined;
+    const c = this.callPool.take() ?? new PendingCall(this.clientHost);
+    c.id = id; c.entry = null; c.out = undefined; // no entry: describe (onResponse)
     const p = new Promise(c.exec);
     this.addSlot(c);
     this.armDeadline(c, opts?.deadlineMs ?? this.opts.deadlineMs);
@@ -913,16 +637,22 @@ export class Connection {
     }
   };
 
-  /** @internal Fail a pending call locally and tell the peer (CANCEL). */
-  abortCall(c: Slot, code: number, message: string, quiet = false): void {
+  /** Fail a pending call locally and tell the peer (CANCEL): deadline, abort signal, a stream's `break`, an item that does not decode. */
+  private abortCall(c: Slot, code: number, message: string, quiet = false): void {
     if (this.slotOf(c.id) !== c) return;
-    const e = c.isStream ? (c as ClientStream).entry : (c as PendingCall).entry;
+    const e = c.entry;
     if (code === RpcCode.Cancelled) this.stats.cancels++;
-    if (this.state !== ST_CLOSED && !this.link.closed) {
-      if (e !== null) this.sendControl(KIND_CANCEL, CHANNEL_APP, c.id, e.keyLo, null, e.keyHi);
-      else this.sendControl(KIND_CANCEL, CHANNEL_CONTROL, c.id, 1, null, 0);
-    }
+    this.sendCancel(c);
     this.settle(c, new RpcError(code, message, e !== null ? { method: e.info.name } : undefined), false, quiet);
+  }
+
+  /** CANCEL for a call of ours: on the app channel with the method's key, or on the control channel for describe. */
+  private sendCancel(c: Slot): void {
+    if (this.state === ST_CLOSED || this.link.closed) return;
+    const e = c.entry;
+    if (e !== null) { this.sendControl(KIND_CANCEL, CHANNEL_APP, c.id, e.keyLo, null, e.keyHi); return; }
+    const [lo, hi] = splitKey(CONTROL_DESCRIBE_KEY);
+    this.sendControl(KIND_CANCEL, CHANNEL_CONTROL, c.id, lo, null, hi);
   }
 
   /** Remove `c` from the table and settle it. */
@@ -947,6 +677,9 @@ export class Connection {
     let h: Header;
     if (parsed !== undefined) h = parsed;
     else if (this.rxView.read(buf, off, len, this.maxPayload, (h = this.rh)) < 0) { this.stats.badFrames++; return; }
+    // One test for two cases: a frame flagged AUTH, ENCRYPTED or MORE, and (while `dropping`)
+    // the unflagged last fragment of a message already refused. Neither is ever read as plain.
+    if (((h.flags | this.dropping) & FLAGS_UNSUPPORTED) !== 0 && this.refuseFlagged(h)) return;
     const p = off + HEADER_BYTES;
     const end = off + len;
     switch (h.kind) {
@@ -968,10 +701,8 @@ export class Connection {
       }
       case KIND_CREDIT: {
         const sc = this.serving.get(h.callId);
-        if (sc === undefined || !(sc instanceof ServerStream) || end - p < 4) return;
-        sc.credit += readU32LE(buf, p);
-        const w = sc.wake;
-        if (w !== null) { sc.wake = null; w(); }
+        if (sc === undefined || !sc.isStream || end - p < 4) return;
+        (sc as ServerStream).grant(readU32LE(buf, p));
         return;
       }
       case KIND_PING: this.sendControl(KIND_PONG, h.channel, h.callId, 0, null); return;
@@ -982,29 +713,106 @@ export class Connection {
     }
   };
 
+  /**
+   * A frame flagged AUTH, ENCRYPTED or MORE, or a later fragment of a message refused so: never
+   * decoded, since no link implements these flags yet (#10 will). Its payload may be ciphertext,
+   * end in an authentication tag, or be one piece of a message; read as plain it would be taken
+   * for something it is not (docs/wire-format.md §2.2). Each such frame is dropped and counted
+   * in stats.unsupportedFlags (error 107, ERR_WIRE_FLAGS_UNSUPPORTED).
+   *
+   * Not answered, whatever its kind, a REQUEST included (its caller gets Timeout at its
+   * deadline). An ERROR 107 would have been cheap, but:
+   *  - the wire spec says a refused frame is never answered and 1xx codes never go on the wire
+   *    (§2.2), and a peer built from it would take a 107 in an ERROR for a protocol error;
+   *  - the header of an AUTH or ENCRYPTED frame is what the tag would vouch for: its call id,
+   *    key and channel are unchecked, so answering lets anyone who can inject a frame choose
+   *    which of the peer's calls we fail;
+   *  - a peer that encrypts gets a plaintext reply, and a fragmented request one per fragment;
+   *  - QUIC and TLS record layers drop what they cannot authenticate, silently, for the same
+   *    reasons: no oracle, no reflection.
+   * For the same reason a flagged RESPONSE, ERROR or STREAM_* does not fail the call its call id
+   * names: the call ends at its deadline, as for a lost frame. One local exception: a flagged
+   * HELLO rejects `ready` at once (Unavailable, cause 107) instead of letting connect() wait
+   * helloTimeoutMs and report a HELLO that "never came". The link stays open: its length
+   * field was valid, so a length-framed stream is still in step.
+   *
+   * Fragments: MORE means "more follow" and the last fragment has it clear (§2); we take the
+   * fragments of one message to share its kind and call id (the header is the only place that
+   * says which message a frame belongs to). So every frame of a refused fragmented message is
+   * dropped, up to and including its unflagged last fragment, which would otherwise be read as
+   * a whole message. A peer with more than MAX_REFUSED_FRAGMENTS of them open at once is closed
+   * on (Malformed) rather than tracked without bound.
+   *
+   * Returns false for a plain frame that ends no such message: the caller handles it as usual.
+   */
+  private refuseFlagged(h: Header): boolean {
+    const flags = h.flags & FLAGS_UNSUPPORTED;
+    const msg = h.kind * 0x100000000 + h.callId;
+    const fragments = this.refusedFragments;
+    const tracked = fragments !== null && fragments.has(msg);
+    if (flags === 0 && !tracked) return false;
+    this.stats.unsupportedFlags++;
+    if (tracked) {
+      // A later fragment of a message refused at its first: dropped; the last one ends it.
+      if ((flags & FLAG_MORE) === 0) {
+        fragments!.delete(msg);
+        if (fragments!.size === 0) this.dropping = 0;
+      }
+      return true;
+    }
+    if ((flags & FLAG_MORE) !== 0) {
+      const open = fragments ?? (this.refusedFragments = new Set());
+      if (open.size >= MAX_REFUSED_FRAGMENTS) {
+        this.fail(new RpcError(RpcCode.Malformed, `more than ${MAX_REFUSED_FRAGMENTS} fragmented messages at once on a link that implements no fragments`, { cause: ERR_WIRE_FLAGS_UNSUPPORTED }));
+        this.link.close();
+        return true;
+      }
+      open.add(msg);
+      this.dropping = FLAG_MORE;
+    }
+    if (h.kind === KIND_HELLO && this.peer === null) {
+      this.readyRej(new RpcError(RpcCode.Unavailable, `the peer's HELLO is flagged ${flagNames(flags)}, which this link does not implement: refused unread`, { cause: ERR_WIRE_FLAGS_UNSUPPORTED }));
+    }
+    return true;
+  }
+
   private onResponse(h: Header, buf: Uint8Array, p: number, end: number): void {
     const c = this.slotOf(h.callId);
     if (c === null || c.isStream) { this.stats.lateFrames++; return; }
     const pc = c as PendingCall;
-    if (pc.mode === KIND_DESCRIBE) {
-      let v: unknown;
-      try { v = JSON.parse(new TextDecoder().decode(buf.subarray(p, end))); } catch { this.settle(pc, new RpcError(RpcCode.Malformed, 'describe: response is not JSON'), false); return; }
-      this.settle(pc, v, true);
-      return;
-    }
-    const e = pc.entry!;
-    if (h.keyLo !== e.keyLo || h.keyHi !== e.keyHi) {
-      this.settle(pc, new RpcError(RpcCode.Malformed, `response key does not match the call to "${e.info.name}"`, { method: e.info.name }), false);
-      return;
-    }
+    // describe() is the one call without an entry: its answer is JSON, not a method's response.
+    const e = pc.entry;
+    if (e === null) { this.onDescribed(pc, buf, p, end); return; }
+    if (h.keyLo !== e.keyLo || h.keyHi !== e.keyHi) { this.wrongKey(pc); return; }
     const out = pc.out ?? e.response.create();
     const r = e.response.tryDecode(buf, p, end, out as never);
-    if (r !== end - p) {
-      this.stats.badFrames++;
-      this.settle(pc, new RpcError(RpcCode.Malformed, `response to "${e.info.name}" does not decode (${r < 0 ? `codec error ${-r}` : 'trailing bytes'})`, { method: e.info.name, cause: r < 0 ? -r : 308 }), false);
-      return;
-    }
+    if (r !== end - p) { this.badResponse(pc, r); return; }
     this.settleOk(pc, out);
+  }
+
+  /** The answer to describe(): the peer's schema as UTF-8 JSON (§6). */
+  private onDescribed(pc: PendingCall, buf: Uint8Array, p: number, end: number): void {
+    let v: unknown;
+    try { v = JSON.parse(new TextDecoder().decode(buf.subarray(p, end))); } catch { this.settle(pc, new RpcError(RpcCode.Malformed, 'describe: response is not JSON'), false); return; }
+    this.settle(pc, v, true);
+  }
+
+  /** A RESPONSE with our call id and another method's key: the call fails Malformed (apart from onResponse, as badResponse). */
+  private wrongKey(pc: PendingCall): void {
+    const e = pc.entry!;
+    this.settle(pc, new RpcError(RpcCode.Malformed, `response key does not match the call to "${e.info.name}"`, { method: e.info.name }), false);
+  }
+
+  /**
+   * The RESPONSE to `pc` does not decode (codec error -r, or only r bytes of it are the value):
+   * the call fails Malformed. Apart from onResponse, which is inlined into the receive path
+   * (V8 budgets inlining by bytecode size, and this message is most of it).
+   */
+  private badResponse(pc: PendingCall, r: number): void {
+    const e = pc.entry!;
+    this.stats.badFrames++;
+    const cause = r < 0 ? -r : ERR_CODEC_TRAILING_BYTES;
+    this.settle(pc, new RpcError(RpcCode.Malformed, `response to "${e.info.name}" does not decode (${r < 0 ? `codec error ${cause}` : 'trailing bytes'})`, { method: e.info.name, cause }), false);
   }
 
   /** settle(pc, value, true) for a unary call: the hot path of every answer, without the stream and error branches. */
@@ -1029,27 +837,9 @@ export class Connection {
     this.stats.errorsIn++;
     const c = this.slotOf(h.callId);
     if (c === null) { this.stats.lateFrames++; return; }
-    const e = c.isStream ? (c as ClientStream).entry : (c as PendingCall).entry;
     const eh = readErrorHead(buf, p, end, this.eh);
     if (eh === null) { this.settle(c, new RpcError(RpcCode.Malformed, 'malformed ERROR payload'), false); return; }
-    const detail = e !== null ? { method: e.info.name } : undefined;
-    if (eh.code >= ERR_APP_FIRST && e !== null) {
-      const d = e.errors.byCode.get(eh.code);
-      if (d === undefined) {
-        this.settle(c, new RpcError(RpcCode.Internal, `peer failed "${e.info.name}" with undeclared error ${eh.code}: ${eh.message}`, { ...detail, peerCode: eh.code }), false);
-        return;
-      }
-      let payload: unknown = undefined;
-      if (d.def.payload !== undefined) {
-        payload = d.def.payload.create();
-        const r = d.def.payload.tryDecode(buf, eh.payloadOff, end, payload as never);
-        if (r !== end - eh.payloadOff) { this.settle(c, new RpcError(RpcCode.Malformed, `error ${d.name} payload does not decode`, detail), false); return; }
-      }
-      this.settle(c, new RpcError(eh.code, eh.message || d.name, detail, payload, d.name), false);
-      return;
-    }
-    const code = eh.code >= 400 && eh.code <= 409 ? eh.code : RpcCode.Internal;
-    this.settle(c, new RpcError(code, eh.message || undefined, code === eh.code ? detail : { ...detail, peerCode: eh.code }), false);
+    this.settle(c, errorFromAnswer(c.entry, eh, buf, end), false);
   }
 
   private onStreamItem(h: Header, buf: Uint8Array, p: number, end: number): void {
@@ -1082,7 +872,7 @@ export class Connection {
     if (h.channel === CHANNEL_CONTROL) { this.onControl(h, buf, p, end); return; }
     let e = this.lastServe;
     if (e === null || e.keyLo !== h.keyLo || e.keyHi !== h.keyHi) {
-      const f = this.serveSpec === null ? undefined : this.serveTable.get(h.keyLo, h.keyHi);
+      const f = this.serveTable.get(h.keyLo, h.keyHi);
       if (f === undefined) { this.refuseUnknown(h); return; }
       this.lastServe = e = f;
     }
@@ -1098,7 +888,7 @@ export class Connection {
       this.sendError(id, h.keyLo, h.keyHi, CHANNEL_APP, RpcCode.Malformed, `request to "${e.info.name}" does not decode (${r < 0 ? `codec error ${-r}` : 'trailing bytes'})`);
       return;
     }
-    const sc = this.servePool.take() ?? new ServerCall(this);
+    const sc = this.servePool.take() ?? new ServerCall(this, this.serverHost);
     sc.callId = id; sc.entry = e; sc.req = req; sc.keyLo = h.keyLo; sc.keyHi = h.keyHi;
     const result = this.invoke(e, req, sc);
     if (result === FAILED) return;
@@ -1152,8 +942,8 @@ export class Connection {
     this.sendControl(KIND_RESPONSE, CHANNEL_CONTROL, h.callId, h.keyLo, json, h.keyHi);
   }
 
-  /** @internal A handler returned/resolved. */
-  serverDone(sc: ServerCall, res: unknown): void {
+  /** A handler returned/resolved (ServerCallHost.done for a promise). */
+  private serverDone(sc: ServerCall, res: unknown): void {
     const e = sc.entry!;
     if (sc.async) this.serving.delete(sc.callId);
     if (!sc.cancelled && this.state !== ST_CLOSED) {
@@ -1170,8 +960,8 @@ export class Connection {
     this.sendError(sc.callId, sc.keyLo, sc.keyHi, CHANNEL_APP, RpcCode.Internal, `response of "${sc.entry!.info.name}" does not encode (codec error ${-n})`);
   }
 
-  /** @internal A handler threw/rejected. */
-  serverFailed(sc: ServerCall, err: unknown): void {
+  /** A handler threw/rejected (ServerCallHost.failed for a promise). */
+  private serverFailed(sc: ServerCall, err: unknown): void {
     const e = sc.entry!;
     if (sc.async) this.serving.delete(sc.callId);
     if (!sc.cancelled && this.state !== ST_CLOSED) this.sendHandlerError(sc, e, err);
@@ -1179,22 +969,8 @@ export class Connection {
   }
 
   private sendHandlerError(sc: ServerCall, e: ServeEntry, err: unknown): void {
-    const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-    const msg = err instanceof Error ? err.message : String(err);
-    if (typeof code === 'number' && code >= ERR_APP_FIRST) {
-      const d = e.errors.byCode.get(code);
-      if (d !== undefined) {
-        this.sendError(sc.callId, sc.keyLo, sc.keyHi, CHANNEL_APP, code, msg === d.name ? '' : msg, d.def.payload, (err as { payload?: unknown }).payload);
-        return;
-      }
-      this.sendError(sc.callId, sc.keyLo, sc.keyHi, CHANNEL_APP, RpcCode.Internal, `undeclared error code ${code}: ${msg}`);
-      return;
-    }
-    if (typeof code === 'number' && code >= 400 && code <= 409) {
-      this.sendError(sc.callId, sc.keyLo, sc.keyHi, CHANNEL_APP, code, msg);
-      return;
-    }
-    this.sendError(sc.callId, sc.keyLo, sc.keyHi, CHANNEL_APP, RpcCode.Internal, this.opts.exposeErrors ? `handler of "${e.info.name}" failed: ${msg}` : '');
+    const a = handlerAnswer(e, err, this.opts.exposeErrors);
+    this.sendError(sc.callId, sc.keyLo, sc.keyHi, CHANNEL_APP, a.code, a.message, a.payloadCodec, a.payload);
   }
 
   private releaseServerCall(sc: ServerCall): void {
@@ -1213,56 +989,22 @@ export class Connection {
       this.sendError(h.callId, h.keyLo, h.keyHi, CHANNEL_APP, RpcCode.Malformed, `request to stream "${e.info.name}" does not decode`);
       return;
     }
-    const ss = new ServerStream(this);
+    const ss = new ServerStream(this, this.serverHost);
     ss.callId = h.callId; ss.entry = e; ss.req = req; ss.keyLo = h.keyLo; ss.keyHi = h.keyHi; ss.async = true;
     this.serving.set(ss.callId, ss);
-    void this.pumpStream(ss);
+    void ss.pump();
   }
 
-  private async pumpStream(ss: ServerStream): Promise<void> {
-    const e = ss.entry!;
-    let it: AsyncIterator<unknown> | Iterator<unknown>;
-    try {
-      const src = callWithThis.call(e.handler, e.impl, ss.req, ss) as AsyncIterable<unknown> | Iterable<unknown>;
-      const get = (src as AsyncIterable<unknown>)[Symbol.asyncIterator] ?? (src as Iterable<unknown>)[Symbol.iterator];
-      if (typeof get !== 'function') throw new TypeError(`stream handler "${e.info.name}" must return an (async) iterable`);
-      it = get.call(src) as AsyncIterator<unknown>;
-      ss.iterator = it;
-    } catch (err) {
-      this.serverFailed(ss, err);
-      return;
-    }
-    try {
-      for (;;) {
-        while (!ss.cancelled && this.state !== ST_CLOSED && (ss.credit <= 0 || this.backpressured)) {
-          await new Promise<void>((res) => {
-            if (ss.credit <= 0) ss.wake = res; else this.drainWaiters.push(res);
-          });
-        }
-        if (ss.cancelled || this.state === ST_CLOSED) { await it.return?.(); break; }
-        const r = await it.next();
-        if (ss.cancelled || this.state === ST_CLOSED) { await it.return?.(); break; }
-        if (r.done) {
-          this.sendControl(KIND_STREAM_END, CHANNEL_APP, ss.callId, ss.keyLo, null, ss.keyHi);
-          break;
-        }
-        this.wh.keyLo = ss.keyLo; this.wh.keyHi = ss.keyHi;
-        const n = this.sendFrame(KIND_STREAM_ITEM, ss.callId, e.response, r.value);
-        if (n < 0) {
-          await it.return?.();
-          this.sendError(ss.callId, ss.keyLo, ss.keyHi, CHANNEL_APP, RpcCode.Internal, `stream "${e.info.name}": item does not encode (codec error ${-n})`);
-          break;
-        }
-        ss.credit--;
-        if (!this.sendOk) this.backpressured = true;
-      }
-    } catch (err) {
-      if (!ss.cancelled && this.state !== ST_CLOSED) this.sendHandlerError(ss, e, err);
-    }
-    this.serving.delete(ss.callId);
-    this.releaseServerCall(ss);
+  /** One STREAM_ITEM of `ss` (StreamHost.sendItem): the frame length or -code; notes when the link asks to wait. */
+  private sendItem(ss: ServerStream, item: unknown): number {
+    const wh = this.wh;
+    wh.keyLo = ss.keyLo; wh.keyHi = ss.keyHi;
+    const n = this.sendFrame(KIND_STREAM_ITEM, ss.callId, ss.entry!.response, item);
+    if (n >= 0 && !this.sendOk) this.backpressured = true;
+    return n;
   }
 
+  /** The link asked to wait (a send returned false): stream pumps hold until onDrain. */
   private backpressured = false;
   private readonly onDrain = (): void => {
     this.backpressured = false;
@@ -1404,13 +1146,16 @@ export class Connection {
   get isOpen(): boolean { return this.state === ST_OPEN && !this.peerGoodbye; }
 }
 
-function fpHex(v: bigint): string { return v.toString(16).padStart(16, '0'); }
-
-function safeSize(codec: AnyCodec, v: unknown): number {
-  try { return codec.encodedSize(v as never); } catch { return 0; }
+/** "AUTH", "ENCRYPTED+MORE", …: the flags of `flags` by name, for messages. */
+function flagNames(flags: number): string {
+  const names: string[] = [];
+  if ((flags & FLAG_AUTH) !== 0) names.push('AUTH');
+  if ((flags & FLAG_ENCRYPTED) !== 0) names.push('ENCRYPTED');
+  if ((flags & FLAG_MORE) !== 0) names.push('MORE');
+  return names.join('+');
 }
 
-function encodeError(n: number, name: string, what: string): RpcError {
-  if (n === -502) return new RpcError(RpcCode.Malformed, `${what} of "${name}" exceeds the link MTU`, { method: name, cause: 502 });
-  return new RpcError(RpcCode.Malformed, `${what} of "${name}" does not encode (codec error ${-n})`, { method: name, cause: -n });
+/** The encoded size of `v`, or 0 when it does not encode: only to tell "too large for the MTU" from other codec errors. */
+function safeSize(codec: AnyCodec, v: unknown): number {
+  try { return codec.encodedSize(v as never); } catch { return 0; }
 }

@@ -8,6 +8,7 @@ import { connect, serve, RpcCode, callError, type Client } from '../../src/rpc/i
 import { encodeHello, PROTOCOL_VERSION } from '../../src/rpc/payloads.ts';
 import { Header, HEADER_BYTES, KIND_ERROR, KIND_HELLO, KIND_REQUEST, readHeader, writeHeader } from '../../src/wire/header.ts';
 import { readU16LE } from '../../src/wire/bytes.ts';
+import { ERR_LINK_MTU_EXCEEDED } from '../../src/wire/errors.ts';
 import { connectUnix, listenUnix } from '../../src/transports/unix.ts';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -96,7 +97,7 @@ unary('a request over the link MTU fails Malformed (cause 502) locally', async (
   const t = await connect(Thermo, a, { heartbeatMs: 0 });
   await t.echo({ text: 'x'.repeat(2000) }).then(() => assert.unreachable(), (e) => {
     assert.is(code(e), RpcCode.Malformed);
-    assert.is((e as { detail: { cause: number } }).detail.cause, 502);
+    assert.is((e as { detail: { cause: number } }).detail.cause, ERR_LINK_MTU_EXCEEDED);
   });
   assert.equal(await t.echo({ text: 'short' }), { text: 'short' });
   await t.close();
