@@ -8,16 +8,19 @@
 // buffer that grows up to the MTU. A header that does not validate is fatal (Malformed, 406): a
 // length-framed stream cannot resynchronise.
 //
-// Send: frames are staged in one buffer and handed to `stream.send` once per tick (microtask) or
-// as soon as `flushAtBytes` are staged. The muxer may keep a reference to what it was given until
-// the bytes reach the socket, so a region of the stage that was sent is never written again: the
-// next batch goes after it, and a fresh stage is allocated when the tail is too short (one
-// allocation per `batchBytes` sent, none per frame).
+// Send: the write stage the socket links use (src/transports/write-stage.ts): frames are staged in
+// one buffer and handed to `stream.send` once per tick (microtask) or as soon as `flushAtBytes`
+// are staged. The muxer may keep a reference to what it was given until the bytes reach the
+// socket, and says nothing when it lets go, so the stage does not recycle: a region that was sent
+// is never written again, the next batch goes after it, and a fresh buffer is allocated when the
+// tail is too short (one allocation per `batchBytes` sent, none per frame). Backpressure is the
+// stream's own: once `stream.send` returns false, `send` returns false until its 'drain'.
 import { CellError } from '../wire/cell-error.ts';
 import { ERR_LINK_CLOSED, ERR_LINK_IO, ERR_RPC_MALFORMED } from '../wire/errors.ts';
 import { HEADER_BYTES } from '../wire/header.ts';
 import { FrameReader } from '../transports/partial-frame.ts';
 import { checkMtu, copyBytes, LinkStats, type Link, type LinkCapabilities, type LinkHandlers } from '../transports/link.ts';
+import { SINK_FULL, WriteStage, type WriteSink } from '../transports/write-stage.ts';
 
 /** The part of a libp2p v3 `Stream` a MeshLink uses (structural: no type dependency on libp2p). */
 export interface MeshStreamLike {
@@ -34,7 +37,10 @@ export interface MeshStreamLike {
 export interface MeshLinkOptions {
   /** Largest frame in bytes, header included; larger incoming frames are fatal (Malformed). @default 1048576 */
   mtu?: number;
-  /** Bytes handed to the stream and not yet taken by the muxer above which `send` returns false. @default 1048576 */
+  /**
+   * Not used: the stream's own mark decides (libp2p's `send` returning false, then 'drain'),
+   * as it always did; a byte mark here could wait for a 'drain' the stream never emits.
+   */
   highWaterMarkBytes?: number;
   /** Staging buffer size. @default 65536 */
   batchBytes?: number;
@@ -45,6 +51,31 @@ export interface MeshLinkOptions {
 }
 
 interface ByteList { readonly bufs: Uint8Array[] }
+
+/**
+ * The stream as the write stage's sink. It counts no bytes: its backlog is SINK_FULL from a
+ * `send` that returned false until the stream's 'drain', else 0. Never calls `written` (the muxer
+ * does not say when it lets go of a buffer).
+ */
+class StreamSink implements WriteSink {
+  /** `send` returned false; cleared on 'drain'. */
+  full = false;
+  constructor(private readonly stream: MeshStreamLike, private readonly failed: (e: Error) => void) {}
+  write(bytes: Uint8Array): number {
+    const st = this.stream;
+    if (st.writeStatus !== 'writable') return 0; // closing or closed: the batch is dropped
+    try {
+      if (!st.send(bytes)) this.full = true;
+    } catch (e) {
+      this.failed(e as Error);
+      return 0;
+    }
+    return this.full ? SINK_FULL : 0;
+  }
+  backlog(): number {
+    return this.full ? SINK_FULL : 0;
+  }
+}
 
 export class MeshLink implements Link {
   readonly caps: LinkCapabilities;
@@ -57,15 +88,10 @@ export class MeshLink implements Link {
   private handlers: LinkHandlers | null = null;
   /** The read loop (headers read byte by byte: every chunk is a new array here). */
   private readonly reader: FrameReader;
-  private stage: Uint8Array;
-  private stageStart = 0;
-  private stageEnd = 0;
-  private flushQueued = false;
-  private readonly batchBytes: number;
-  private readonly flushAtBytes: number;
-  private readonly hwm: number;
+  /** Write batching (src/transports/write-stage.ts) into `sink`. */
+  private readonly out: WriteStage;
+  private readonly sink: StreamSink;
   private readonly lingerMs: number;
-  private needDrain = false;
   private finalErr: CellError | null = null;
   private ending = false;
 
@@ -74,11 +100,14 @@ export class MeshLink implements Link {
     if (!(mtu >= HEADER_BYTES)) throw new RangeError(`mtu must be at least ${HEADER_BYTES}, got ${mtu}`);
     this.caps = Object.freeze({ kind: 'stream', reliable: true, mtu, framing: 'length' });
     this.reader = new FrameReader(this, mtu - HEADER_BYTES, null);
-    this.batchBytes = opts.batchBytes ?? 65536;
-    this.flushAtBytes = Math.min(this.batchBytes, opts.flushAtBytes ?? 16384);
-    this.hwm = opts.highWaterMarkBytes ?? 1 << 20;
+    this.sink = new StreamSink(stream, this.onSendError);
+    this.out = new WriteStage(this.sink, this.stats, {
+      batchBytes: opts.batchBytes ?? 65536,
+      flushAtBytes: opts.flushAtBytes ?? 16384,
+      highWaterMarkBytes: SINK_FULL - 1, // only the stream's "full" counts (see MeshLinkOptions)
+      recycle: false,
+    });
     this.lingerMs = opts.lingerMs ?? 5000;
-    this.stage = new Uint8Array(this.batchBytes);
     this.stream = stream;
     this.remotePeer = remotePeer;
     // Before start(): the stream buffers what arrives (no 'message' listener yet); a close is recorded.
@@ -98,72 +127,40 @@ export class MeshLink implements Link {
   send(frame: Uint8Array, len: number = frame.length): boolean {
     checkMtu(len, this.caps.mtu);
     if (this.closed || this.ending) { this.stats.dropped++; return false; }
-    const off = this.room(len); // first: it may move to a new stage
-    copyBytes(frame, 0, this.stage, off, len);
-    return this.queued(len);
+    const out = this.out;
+    const off = out.room(len); // first: it may move to a new buffer
+    copyBytes(frame, 0, out.bytes, off, len);
+    return out.queued(len);
   }
 
-  get wbuf(): Uint8Array { return this.stage; }
+  get wbuf(): Uint8Array { return this.out.bytes; }
 
   reserve(maxLen: number): number {
     if (this.closed || this.ending) return -1;
-    return this.room(maxLen);
+    return this.out.room(maxLen);
   }
 
   commit(len: number): boolean {
     checkMtu(len, this.caps.mtu);
     if (this.closed || this.ending) { this.stats.dropped++; return false; }
-    return this.queued(len);
+    return this.out.queued(len);
   }
 
-  /** Offset in the stage where `len` more bytes fit (a fresh stage when the tail is too short). */
-  private room(len: number): number {
-    if (this.stageEnd + len <= this.stage.length) return this.stageEnd;
-    this.flush();
-    this.stage = new Uint8Array(Math.max(this.batchBytes, len));
-    this.stageStart = this.stageEnd = 0;
-    return 0;
-  }
-
-  private queued(len: number): boolean {
-    const s = this.stats;
-    s.framesOut++;
-    s.bytesOut += len;
-    const n = (this.stageEnd += len) - this.stageStart;
-    if (n >= this.flushAtBytes) this.flush();
-    else if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushTask); }
-    if (this.needDrain) return false;
-    return true;
-  }
-
-  private readonly flushTask = (): void => {
-    this.flushQueued = false;
-    this.flush();
+  private readonly onSendError = (e: Error): void => {
+    this.stats.errIo++;
+    this.finish(new CellError(ERR_LINK_IO, `stream send failed: ${e.message}`));
   };
 
-  private flush(): void {
-    const start = this.stageStart, end = this.stageEnd;
-    if (start === end) return;
-    this.stageStart = end;
-    const st = this.stream;
-    if (st.writeStatus !== 'writable') return;
-    try {
-      if (!st.send(this.stage.subarray(start, end))) this.needDrain = true;
-    } catch (e) {
-      this.stats.errIo++;
-      this.finish(new CellError(ERR_LINK_IO, `stream send failed: ${(e as Error).message}`));
-    }
-  }
-
   private readonly onStreamDrain = (): void => {
-    if (this.needDrain && !this.closed) { this.needDrain = false; this.handlers?.onDrain?.(); }
+    this.sink.full = false;
+    if (this.out.drained() && !this.closed) this.handlers?.onDrain?.();
   };
 
   /** Flush what is staged, close our end of the stream (the peer sees LinkClosed), then `onClose(null)`. */
   close(): void {
     if (this.closed || this.ending) return;
     this.ending = true;
-    this.flush();
+    this.out.flush();
     const st = this.stream;
     st.close().catch(() => {});
     const t = setTimeout(() => { if (st.status !== 'closed') st.abort(new Error('peer did not close its end')); }, this.lingerMs);
@@ -173,14 +170,14 @@ export class MeshLink implements Link {
 
   /** Reset the stream at once, without flushing (as if the process died). */
   destroy(): void {
-    this.stageStart = this.stageEnd = 0;
+    this.out.discard();
     this.stream.abort(new Error('link destroyed'));
     this.finish(null);
   }
 
   /** Write raw bytes, bypassing framing (tests: inject garbage). */
   writeRaw(bytes: Uint8Array): void {
-    this.flush();
+    this.out.flush();
     this.stream.send(bytes.slice());
   }
 
@@ -218,7 +215,7 @@ export class MeshLink implements Link {
   /** @internal A bad frame header (FrameReader): the stream cannot be resynchronised. */
   fatal(code: number): void {
     this.stats.errMalformed++;
-    this.stageStart = this.stageEnd = 0;
+    this.out.discard();
     this.finish(new CellError(ERR_RPC_MALFORMED, `bad frame header on a mesh stream (wire error ${code}): closing`, { wireCode: code }));
     this.stream.abort(new Error('malformed frame'));
   }

@@ -4,9 +4,10 @@
 // header-view.ts); a frame that lies within one chunk is handed to the handler as a view of
 // that chunk (no copy, no allocation). Only a frame split across
 // chunks is copied, into one reassembly buffer that grows up to the MTU and is then reused.
-// Sends are staged in one buffer and written with one `socket.write` per tick (microtask), or
-// as soon as 16 KiB are staged (`flushAtBytes`), which is where both latency and throughput
-// come from. A header that does not
+// Sends go through the write stage (write-stage.ts, shared with the mesh links): staged in one
+// buffer and written with one `socket.write` per tick (microtask), or as soon as 16 KiB are
+// staged (`flushAtBytes`), which is where both latency and throughput come from; `send` returns
+// false while the socket's backlog is over `highWaterMarkBytes`. A header that does not
 // validate is fatal: the stream cannot be resynchronised, so the link closes with Malformed
 // (406), counted in `stats.errMalformed`.
 import net, { type Socket } from 'node:net';
@@ -16,6 +17,7 @@ import { HEADER_BYTES } from '../wire/header.ts';
 import { HeaderView } from './header-view.ts';
 import { FrameReader } from './partial-frame.ts';
 import { checkMtu, copyBytes, LinkStats, type Link, type LinkCapabilities, type LinkHandlers } from './link.ts';
+import { WriteStage, type WriteSink } from './write-stage.ts';
 
 export interface SocketLinkOptions {
   /** Largest frame in bytes, header included; larger incoming frames are fatal (Malformed). @default 1048576 */
@@ -40,15 +42,22 @@ export interface SocketLinkOptions {
   lingerMs?: number;
 }
 
-/** A staging buffer and the number of its writes the socket still holds (docs: `room`). */
-class StageBuffer {
-  pending = 0;
-  retired = false;
-  constructor(readonly bytes: Uint8Array, private readonly spares: StageBuffer[]) {}
-  /** socket.write's callback: once a retired buffer has no write left in the socket, reuse it. */
-  readonly written = (): void => {
-    if (--this.pending === 0 && this.retired && this.spares.length < 2) { this.retired = false; this.spares.push(this); }
-  };
+/**
+ * The socket as the write stage's sink: its backlog is `writableLength` (0 right after a write =
+ * libuv wrote it all at once and holds none of the stage), and `socket.write`'s callback tells
+ * when a batch's buffer may be reused.
+ */
+class SocketSink implements WriteSink {
+  constructor(private readonly socket: Socket) {}
+  write(bytes: Uint8Array, written: () => void): number {
+    const s = this.socket;
+    if (s.destroyed) return 0;
+    s.write(bytes, written);
+    return s.writableLength;
+  }
+  backlog(): number {
+    return this.socket.writableLength;
+  }
 }
 
 export class SocketLink implements Link {
@@ -66,19 +75,9 @@ export class SocketLink implements Link {
    */
   private readonly reader: FrameReader;
   private readonly mtu: number;
-  // write batching
-  private stage: Uint8Array; // === cur.bytes
-  private cur: StageBuffer;
-  private readonly spares: StageBuffer[] = [];
-  private stageStart = 0; // first byte of the batch not yet written
-  private stageEnd = 0;
-  private flushQueued = false;
-  private readonly batchBytes: number;
-  private readonly flushAtBytes: number;
+  /** Write batching and backpressure (write-stage.ts). */
+  private readonly out: WriteStage;
   private readonly lingerMs: number;
-  private readonly hwm: number;
-  private needDrain = false;
-  private sockQueued = 0;
   private ending = false;
   private finalErr: CellError | null = null;
 
@@ -88,12 +87,13 @@ export class SocketLink implements Link {
     this.caps = Object.freeze({ kind: 'stream', reliable: true, mtu, framing: 'length' });
     this.reader = new FrameReader(this, mtu - HEADER_BYTES, new HeaderView(true));
     this.mtu = mtu;
-    this.batchBytes = opts.batchBytes ?? 65536;
-    this.flushAtBytes = Math.min(this.batchBytes, opts.flushAtBytes ?? 16384);
+    this.out = new WriteStage(new SocketSink(socket), this.stats, {
+      batchBytes: opts.batchBytes ?? 65536,
+      flushAtBytes: opts.flushAtBytes ?? 16384,
+      highWaterMarkBytes: opts.highWaterMarkBytes ?? 1 << 20,
+      recycle: true,
+    });
     this.lingerMs = opts.lingerMs ?? 2000;
-    this.hwm = opts.highWaterMarkBytes ?? 1 << 20;
-    this.cur = new StageBuffer(new Uint8Array(this.batchBytes), this.spares);
-    this.stage = this.cur.bytes;
     this.socket = socket;
     socket.setNoDelay?.(true);
     socket.pause();
@@ -117,78 +117,30 @@ export class SocketLink implements Link {
   send(frame: Uint8Array, len: number = frame.length): boolean {
     checkMtu(len, this.caps.mtu);
     if (this.closed || this.ending) { this.stats.dropped++; return false; }
-    const off = this.room(len); // first: it may move the stage to a new buffer
-    copyBytes(frame, 0, this.stage, off, len);
-    return this.queued(len);
+    const out = this.out;
+    const off = out.room(len); // first: it may move the stage to a new buffer
+    copyBytes(frame, 0, out.bytes, off, len);
+    return out.queued(len);
   }
 
   /** The staging buffer: `reserve` returns offsets into it. */
-  get wbuf(): Uint8Array { return this.stage; }
+  get wbuf(): Uint8Array { return this.out.bytes; }
 
   reserve(maxLen: number): number {
     if (this.closed || this.ending) return -1;
-    return this.room(maxLen);
+    return this.out.room(maxLen);
   }
 
   commit(len: number): boolean {
     if (len > this.mtu || len < HEADER_BYTES) checkMtu(len, this.mtu);
     if (this.closed || this.ending) { this.stats.dropped++; return false; }
-    return this.queued(len);
-  }
-
-  /**
-   * The offset where `len` more bytes fit in the stage. Batches are written as views of the stage
-   * and the next batch continues after the last, so a write the socket still holds is never
-   * overwritten; only when the tail is too short does the stage restart at 0 (when the socket
-   * has written everything) or move to another buffer (when it has not): a spare one whose
-   * writes have all completed, else a new one. So a busy pipelined link cycles through two or
-   * three buffers and allocates nothing.
-   */
-  private room(len: number): number {
-    if (this.stageEnd + len <= this.stage.length) return this.stageEnd;
-    this.flush();
-    if (this.stageEnd + len > this.stage.length) {
-      if (this.socket.writableLength !== 0 || len > this.stage.length) this.nextStage(len);
-      this.stageStart = this.stageEnd = 0;
-    }
-    return this.stageEnd;
-  }
-
-  private nextStage(len: number): void {
-    const old = this.cur;
-    old.retired = true;
-    if (old.pending === 0 && this.spares.length < 2) { old.retired = false; this.spares.push(old); }
-    let next: StageBuffer | undefined;
-    while ((next = this.spares.pop()) !== undefined && next.bytes.length < len) { /* too small: drop it */ }
-    this.cur = next !== undefined && next !== old ? next : new StageBuffer(new Uint8Array(Math.max(this.batchBytes, len)), this.spares);
-    this.stage = this.cur.bytes;
-  }
-
-  /** `len` more bytes are in the stage: count them, schedule the flush, report backpressure. */
-  private queued(len: number): boolean {
-    const s = this.stats;
-    s.framesOut++;
-    s.bytesOut += len;
-    const n = (this.stageEnd += len) - this.stageStart;
-    if (n >= this.flushAtBytes) { this.flush(); return this.socket.writableLength <= this.hwm || this.backpressure(); }
-    if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushTask); }
-    // `sockQueued` is the socket's backlog as of the last flush (it only shrinks in between).
-    if (this.sockQueued + n > this.hwm) {
-      if (this.socket.writableLength + n > this.hwm) { this.needDrain = true; return false; }
-      this.sockQueued = this.socket.writableLength;
-    }
-    return true;
-  }
-
-  private backpressure(): boolean {
-    this.needDrain = true;
-    return false;
+    return this.out.queued(len);
   }
 
   close(): void {
     if (this.closed || this.ending) return;
     this.ending = true;
-    this.flush();
+    this.out.flush();
     const sock = this.socket;
     sock.end();
     if (!sock.destroyed) setTimeout(() => { sock.destroy(); }, this.lingerMs).unref();
@@ -197,39 +149,19 @@ export class SocketLink implements Link {
 
   /** Write raw bytes, bypassing framing (tests: inject garbage). */
   writeRaw(bytes: Uint8Array): void {
-    this.flush();
+    this.out.flush();
     this.socket.write(bytes.slice());
   }
 
   /** Destroy the socket at once, without flushing (a reset, as if the process died). */
   destroy(): void {
-    this.stageStart = this.stageEnd = 0;
+    this.out.discard();
     this.socket.destroy();
     this.finish(null);
   }
 
-  private readonly flushTask = (): void => {
-    this.flushQueued = false;
-    this.flush();
-  };
-
-  private flush(): void {
-    const start = this.stageStart, end = this.stageEnd;
-    if (start === end || this.socket.destroyed) { this.stageStart = this.stageEnd = 0; return; }
-    const cur = this.cur;
-    cur.pending++;
-    this.socket.write(this.stage.subarray(start, end), cur.written);
-    // When libuv wrote everything synchronously, the socket references no part of the stage:
-    // start again at 0. Otherwise the next batch goes after this one (see `room`).
-    const q = this.socket.writableLength;
-    this.sockQueued = q;
-    if (q === 0) this.stageStart = this.stageEnd = 0;
-    else this.stageStart = end;
-  }
-
   private readonly onSocketDrain = (): void => {
-    this.sockQueued = this.socket.writableLength;
-    if (this.needDrain && !this.closed) { this.needDrain = false; this.handlers?.onDrain?.(); }
+    if (this.out.drained() && !this.closed) this.handlers?.onDrain?.();
   };
 
   private readonly onError = (e: Error): void => {
@@ -249,7 +181,7 @@ export class SocketLink implements Link {
   /** @internal A bad frame header (FrameReader): the stream cannot be resynchronised. */
   fatal(code: number): void {
     this.stats.errMalformed++;
-    this.stageStart = this.stageEnd = 0;
+    this.out.discard();
     this.finish(new CellError(ERR_RPC_MALFORMED, `bad frame header on a length-framed stream (wire error ${code}): closing`, { wireCode: code }));
     this.socket.destroy();
   }
