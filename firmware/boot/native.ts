@@ -42,9 +42,11 @@ export function enterApp(slot: i32): void { BL!.enterApp(slot); }
 export function handle(len: i32): i32 { return BL!.handle(REQ, len, OUT); }
 export function action(): i32 { return BL!.action; }
 
+// A leading 0x00 ends line noise before the frame (docs/wire-format.md §3 "Framing").
 function send(n: i32): void {
-  const k = frameEncode(OUT, 0, n, TX, 0);
-  if (k > 0) uart_write(TX.dataStart, k);
+  store<u8>(TX.dataStart, 0);
+  const k = frameEncode(OUT, 0, n, TX, 1);
+  if (k > 0) uart_write(TX.dataStart, k + 1);
 }
 
 /** Bootloader mode: serve every frame the UART has; 1 = reset now (RESET was answered). */

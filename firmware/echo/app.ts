@@ -41,7 +41,7 @@ const RX_PTR: usize = RX.dataStart;
 const DF = new Deframer(MAX_FRAME_BYTES);
 // Answers that are not built in place in DF.frame (ERROR, ops counters).
 const OUT = new Uint8Array(SMALL_OUT_BYTES);
-const TX = new Uint8Array(frameMaxEncodedBytes(MAX_FRAME_BYTES));
+const TX = new Uint8Array(frameMaxEncodedBytes(MAX_FRAME_BYTES) + 1);
 const TX_PTR: usize = TX.dataStart;
 const H = new Header();
 
@@ -49,9 +49,12 @@ let badHeaders: u32 = 0;
 let ignored: u32 = 0;
 let rxBytes: u32 = 0;
 
+// Each frame starts with a 0x00 too: it ends line noise that reached the host since the last
+// frame, which would otherwise glue itself to this one (docs/wire-format.md §3 "Framing").
 function send(src: Uint8Array, len: i32): void {
-  const n = frameEncode(src, 0, len, TX, 0);
-  if (n > 0) uart_write(TX_PTR, n);
+  store<u8>(TX_PTR, 0);
+  const n = frameEncode(src, 0, len, TX, 1);
+  if (n > 0) uart_write(TX_PTR, n + 1);
 }
 
 // Answer in place: rewrite the header of the frame in DF.frame and send header + payload.

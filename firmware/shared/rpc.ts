@@ -75,10 +75,8 @@ export class RpcDevice extends RpcCore {
     if (!this.booted) {
       // Announce ourselves once after boot (both sides send HELLO at once, docs/rpc.md §3), from
       // the first poll rather than the start function (a simulator's memory is not reachable
-      // before instantiation returns); a leading 0x00 ends whatever line noise the host holds.
+      // before instantiation returns).
       this.booted = true;
-      store<u8>(this.txPtr, 0);
-      uart_write(this.txPtr, 1);
       this.announce();
     }
     for (;;) {
@@ -103,10 +101,15 @@ export class RpcDevice extends RpcCore {
 
   // ---- the port (called by RpcCore) ------------------------------------------------------
 
-  /** One answer frame → COBS + CRC → UART. */
+  /**
+   * One answer frame → 0x00 + COBS + CRC + 0x00 → UART. The leading delimiter ends whatever line
+   * noise reached the host since our last frame, so the noise costs one counted line error and
+   * never glues itself to this frame (docs/wire-format.md §3 "Framing").
+   */
   transmit(frame: Uint8Array, len: i32): void {
-    const n = frameEncode(frame, 0, len, this.tx, 0);
-    if (n > 0) uart_write(this.txPtr, n);
+    store<u8>(this.txPtr, 0);
+    const n = frameEncode(frame, 0, len, this.tx, 1);
+    if (n > 0) uart_write(this.txPtr, n + 1);
   }
 
   refreshCounters(c: StaticArray<u32>): void {

@@ -3,6 +3,9 @@
 // wasm2c turns into the Cortex-M image) in Node, with the `env` imports of firmware/runtime/host.c
 // implemented over a serial port — one end of a socat pty pair, or any tty.
 //   node hw-tests/lib/sim-device.mjs --wasm build/firmware/thermo.wasm --pty /tmp/x/ttyA
+//     [--noise MIN-MAX:BYTES]   line noise on the device → host direction: a burst of BYTES random
+//                               bytes every MIN..MAX ms, written between the device's own writes
+//                               (never inside a frame), as a noisy line between two frames would
 // Prints "ready <pty>" on stdout once the port is open and the app instantiated.
 //   uart_read(ptr, max)  bytes received so far, never blocks
 //   uart_write(ptr, len) queued on the port (copied)
@@ -24,6 +27,7 @@ const opt = (name) => {
 const wasmPath = opt('--wasm');
 const ptyPath = opt('--pty');
 const baudRate = Number(opt('--baud') ?? 115200);
+const noise = /^(\d+)-(\d+):(\d+)$/.exec(opt('--noise') ?? '');
 if (!wasmPath || !ptyPath) {
   console.error('usage: sim-device.mjs --wasm <file.wasm> --pty <path> [--baud N]');
   process.exit(2);
@@ -130,6 +134,21 @@ port.open((e) => {
   }
   setInterval(run, 1);
   run();
+  if (noise !== null) startNoise(Number(noise[1]), Number(noise[2]), Number(noise[3]));
   console.log(`ready ${ptyPath}`);
 });
+/** Bursts of random bytes (0x00 included) between the device's writes; counted on stderr at exit. */
+function startNoise(minMs, maxMs, bytes) {
+  let bursts = 0;
+  const next = () => setTimeout(() => {
+    const b = Buffer.alloc(bytes);
+    for (let i = 0; i < bytes; i++) b[i] = (Math.random() * 256) | 0;
+    port.write(b);
+    bursts++;
+    next();
+  }, minMs + Math.random() * (maxMs - minMs));
+  next();
+  process.on('exit', () => console.error(`sim: ${bursts} noise bursts of ${bytes} bytes`));
+}
+
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { port.close(() => process.exit(0)); setTimeout(() => process.exit(0), 200).unref(); });

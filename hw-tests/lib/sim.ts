@@ -20,6 +20,8 @@ export interface SimOptions {
   wasm?: string;
   /** Give up when the simulator has not reported "ready" within this long. @default 10000 */
   startTimeoutMs?: number;
+  /** Line noise device → host: a burst of `bytes` random bytes every minMs..maxMs, between frames. @default none */
+  noise?: { minMs: number; maxMs: number; bytes: number };
 }
 
 export interface Sim {
@@ -37,7 +39,8 @@ interface Running { child: ChildProcess; log: { text: string } }
 
 async function launch(opts: SimOptions): Promise<Running> {
   const wasm = opts.wasm ?? fileURLToPath(new URL('../../build/firmware/thermo.wasm', import.meta.url));
-  const child = spawnTracked(process.execPath, [DEVICE, '--wasm', wasm, '--pty', opts.ptyPath]);
+  const noise = opts.noise !== undefined ? ['--noise', `${opts.noise.minMs}-${opts.noise.maxMs}:${opts.noise.bytes}`] : [];
+  const child = spawnTracked(process.execPath, [DEVICE, '--wasm', wasm, '--pty', opts.ptyPath, ...noise]);
   const log = { text: '' };
   child.stderr!.on('data', (d: Buffer) => { log.text += d.toString(); });
   const timeoutMs = opts.startTimeoutMs ?? 10_000;
