@@ -117,6 +117,8 @@ export abstract class RpcCore {
   streamKeyLo: u32 = 0;
   streamKeyHi: u32 = 0;
   credit: u32 = 0;
+  /** The consumer sent its first CREDIT: until then nothing of the stream goes out. */
+  private granted: bool = false;
 
   /** Ops counters, indexed by the C_* constants. */
   readonly counter: StaticArray<u32> = new StaticArray<u32>(OPS_COUNTERS);
@@ -179,7 +181,10 @@ export abstract class RpcCore {
       this.count(C_PINGS);
       this.sendFrame(KIND_PONG, h.channel, h.callId, 0, 0, PONG_BYTES);
     } else if (kind == KIND_CREDIT) {
-      if (this.streamActive && h.callId == this.streamId && h.length >= <u32>CREDIT_BYTES) this.credit += readU32LE(f, RPC_PAYLOAD + CREDIT_OFF_ITEMS);
+      if (this.streamActive && h.callId == this.streamId && h.length >= <u32>CREDIT_BYTES) {
+        this.credit += readU32LE(f, RPC_PAYLOAD + CREDIT_OFF_ITEMS);
+        this.granted = true;
+      }
       else this.count(C_IGNORED);
     } else if (kind == KIND_CANCEL) {
       this.count(C_CANCELS);
@@ -240,6 +245,7 @@ export abstract class RpcCore {
     this.streamKeyLo = this.keyLo;
     this.streamKeyHi = this.keyHi;
     this.credit = 0;
+    this.granted = false;
   }
 
   /** A stream is running and the consumer granted credit for one more item. */
@@ -259,14 +265,21 @@ export abstract class RpcCore {
     this.sendFrame(KIND_STREAM_ITEM, this.streamChannel, this.streamId, this.streamKeyLo, this.streamKeyHi, n);
   }
 
-  /** End the stream normally (STREAM_END). */
+  /**
+   * End the stream normally (STREAM_END). Before the consumer's first CREDIT nothing of the
+   * stream may be sent (docs/rpc.md §3.5): until then this does nothing and the stream stays
+   * active, so the app calls it again (thermo: on its next tick).
+   */
   streamEnd(): void {
-    if (!this.streamActive) return;
+    if (!this.streamActive || !this.granted) return;
     this.streamActive = false;
     this.sendFrame(KIND_STREAM_END, this.streamChannel, this.streamId, this.streamKeyLo, this.streamKeyHi, STREAM_END_BYTES);
   }
 
-  /** End the stream with ERROR `code` (no message, no payload). */
+  /**
+   * End the stream with ERROR `code` (no message, no payload). Call it once the consumer's
+   * first CREDIT came (streamReady() was true once): nothing of a stream goes out before that.
+   */
   streamFail(code: u16): void {
     if (!this.streamActive) return;
     this.streamActive = false;

@@ -121,7 +121,7 @@ function handle(e: i32): void {
 function tickSamples(): void {
   if (!RPC.streamActive) return;
   if (sampleNext >= sampleCount) {
-    RPC.streamEnd();
+    RPC.streamEnd(); // not before the consumer's first CREDIT: then again on the next tick
     return;
   }
   if (!RPC.streamReady()) return;

@@ -136,6 +136,17 @@ const vectors: Vector[] = [
     ],
   },
   {
+    name: 'stream count(0): not even STREAM_END before the first CREDIT; CREDIT(1) → STREAM_END',
+    sides: both,
+    steps: [
+      { in: frame(KIND_REQUEST, CHANNEL_APP, 8, COUNT, [0]) },
+      ...sync,
+      { in: frame(KIND_CREDIT, CHANNEL_APP, 8, COUNT, u32(1)) },
+      { out: frame(KIND_STREAM_END, CHANNEL_APP, 8, COUNT) },
+      ...sync,
+    ],
+  },
+  {
     name: 'CANCEL of a running stream: no frame back, later CREDIT for it is ignored',
     sides: both,
     steps: [
