@@ -69,12 +69,33 @@ export function reflectingSocket(): FakeSocket {
   return sock;
 }
 
-/** Writes `frames` echo-cell REQUESTs (call ids from `firstId`) into `chunk`; returns the next id. */
-export function fillRequests(chunk: Uint8Array, frames: number, firstId: number): number {
+/** `frames` echo-cell REQUESTs with call ids 0 and payload bytes 0x5a: what fillRequests copies. */
+let template: Uint8Array = new Uint8Array(0);
+function requestTemplate(frames: number): Uint8Array {
+  if (template.length >= frames * ECHO_FRAME_BYTES) return template;
+  const t = new Uint8Array(frames * ECHO_FRAME_BYTES).fill(0x5a);
   const h = new Header();
   const key = EchoCell.entries.find((e) => e.name === 'ping')!.key;
-  h.kind = KIND_REQUEST; h.keyLo = Number(key & 0xffffffffn); h.keyHi = Number(key >> 32n); h.length = Msg.maxSize;
+  h.kind = KIND_REQUEST; h.keyLo = Number(key & 0xffffffffn); h.keyHi = Number(key >> 32n); h.length = Msg.maxSize; h.callId = 0;
+  for (let i = 0; i < frames; i++) writeHeader(h, t, i * ECHO_FRAME_BYTES);
+  return (template = t);
+}
+
+/**
+ * Writes `frames` echo-cell REQUESTs (call ids from `firstId`, payload bytes 0x5a) into `chunk`;
+ * returns the next id. A copy of a template made once, then the call ids, byte by byte: the
+ * feeder's cost is a memcpy and four stores per frame, whatever V8 makes of it. It used to write
+ * every header with writeHeader, which the code under test shares, and how V8 compiled that
+ * loop (inlined or not, in which order) moved instr.ts's server count by up to ±250
+ * instructions per call from one build of src/ to the next (bench/rpc/RESULTS.md, 2026-12-07).
+ */
+export function fillRequests(chunk: Uint8Array, frames: number, firstId: number): number {
+  const bytes = frames * ECHO_FRAME_BYTES;
+  chunk.set(requestTemplate(frames).subarray(0, bytes));
   let id = firstId;
-  for (let i = 0; i < frames; i++) { h.callId = id++; writeHeader(h, chunk, i * ECHO_FRAME_BYTES); }
+  for (let off = 4; off < bytes; off += ECHO_FRAME_BYTES) {
+    chunk[off] = id & 0xff; chunk[off + 1] = (id >>> 8) & 0xff; chunk[off + 2] = (id >>> 16) & 0xff; chunk[off + 3] = id >>> 24;
+    id++;
+  }
   return id;
 }
