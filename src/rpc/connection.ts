@@ -869,7 +869,7 @@ export class Connection {
 
   private onRequest(h: Header, buf: Uint8Array, p: number, end: number): void {
     const id = h.callId;
-    if (h.channel === CHANNEL_CONTROL) { this.onControl(h, buf, p, end); return; }
+    if (h.channel !== CHANNEL_APP) { this.onOtherChannel(h, buf, p, end); return; }
     let e = this.lastServe;
     if (e === null || e.keyLo !== h.keyLo || e.keyHi !== h.keyHi) {
       const f = this.serveTable.get(h.keyLo, h.keyHi);
@@ -909,6 +909,17 @@ export class Connection {
       this.serverFailed(sc, err);
       return FAILED;
     }
+  }
+
+  /**
+   * A REQUEST on a channel other than 0 (docs/rpc.md §3.3): describe on channel 1; a Node server
+   * has no ops (2), boot (3) or free-channel (4–255) service, so the rest get ERROR 403 on the
+   * REQUEST's channel: every answer keeps its REQUEST's channel.
+   */
+  private onOtherChannel(h: Header, buf: Uint8Array, p: number, end: number): void {
+    if (h.channel === CHANNEL_CONTROL) { this.onControl(h, buf, p, end); return; }
+    this.stats.unknownKeys++;
+    this.sendError(h.callId, h.keyLo, h.keyHi, h.channel, RpcCode.UnknownMethod, `UnknownMethod: nothing is served on channel ${h.channel}`);
   }
 
   private refuseUnknown(h: Header): void {
