@@ -425,8 +425,8 @@ class Gen {
 
   /**
    * copyIn for a fixed array of at most COPY_UNROLL_BYTES: the same reads and stores written out
-   * straight (no loop counter, constant offsets). Measured ~10 % fewer instructions per call of
-   * the whole RPC path (client and server, 64-byte message; docs/rpc.md §8).
+   * straight (no loop counter, constant offsets): fewer instructions per call of the whole RPC
+   * path (figures in bench/rpc/RESULTS.md).
    */
   copyInFixed(a: string, src: string, n: number): void {
     this.usesView = true;
