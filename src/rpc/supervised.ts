@@ -269,7 +269,7 @@ export class Supervisor<D extends CellDef> implements SourceHost {
     // Wait no longer than the call's own deadline: a call with `deadlineMs: 3000` ends in about
     // 3 s even while the source looks for longer (the looking goes on for the calls after it).
     const until = untilMs ?? now() + (o?.deadlineMs ?? this.waitMs);
-    return this.waitUp(until, o?.signal).then(() => this.call(i, req, o, attempt, until));
+    return this.waitUp(until, o?.signal, Math.max(0, Math.round(until - now()))).then(() => this.call(i, req, o, attempt, until));
   }
 
   private retryCall(e: unknown, b: Bound, i: number, req: unknown, o: CallOptions | undefined, attempt: number, untilMs: number | undefined): Promise<unknown> {
@@ -291,7 +291,8 @@ export class Supervisor<D extends CellDef> implements SourceHost {
     if (this.closed || this.whileDown === 'fail') return failedStream(this.notReady());
     const self = this;
     return (async function* () {
-      const c = await self.waitUp(now() + (o?.deadlineMs ?? self.waitMs), o?.signal);
+      const ms = o?.deadlineMs ?? self.waitMs;
+      const c = await self.waitUp(now() + ms, o?.signal, ms);
       yield* c.conn.openStream(c.entries[i]!, req, o);
     })();
   }
@@ -300,7 +301,8 @@ export class Supervisor<D extends CellDef> implements SourceHost {
     const b = this.cur;
     if (b !== null && b.conn.isOpen) return b.conn.describe(o) as Promise<CellDescription>;
     if (this.closed || this.whileDown === 'fail') return Promise.reject(this.notReady());
-    return this.waitUp(now() + (o?.deadlineMs ?? this.waitMs), o?.signal).then((c) => c.conn.describe(o) as Promise<CellDescription>);
+    const ms = o?.deadlineMs ?? this.waitMs;
+    return this.waitUp(now() + ms, o?.signal, ms).then((c) => c.conn.describe(o) as Promise<CellDescription>);
   }
 
   // ---- events ----------------------------------------------------------------------------
