@@ -32,6 +32,9 @@ export interface MeshStreamLike {
   abort(err: Error): void;
   addEventListener(type: string, fn: (ev: Event) => void, opts?: { once?: boolean }): void;
   removeEventListener(type: string, fn: (ev: Event) => void): void;
+  /** libp2p v3 MessageStream flow control: stop / restart emitting 'message' (absent: reading is never paused). */
+  pause?(): void;
+  resume?(): void;
 }
 
 export interface MeshLinkOptions {
@@ -106,6 +109,7 @@ export class MeshLink implements Link {
       flushAtBytes: opts.flushAtBytes ?? 16384,
       highWaterMarkBytes: SINK_FULL - 1, // only the stream's "full" counts (see MeshLinkOptions)
       recycle: false,
+      onFull: () => { if (!this.closed) this.handlers?.onBackpressure?.(); },
     });
     this.lingerMs = opts.lingerMs ?? 5000;
     this.stream = stream;
@@ -155,6 +159,20 @@ export class MeshLink implements Link {
     this.sink.full = false;
     if (this.out.drained() && !this.closed) this.handlers?.onDrain?.();
   };
+
+  /** Stop reading (Link.pauseReading), when the stream can (libp2p's `pause`). */
+  pauseReading(): void {
+    if (this.handlers === null || this.closed || this.readPaused || typeof this.stream.pause !== 'function') return;
+    this.readPaused = true;
+    this.stream.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.readPaused) return;
+    this.readPaused = false;
+    if (!this.closed) this.stream.resume?.();
+  }
+  private readPaused = false;
 
   /** Flush what is staged, close our end of the stream (the peer sees LinkClosed), then `onClose(null)`. */
   close(): void {

@@ -35,7 +35,7 @@ import { appWord0, HeaderView } from '../transports/header-view.ts';
 import type { AnyCodec, CellDef, EntryInfo } from './define.ts';
 import { RpcCode, RpcError } from './errors.ts';
 import {
-  decodeHello, encodeHello, HELLO_FLAG_CALLING, HELLO_FLAG_SERVING, PROTOCOL_VERSION, readErrorHead,
+  decodeHello, encodeHello, helloEntryCount, HELLO_FLAG_CALLING, HELLO_FLAG_SERVING, PROTOCOL_VERSION, readErrorHead,
   writeErrorHead, type ErrorHead, type HelloInfo,
 } from './payloads.ts';
 import {
@@ -70,9 +70,27 @@ export interface ConnectionOptions {
   streamCredit?: number;
   /** Send the message of an unexpected handler exception to the caller (Internal). @default true */
   exposeErrors?: boolean;
+  /**
+   * Serving side: stop reading from the peer while the answers sent to it do not drain (the
+   * link's write queue is over its high-water mark), resume on drain (docs/rpc.md §2
+   * "Backpressure"). Bounds what a peer that never reads can make this side hold; a paused peer
+   * that stays paused is dropped by the heartbeat. Needs a link with `pauseReading`. @default true
+   */
+  pauseReadingWhenBacklogged?: boolean;
+  /**
+   * Largest HELLO payload accepted, in bytes; a larger one is refused unread (Malformed, 406) and
+   * the connection closed. Decoding a HELLO costs CPU in proportion to its size (a 1 MB one
+   * took ~40 ms); real tables are far below: ~40 B per entry (docs/rpc.md §3.2). @default 65536
+   */
+  maxHelloBytes?: number;
+  /** Most entries (methods + streams + events) a HELLO may declare; more are refused as above. @default 1024 */
+  maxHelloEntries?: number;
   /** `describe()` payload, served on the control channel. @internal set by serve() */
   describe?: () => unknown;
 }
+
+/** The options off the per-call path, kept apart from `opts` (see Connection.limits). */
+type Limits = Required<Pick<ConnectionOptions, 'pauseReadingWhenBacklogged' | 'maxHelloBytes' | 'maxHelloEntries'>>;
 
 /** Counters of one connection. */
 export class RpcStats {
@@ -93,6 +111,8 @@ export class RpcStats {
   /** Frames dropped unread because they are flagged AUTH, ENCRYPTED or MORE, which no link implements yet (error 107), or are a later fragment of such a frame's message; never answered (Connection.refuseFlagged). */
   unsupportedFlags = 0;
   pingsOut = 0;
+  /** Times reading was paused because answers to the peer did not drain (see ConnectionOptions.pauseReadingWhenBacklogged). */
+  readPauses = 0;
 }
 
 const ST_OPEN = 0;
@@ -160,7 +180,7 @@ export class Connection {
   private readonly eventTable: KeyTable<EventEntry>;
   private readonly eventByName: Map<string, EventEntry>;
   private readonly emitByName: Map<string, EventEntry>;
-  private readonly opts: Required<Omit<ConnectionOptions, 'describe'>>;
+  private readonly opts: Required<Omit<ConnectionOptions, 'describe' | keyof Limits>>;
   private readonly describeFn: (() => unknown) | undefined;
   private readonly serveSpec: ServeSpec | null;
   private readonly callDef: CellDef | null;
@@ -220,6 +240,11 @@ export class Connection {
       streamCredit: opts.streamCredit ?? 16,
       exposeErrors: opts.exposeErrors ?? true,
     };
+    this.limits = {
+      pauseReadingWhenBacklogged: opts.pauseReadingWhenBacklogged ?? true,
+      maxHelloBytes: opts.maxHelloBytes ?? 65536,
+      maxHelloEntries: opts.maxHelloEntries ?? 1024,
+    };
     this.describeFn = opts.describe;
     this.maxPayload = link.caps.mtu - HEADER_BYTES;
     this.sendBuf = new Uint8Array(Math.min(link.caps.mtu, 65536));
@@ -234,7 +259,7 @@ export class Connection {
     this.callTable = called.entries; this.callByName = called.byName;
     this.eventTable = called.eventsByKey; this.eventByName = called.eventsByName;
 
-    link.start({ onFrame: this.onFrame, onClose: this.onLinkClose, onDrain: this.onDrain });
+    link.start({ onFrame: this.onFrame, onClose: this.onLinkClose, onDrain: this.onDrain, onBackpressure: () => { this.pauseForBacklog(); } });
     this.sendHello();
     if (this.opts.helloTimeoutMs > 0) {
       this.helloTimer = setTimeout(() => {
@@ -282,6 +307,7 @@ export class Connection {
   }
 
   private onHello(buf: Uint8Array, off: number, end: number): void {
+    if (end - off > this.limits.maxHelloBytes || helloEntryCount(buf, off, end) > this.limits.maxHelloEntries) { this.refuseHello(end - off, helloEntryCount(buf, off, end)); return; }
     const h = end === off
       ? { version: PROTOCOL_VERSION, flags: 0, heartbeatMs: 0, maxFrameBytes: 0, cellName: '', entries: [] }
       : decodeHello(buf, off, end);
@@ -294,6 +320,21 @@ export class Connection {
     if (end > off) this.checkPeerTable(h);
     if (this.helloTimer !== null) { clearTimeout(this.helloTimer); this.helloTimer = null; }
     this.readyRes(h);
+  }
+
+  /**
+   * A HELLO over maxHelloBytes or maxHelloEntries: refused before it is decoded (decoding costs
+   * CPU in proportion to its size), answered with an ERROR Malformed on the control channel, and
+   * the connection is closed (a peer that needs such a table is misconfigured or hostile).
+   */
+  private refuseHello(bytes: number, entries: number): void {
+    const o = this.limits;
+    const msg = bytes > o.maxHelloBytes ? `HELLO of ${bytes} bytes exceeds maxHelloBytes (${o.maxHelloBytes})` : `HELLO declares ${entries} entries, more than maxHelloEntries (${o.maxHelloEntries})`;
+    this.stats.badFrames++;
+    this.sendError(0, 0, 0, CHANNEL_CONTROL, RpcCode.Malformed, msg);
+    const err = new RpcError(RpcCode.Malformed, `refused the peer's HELLO: ${msg}`, { bytes, entries });
+    this.fail(err, new CellError(RpcCode.Malformed, err.message));
+    this.link.close();
   }
 
   /** Decide, once, which of our methods the peer can answer (no round trip per call). */
@@ -1019,6 +1060,7 @@ export class Connection {
   private backpressured = false;
   private readonly onDrain = (): void => {
     this.backpressured = false;
+    if (this.readPaused) { this.readPaused = false; this.link.resumeReading?.(); }
     const w = this.drainWaiters;
     this.drainWaiters = [];
     for (const f of w) f();
@@ -1155,6 +1197,30 @@ export class Connection {
   /** Calls of the peer being served on this side. */
   get serving_(): number { return this.serving.size; }
   get isOpen(): boolean { return this.state === ST_OPEN && !this.peerGoodbye; }
+
+  // Declared last and apart from `opts`: nothing on the per-call path reads them, and the
+  // fields and options it does read keep their places.
+  /** Options off the per-call path: flow control, HELLO bounds. */
+  private readonly limits: Limits;
+  /** Reading is paused until onDrain (pauseForBacklog). */
+  private readPaused = false;
+
+  /**
+   * The link's write queue went over its high-water mark (Link handlers' onBackpressure): a
+   * serving connection stops reading, so a peer that sends requests or PINGs and never reads the
+   * answers stops being read too (its writes back up on its side) and is dropped by the
+   * heartbeat if it stays so. Never a client-only connection: its queue holds its own requests,
+   * and the answers it waits for must still be read. Answers already computed are all sent: none
+   * is dropped (docs/rpc.md §2 "Backpressure").
+   */
+  private pauseForBacklog(): void {
+    if (this.readPaused || this.serveSpec === null || !this.limits.pauseReadingWhenBacklogged || this.state === ST_CLOSED) return;
+    const link = this.link;
+    if (typeof link.pauseReading !== 'function') return;
+    this.readPaused = true;
+    this.stats.readPauses++;
+    link.pauseReading();
+  }
 }
 
 /** "AUTH", "ENCRYPTED+MORE", …: the flags of `flags` by name, for messages. */

@@ -90,6 +90,16 @@ export function encodeHello(h: HelloInfo): Uint8Array {
 }
 
 /** Decode a HELLO payload; null when it is malformed. */
+/**
+ * The entry count a HELLO payload `b[off..end)` declares, read without decoding anything else
+ * (the bound a receiver checks first: docs/rpc.md §3.2); -1 when the payload is too short to say.
+ */
+export function helloEntryCount(b: Uint8Array, off: number, end: number): number {
+  if (end - off < HELLO_MIN_BYTES) return -1;
+  const p = off + HELLO_OFF_NAME + b[off + HELLO_OFF_NAME_LEN]!;
+  return p + HELLO_COUNT_BYTES > end ? -1 : readU16LE(b, p);
+}
+
 export function decodeHello(b: Uint8Array, off: number, end: number): HelloInfo | null {
   try {
     if (end - off < HELLO_MIN_BYTES) return null;

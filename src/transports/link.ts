@@ -66,6 +66,13 @@ export interface LinkHandlers {
   onClose(err: CellError | null): void;
   /** The link accepts more after `send` returned false. */
   onDrain?(): void;
+  /**
+   * A `send` (or `commit`) just returned false while the previous ones returned true: the write
+   * queue went over its high-water mark. Called once per such episode, before that `send`
+   * returns; `onDrain` ends it. Lets the layer above stop reading (`pauseReading`) without a test
+   * of every send's result on its hot path.
+   */
+  onBackpressure?(): void;
 }
 
 export interface Link {
@@ -101,6 +108,15 @@ export interface Link {
   readonly wbuf?: Uint8Array;
   /** Queue the reserved frame of `len` bytes: same checks, counters and result as `send`. */
   commit?(len: number): boolean;
+  /**
+   * Optional flow control on the receive side: stop reading from the peer (the socket's read is
+   * stopped, so the peer's writes back up in its own kernel buffer and process). Frames of a
+   * chunk already read may still be delivered. Idempotent; a no-op once closed. The rpc layer
+   * calls it when the answers it sends stop draining (docs/rpc.md §2 "Backpressure").
+   */
+  pauseReading?(): void;
+  /** Undo `pauseReading`: deliver frames again. Idempotent. */
+  resumeReading?(): void;
 }
 
 /** Accepts incoming links (a Unix or TCP server). */

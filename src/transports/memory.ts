@@ -66,9 +66,24 @@ export class MemoryLink implements Link {
     this.sentCount++;
     if (this.severed || (this.dropEvery > 0 && this.sentCount % this.dropEvery === 0)) { this.stats.dropped++; return true; }
     peer.enqueue(frame.slice(0, len));
-    if (peer.inboxBytes > this.hwm) { this.needDrain = true; return false; }
+    if (peer.inboxBytes > this.hwm) {
+      if (!this.needDrain) { this.needDrain = true; this.handlers?.onBackpressure?.(); }
+      return false;
+    }
     return true;
   }
+
+  /** Stop delivering frames (Link.pauseReading); they wait in the inbox. */
+  pauseReading(): void {
+    this.readPaused = true;
+  }
+
+  resumeReading(): void {
+    if (!this.readPaused) return;
+    this.readPaused = false;
+    this.schedule();
+  }
+  private readPaused = false;
 
   /** Deliver raw bytes to this side as one frame, as if the peer had sent them (test hook). */
   inject(bytes: Uint8Array): void {
@@ -117,7 +132,7 @@ export class MemoryLink implements Link {
   }
 
   private schedule(): void {
-    if (this.handlers === null || this.closed || this.timer !== null || this.immediate !== null) return;
+    if (this.handlers === null || this.closed || this.readPaused || this.timer !== null || this.immediate !== null) return;
     if (this.inbox.length === 0 && this.closeErr === undefined) return;
     const first = this.inbox[0];
     const waitMs = first === undefined ? 0 : first.dueMs - performance.now();
@@ -129,7 +144,7 @@ export class MemoryLink implements Link {
     this.timer = null;
     this.immediate = null;
     const now = performance.now();
-    while (!this.closed && this.inbox.length > 0 && this.inbox[0]!.dueMs <= now) {
+    while (!this.closed && !this.readPaused && this.inbox.length > 0 && this.inbox[0]!.dueMs <= now) {
       const { frame } = this.inbox.shift()!;
       this.inboxBytes -= frame.length;
       this.deliver(frame);

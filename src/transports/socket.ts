@@ -92,6 +92,7 @@ export class SocketLink implements Link {
       flushAtBytes: opts.flushAtBytes ?? 16384,
       highWaterMarkBytes: opts.highWaterMarkBytes ?? 1 << 20,
       recycle: true,
+      onFull: () => { if (!this.closed) this.handlers?.onBackpressure?.(); },
     });
     this.lingerMs = opts.lingerMs ?? 2000;
     this.socket = socket;
@@ -135,6 +136,25 @@ export class SocketLink implements Link {
     if (len > this.mtu || len < HEADER_BYTES) checkMtu(len, this.mtu);
     if (this.closed || this.ending) { this.stats.dropped++; return false; }
     return this.out.queued(len);
+  }
+
+  /** Stop reading (Link.pauseReading): socket.pause() stops the handle's reads, `onread` ones too (Node's net.Socket#pause calls readStop when the socket reads into its own buffer). */
+  pauseReading(): void {
+    if (this.handlers === null || this.closed || this.readPaused) return;
+    this.readPaused = true;
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.readPaused) return;
+    this.readPaused = false;
+    if (!this.closed) this.socket.resume();
+  }
+  private readPaused = false;
+
+  /** Bytes this link holds on their way out: the socket's backlog plus what is staged. */
+  get queuedBytes(): number {
+    return this.socket.writableLength + this.out.staged;
   }
 
   close(): void {

@@ -97,9 +97,26 @@ export class StreamLink implements Link {
     this.stats.framesOut++;
     this.stats.bytesOut += len;
     if (!this.flushQueued) { this.flushQueued = true; queueMicrotask(this.flushTask); }
-    if (this.writable.writableLength + this.stageLen > this.hwm) { this.needDrain = true; return false; }
+    if (this.writable.writableLength + this.stageLen > this.hwm) {
+      if (!this.needDrain) { this.needDrain = true; this.handlers?.onBackpressure?.(); }
+      return false;
+    }
     return true;
   }
+
+  /** Stop reading (Link.pauseReading): the readable is paused, so a pipe's writer backs up. */
+  pauseReading(): void {
+    if (this.handlers === null || this.closed || this.readPaused) return;
+    this.readPaused = true;
+    this.readable.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.readPaused) return;
+    this.readPaused = false;
+    if (!this.closed) this.readable.resume();
+  }
+  private readPaused = false;
 
   /** Write raw bytes, bypassing framing (tests: inject line noise). */
   writeRaw(bytes: Uint8Array): void {

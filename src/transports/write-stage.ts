@@ -55,6 +55,8 @@ export interface WriteStageOptions {
    * the current one is too short (a muxer that may keep what it was given).
    */
   recycle: boolean;
+  /** `queued` is about to return false after returning true (the link's `onBackpressure`). */
+  onFull?: () => void;
 }
 
 /** A staging buffer and the number of its writes the sink still holds. */
@@ -91,12 +93,14 @@ export class WriteStage {
   private readonly flushAtBytes: number;
   private readonly hwm: number;
   private readonly recycle: boolean;
+  private readonly onFull: (() => void) | undefined;
 
   constructor(private readonly sink: WriteSink, private readonly stats: LinkStats, opts: WriteStageOptions) {
     this.batchBytes = opts.batchBytes;
     this.flushAtBytes = Math.min(opts.batchBytes, opts.flushAtBytes);
     this.hwm = Math.min(opts.highWaterMarkBytes, SINK_FULL - 1);
     this.recycle = opts.recycle;
+    this.onFull = opts.onFull;
     this.cur = new StageBuffer(new Uint8Array(this.batchBytes), this.spares);
     this.bytes = this.cur.bytes;
   }
@@ -163,7 +167,10 @@ export class WriteStage {
   }
 
   private backpressure(): boolean {
-    this.needDrain = true;
+    if (!this.needDrain) {
+      this.needDrain = true;
+      this.onFull?.();
+    }
     return false;
   }
 
