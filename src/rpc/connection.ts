@@ -85,12 +85,23 @@ export interface ConnectionOptions {
   maxHelloBytes?: number;
   /** Most entries (methods + streams + events) a HELLO may declare; more are refused as above. @default 1024 */
   maxHelloEntries?: number;
+  /**
+   * Fair serving (docs/rpc.md §3.5): items one stream sends per round before it lets the others
+   * and the event loop run. @default 64
+   */
+  streamItemsPerRound?: number;
+  /**
+   * Items all streams of the process send in one round (a round starts from setImmediate, so
+   * I/O of every connection runs between rounds); a stream of this connection yields once the
+   * round has sent this many. @default 1024
+   */
+  streamRoundItems?: number;
   /** `describe()` payload, served on the control channel. @internal set by serve() */
   describe?: () => unknown;
 }
 
 /** The options off the per-call path, kept apart from `opts` (see Connection.limits). */
-type Limits = Required<Pick<ConnectionOptions, 'pauseReadingWhenBacklogged' | 'maxHelloBytes' | 'maxHelloEntries'>>;
+type Limits = Required<Pick<ConnectionOptions, 'pauseReadingWhenBacklogged' | 'maxHelloBytes' | 'maxHelloEntries' | 'streamItemsPerRound' | 'streamRoundItems'>>;
 
 /** Counters of one connection. */
 export class RpcStats {
@@ -227,6 +238,8 @@ export class Connection {
     sendError: (sc, code, message) => { this.sendError(sc.callId, sc.keyLo, sc.keyHi, CHANNEL_APP, code, message); },
     sendHandlerError: (sc, err) => { this.sendHandlerError(sc, sc.entry!, err); },
     finished: (ss) => { this.serving.delete(ss.callId); this.releaseServerCall(ss); },
+    itemsPerRound: () => this.limits.streamItemsPerRound,
+    roundItems: () => this.limits.streamRoundItems,
   };
 
   constructor(link: Link, roles: { serve?: ServeSpec; call?: CellDef }, opts: ConnectionOptions = {}) {
@@ -244,6 +257,8 @@ export class Connection {
       pauseReadingWhenBacklogged: opts.pauseReadingWhenBacklogged ?? true,
       maxHelloBytes: opts.maxHelloBytes ?? 65536,
       maxHelloEntries: opts.maxHelloEntries ?? 1024,
+      streamItemsPerRound: opts.streamItemsPerRound ?? 64,
+      streamRoundItems: opts.streamRoundItems ?? 1024,
     };
     this.describeFn = opts.describe;
     this.maxPayload = link.caps.mtu - HEADER_BYTES;
@@ -1200,7 +1215,7 @@ export class Connection {
 
   // Declared last and apart from `opts`: nothing on the per-call path reads them, and the
   // fields and options it does read keep their places.
-  /** Options off the per-call path: flow control, HELLO bounds. */
+  /** Options off the per-call path: flow control, HELLO bounds, fair serving. */
   private readonly limits: Limits;
   /** Reading is paused until onDrain (pauseForBacklog). */
   private readPaused = false;

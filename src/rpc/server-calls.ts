@@ -54,6 +54,10 @@ export interface StreamHost extends ServerCallHost {
   sendHandlerError(sc: ServerCall, err: unknown): void;
   /** The stream is over: out of the serving table, context released. */
   finished(ss: ServerStream): void;
+  /** Fair serving: items one stream sends per round (ConnectionOptions.streamItemsPerRound). */
+  itemsPerRound(): number;
+  /** Fair serving: items all streams send per round before this connection's streams yield (ConnectionOptions.streamRoundItems). */
+  roundItems(): number;
 }
 
 /** A handler's view of one call. Pooled for methods (reset when it is answered); one per stream. */
@@ -122,6 +126,10 @@ export class ServerStream extends ServerCall {
    */
   async pump(): Promise<void> {
     const host = this.host as StreamHost, e = this.entry!;
+    const perStream = Math.max(1, host.itemsPerRound()), roundItems = Math.max(1, host.roundItems());
+    // The serving round this stream last sent in, and how many items it sent in it (fair
+    // serving). Locals, not fields: ServerCall's classes stay as the unary path knows them.
+    let roundId = -1, roundSent = 0;
     let it: AsyncIterator<unknown> | Iterator<unknown>;
     try {
       const src = callWithThis.call(e.handler, e.impl, this.req, this) as AsyncIterable<unknown> | Iterable<unknown>;
@@ -141,6 +149,9 @@ export class ServerStream extends ServerCall {
           });
         }
         if (this.cancelled || host.isClosed()) { await it.return?.(); break; }
+        // Fair serving: this stream's share of the round, and the round's budget (see `round`).
+        if (roundId !== round.id) { roundId = round.id; roundSent = 0; }
+        if (roundSent >= perStream || round.used >= roundItems) { await nextRound(); continue; }
         const r = await it.next();
         if (this.cancelled || host.isClosed()) { await it.return?.(); break; }
         if (r.done) { host.sendEnd(this); break; }
@@ -151,12 +162,43 @@ export class ServerStream extends ServerCall {
           break;
         }
         this.credit--;
+        roundSent++;
+        round.used++;
       }
     } catch (err) {
       if (!this.cancelled && !host.isClosed()) host.sendHandlerError(this, err);
     }
     host.finished(this);
   }
+}
+
+/**
+ * Fair serving (docs/rpc.md §3.5): the round all stream pumps of the process share. A handler
+ * whose iterator has items ready at once (a sync generator, an array) never waits on I/O: its
+ * pump would go on in microtasks, which run before any I/O, and the other connections of the
+ * process would starve (a one-shot call next to 1000 greedy streams took 0.2–7 s). So a pump sends
+ * at most `itemsPerRound` items per round, and none once the round has sent `roundItems`; then it
+ * waits for the next round, which starts from setImmediate: the event loop polls I/O (every
+ * connection's reads, accepts, timers) between two rounds. Waiting pumps resume in the order
+ * they yielded, and the pumps of one round take turns item by item (each `await` is a hop), so
+ * the streams are served round robin. Unary calls do not go through here.
+ */
+const round = { id: 0, used: 0, scheduled: false, waiting: [] as (() => void)[] };
+
+function nextRound(): Promise<void> {
+  return new Promise((res) => {
+    round.waiting.push(res);
+    if (!round.scheduled) { round.scheduled = true; setImmediate(startRound); }
+  });
+}
+
+function startRound(): void {
+  round.scheduled = false;
+  round.id++;
+  round.used = 0;
+  const w = round.waiting;
+  round.waiting = [];
+  for (const f of w) f();
 }
 
 /** Function.prototype.call as a constant (see connection.ts: no "call" lookup on the handler). */
