@@ -163,7 +163,10 @@ export class Connection {
   private sendBuf: Uint8Array;
   private readonly wh = new Header();
   /** Largest frame encoded straight into the link's batch (0 = the link has no reserve/commit). */
-  private readonly reserveMax: number;
+  /** Largest frame written through reserve/commit: the batch size, lowered to the peer's max frame. */
+  private reserveMax: number;
+  /** Largest frame this side sends: the link's MTU, lowered to the max frame the peer's HELLO announced. */
+  private sendMax: number;
   /** Result of the last sendFrame's queueing (false = wait for onDrain). */
   private sendOk = true;
   private readonly rh = new Header();
@@ -264,6 +267,7 @@ export class Connection {
     this.maxPayload = link.caps.mtu - HEADER_BYTES;
     this.sendBuf = new Uint8Array(Math.min(link.caps.mtu, 65536));
     this.reserveMax = typeof link.reserve === 'function' && typeof link.commit === 'function' ? Math.min(link.caps.mtu, 8192) : 0;
+    this.sendMax = link.caps.mtu;
     this.serveSpec = roles.serve ?? null;
     this.callDef = roles.call ?? null;
     this.ready = new Promise<HelloInfo>((res, rej) => { this.readyRes = res; this.readyRej = rej; });
@@ -326,11 +330,17 @@ export class Connection {
     const h = end === off
       ? { version: PROTOCOL_VERSION, flags: 0, heartbeatMs: 0, maxFrameBytes: 0, cellName: '', entries: [] }
       : decodeHello(buf, off, end);
-    if (h === null) { this.stats.badFrames++; this.readyRej(new RpcError(RpcCode.Malformed, 'malformed HELLO from the peer')); return; }
+    if (h === null) { this.stats.badFrames++; this.badHello(RpcCode.Malformed, 'malformed HELLO from the peer'); return; }
     this.peer = h;
     if (h.version !== PROTOCOL_VERSION) {
-      this.readyRej(new RpcError(RpcCode.SchemaMismatch, `peer speaks RPC protocol ${h.version}, this side ${PROTOCOL_VERSION}`));
+      this.badHello(RpcCode.SchemaMismatch, `peer speaks RPC protocol ${h.version}, this side ${PROTOCOL_VERSION}`);
       return;
+    }
+    // Never send the peer a frame larger than it said it takes (docs/wire-format.md §2.1): it
+    // would drop it, and the call would only end at its deadline. 0 = no limit announced.
+    if (h.maxFrameBytes >= HEADER_BYTES && h.maxFrameBytes < this.sendMax) {
+      this.sendMax = h.maxFrameBytes;
+      if (this.reserveMax > h.maxFrameBytes) this.reserveMax = h.maxFrameBytes;
     }
     if (end > off) this.checkPeerTable(h);
     if (this.helloTimer !== null) { clearTimeout(this.helloTimer); this.helloTimer = null; }
@@ -342,6 +352,18 @@ export class Connection {
    * CPU in proportion to its size), answered with an ERROR Malformed on the control channel, and
    * the connection is closed (a peer that needs such a table is misconfigured or hostile).
    */
+  /**
+   * A HELLO that does not decode, or of another protocol version: the peer cannot be served or
+   * called, so the connection ends (ERROR on the control channel, then closed), on a server as
+   * on a client; it used to go on serving a caller it could not understand.
+   */
+  private badHello(code: number, msg: string): void {
+    this.sendError(0, 0, 0, CHANNEL_CONTROL, code, msg);
+    const err = new RpcError(code, msg);
+    this.fail(err, new CellError(code, msg));
+    this.link.close();
+  }
+
   private refuseHello(bytes: number, entries: number): void {
     const o = this.limits;
     const msg = bytes > o.maxHelloBytes ? `HELLO of ${bytes} bytes exceeds maxHelloBytes (${o.maxHelloBytes})` : `HELLO declares ${entries} entries, more than maxHelloEntries (${o.maxHelloEntries})`;
@@ -434,9 +456,10 @@ export class Connection {
     const buf = this.sendBuf;
     const n = codec.tryEncode(value as never, buf, HEADER_BYTES);
     if (n < 0) {
-      if (need > this.link.caps.mtu && HEADER_BYTES + safeSize(codec, value) > this.link.caps.mtu) return -ERR_LINK_MTU_EXCEEDED;
+      if (need > this.sendMax && HEADER_BYTES + safeSize(codec, value) > this.sendMax) return -ERR_LINK_MTU_EXCEEDED;
       return n;
     }
+    if (HEADER_BYTES + n > this.sendMax) return -ERR_LINK_MTU_EXCEEDED; // over the peer's max frame
     const h = this.wh;
     h.kind = kind; h.flags = 0; h.channel = CHANNEL_APP; h.callId = id; h.length = n;
     writeHeader(h, buf, 0);
@@ -1002,8 +1025,8 @@ export class Connection {
       return;
     }
     const json = new TextEncoder().encode(JSON.stringify(this.describeFn()));
-    if (HEADER_BYTES + json.length > this.link.caps.mtu) {
-      this.sendError(h.callId, h.keyLo, h.keyHi, CHANNEL_CONTROL, RpcCode.Internal, `schema JSON (${json.length} bytes) exceeds the link MTU`);
+    if (HEADER_BYTES + json.length > this.sendMax) {
+      this.sendError(h.callId, h.keyLo, h.keyHi, CHANNEL_CONTROL, RpcCode.Internal, `schema JSON (${json.length} bytes) exceeds the largest frame the link or the peer takes (${this.sendMax} bytes)`);
       return;
     }
     this.sendControl(KIND_RESPONSE, CHANNEL_CONTROL, h.callId, h.keyLo, json, h.keyHi);
