@@ -19,7 +19,8 @@ import { pathToFileURL } from 'node:url';
 let root = '', rootUrl = '', preferSrc = false;
 export function initialize(d) { root = d.root; rootUrl = pathToFileURL(root).href + '/'; preferSrc = d.preferSrc; }
 function local(spec) {
-  const sub = spec === 'cell' ? '' : spec.slice(5);
+  // cell/transports/uart is the session layer's old name (cell/uart) for one minor release.
+  const sub = spec === 'cell' ? '' : spec === 'cell/transports/uart' ? 'uart' : spec.slice(5);
   if (!/^[A-Za-z0-9_\\/-]*$/.test(sub) || sub.includes('..')) return null;
   const src = sub === '' ? ['src/index.ts'] : ['src/' + sub + '/index.ts', 'src/' + sub + '.ts'];
   const dist = sub === '' ? ['dist/index.js'] : ['dist/' + sub + '/index.js', 'dist/' + sub + '.js'];
