@@ -326,7 +326,8 @@ export class Connection {
   }
 
   private onHello(buf: Uint8Array, off: number, end: number): void {
-    if (end - off > this.limits.maxHelloBytes || helloEntryCount(buf, off, end) > this.limits.maxHelloEntries) { this.refuseHello(end - off, helloEntryCount(buf, off, end)); return; }
+    const entries = helloEntryCount(buf, off, end);
+    if (end - off > this.limits.maxHelloBytes || entries > this.limits.maxHelloEntries) { this.refuseHello(end - off, entries); return; }
     const h = end === off
       ? { version: PROTOCOL_VERSION, flags: 0, heartbeatMs: 0, maxFrameBytes: 0, cellName: '', entries: [] }
       : decodeHello(buf, off, end);
@@ -348,30 +349,27 @@ export class Connection {
   }
 
   /**
+   * A HELLO that does not decode, or of another protocol version: the peer cannot be served or
+   * called, so the connection ends (ERROR `msg` on the control channel, then closed), on a
+   * server as on a client. `failMsg`/`detail`: the error the connection fails with, when it says
+   * more than `msg`.
+   */
+  private badHello(code: number, msg: string, failMsg = msg, detail?: Record<string, unknown>): void {
+    this.sendError(0, 0, 0, CHANNEL_CONTROL, code, msg);
+    this.fail(new RpcError(code, failMsg, detail), new CellError(code, failMsg));
+    this.link.close();
+  }
+
+  /**
    * A HELLO over maxHelloBytes or maxHelloEntries: refused before it is decoded (decoding costs
    * CPU in proportion to its size), answered with an ERROR Malformed on the control channel, and
    * the connection is closed (a peer that needs such a table is misconfigured or hostile).
    */
-  /**
-   * A HELLO that does not decode, or of another protocol version: the peer cannot be served or
-   * called, so the connection ends (ERROR on the control channel, then closed), on a server as
-   * on a client; it used to go on serving a caller it could not understand.
-   */
-  private badHello(code: number, msg: string): void {
-    this.sendError(0, 0, 0, CHANNEL_CONTROL, code, msg);
-    const err = new RpcError(code, msg);
-    this.fail(err, new CellError(code, msg));
-    this.link.close();
-  }
-
   private refuseHello(bytes: number, entries: number): void {
     const o = this.limits;
     const msg = bytes > o.maxHelloBytes ? `HELLO of ${bytes} bytes exceeds maxHelloBytes (${o.maxHelloBytes})` : `HELLO declares ${entries} entries, more than maxHelloEntries (${o.maxHelloEntries})`;
     this.stats.badFrames++;
-    this.sendError(0, 0, 0, CHANNEL_CONTROL, RpcCode.Malformed, msg);
-    const err = new RpcError(RpcCode.Malformed, `refused the peer's HELLO: ${msg}`, { bytes, entries });
-    this.fail(err, new CellError(RpcCode.Malformed, err.message));
-    this.link.close();
+    this.badHello(RpcCode.Malformed, msg, `refused the peer's HELLO: ${msg}`, { bytes, entries });
   }
 
   /** Decide, once, which of our methods the peer can answer (no round trip per call). */

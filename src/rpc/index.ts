@@ -9,6 +9,6 @@ export { RpcCode, callError, rpcError } from './errors.ts';
 export type { CallError, SdkCallError, AppCallError, SdkErrorCode } from './errors.ts';
 export type { HelloInfo } from './payloads.ts';
 export { PROTOCOL_VERSION } from './payloads.ts';
-export { supervisedClient, Supervisor } from './supervised.ts';
+export { supervisedClient } from './supervised.ts';
 export type { ConnectionSource, SourceHost, SupervisedClient, SupervisedControls, SupervisedOptions, SupervisedState, SupervisedStateListener } from './supervised.ts';
 export { checkDescription, defFromDescription } from './described.ts';

@@ -8,7 +8,7 @@ import type { LinkStats } from '../transports/link.ts';
 import { Connection, type ConnectionOptions } from '../rpc/connection.ts';
 import type { CellDef } from '../rpc/define.ts';
 import { RpcCode, rpcError } from '../rpc/errors.ts';
-import { Supervisor, type ConnectionSource, type SourceHost, type SupervisedClient, type SupervisedStateListener } from '../rpc/supervised.ts';
+import { Supervisor, type ConnectionSource, type SourceHost, type SupervisedClient } from '../rpc/supervised.ts';
 import { helloTimeMs, UartSessions, type UartSession, type UartSessionsOptions } from './sessions.ts';
 
 export interface UartClientOptions extends Omit<UartSessionsOptions, 'role'>, Omit<ConnectionOptions, 'describe' | 'helloTimeoutMs'> {

@@ -6,16 +6,13 @@
 // and the session survives. Skips (with a printed reason) without socat, asc or serialport.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { startPtyPair, type PtyPair } from '../../hw-tests/lib/pty.ts';
 import { startSim, type Sim } from '../../hw-tests/lib/sim.ts';
-import { loadSerialPort, simUnavailable } from '../../hw-tests/lib/targets.ts';
+import { buildThermoWasm, deviceSimUnavailable } from '../../hw-tests/mesh/device-sim.ts';
 import { ThermoDef } from '../../firmware/thermo/schema.ts';
 import { connectUart, type UartClient } from '../../src/uart/index.ts';
 import { skipDeclared } from '../helpers/skip.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const CALLS = 2000;
 const RATES = [
   { name: 'a burst every 100–400 ms', minMs: 100, maxMs: 400, bytes: 8 },
@@ -23,19 +20,9 @@ const RATES = [
   { name: 'a burst every 3–15 ms', minMs: 3, maxMs: 15, bytes: 8 },
 ];
 
-function buildWasm(): string | { skip: string } {
-  const r = spawnSync(process.execPath, ['scripts/build-firmware.mjs', 'thermo', '--wasm-only', '--json'], { cwd: root, encoding: 'utf8' });
-  if (r.status !== 0) {
-    const msg = (r.stderr || '').trim();
-    if (/toolchain incomplete/.test(msg)) return { skip: msg.replace(/^build-firmware: /, '') };
-    throw new Error(`firmware build failed:\n${msg}`);
-  }
-  return `${root}${(JSON.parse(r.stdout) as { wasm: string }[])[0]!.wasm}`;
-}
-
 const test = suite('thermo firmware under device → host line noise');
-const why = simUnavailable() ?? (typeof (await loadSerialPort()) === 'string' ? 'serialport is not installed' : null);
-const wasm = why === null ? buildWasm() : { skip: why };
+const why = await deviceSimUnavailable();
+const wasm = why === null ? buildThermoWasm() : { skip: why };
 
 if (typeof wasm !== 'string') {
   skipDeclared(test, 'no answer is lost to noise between frames, at three burst rates', wasm.skip);
