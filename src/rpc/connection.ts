@@ -316,6 +316,7 @@ export class Connection {
       maxFrameBytes: this.link.caps.mtu,
       cellName: def?.name ?? '',
       entries,
+      ...(this.link.helloExtensions !== undefined ? { extensions: this.link.helloExtensions } : {}),
     });
     if (HEADER_BYTES + payload.length > this.link.caps.mtu) {
       // A table too large for this link: send the header only; the peer then checks keys per call.

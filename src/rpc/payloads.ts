@@ -9,11 +9,11 @@ import {
   ERROR_OFF_MESSAGE, ERROR_OFF_MESSAGE_LEN, HELLO_COUNT_BYTES, HELLO_ENTRY_OFF_NAME, HELLO_ENTRY_OFF_NAME_LEN,
   HELLO_ENTRY_KEY, HELLO_ENTRY_REQUEST_FP, HELLO_ENTRY_RESPONSE_FP, HELLO_ENTRY_TAIL_BYTES, HELLO_FLAG_ANSWER,
   HELLO_MIN_BYTES, HELLO_NAME_MAX_BYTES, HELLO_OFF_FLAGS, HELLO_OFF_HEARTBEAT_MS, HELLO_OFF_MAX_FRAME_BYTES,
-  HELLO_OFF_NAME, HELLO_OFF_NAME_LEN, HELLO_OFF_VERSION, RPC_PROTOCOL_VERSION,
+  HELLO_OFF_NAME, HELLO_OFF_NAME_LEN, HELLO_OFF_VERSION, RPC_PROTOCOL_VERSION, HELLO_EXT_HEAD_BYTES, HELLO_FLAG_EXTENSIONS,
 } from '../wire/layouts.ts';
 import type { EntryInfo } from './define.ts';
 
-export { HELLO_FLAG_ANSWER, HELLO_FLAG_CALLING, HELLO_FLAG_SERVING } from '../wire/layouts.ts';
+export { HELLO_FLAG_ANSWER, HELLO_FLAG_CALLING, HELLO_FLAG_EXTENSIONS, HELLO_FLAG_SERVING } from '../wire/layouts.ts';
 /** RPC protocol version (HELLO byte 0): src/wire/layouts.ts RPC_PROTOCOL_VERSION. */
 export const PROTOCOL_VERSION: number = RPC_PROTOCOL_VERSION;
 
@@ -42,6 +42,8 @@ export interface HelloInfo {
   readonly maxFrameBytes: number;
   readonly cellName: string;
   readonly entries: readonly EntryInfo[];
+  /** Extension bytes after the table (HELLO_FLAG_EXTENSIONS: u8 type, u16 length, body; …); empty when none. */
+  readonly extensions?: Uint8Array;
 }
 
 const KIND_CODE: Readonly<Record<EntryInfo['kind'], number>> = { method: ENTRY_KIND_METHOD, event: ENTRY_KIND_EVENT, stream: ENTRY_KIND_STREAM };
@@ -65,9 +67,10 @@ export function encodeHello(h: HelloInfo): Uint8Array {
   const names = h.entries.map((e) => enc.encode(e.name));
   let size = HELLO_OFF_NAME + name.length + HELLO_COUNT_BYTES;
   for (const n of names) size += HELLO_ENTRY_OFF_NAME + n.length + HELLO_ENTRY_TAIL_BYTES;
-  const b = new Uint8Array(size);
+  const ext = h.extensions ?? EMPTY;
+  const b = new Uint8Array(size + ext.length);
   b[HELLO_OFF_VERSION] = h.version;
-  b[HELLO_OFF_FLAGS] = h.flags;
+  b[HELLO_OFF_FLAGS] = ext.length > 0 ? h.flags | HELLO_FLAG_EXTENSIONS : h.flags & ~HELLO_FLAG_EXTENSIONS;
   writeU16LE(b, HELLO_OFF_HEARTBEAT_MS, h.heartbeatMs);
   writeU32LE(b, HELLO_OFF_MAX_FRAME_BYTES, h.maxFrameBytes);
   b[HELLO_OFF_NAME_LEN] = name.length;
@@ -86,6 +89,7 @@ export function encodeHello(h: HelloInfo): Uint8Array {
     writeU64(b, p + HELLO_ENTRY_RESPONSE_FP, e.responseFp);
     p += HELLO_ENTRY_TAIL_BYTES;
   });
+  b.set(ext, p);
   return b;
 }
 
@@ -98,6 +102,51 @@ export function helloEntryCount(b: Uint8Array, off: number, end: number): number
   if (end - off < HELLO_MIN_BYTES) return -1;
   const p = off + HELLO_OFF_NAME + b[off + HELLO_OFF_NAME_LEN]!;
   return p + HELLO_COUNT_BYTES > end ? -1 : readU16LE(b, p);
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** One extension: type, then its body (u8 type, u16 length, bytes). */
+export function encodeHelloExtension(type: number, body: Uint8Array): Uint8Array {
+  if (body.length > 0xffff) throw new RangeError('a HELLO extension body is at most 65535 bytes');
+  const b = new Uint8Array(HELLO_EXT_HEAD_BYTES + body.length);
+  b[0] = type;
+  writeU16LE(b, 1, body.length);
+  b.set(body, HELLO_EXT_HEAD_BYTES);
+  return b;
+}
+
+/**
+ * Walk the extensions in b[p..end): the offset of the body of the first of type `type` (its
+ * length is the u16 before it), or — when none is of that type (pass -1 to just check them) —
+ * `end` if they are well formed, -1 if not.
+ */
+export function helloExtension(b: Uint8Array, p: number, end: number, type: number): number {
+  while (p < end) {
+    if (p + HELLO_EXT_HEAD_BYTES > end) return -1;
+    const n = readU16LE(b, p + 1);
+    if (p + HELLO_EXT_HEAD_BYTES + n > end) return -1;
+    if (b[p] === type) return p + HELLO_EXT_HEAD_BYTES;
+    p += HELLO_EXT_HEAD_BYTES + n;
+  }
+  return end;
+}
+
+/**
+ * Where the extensions of the HELLO payload b[off..end) start: -1 when it is not flagged
+ * HELLO_FLAG_EXTENSIONS or its table runs past `end`. Cheaper than decodeHello (no names decoded).
+ */
+export function helloExtensionsAt(b: Uint8Array, off: number, end: number): number {
+  if (end - off < HELLO_MIN_BYTES || (b[off + HELLO_OFF_FLAGS]! & HELLO_FLAG_EXTENSIONS) === 0) return -1;
+  let p = off + HELLO_OFF_NAME + b[off + HELLO_OFF_NAME_LEN]!;
+  if (p + HELLO_COUNT_BYTES > end) return -1;
+  const count = readU16LE(b, p);
+  p += HELLO_COUNT_BYTES;
+  for (let i = 0; i < count; i++) {
+    if (p + HELLO_ENTRY_OFF_NAME > end) return -1;
+    p += HELLO_ENTRY_OFF_NAME + b[p + HELLO_ENTRY_OFF_NAME_LEN]! + HELLO_ENTRY_TAIL_BYTES;
+  }
+  return p > end ? -1 : p;
 }
 
 export function decodeHello(b: Uint8Array, off: number, end: number): HelloInfo | null {
@@ -128,8 +177,9 @@ export function decodeHello(b: Uint8Array, off: number, end: number): HelloInfo 
       });
       p += HELLO_ENTRY_TAIL_BYTES;
     }
-    if (p !== end) return null;
-    return { version, flags, heartbeatMs, maxFrameBytes, cellName, entries };
+    if ((flags & HELLO_FLAG_EXTENSIONS) === 0) return p === end ? { version, flags, heartbeatMs, maxFrameBytes, cellName, entries } : null;
+    if (helloExtension(b, p, end, -1) !== end) return null;
+    return { version, flags, heartbeatMs, maxFrameBytes, cellName, entries, extensions: b.slice(p, end) };
   } catch {
     return null; // invalid UTF-8
   }

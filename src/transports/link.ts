@@ -117,6 +117,11 @@ export interface Link {
   pauseReading?(): void;
   /** Undo `pauseReading`: deliver frames again. Idempotent. */
   resumeReading?(): void;
+  /**
+   * Optional: extensions this link asks the rpc layer to append to the HELLO it sends (u8 type,
+   * u16 length, body; docs/rpc.md §4), e.g. a local socket offering shared memory (docs/shm.md §6).
+   */
+  readonly helloExtensions?: Uint8Array;
 }
 
 /** Accepts incoming links (a Unix or TCP server). */

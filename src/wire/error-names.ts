@@ -47,6 +47,8 @@ const table: ErrorInfo[] = [
   { code: E.ERR_LINK_CLOSED, name: 'LinkClosed', hint: 'the link is closed' },
   { code: E.ERR_LINK_IO, name: 'LinkIo', hint: 'the operating system reported an I/O error on the link' },
   { code: E.ERR_LINK_MTU_EXCEEDED, name: 'LinkMtuExceeded', hint: 'the frame is larger than the link MTU' },
+  { code: E.ERR_LINK_SHM_UNAVAILABLE, name: 'LinkShmUnavailable', hint: 'shared memory is not available: build the addon with `npm run build:native`, or use the socket' },
+  { code: E.ERR_LINK_SHM_CORRUPT, name: 'LinkShmCorrupt', hint: 'the peer wrote indexes or lengths out of range into a shared-memory ring; the link was closed' },
   { code: E.ERR_MESH_NO_PROVIDERS, name: 'MeshNoProviders', hint: 'no node of the mesh provides this cell: is it running and announced? check bootstrap peers / mDNS' },
   { code: E.ERR_MESH_DIAL_FAILED, name: 'MeshDialFailed', hint: 'a mesh peer could not be dialled, or it refused the cell\'s protocol' },
   { code: E.ERR_MESH_STOPPED, name: 'MeshStopped', hint: 'the mesh node is stopped' },

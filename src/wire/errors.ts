@@ -54,6 +54,10 @@ export const ERR_RPC_INTERNAL = 409;
 export const ERR_LINK_CLOSED: i32 = 500;
 export const ERR_LINK_IO: i32 = 501;
 export const ERR_LINK_MTU_EXCEEDED: i32 = 502;
+/** Shared memory cannot be used here: the addon is not built, or a segment cannot be created or mapped (docs/shm.md). */
+export const ERR_LINK_SHM_UNAVAILABLE: i32 = 503;
+/** A shared-memory ring holds indexes or record lengths out of range: the peer is broken or hostile; the link is closed. */
+export const ERR_LINK_SHM_CORRUPT: i32 = 504;
 
 // 6xx — mesh (docs/mesh.md §5)
 export const ERR_MESH_NO_PROVIDERS: i32 = 600;

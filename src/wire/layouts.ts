@@ -40,6 +40,23 @@ export const HELLO_FLAG_CALLING: u8 = 0x02;
  * sender's. A UART client takes a HELLO without it, after the handshake, for a device reset.
  */
 export const HELLO_FLAG_ANSWER: u8 = 0x04;
+/**
+ * HELLO flags bit 3: extensions follow the entry table, to the end of the payload. Each is
+ * u8 type, u16 length n, n bytes; a receiver skips the types it does not know. Links add them
+ * (a local socket offering shared memory, docs/shm.md §6).
+ */
+export const HELLO_FLAG_EXTENSIONS: u8 = 0x08;
+/** Bytes before an extension's body: type (u8) and length (u16). */
+export const HELLO_EXT_HEAD_BYTES: i32 = 3;
+/**
+ * Extension type 1, shared-memory offer: u32 ring bytes, u32 epoch, u8 name length n, n bytes
+ * /dev/shm segment name (docs/shm.md §6).
+ */
+export const HELLO_EXT_SHM_OFFER: u8 = 1;
+export const SHM_OFFER_OFF_RING_BYTES: i32 = 0;
+export const SHM_OFFER_OFF_EPOCH: i32 = 4;
+export const SHM_OFFER_OFF_NAME_LEN: i32 = 8;
+export const SHM_OFFER_OFF_NAME: i32 = 9;
 
 // One entry of the HELLO table, offsets from its first byte (k = its name length).
 export const HELLO_ENTRY_OFF_KIND: i32 = 0;
@@ -88,3 +105,14 @@ export const STREAM_END_BYTES: i32 = 0;
 /** describe: REQUEST on channel 1 with this key (u64 1: keyLo 1, keyHi 0), empty payload. */
 export const CONTROL_KEY_DESCRIBE_LO: u32 = 1;
 export const CONTROL_KEY_DESCRIBE_HI: u32 = 0;
+
+// ---- link channel (channel 4): frames a link exchanges with its peer link, never seen by rpc --
+// Kind PING, call id = LINK_OP_*, key 0. Sent only to a peer that showed it knows them (the
+// shared-memory switch of a local socket, docs/shm.md §6).
+export const CHANNEL_LINK: u8 = 4;
+/** Server → client: the offered segment is mapped; this side's frames now go to the ring. */
+export const LINK_OP_SHM_ACCEPT: u32 = 1;
+/** Client → server: the last frame on the socket; this side's frames now go to the ring. */
+export const LINK_OP_SHM_SWITCH: u32 = 2;
+/** Server → client: the offer is refused (payload: u16 error code, then a UTF-8 reason); stay on the socket. */
+export const LINK_OP_SHM_REFUSE: u32 = 3;
