@@ -50,6 +50,8 @@ export interface RunOptions {
   readonly maxConnections?: number;
   /** Mode of the Unix sockets (0o600 or a group-only widening of it). */
   readonly socketMode?: number;
+  /** Local clients may move to shared memory (docs/shm.md §6). @default true */
+  readonly shm?: boolean;
 }
 
 /** Largest accepted max_connections / --max-connections (each connection costs a file descriptor). */
@@ -126,7 +128,7 @@ export function readCellDir(dirArg: string): CellDir {
   const runRaw = doc.run ?? {};
   if (typeof runRaw !== 'object' || runRaw === null || Array.isArray(runRaw)) throw bad('[run]', 'must be a table');
   const r = runRaw as Record<string, unknown>;
-  const run: { tcp?: string; logLevel?: Level; maxConnections?: number; socketMode?: number } = {};
+  const run: { tcp?: string; logLevel?: Level; maxConnections?: number; socketMode?: number; shm?: boolean } = {};
   if (r.tcp !== undefined) {
     if (typeof r.tcp !== 'string' || !/^[^\s/]*:\d{1,5}$/.test(r.tcp)) throw bad('run.tcp', 'must be "host:port" (e.g. "127.0.0.1:7070")');
     run.tcp = r.tcp;
@@ -145,7 +147,11 @@ export function readCellDir(dirArg: string): CellDir {
     if (m === null) throw bad('run.socket_mode', 'must be "0600" (owner only) or give the group read/write at most, as an octal string (socket_mode = "0660"); never access for others');
     run.socketMode = m;
   }
-  const knownRun = new Set(['tcp', 'log_level', 'max_connections', 'socket_mode']);
+  if (r.shm !== undefined) {
+    if (typeof r.shm !== 'boolean') throw bad('run.shm', 'must be true or false (shm = false keeps local clients on the Unix socket)');
+    run.shm = r.shm;
+  }
+  const knownRun = new Set(['tcp', 'log_level', 'max_connections', 'socket_mode', 'shm']);
   for (const k of Object.keys(r)) if (!knownRun.has(k)) throw bad(`run.${k}`, `is not a known key (known: ${[...knownRun].join(', ')})`);
   const known = new Set(['name', 'version', 'entry', 'run', 'resources', 'replicas', 'neighbours', 'idle_timeout', 'allowed_keys']);
   for (const k of Object.keys(doc)) if (!known.has(k)) throw bad(k, `is not a known key (known: ${[...known].join(', ')})`);

@@ -30,7 +30,7 @@ const PROBE = defineCell({ name: 'cell_cli' });
 /** Connect, say HELLO, fetch the schema, close. */
 export async function fetchDescription(t: Target, opts: RemoteOptions = {}): Promise<CellDescription> {
   const timeoutMs = opts.timeoutMs ?? 5000;
-  const link = await openLink(t);
+  const link = await openLink(t, { shm: false }); // one describe(): not worth a segment
   const client = await connect(PROBE, link, { helloTimeoutMs: timeoutMs, heartbeatMs: 0 });
   try {
     return checkDescription(await client.describe({ deadlineMs: timeoutMs }));

@@ -8,6 +8,7 @@
 // socket opsMaxConnections; one more is closed at once (logged as Overloaded, 408), except that
 // a connection that has not sent its HELLO after HELLO_GRACE_MS gives its place to the newcomer.
 import { listenTcp, listenUnix, type Link, type LinkListener } from '../transports/index.ts';
+import { acceptShm, ShmUpgradeLink } from '../shm/index.ts';
 import { serve, type CellDef, type Connection, type Impl, type Server } from '../rpc/index.ts';
 import { ERR_RPC_OVERLOADED } from '../wire/errors.ts';
 import { CliError } from './errors.ts';
@@ -42,6 +43,8 @@ export interface ForegroundOptions {
   graceMs?: number;
   /** Open connections over the app sockets. @default cell.toml [run].max_connections, else 1024 */
   maxConnections?: number;
+  /** Take local clients' shared-memory offers (docs/shm.md §6). @default cell.toml [run].shm, else true */
+  shm?: boolean;
   /** Open connections to the ops socket. @default 16 */
   opsMaxConnections?: number;
   /** Called once listening (tests, and the detached parent's output). */
@@ -115,7 +118,11 @@ export async function runForeground(cd: CellDir, opts: ForegroundOptions = {}): 
   const opsLimit = new ConnLimit(opsMax, 'ops', log, null);
   try {
     const ul = await listenUnix(plan.socket);
-    servers.push({ server: track(serve(def, impl, ul), ul, 'unix', log, totals, appLimit), listener: ul, via: 'unix' });
+    // Every local client may offer shared memory; refused (it stays on the socket) when turned off.
+    const shmOn = opts.shm ?? cd.run.shm ?? true;
+    const onUpgrade = (state: 'shm' | 'refused', reason?: string): void => { log.debug(state === 'shm' ? 'shm upgrade' : 'shm refused', reason !== undefined ? { reason } : {}); };
+    const shl = acceptShm(ul, shmOn ? { onUpgrade } : { refuse: 'shared memory is turned off on this cell (cell run --no-shm or [run].shm = false)', onUpgrade });
+    servers.push({ server: track(serve(def, impl, shl), shl, 'unix', log, totals, appLimit), listener: shl, via: 'unix' });
     if (tcp !== undefined) {
       const i = tcp.lastIndexOf(':');
       const tl = await listenTcp(Number(tcp.slice(i + 1)), tcp.slice(0, i) || '127.0.0.1');
@@ -331,7 +338,9 @@ function track(server: Server, listener: LinkListener, via: string, log: Logger,
     c.ready.then((h) => log.debug('hello', { conn: id, peer: h.cellName || '(anonymous)' }), () => {});
     c.onClose((err) => {
       totals.calls += c.stats.callsIn; totals.errors += c.stats.errorsOut; totals.events += c.stats.eventsOut;
-      const fields = { conn: id, calls: c.stats.callsIn, errors: c.stats.errorsOut };
+      // A local client that offered shared memory: where its calls went ('shm', or 'refused').
+      const shm = link instanceof ShmUpgradeLink && link.state !== 'socket' ? { shm: link.state } : {};
+      const fields = { conn: id, calls: c.stats.callsIn, errors: c.stats.errorsOut, ...shm };
       if (err === null || err.code === 500) log.info('disconnect', fields);
       else log.warn('disconnect', { ...fields, error: err });
     });

@@ -8,6 +8,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { connectTcp, connectUnix } from '../transports/index.ts';
+import { ShmUpgradeLink } from '../shm/index.ts';
 import type { Link } from '../transports/link.ts';
 import { cellPaths, isCellDir } from './cell-dir.ts';
 import { CliError } from './errors.ts';
@@ -55,13 +56,23 @@ export function describeTarget(t: Target): string {
   return t.kind === 'tcp' ? `${t.host}:${t.port}` : t.kind === 'uart' ? `${t.path} (${t.baudRate} baud)` : t.kind === 'mesh' ? `mesh:${t.name}` : t.path;
 }
 
+export interface OpenLinkOptions {
+  /**
+   * A local Unix socket offers shared memory (docs/shm.md §6): the calls move to rings when the
+   * cell can map them. @default true, unless CELL_NO_SHM=1 (`--no-shm` sets it)
+   */
+  shm?: boolean;
+}
+
 /** Open a link to the target; OS errors become Unavailable (401) with a fix. */
-export async function openLink(t: Target): Promise<Link> {
+export async function openLink(t: Target, o: OpenLinkOptions = {}): Promise<Link> {
   if (t.kind === 'uart') return openSerial(t);
   if (t.kind === 'mesh') return (await import('./commands/mesh.ts')).openMeshLink(t.name);
   const unixPath = t.kind === 'unix' ? connectablePath(t.path) : '';
   try {
-    return t.kind === 'unix' ? await connectUnix(unixPath) : await connectTcp(t.port, t.host);
+    if (t.kind !== 'unix') return await connectTcp(t.port, t.host);
+    const link = await connectUnix(unixPath);
+    return (o.shm ?? process.env.CELL_NO_SHM !== '1') ? ShmUpgradeLink.offer(link) : link;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const where = describeTarget(t);

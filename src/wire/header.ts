@@ -47,6 +47,8 @@ export const CHANNEL_APP: u8 = 0;
 export const CHANNEL_CONTROL: u8 = 1;
 export const CHANNEL_OPS: u8 = 2;
 export const CHANNEL_BOOT: u8 = 3;
+/** Frames two links exchange (the shared-memory switch, docs/shm.md §6); never handed to rpc. */
+export const CHANNEL_LINK: u8 = 4;
 
 /** A decoded header. Reuse one instance per link: readHeader overwrites every field. */
 export class Header {

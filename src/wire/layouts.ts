@@ -106,10 +106,9 @@ export const STREAM_END_BYTES: i32 = 0;
 export const CONTROL_KEY_DESCRIBE_LO: u32 = 1;
 export const CONTROL_KEY_DESCRIBE_HI: u32 = 0;
 
-// ---- link channel (channel 4): frames a link exchanges with its peer link, never seen by rpc --
+// ---- link channel (CHANNEL_LINK, header.ts): frames a link exchanges with its peer link, never seen by rpc --
 // Kind PING, call id = LINK_OP_*, key 0. Sent only to a peer that showed it knows them (the
 // shared-memory switch of a local socket, docs/shm.md §6).
-export const CHANNEL_LINK: u8 = 4;
 /** Server → client: the offered segment is mapped; this side's frames now go to the ring. */
 export const LINK_OP_SHM_ACCEPT: u32 = 1;
 /** Client → server: the last frame on the socket; this side's frames now go to the ring. */

@@ -2,11 +2,20 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { shmAddonStatus } from '../../src/transports/shm/native.ts';
 import { join } from 'node:path';
 import { BIN, cleanup, cli, cliIn, explain, json, tempDir, track } from './helpers.ts';
 
 const life = suite('cell new → run → call → status → logs → stop');
+
+async function until(cond: () => boolean, maxMs = 10000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > maxMs) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 let cwd = '';
 let dir = '';
 life.before(() => { cwd = tempDir(); dir = track(join(cwd, 'hello')); });
@@ -50,6 +59,24 @@ life('call prints the answer as JSON', async () => {
   assert.equal(json(r), { text: 'hello, world', count: 1 });
   const c = await cliIn(['call', dir, 'add', '{"a": 2, "b": 40}', '--json']);
   assert.is(c.stdout, '{"sum":42}\n');
+});
+
+life('call moves to shared memory where the addon is built; --no-shm stays on the socket', async () => {
+  const log = join(dir, '.cell', 'log', 'cell.log');
+  const disconnects = (): Record<string, unknown>[] => readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.msg === 'disconnect');
+  const before = disconnects().length;
+  const segments = (): string[] => readdirSync('/dev/shm').filter((f) => f.startsWith(`cell-${process.getuid!()}-`));
+  const segmentsBefore = new Set(segments());
+  const r = await cliIn(['call', dir, 'add', '{"a": 1, "b": 2}', '--json']);
+  assert.is(r.stdout, '{"sum":3}\n');
+  const n = await cliIn(['call', dir, 'add', '{"a": 2, "b": 2}', '--json', '--no-shm']);
+  assert.is(n.stdout, '{"sum":4}\n');
+  await until(() => disconnects().length >= before + 4); // describe + call, twice
+  const last = disconnects().slice(before);
+  const viaShm = last.filter((l) => l.shm === 'shm').length;
+  if (shmAddonStatus().available) assert.is(viaShm, 1, JSON.stringify(last));
+  else assert.is(viaShm, 0);
+  assert.equal(segments().filter((f) => !segmentsBefore.has(f)), [], 'segments left in /dev/shm');
 });
 
 life('call without a method lists methods, streams and events', async () => {

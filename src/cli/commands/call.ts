@@ -37,6 +37,7 @@ export const spec: CommandSpec = {
     port: { type: 'string', arg: 'tty', desc: 'call a device on this serial port (/dev/ttyUSB0, a pty) instead of a target' },
     baud: { type: 'number', arg: 'N', desc: 'with --port: the line rate (default 115200)' },
     schema: { type: 'string', arg: 'FILE', desc: 'with --port: the description of a device that does not serve describe' },
+    'no-shm': { type: 'boolean', desc: 'a local cell: stay on the Unix socket instead of moving to shared memory (also CELL_NO_SHM=1)' },
   },
   examples: [
     `cell call examples/thermo read '{"channel": 1}'`,
@@ -123,7 +124,7 @@ export async function run(p: Parsed, ctx: Ctx): Promise<number> {
   }
 
   const def = defFromDescription(desc);
-  const link = await openLink(target);
+  const link = await openLink(target, bool(p, 'no-shm') ? { shm: false } : {});
   const client = (await connect(def, link, { helloTimeoutMs: deadlineMs ?? 5000 })) as Client<CellDef> & Record<string, (r: unknown, o?: unknown) => unknown>;
   const ac = new AbortController();
   const onSig = (): void => ac.abort();

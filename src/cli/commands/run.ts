@@ -24,6 +24,7 @@ export const spec: CommandSpec = {
     foreground: { type: 'boolean', desc: 'stay in the foreground; log lines also go to stderr' },
     'log-level': { type: 'string', arg: 'level', desc: 'debug | info | warn | error (debug logs every call)' },
     'max-connections': { type: 'number', arg: 'n', desc: 'open connections over the app sockets; more are refused (default: cell.toml [run].max_connections, else 1024)' },
+    'no-shm': { type: 'boolean', desc: 'refuse shared memory: local clients stay on the Unix socket (default: cell.toml [run].shm, else on)' },
     wait: { type: 'number', arg: 'ms', desc: 'how long to wait for the background cell to answer (default 60000)' },
     json: { type: 'boolean', desc: 'print {name, version, pid, socket, tcp, log} as JSON' },
   },
@@ -47,6 +48,7 @@ export async function run(p: Parsed, ctx: Ctx): Promise<number> {
       ...(tcp !== undefined ? { tcp } : {}),
       ...(level !== undefined ? { logLevel: level as Level } : {}),
       ...(maxConnections !== undefined ? { maxConnections } : {}),
+      ...(bool(p, 'no-shm') ? { shm: false } : {}),
       echo: !detached,
       onReady: detached ? undefined : (r) => ctx.err(`${cd.name} serving on ${r.socket}${r.tcp !== undefined ? ` and tcp ${r.tcp}` : ''} (Ctrl-C to stop)`),
     });
@@ -59,7 +61,7 @@ export async function run(p: Parsed, ctx: Ctx): Promise<number> {
     });
   }
   if (st.state === 'stale') ctx.err(`removed files left by a previous run that is gone: ${st.removed.map((f) => relative(process.cwd(), f)).join(', ')}`);
-  const args = [...(tcp !== undefined ? ['--tcp', tcp] : []), ...(level !== undefined ? ['--log-level', level] : []), ...(maxConnections !== undefined ? ['--max-connections', String(maxConnections)] : [])];
+  const args = [...(tcp !== undefined ? ['--tcp', tcp] : []), ...(level !== undefined ? ['--log-level', level] : []), ...(maxConnections !== undefined ? ['--max-connections', String(maxConnections)] : []), ...(bool(p, 'no-shm') ? ['--no-shm'] : [])];
   const wait = num(p, 'wait');
   const info = await startDetached(cd, { args, ...(wait !== undefined ? { waitMs: wait } : {}) });
   if (ctx.json) {
