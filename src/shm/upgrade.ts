@@ -9,10 +9,10 @@
 // answers LINK_OP_SHM_REFUSE and both stay on the socket; an older server ignores the offer.
 import { CellError } from '../wire/cell-error.ts';
 import { ERR_LINK_CLOSED, ERR_LINK_SHM_UNAVAILABLE } from '../wire/errors.ts';
-import { Header, HEADER_BYTES, KIND_HELLO, KIND_PING, writeHeader, type Header as HeaderT } from '../wire/header.ts';
+import { CHANNEL_LINK, Header, HEADER_BYTES, KIND_HELLO, KIND_PING, writeHeader, type Header as HeaderT } from '../wire/header.ts';
 import { readU16LE, readU32LE, writeU16LE, writeU32LE } from '../wire/bytes.ts';
 import {
-  CHANNEL_LINK, HELLO_EXT_SHM_OFFER, LINK_OP_SHM_ACCEPT, LINK_OP_SHM_REFUSE, LINK_OP_SHM_SWITCH, SHM_OFFER_OFF_EPOCH,
+  HELLO_EXT_SHM_OFFER, LINK_OP_SHM_ACCEPT, LINK_OP_SHM_REFUSE, LINK_OP_SHM_SWITCH, SHM_OFFER_OFF_EPOCH,
   SHM_OFFER_OFF_NAME, SHM_OFFER_OFF_NAME_LEN, SHM_OFFER_OFF_RING_BYTES,
 } from '../wire/layouts.ts';
 import type { Link, LinkCapabilities, LinkHandlers, LinkStats } from '../transports/link.ts';
@@ -169,6 +169,14 @@ export class ShmUpgradeLink implements Link {
     this.dropOffer();
     if (this.shm !== null) this.shm.close(); // flushes the ring, marks it closed, closes the socket
     else this.socket.close();
+  }
+
+  /** Reset at once, nothing flushed: what a server does to a connection it refuses. */
+  destroy(): void {
+    this.dropOffer();
+    const d = (this.socket as { destroy?: () => void }).destroy;
+    if (this.shm === null && typeof d === 'function') d.call(this.socket);
+    else this.close();
   }
 
   // ---- the socket --------------------------------------------------------------------------
