@@ -5,6 +5,7 @@ import { connectUnix, type UnixLinkOptions } from '../transports/unix.ts';
 import { ShmUpgradeLink, type ShmUpgradeOptions } from './upgrade.ts';
 
 export { ShmUpgradeLink, type ShmState, type ShmUpgradeOptions } from './upgrade.ts';
+export { connectLocalClient, LocalConnectionSource, type LocalClientOptions } from './source.ts';
 
 /**
  * Connect to a local cell's Unix socket and offer shared memory: use the result as the link of
