@@ -30,6 +30,11 @@ export class ThreadDoorbell implements ShmDoorbell {
   private seen = 0;
   private stopped = false;
   private onRing: (() => void) | null = null;
+  /**
+   * A pending Atomics.waitAsync does not keep the event loop alive: without a handle, a thread
+   * whose only work is serving a parked link would exit. An open socket is such a handle too.
+   */
+  private keepAlive: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly i32: Int32Array, side: 0 | 1) {
     if (!(i32.buffer instanceof SharedArrayBuffer)) throw new TypeError('a thread doorbell needs a SharedArrayBuffer');
@@ -40,6 +45,7 @@ export class ThreadDoorbell implements ShmDoorbell {
   start(onRing: () => void): void {
     this.onRing = onRing;
     this.seen = Atomics.load(this.i32, this.myIdx);
+    this.keepAlive = setInterval(() => {}, 0x7fffffff);
     this.arm();
   }
 
@@ -51,6 +57,7 @@ export class ThreadDoorbell implements ShmDoorbell {
   close(): void {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.keepAlive !== null) { clearInterval(this.keepAlive); this.keepAlive = null; }
     // Settle our own pending waitAsync so that nothing waits on a closed link.
     Atomics.add(this.i32, this.myIdx, 1);
     Atomics.notify(this.i32, this.myIdx);
