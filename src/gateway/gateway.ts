@@ -3,6 +3,9 @@
 // there; the mesh node's provideProxy (docs/mesh.md §4) announces that name and forwards frames
 // both ways without decoding payloads; after the device comes back (unplug/replug, reset with a
 // new port) it is probed again and re-announced — under its new name if it was reflashed.
+// Devices given by a glob or a USB serial number are hot-plugged (hotplug.ts): opened when their
+// node appears, withdrawn when it disappears. Every frame to and from a device is counted on the
+// way (stats.ts) for the metrics (`status()`, served by metrics.ts).
 //
 //   const gw = startGateway({ node, devices: [{ path: '/dev/ttyUSB0' }], onEvent: console.log });
 //   ...
@@ -10,14 +13,21 @@
 //
 // The gateway does not start or stop the mesh node: `cell gateway` (src/cli/commands/gateway.ts)
 // does, so tests and programs can put a gateway on a node that also provides its own cells.
+import { existsSync } from 'node:fs';
 import type { MeshNode, ProvidedProxy } from '../mesh/node.ts';
+import type { Link, LinkListener } from '../transports/link.ts';
 import type { CellError } from '../wire/cell-error.ts';
 import { hex64 } from '../codec/canonical.ts';
 import { firstUndescribedEntry, type CellDescription } from '../codec/schema-json.ts';
 import { DeviceUpstream, type DeviceIdentity, type DeviceUpstreamOptions } from './device.ts';
+import { DeviceWatcher, parseDeviceGlob, type GatewayDeviceSpec, type GlobDeviceSpec, type HotplugOptions, type WatchedSpec } from './hotplug.ts';
+import { DeviceStats, LATENCY_BUCKETS_SECONDS, methodStatus, type DeviceStatsOptions, type GatewayDeviceMetrics, type GatewayStatus } from './stats.ts';
 
-/** What the gateway needs of a mesh node (a MeshNode has it; tests may pass a smaller one). */
-export type GatewayMeshNode = Pick<MeshNode, 'peerId' | 'addrs' | 'provideProxy'>;
+/**
+ * What the gateway needs of a mesh node (a MeshNode has it; tests may pass a smaller one).
+ * `libp2p.getPeers()`, when there, gives the mesh peer count of the metrics.
+ */
+export type GatewayMeshNode = Pick<MeshNode, 'peerId' | 'addrs' | 'provideProxy'> & { readonly libp2p?: { getPeers(): readonly unknown[] } };
 
 /** What provideProxy returns (docs/mesh.md §1 Provided). */
 export type GatewayProvided = ProvidedProxy;
@@ -31,7 +41,11 @@ export type GatewayEvent =
   | { event: 'reopened'; path: string; atMs: number }
   | { event: 'upstream'; path: string; cell: string; up: boolean; atMs: number }
   | { event: 'probe-failed'; path: string; code: number; message: string; atMs: number }
-  | { event: 'error'; path: string; cell: string | null; message: string; atMs: number };
+  | { event: 'error'; path: string; cell: string | null; message: string; atMs: number }
+  /** A device node matching a glob (or a device with a configured serial number) appeared; it is probed next. */
+  | { event: 'plugged'; path: string; match: string; message: string; atMs: number }
+  /** That node disappeared: the cell is withdrawn from the mesh and the port closed. */
+  | { event: 'unplugged'; path: string; cell: string | null; match: string; message: string; atMs: number };
 
 export interface GatewayOptions {
   /**
@@ -39,8 +53,17 @@ export interface GatewayOptions {
    * node's start — libp2p loading, listening — is most of the time to the first remote call).
    */
   node: GatewayMeshNode | Promise<GatewayMeshNode>;
-  /** One entry per serial port (path or USB serial number, line settings, probe timing). */
-  devices: DeviceUpstreamOptions[];
+  /**
+   * One entry per serial port: `{ path }` (opened, and reopened whenever it comes back),
+   * `{ serialNumber }` or `{ glob: '/dev/ttyUSB*' }` (hot-plug: each matching device is opened
+   * when it appears and withdrawn when it disappears; docs/gateway.md §8), plus line settings and
+   * probe timing.
+   */
+  devices: GatewayDeviceSpec[];
+  /** How hot-plug devices are watched (poll period, /dev). @default see HotplugOptions */
+  hotplug?: HotplugOptions;
+  /** Bounds of the per-device call accounting (docs/gateway.md §7). @default see DeviceStatsOptions */
+  metrics?: DeviceStatsOptions;
   /** Progress and faults, as they happen (`atMs`: ms since startGateway). */
   onEvent?: (e: GatewayEvent) => void;
   /**
@@ -69,6 +92,10 @@ export function descriptionFor(id: DeviceIdentity, schemas: readonly CellDescrip
 
 export interface GatewayDeviceStatus {
   path: string;
+  /** How it was configured: its path, the glob it matched, or "serial number <n>". */
+  match: string;
+  /** Found by the hot-plug watcher (glob or serial number): dropped when its node disappears. */
+  hotplug: boolean;
   /** The cell last seen on it, or null before the first probe. */
   cell: string | null;
   /** The name is announced (and the proxy has a session, or waits for one). */
@@ -82,8 +109,13 @@ export interface GatewayDeviceStatus {
 
 export interface Gateway {
   devices(): GatewayDeviceStatus[];
-  /** Resolves when every device has been announced once (or rejects after timeoutMs). */
+  /**
+   * Resolves when every device present has been announced once (or rejects after timeoutMs).
+   * Hot-plug specs count with the devices found by the first scan; none found: nothing to wait for.
+   */
   whenAnnounced(timeoutMs?: number): Promise<void>;
+  /** Counters and state for the metrics (src/gateway/metrics.ts serves it; docs/gateway.md §7). */
+  status(): GatewayStatus;
   /** Stop proxying (calls in flight end Closed), close the ports. The mesh node keeps running. */
   close(): Promise<void>;
 }
@@ -91,11 +123,38 @@ export interface Gateway {
 interface DeviceState {
   up: DeviceUpstream;
   path: string;
+  /** The metrics label: the path, or "serial:<n>" (docs/gateway.md §7). */
+  key: string;
+  match: string;
+  /** Found by the watcher: unplugged (and dropped) when its node disappears. */
+  hotplug: boolean;
+  stats: DeviceStats;
   provided: GatewayProvided | null;
   /** Identity changes are applied one at a time (provideProxy and stop are async). */
   chain: Promise<void>;
   /** Identified again after a reconnect: the next upstream-up is the re-announcement. */
   awaitingReannounce: boolean;
+  /** Unplugged: being withdrawn and closed (or done). */
+  removed: boolean;
+}
+
+/** Devices whose counters are kept after they were unplugged (the oldest absent ones go first). */
+const MAX_KEPT_DEVICES = 256;
+
+/** The DeviceUpstream as the proxy's LinkListener, each session wrapped to be counted (stats.ts). */
+function countedUpstream(d: DeviceState): LinkListener {
+  return {
+    isListener: true,
+    get address() { return d.up.address; },
+    close: () => d.up.close(),
+    get onLink() { return d.up.onLink; },
+    set onLink(fn: ((link: Link) => void) | null) {
+      d.up.onLink = fn === null ? null : (link) => {
+        const id = d.up.identity;
+        fn(id === null ? link : d.stats.tap(link, id.hello));
+      };
+    },
+  };
 }
 
 export function startGateway(opts: GatewayOptions): Gateway {
@@ -106,11 +165,14 @@ export function startGateway(opts: GatewayOptions): Gateway {
   const announcedFns = new Set<() => void>();
   let closing = false;
   const nodeP = Promise.resolve(opts.node);
+  let nodeNow: GatewayMeshNode | null = null;
+  nodeP.then((n) => { nodeNow = n; }, () => {});
 
   const apply = async (d: DeviceState, id: DeviceIdentity, again: boolean): Promise<void> => {
-    if (closing) return;
+    if (closing || d.removed) return;
+    const name = id.name;
     const cur = d.provided;
-    if (cur !== null && cur.name === id.name) {
+    if (cur !== null && cur.name === name) {
       // Same cell back: the proxy gets the next session, and announces the name again once the
       // device's HELLO is through (reannounce: true) — 'reannounced' is emitted then (onUpstream).
       return;
@@ -120,41 +182,73 @@ export function startGateway(opts: GatewayOptions): Gateway {
       names.delete(cur.name);
       d.provided = null;
       await cur.stop();
-      emit({ event: 'renamed', path: d.path, from: cur.name, to: id.name, atMs: at() });
+      emit({ event: 'renamed', path: d.path, from: cur.name, to: name, atMs: at() });
     }
-    const other = names.get(id.name);
+    const other = names.get(name);
     if (other !== undefined && other !== d) {
-      emit({ event: 'error', path: d.path, cell: id.name, message: `cell "${id.name}" is already announced for ${other.path}; one node provides a name once (not announced)`, atMs: at() });
+      emit({ event: 'error', path: d.path, cell: name, message: `cell "${name}" is already announced for ${other.path}; one node provides a name once (not announced)`, atMs: at() });
       return;
     }
-    names.set(id.name, d);
+    names.set(name, d);
     const found = descriptionFor(id, opts.schemas ?? []);
-    if (typeof found === 'string') emit({ event: 'error', path: d.path, cell: id.name, message: found, atMs: at() });
+    if (typeof found === 'string') emit({ event: 'error', path: d.path, cell: name, message: found, atMs: at() });
     const description = typeof found === 'string' ? null : found;
     const node = await nodeP;
-    if (closing) { names.delete(id.name); return; }
-    d.provided = await node.provideProxy(id.name, d.up, {
+    if (closing || d.removed) { names.delete(name); return; }
+    d.provided = await node.provideProxy(name, countedUpstream(d), {
       reannounce: true,
       ...(description !== null ? { describe: () => description } : {}),
       onUpstream: (up) => {
-        emit({ event: 'upstream', path: d.path, cell: id.name, up, atMs: at() });
+        emit({ event: 'upstream', path: d.path, cell: name, up, atMs: at() });
         if (up && d.awaitingReannounce) {
           d.awaitingReannounce = false;
-          emit({ event: 'reannounced', path: d.path, cell: id.name, atMs: at() });
+          emit({ event: 'reannounced', path: d.path, cell: name, atMs: at() });
         }
       },
     });
-    emit({ event: 'announced', path: d.path, cell: id.name, atMs: at() });
+    emit({ event: 'announced', path: d.path, cell: name, atMs: at() });
     for (const fn of announcedFns) fn();
   };
 
-  const states: DeviceState[] = opts.devices.map((spec) => {
+  /** Devices present now: every `{ path }` spec, and the hot-plug devices plugged in. */
+  const states = new Set<DeviceState>();
+  /** Unplugged devices still being withdrawn (close() waits for them). */
+  const retiring = new Set<DeviceState>();
+  /** The latest device state per metrics key, present or not: counters outlive an unplug. */
+  const byKey = new Map<string, DeviceState>();
+  /** Hot-plug devices by path. */
+  const hotByPath = new Map<string, DeviceState>();
+  const checkAnnounced = (): void => { for (const fn of [...announcedFns]) fn(); };
+
+  const statsFor = (key: string): DeviceStats => {
+    const prev = byKey.get(key);
+    if (prev !== undefined) return prev.stats;
+    if (byKey.size >= MAX_KEPT_DEVICES) {
+      for (const [k, d] of byKey) if (!states.has(d) && !retiring.has(d)) { byKey.delete(k); break; }
+    }
+    return new DeviceStats(key, opts.metrics);
+  };
+
+  const addDevice = (spec: DeviceUpstreamOptions, key: string, match: string, hotplug: boolean): DeviceState => {
+    const stats = statsFor(key);
     const up = new DeviceUpstream(spec);
-    const d: DeviceState = { up, path: up.address, provided: null, chain: Promise.resolve(), awaitingReannounce: false };
+    const d: DeviceState = { up, path: up.address, key, match, hotplug, stats, provided: null, chain: Promise.resolve(), awaitingReannounce: false, removed: false };
+    byKey.delete(key); // re-inserted last: the newest is evicted last
+    byKey.set(key, d);
+    states.add(d);
     up.onState((s, detail) => {
+      if (d.removed) return;
+      if (s === 'open' || s === 'reopened') {
+        d.path = up.address;
+        stats.portOpened(up.sessions.port);
+      }
       if (s === 'lost') {
+        stats.portClosed();
+        // A hot-plug device whose node is gone was unplugged: no waiting for it to come back.
+        if (hotplug && !existsSync(d.path)) { unplug(d, 'the device node disappeared'); return; }
         const err = detail as CellError | null;
         emit({ event: 'lost', path: d.path, cell: up.identity?.name ?? null, code: err?.code ?? 501, message: err?.message ?? 'port lost', atMs: at() });
+        if (hotplug) void watcher?.relist(); // the node may be another device now (serial numbers)
       } else if (s === 'reopened') emit({ event: 'reopened', path: d.path, atMs: at() });
       else if (s === 'probe-failed') {
         const err = detail as CellError;
@@ -162,6 +256,7 @@ export function startGateway(opts: GatewayOptions): Gateway {
       }
     });
     up.onIdentity((id, again) => {
+      if (d.removed) return;
       emit({ event: 'identified', path: d.path, cell: id.name, entries: id.hello.entries.map((e) => e.name), again, atMs: at() });
       // Set now, not in apply(): the proxy may see the device's HELLO before apply() runs.
       if (again && d.provided?.name === id.name) d.awaitingReannounce = true;
@@ -170,13 +265,103 @@ export function startGateway(opts: GatewayOptions): Gateway {
       });
     });
     return d;
+  };
+
+  /** Withdraw a hot-plug device's cell and close its port ('unplugged' once done). */
+  const unplug = (d: DeviceState, message: string): void => {
+    if (d.removed) return;
+    d.removed = true;
+    states.delete(d);
+    retiring.add(d);
+    if (hotByPath.get(d.path) === d) hotByPath.delete(d.path);
+    watcher?.forget(d.path); // a node back before the watcher saw it gone is a new device
+    const cell = d.provided?.name ?? d.up.identity?.name ?? null;
+    d.chain = d.chain.then(async () => {
+      await d.up.close(); // no new sessions; the port closes when the proxy lets go of its session
+      const p = d.provided;
+      d.provided = null;
+      if (p !== null) {
+        if (names.get(p.name) === d) names.delete(p.name);
+        await p.stop(); // the name is withdrawn: the protocol is unhandled, identify tells the peers
+      }
+      d.stats.portClosed();
+    }).catch((e: unknown) => {
+      emit({ event: 'error', path: d.path, cell, message: `withdrawing it: ${e instanceof Error ? e.message : String(e)}`, atMs: at() });
+    }).finally(() => {
+      retiring.delete(d);
+      if (!closing) emit({ event: 'unplugged', path: d.path, cell, match: d.match, message: `${message}${cell !== null ? `; "${cell}" withdrawn` : ''}`, atMs: at() });
+      checkAnnounced();
+    });
+  };
+
+  // Fixed paths first (a glob does not take a path that is configured on its own).
+  const watched: WatchedSpec[] = [];
+  const reserved = new Set<string>();
+  opts.devices.forEach((spec, index) => {
+    const g = (spec as GlobDeviceSpec).glob;
+    if (g !== undefined) {
+      if (spec.path !== undefined || spec.serialNumber !== undefined) throw new TypeError(`device spec ${index}: give one of path, serialNumber or glob (got glob "${g}" and ${spec.path !== undefined ? `path "${spec.path}"` : `serialNumber "${spec.serialNumber}"`})`);
+      watched.push({ index, glob: parseDeviceGlob(g) });
+    } else if (spec.serialNumber !== undefined) {
+      watched.push({ index, serialNumber: spec.serialNumber, ...(spec.list !== undefined ? { list: spec.list } : {}) });
+    } else if (spec.path !== undefined) {
+      reserved.add(spec.path);
+      addDevice(spec, spec.path, spec.path, false);
+    } else {
+      throw new TypeError(`device spec ${index}: give path, serialNumber or glob, e.g. { path: '/dev/ttyUSB0' } or { glob: '/dev/ttyUSB*' }`);
+    }
   });
 
-  const allAnnounced = (): boolean => states.every((d) => d.provided !== null);
+  const watcher: DeviceWatcher | null = watched.length === 0 ? null : new DeviceWatcher(watched, {
+    added(index, path) {
+      if (closing) return;
+      const spec = opts.devices[index]!;
+      const { glob, serialNumber, list: _list, ...line } = spec as GlobDeviceSpec & DeviceUpstreamOptions;
+      const match = glob !== undefined ? glob : `serial number ${serialNumber}`;
+      emit({ event: 'plugged', path, match, message: `plugged in (${glob !== undefined ? `matches ${glob}` : match}); probing`, atMs: at() });
+      hotByPath.set(path, addDevice({ ...line, path }, serialNumber !== undefined ? `serial:${serialNumber}` : path, match, true));
+    },
+    removed(_index, path) {
+      const d = hotByPath.get(path);
+      if (d !== undefined) unplug(d, 'the device node disappeared');
+    },
+    notice(path, message) {
+      emit({ event: 'error', path, cell: null, message, atMs: at() });
+    },
+  }, reserved, opts.hotplug);
+  const firstScan = watcher?.ready ?? Promise.resolve();
+
+  const allAnnounced = (): boolean => [...states].every((d) => d.provided !== null);
+
+  const deviceMetrics = (d: DeviceState): GatewayDeviceMetrics => {
+    const present = states.has(d);
+    const load = d.provided?.load();
+    return {
+      device: d.key,
+      match: d.match,
+      path: d.path,
+      cell: d.up.identity?.name ?? null,
+      announcedAs: d.provided?.name ?? null,
+      present,
+      up: present && d.up.sessions.port !== null,
+      announced: d.provided !== null,
+      reconnects: d.stats.reconnects,
+      probes: d.up.probes,
+      probeFailures: d.up.probeFailures,
+      sessions: d.up.sessions.sessionCount,
+      link: d.stats.link(),
+      meshStreams: load?.connections ?? 0,
+      inFlight: load?.inFlight ?? 0,
+      untracked: d.stats.untracked,
+      methods: d.stats.tables.flatMap(methodStatus),
+    };
+  };
 
   return {
-    devices: () => states.map((d) => ({
+    devices: () => [...states].map((d) => ({
       path: d.path,
+      match: d.match,
+      hotplug: d.hotplug,
       cell: d.up.identity?.name ?? null,
       announced: d.provided !== null,
       open: d.up.sessions.port !== null,
@@ -184,20 +369,38 @@ export function startGateway(opts: GatewayOptions): Gateway {
       probeFailures: d.up.probeFailures,
       sessions: d.up.sessions.sessionCount,
     })),
-    whenAnnounced(timeoutMs = Infinity) {
-      if (allAnnounced()) return Promise.resolve();
+    async whenAnnounced(timeoutMs = Infinity) {
+      await firstScan;
+      if (allAnnounced()) return;
       return new Promise<void>((resolve, reject) => {
         const check = (): void => { if (allAnnounced()) { announcedFns.delete(check); if (timer !== null) clearTimeout(timer); resolve(); } };
         const timer = Number.isFinite(timeoutMs) ? setTimeout(() => {
           announcedFns.delete(check);
-          reject(new Error(`not every device announced within ${timeoutMs} ms: ${JSON.stringify(states.map((d) => ({ path: d.path, cell: d.up.identity?.name ?? null, announced: d.provided !== null })))}`));
+          reject(new Error(`not every device announced within ${timeoutMs} ms: ${JSON.stringify([...states].map((d) => ({ path: d.path, cell: d.up.identity?.name ?? null, announced: d.provided !== null })))}`));
         }, timeoutMs) : null;
         announcedFns.add(check);
       });
     },
+    status(): GatewayStatus {
+      const mem = process.memoryUsage.rss();
+      const n = nodeNow as GatewayMeshNode | null;
+      let peers: number | null = null;
+      try { peers = n?.libp2p?.getPeers().length ?? null; } catch { /* stopped */ }
+      return {
+        version: 1,
+        pid: process.pid,
+        peerId: n?.peerId ?? null,
+        uptimeSeconds: process.uptime(),
+        rssBytes: mem,
+        meshPeers: peers,
+        latencyBucketsSeconds: [...LATENCY_BUCKETS_SECONDS],
+        devices: [...byKey.values()].map(deviceMetrics),
+      };
+    },
     async close() {
       closing = true;
-      await Promise.all(states.map(async (d) => {
+      watcher?.close();
+      await Promise.all([...states, ...retiring].map(async (d) => {
         await d.chain;
         const p = d.provided;
         d.provided = null;
