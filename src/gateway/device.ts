@@ -39,6 +39,12 @@ export interface DeviceUpstreamOptions extends Omit<UartSessionsOptions, 'role'>
   probeTimeoutMs?: number;
   /** Ask describe() in the probe. @default true */
   describe?: boolean;
+  /**
+   * The gateway announces the device's cell under this name instead of the one in its HELLO
+   * (two devices with the same firmware; `[[device]] name`, docs/gateway.md §1 "Config file").
+   * @default the HELLO's
+   */
+  name?: string;
 }
 
 export type IdentityListener = (id: DeviceIdentity, again: boolean) => void;
@@ -80,6 +86,9 @@ export class DeviceUpstream implements LinkListener {
   }
 
   get address(): string { return this.sessions.address; }
+
+  /** The name to announce the cell under (options.name), when not the HELLO's. */
+  get announceAs(): string | undefined { return this.opts.name; }
 
   get onLink(): ((link: Link) => void) | null { return this.consumer; }
   set onLink(fn: ((link: Link) => void) | null) {

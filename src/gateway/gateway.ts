@@ -170,7 +170,7 @@ export function startGateway(opts: GatewayOptions): Gateway {
 
   const apply = async (d: DeviceState, id: DeviceIdentity, again: boolean): Promise<void> => {
     if (closing || d.removed) return;
-    const name = id.name;
+    const name = d.up.announceAs ?? id.name; // a configured name wins over the HELLO's
     const cur = d.provided;
     if (cur !== null && cur.name === name) {
       // Same cell back: the proxy gets the next session, and announces the name again once the
@@ -259,7 +259,7 @@ export function startGateway(opts: GatewayOptions): Gateway {
       if (d.removed) return;
       emit({ event: 'identified', path: d.path, cell: id.name, entries: id.hello.entries.map((e) => e.name), again, atMs: at() });
       // Set now, not in apply(): the proxy may see the device's HELLO before apply() runs.
-      if (again && d.provided?.name === id.name) d.awaitingReannounce = true;
+      if (again && d.provided?.name === (d.up.announceAs ?? id.name)) d.awaitingReannounce = true;
       d.chain = d.chain.then(() => apply(d, id, again)).catch((e: unknown) => {
         emit({ event: 'error', path: d.path, cell: id.name, message: e instanceof Error ? e.message : String(e), atMs: at() });
       });

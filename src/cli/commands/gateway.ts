@@ -1,14 +1,19 @@
 // cell gateway --uart /dev/ttyX [--uart ...] [mesh options] [--json]   (docs/gateway.md §1)
+// cell gateway --config /etc/cell/gateway.toml [flags that override it]   (§1 "Config file")
 // Starts a mesh node (docs/mesh.md) and a gateway (src/gateway, cell/gateway) on it: every device on
 // the given serial ports is probed, its cell announced by name, and calls and streams are proxied
-// both ways until SIGINT/SIGTERM. With --json, one JSON line per event on stdout (first the
-// node's {event:"node", peerId, addrs}); otherwise a line per event on stderr.
-import { existsSync, readFileSync } from 'node:fs';
-import type { CellDescription } from '../../codec/schema-json.ts';
+// both ways until SIGINT/SIGTERM. On the first signal: the names are withdrawn, calls in flight
+// get up to drain_ms to finish, then the ports close, the node stops and the exit code is 0; a
+// second signal exits at once (128 + signal number).
+// With --json (or log = "json"), one JSON line per event on stdout, errors included, each with
+// time, level, msg and event (journald keeps them whole); otherwise a readable line on stderr.
 import type { CommandSpec, Parsed } from '../args.ts';
-import { checkDescription } from '../remote.ts';
-import { CliError, EXIT_USAGE } from '../errors.ts';
-import { bool, num, str, strs, stringify, type Ctx } from '../io.ts';
+import { CliError, errorJson, toCliError } from '../errors.ts';
+import { gatewayOptions, readConfigToml, type GatewayRunOptions, type RawConfig } from '../gateway-config.ts';
+import { stringify, type Ctx } from '../io.ts';
+import type { Level } from '../log.ts';
+import type { MeshNode } from '../../mesh/index.ts';
+import type { Gateway } from '../../gateway/index.ts';
 
 export const spec: CommandSpec = {
   name: 'gateway',
@@ -17,14 +22,19 @@ export const spec: CommandSpec = {
     'Opens each --uart port (reopening it when the device is unplugged and comes back), learns the',
     'device\'s cell from its HELLO, announces the name in the mesh (mDNS on the LAN, the DHT beyond)',
     'and forwards frames between mesh callers and the device without decoding them. After a',
-    'reconnect the device is probed and announced again. Runs until SIGINT/SIGTERM.',
+    'reconnect the device is probed and announced again. Runs until SIGINT/SIGTERM: then the names',
+    'are withdrawn, calls in flight get drain_ms (default 5000) to finish, and it exits 0; a second',
+    'signal exits at once.',
     'Firmware does not serve describe() (no flash to spare): give its --schema so that callers by',
     'name (`cell call thermo read`) need no schema file of their own.',
+    '--config FILE reads every setting from a TOML file (docs/gateway.md §1 "Config file";',
+    'examples/gateway.toml); flags given as well override it. A bad file is refused with its line.',
     'The node key lives in <dir>/.cell/mesh/key (same PeerId on every start).',
   ].join('\n'),
   args: [],
   flags: {
-    uart: { type: 'string', arg: 'path', multiple: true, desc: 'serial port of a device (repeat for more)' },
+    config: { type: 'string', arg: 'FILE', desc: 'read the settings from this TOML file (flags override it; see examples/gateway.toml)' },
+    uart: { type: 'string', arg: 'path', multiple: true, desc: 'serial port of a device (repeat for more; replaces the file\'s [[device]] list)' },
     serial: { type: 'string', arg: 'number', multiple: true, desc: 'a device by USB serial number instead of path (repeat for more)' },
     baud: { type: 'number', arg: 'rate', desc: 'line rate of every port (default 115200)' },
     schema: { type: 'string', arg: 'FILE', multiple: true, desc: 'description served for a device that has none (firmware: firmware/<app>/gen/schema.json); matched by cell name, used only when its keys match the device\'s HELLO' },
@@ -36,18 +46,21 @@ export const spec: CommandSpec = {
     'no-quic': { type: 'boolean', desc: 'TCP only' },
     dht: { type: 'string', arg: 'mode', desc: 'server | client | off (default server)' },
     'relay-server': { type: 'boolean', desc: 'also relay for peers behind NAT (circuit relay v2)' },
-    json: { type: 'boolean', desc: 'one JSON line per event on stdout' },
+    json: { type: 'boolean', desc: 'one JSON line per event on stdout (time, level, msg, event; errors too)' },
   },
   examples: [
     'cell gateway --uart /dev/ttyUSB0',
     'cell gateway --uart /dev/ttyUSB0 --uart /dev/ttyACM0 --max-frame 512 --json',
     'cell gateway --uart /dev/ttyUSB0 --schema firmware/thermo/gen/schema.json   (callers need no schema file)',
     'cell gateway --serial A6008isP --bootstrap /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...',
+    'cell gateway --config /etc/cell/gateway.toml --json   (the systemd unit: systemd/cell-gateway.service)',
   ],
 };
 
+type GatewayEventLike = { event: string; path: string; [k: string]: unknown };
+
 /** One line for a person (docs/gateway.md §3 lists the events). */
-function describeEvent(e: { event: string; path: string; [k: string]: unknown }): string {
+function describeEvent(e: GatewayEventLike): string {
   const s = (k: string): string => String(e[k]);
   switch (e.event) {
     case 'identified': return `${e.path}: cell "${s('cell')}" (${(e.entries as string[]).join(', ')})${e.again === true ? ' is back' : ''}`;
@@ -56,82 +69,186 @@ function describeEvent(e: { event: string; path: string; [k: string]: unknown })
     case 'renamed': return `${e.path}: now "${s('to')}" (was "${s('from')}", withdrawn)`;
     case 'lost': return `${e.path}: lost (${s('code')} ${s('message')}); waiting for it to come back`;
     case 'reopened': return `${e.path}: back; probing`;
+    case 'upstream': return `${e.path}: "${s('cell')}" session ${e.up === true ? 'up' : 'down'}`;
     case 'probe-failed': return `${e.path}: no HELLO yet (${s('message')}); retrying`;
     default: return `${e.path}: ${s('message')}`;
   }
 }
 
-/** A --schema file: a describe() answer or a generated gen/schema.json (checked for shape). */
-function loadSchema(file: string): CellDescription {
-  if (!existsSync(file)) throw new CliError(`--schema ${file}: no such file`, { exit: EXIT_USAGE, fix: 'firmware schemas are written by `npm run build:firmware` (firmware/<app>/gen/schema.json); a running cell\'s by `cell gen <target>`' });
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new CliError(`--schema ${file} is not JSON: ${(e as Error).message}`, { code: 406, fix: 'regenerate it (npm run build:firmware, or cell gen)' });
+/** Level of a gateway event in the log. */
+function levelOf(event: string): Level {
+  switch (event) {
+    case 'error': return 'error';
+    case 'lost': case 'probe-failed': return 'warn';
+    case 'upstream': return 'debug';
+    default: return 'info';
   }
-  return checkDescription(json, file);
 }
 
-function waitForSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (s: NodeJS.Signals): void => { process.off('SIGINT', on); process.off('SIGTERM', on); resolve(s); };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
+/** Where the lines go: JSON on stdout (journald, programs) or readable text on stderr. */
+interface EventLog {
+  json: boolean;
+  /** `msg`: one line; `human`: the text form when it differs (several lines). */
+  (level: Level, event: string, msg: string, fields?: Record<string, unknown>, human?: string): void;
+}
+
+function eventLog(ctx: Ctx, json: boolean): EventLog {
+  const log = ((level: Level, event: string, msg: string, fields: Record<string, unknown> = {}, human = msg): void => {
+    // performance.now() counts from process start: sinceStartMs includes module loading.
+    if (log.json) ctx.out(stringify({ time: new Date().toISOString(), level, msg, event, ...fields, sinceStartMs: Math.round(performance.now()) }));
+    else ctx.err(level === 'warn' || level === 'error' ? `${level === 'warn' ? 'warning' : 'error'}: ${human}` : human);
+  }) as EventLog;
+  log.json = json;
+  return log;
+}
+
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGTERM: 15 };
+
+/**
+ * SIGINT/SIGTERM from the start (a signal while the node starts stops it once it is up): the first
+ * resolves `first`; a second exits the process at once with 128 + its number.
+ */
+function watchSignals(log: EventLog): { first: Promise<NodeJS.Signals>; got: () => NodeJS.Signals | null; dispose(): void } {
+  let got: NodeJS.Signals | null = null;
+  let resolve!: (s: NodeJS.Signals) => void;
+  const first = new Promise<NodeJS.Signals>((r) => { resolve = r; });
+  const on = (s: NodeJS.Signals): void => {
+    if (got === null) { got = s; resolve(s); return; }
+    const code = 128 + (SIGNAL_NUMBERS[s] ?? 0);
+    log('warn', 'forced', `${s} again: exiting at once (calls in flight are cut)`, { signal: s, exit: code });
+    process.exit(code);
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return { first, got: () => got, dispose() { process.off('SIGINT', on); process.off('SIGTERM', on); } };
 }
 
 export async function run(p: Parsed, ctx: Ctx): Promise<number> {
-  const uarts = strs(p, 'uart');
-  const serials = strs(p, 'serial');
-  if (uarts.length + serials.length === 0) {
-    throw new CliError('no device: give --uart <path> (or --serial <number>) at least once', { exit: EXIT_USAGE, fix: 'e.g. cell gateway --uart /dev/ttyUSB0' });
-  }
-  const dht = str(p, 'dht') ?? 'server';
-  if (!['server', 'client', 'off'].includes(dht)) throw new CliError(`--dht "${dht}" is not server, client or off`, { exit: EXIT_USAGE });
-  const line = { ...(num(p, 'baud') !== undefined ? { baudRate: num(p, 'baud')! } : {}), ...(num(p, 'max-frame') !== undefined ? { maxFrameBytes: num(p, 'max-frame')! } : {}) };
-  const devices = [...uarts.map((path) => ({ path, ...line })), ...serials.map((serialNumber) => ({ serialNumber, ...line }))];
-
-  const schemas = strs(p, 'schema').map(loadSchema);
-
-  const print = (o: Record<string, unknown>, human: string): void => {
-    if (ctx.json) ctx.out(stringify(o));
-    else ctx.err(human);
-  };
-
-  // Loaded here, not at the top: libp2p is optional and only this command and `cell mesh` need it.
-  const { startMeshNode } = await import('../../mesh/index.ts');
-  const { startGateway } = await import('../../gateway/index.ts');
-  const nodeP = startMeshNode({
-    dir: str(p, 'dir') ?? '.',
-    ...(strs(p, 'listen').length > 0 ? { listen: strs(p, 'listen') } : {}),
-    bootstrap: strs(p, 'bootstrap'),
-    mdns: !bool(p, 'no-mdns'),
-    quic: !bool(p, 'no-quic'),
-    dht: dht === 'off' ? false : (dht as 'server' | 'client'),
-    relay: { client: true, server: bool(p, 'relay-server') },
-  });
-  // Devices are probed while the node starts (the gateway waits for the node only to announce).
-  const gw = startGateway({
-    node: nodeP,
-    devices,
-    schemas,
-    onEvent: (e) => print({ ...e, sinceStartMs: Math.round(performance.now()) }, describeEvent(e)),
-  });
-  let node;
+  // Until the file says otherwise, --json decides how an error is printed.
+  const log = eventLog(ctx, p.flags.json === true);
   try {
-    node = await nodeP;
+    let raw: RawConfig | null = null;
+    if (typeof p.flags.config === 'string') {
+      raw = readConfigToml(p.flags.config);
+      // log = "json" counts for the file's own errors too (a service's journal keeps JSON lines).
+      if (p.flags.json === undefined && raw.doc.log === 'json') log.json = true;
+    }
+    const opts = await gatewayOptions(p, raw);
+    log.json = opts.json;
+    return await serve(opts, log);
   } catch (e) {
-    await gw.close();
-    throw e;
+    // Without JSON, the CLI prints the error (name, hint, fix) on stderr; with it, one JSON line.
+    if (!log.json) throw e;
+    const ce = toCliError(e);
+    log('error', 'fatal', ce.message, { error: errorJson(ce) });
+    return ce.exit;
   }
-  // performance.now() counts from process start: the figure includes module loading.
-  print({ event: 'node', peerId: node.peerId, addrs: node.addrs(), sinceStartMs: Math.round(performance.now()) },
-    `mesh node ${node.peerId}\n${node.addrs().map((a) => `  ${a}`).join('\n')}`);
+}
 
-  const sig = await waitForSignal();
-  print({ event: 'stopping', signal: sig }, `${sig}: stopping`);
-  await gw.close();
-  await node.stop();
-  return 0;
+/** The Prometheus endpoint of `metrics = "host:port"` (src/gateway/metrics.ts, docs/gateway.md §7). */
+async function startMetrics(gw: Gateway, address: string, log: EventLog): Promise<{ close(): Promise<void> }> {
+  const { serveMetrics } = await import('../../gateway/index.ts');
+  let m;
+  try {
+    m = await serveMetrics(gw, address);
+  } catch (e) {
+    throw new CliError(`metrics = "${address}": ${(e as Error).message}`, {
+      name: 'MetricsUnavailable',
+      fix: 'another process listens there (a second gateway?): give another port, or leave metrics out',
+    });
+  }
+  log('info', 'metrics', `metrics on ${m.url}/metrics`, { url: m.url });
+  return m;
+}
+
+/** The names this node provides (the gateway's proxies): its /cell/rpc/1/<name> protocols. */
+async function providedNames(node: MeshNode): Promise<string[]> {
+  const { RPC_PROTOCOL } = await import('../../mesh/index.ts');
+  const prefix = `${RPC_PROTOCOL}/`;
+  return (node.libp2p.getProtocols() as string[]).filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length));
+}
+
+/**
+ * Withdraw every name: the protocols are unhandled, so new streams are refused and identify tells
+ * the connected peers (their lookups stop listing this node). Streams already open keep working.
+ * Provider records already in the DHT expire on their own (kad-dht has no removal).
+ */
+async function withdraw(node: MeshNode, names: string[]): Promise<void> {
+  const { rpcProtocol } = await import('../../mesh/index.ts');
+  await node.libp2p.unhandle(names.map(rpcProtocol)).catch(() => {});
+}
+
+/** Calls in flight through this node's proxies (streams until their end). */
+function inFlight(node: MeshNode, names: string[]): number {
+  let n = 0;
+  for (const name of names) n += node.localLoad(name)?.inFlight ?? 0;
+  return n;
+}
+
+async function serve(opts: GatewayRunOptions, log: EventLog): Promise<number> {
+  const signals = watchSignals(log);
+  try {
+    // Loaded here, not at the top: libp2p is optional and only this command and `cell mesh` need it.
+    const { startMeshNode } = await import('../../mesh/index.ts');
+    const { startGateway } = await import('../../gateway/index.ts');
+    if (opts.configFile !== null) log('debug', 'config', `config ${opts.configFile}`, { file: opts.configFile, devices: opts.devices.length, drainMs: opts.drainMs });
+    const nodeP = startMeshNode({
+      dir: opts.dir,
+      ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
+      bootstrap: opts.bootstrap,
+      mdns: opts.mdns,
+      quic: opts.quic,
+      dht: opts.dht,
+      relay: { client: true, server: opts.relayServer },
+      onWarning: (m) => log('warn', 'warning', m),
+    });
+    // Devices are probed while the node starts (the gateway waits for the node only to announce).
+    const gw = startGateway({
+      node: nodeP,
+      devices: opts.devices,
+      schemas: opts.schemas,
+      onEvent: (e) => log(levelOf(e.event), e.event, describeEvent(e as GatewayEventLike), e as unknown as Record<string, unknown>),
+    });
+    let node: MeshNode;
+    try {
+      node = await nodeP;
+    } catch (e) {
+      await gw.close();
+      throw e;
+    }
+    log('info', 'node', `mesh node ${node.peerId} listening on ${node.addrs().join(' ')}`, { peerId: node.peerId, addrs: node.addrs() },
+      `mesh node ${node.peerId}\n${node.addrs().map((a) => `  ${a}`).join('\n')}`);
+    let metrics: { close(): Promise<void> } | null = null;
+    try {
+      if (opts.metrics !== undefined) metrics = await startMetrics(gw, opts.metrics, log);
+    } catch (e) {
+      await gw.close();
+      await node.stop();
+      throw e;
+    }
+
+    const sig = await signals.first;
+    log('info', 'stopping', `${sig}: stopping (calls in flight get up to ${opts.drainMs} ms)`, { signal: sig, drainMs: opts.drainMs });
+    // 1. Withdraw first: no new callers find or reach this node while the calls in flight finish.
+    const names = await providedNames(node);
+    await withdraw(node, names);
+    log('info', 'withdrawn', names.length > 0 ? `withdrawn: ${names.join(', ')}` : 'nothing was announced', { cells: names });
+    // 2. Drain: wait until no call is in flight, at most drainMs (a second signal cuts it short).
+    const left = await new Promise<number>((resolve) => {
+      const deadline = setTimeout(() => { clearInterval(poll); resolve(inFlight(node, names)); }, opts.drainMs);
+      const poll = setInterval(() => {
+        if (inFlight(node, names) === 0) { clearTimeout(deadline); clearInterval(poll); resolve(0); }
+      }, 20);
+      if (inFlight(node, names) === 0) { clearTimeout(deadline); clearInterval(poll); resolve(0); }
+    });
+    log(left === 0 ? 'info' : 'warn', 'drained', left === 0 ? 'no call in flight' : `${left} call(s) still in flight after ${opts.drainMs} ms: they end Closed`, { inFlight: left });
+    // 3. Close: proxies (what is left ends Closed), ports, metrics, then the node.
+    await metrics?.close();
+    await gw.close();
+    await node.stop();
+    log('info', 'stopped', 'stopped');
+    return 0;
+  } finally {
+    signals.dispose();
+  }
 }
