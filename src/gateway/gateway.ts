@@ -13,7 +13,7 @@
 //
 // The gateway does not start or stop the mesh node: `cell gateway` (src/cli/commands/gateway.ts)
 // does, so tests and programs can put a gateway on a node that also provides its own cells.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { MeshNode, ProvidedProxy } from '../mesh/node.ts';
 import type { Link, LinkListener } from '../transports/link.ts';
 import type { CellError } from '../wire/cell-error.ts';
@@ -382,7 +382,7 @@ export function startGateway(opts: GatewayOptions): Gateway {
       });
     },
     status(): GatewayStatus {
-      const mem = process.memoryUsage.rss();
+      const mem = residentBytes();
       const n = nodeNow as GatewayMeshNode | null;
       let peers: number | null = null;
       try { peers = n?.libp2p?.getPeers().length ?? null; } catch { /* stopped */ }
@@ -410,4 +410,14 @@ export function startGateway(opts: GatewayOptions): Gateway {
       names.clear();
     },
   };
+}
+
+/** RSS in bytes; qemu-user reports 0 in /proc/self/stat (what Node reads), so fall back to VmRSS (docs/arm.md). */
+function residentBytes(): number {
+  const rss = process.memoryUsage.rss();
+  if (rss > 0 || process.platform !== 'linux') return rss;
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m !== null ? Number(m[1]) * 1024 : 0;
+  } catch { return 0; }
 }
