@@ -202,14 +202,22 @@ export class ShmLink implements Link {
   private flushPending(): void {
     const q = this.pending;
     let n = 0;
-    while (n < q.length) {
-      const f = q[n]!;
-      const off = this.tx.reserve(f.length);
-      if (off < 0) { if (off === RING_CORRUPT) { this.corrupt(this.tx.corruption); return; } break; }
-      copyBytes(f, 0, this.v.u8, off, f.length);
-      this.tx.commit(f.length);
-      this.afterCommit();
-      n++;
+    for (let armed = false; ;) {
+      while (n < q.length) {
+        const f = q[n]!;
+        const off = this.tx.reserve(f.length);
+        if (off < 0) { if (off === RING_CORRUPT) { this.corrupt(this.tx.corruption); return; } break; }
+        copyBytes(f, 0, this.v.u8, off, f.length);
+        this.tx.commit(f.length);
+        this.afterCommit();
+        n++;
+      }
+      if (n === q.length || armed) break;
+      // Full again: the consumer cleared our waiting flag when it rang, so set it again, then look
+      // once more (room made before the flag was seen rings nobody: docs/shm.md §4). Without
+      // this a producer that parks with frames still queued is never woken.
+      Atomics.store(this.v.i32, this.tx.waitingIdx, 1);
+      armed = true;
     }
     if (n > 0) q.splice(0, n);
     if (q.length > 0) return;
@@ -259,6 +267,8 @@ export class ShmLink implements Link {
 
   /** Deliver up to `max` frames in place; give the room back. Returns how many were delivered. */
   private readFrames(max: number): number {
+    // Not started (peerGone() from a worker's 'exit' before start): nobody to hand frames to.
+    if (this.handlers === null) return 0;
     const rx = this.rx;
     const u8 = this.v.u8;
     const s = this.stats;
@@ -311,7 +321,9 @@ export class ShmLink implements Link {
     this.finalErr = err;
     if (this.immediate !== null) { clearImmediate(this.immediate); this.immediate = null; }
     if (this.pending.length > 0) { this.stats.dropped += this.pending.length; this.pending.length = 0; }
-    if (err === null) {
+    // Tell the peer on a clean close, and when we close on its corruption: a thread peer has no
+    // other way to learn that this side is gone (no socket closes) and would wait forever.
+    if (err === null || err.code === ERR_LINK_SHM_CORRUPT) {
       Atomics.store(this.v.i32, this.myClosedIdx, 1);
       this.doorbell.ring();
     }
