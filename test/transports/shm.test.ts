@@ -257,6 +257,18 @@ thr('peerGone() before start() (a worker that exited before its link was used): 
   b.close();
 });
 
+thr('close() with frames queued for a peer that never reads gives up after lingerMs; the rest is counted dropped', async () => {
+  const { a, b } = threadPair({ ringBytes: 4096, lingerMs: 50 });
+  const tx = collect(a);
+  b.start({ onFrame: () => {}, onClose: () => {} });
+  b.pauseReading(); // a stopped peer: it holds the link open and reads nothing
+  for (let i = 0; i < 60; i++) a.send(makeFrame(i, 180));
+  a.close();
+  assert.is(await within(tx.closed, 10_000, 'close after the linger'), null);
+  assert.ok(a.stats.dropped > 0);
+  b.close();
+});
+
 for (const spinUs of [50, 0]) {
 thr(`a full ring (spinUs ${spinUs}): send returns false, onBackpressure once, onDrain when the reader made room, nothing lost`, async () => {
   // spinUs 0: both ends park at once, so only the waiting flag wakes the producer each time the

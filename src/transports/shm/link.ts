@@ -33,6 +33,8 @@ export interface ShmLinkOptions {
   mtu?: number;
   /** Frames delivered per turn before yielding to the event loop. @default 256 */
   maxFramesPerTurn?: number;
+  /** How long `close()` waits for a peer that does not read to make room for queued frames; then they are dropped. @default 2000 */
+  lingerMs?: number;
 }
 
 export class ShmLink implements Link {
@@ -65,6 +67,8 @@ export class ShmLink implements Link {
   private needDrain = false;
   private closing = false;
   private finalErr: CellError | null = null;
+  private lingerTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly lingerMs: number;
   private scratch = new Uint8Array(0);
   private resBuf: Uint8Array;
 
@@ -81,6 +85,7 @@ export class ShmLink implements Link {
     this.poll = opts.wake === 'poll';
     this.spinMs = (opts.spinUs ?? 50) / 1000;
     this.maxPerTurn = opts.maxFramesPerTurn ?? 256;
+    this.lingerMs = opts.lingerMs ?? 2000;
     this.myClosedIdx = (SEG_OFF_CLOSED >> 2) + side;
     this.peerClosedIdx = (SEG_OFF_CLOSED >> 2) + (1 - side);
     this.resBuf = this.v.u8;
@@ -158,7 +163,12 @@ export class ShmLink implements Link {
   /** Flush what waits for room in the ring, then close. The peer sees a clean close (LinkClosed). */
   close(): void {
     if (this.closed || this.closing) return;
-    if (this.pending.length > 0 && this.handlers !== null) { this.closing = true; return; }
+    if (this.pending.length > 0 && this.handlers !== null) {
+      // Flushed as the peer makes room; a peer that never reads (stopped) gets lingerMs.
+      this.closing = true;
+      this.lingerTimer = setTimeout(() => { this.lingerTimer = null; this.finish(null); }, this.lingerMs);
+      return;
+    }
     this.finish(null);
   }
 
@@ -320,6 +330,7 @@ export class ShmLink implements Link {
     this.closing = false;
     this.finalErr = err;
     if (this.immediate !== null) { clearImmediate(this.immediate); this.immediate = null; }
+    if (this.lingerTimer !== null) { clearTimeout(this.lingerTimer); this.lingerTimer = null; }
     if (this.pending.length > 0) { this.stats.dropped += this.pending.length; this.pending.length = 0; }
     // Tell the peer on a clean close, and when we close on its corruption: a thread peer has no
     // other way to learn that this side is gone (no socket closes) and would wait forever.
