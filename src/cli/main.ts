@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { closest, formatHelp, parseArgs } from './args.ts';
 import { CliError, errorJson, EXIT_USAGE, formatError, toCliError } from './errors.ts';
+import { commandEnded } from './exit.ts';
 import { stringify, type CommandModule, type Ctx } from './io.ts';
 import { packageRoot } from './lib-path.ts';
 
@@ -107,11 +108,24 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   }
 }
 
-/** Run as a program: set the exit code, and do not let a stray handle keep the process alive. */
+/**
+ * Run as a program: set the exit code, end what the command left running for reuse (atCommandEnd,
+ * e.g. the mesh node of `cell call <name>`), and exit once stdout and stderr are written — not
+ * when the last handle closes: a stopped libp2p node leaves ~1 s debounce timers behind, and a
+ * stray handle must not keep a finished command alive.
+ */
 export async function runCli(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const code = await main(argv);
   process.exitCode = code;
-  setTimeout(() => process.exit(code), 1000).unref();
+  await commandEnded(2000);
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+}
+
+/** Resolves when what was written to `s` so far has been handed to the OS (at once if it is closed). */
+function flushed(s: NodeJS.WriteStream): Promise<void> {
+  if (s.destroyed || !s.writable) return Promise.resolve();
+  return new Promise((resolve) => { s.write('', () => resolve()); });
 }
 
 function isEntry(): boolean {

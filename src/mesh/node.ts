@@ -118,41 +118,80 @@ export interface ProvidedProxy extends Provided {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
 
+/** The factories a node is built from; null: not loaded, since the node's options do not use it. */
 interface Libs {
   createLibp2p: Any; tcp: Any; noise: Any; yamux: Any; identify: Any; identifyPush: Any; ping: Any;
-  kadDHT: Any; passthroughMapper: Any; removePrivateAddressesMapper: Any; mdns: Any; bootstrap: Any;
-  circuitRelayTransport: Any; circuitRelayServer: Any; quic: Any | null; keys: Any; CID: Any;
+  kadDHT: Any | null; passthroughMapper: Any | null; removePrivateAddressesMapper: Any | null; mdns: Any | null; bootstrap: Any | null;
+  circuitRelayTransport: Any | null; circuitRelayServer: Any | null; quic: Any | null; keys: Any; CID: Any;
   multiaddr: Any; peerIdFromString: Any;
 }
 
-let libsP: Promise<Libs> | null = null;
-function loadLibs(warn: (m: string) => void): Promise<Libs> {
-  libsP ??= (async () => {
-    const [libp2p, tcp, noise, yamux, identify, ping, kad, mdns, bootstrap, relay, keys, cid, ma, pid] = await Promise.all([
-      import('libp2p'), import('@libp2p/tcp'), import('@chainsafe/libp2p-noise'), import('@chainsafe/libp2p-yamux'),
-      import('@libp2p/identify'), import('@libp2p/ping'), import('@libp2p/kad-dht'), import('@libp2p/mdns'),
-      import('@libp2p/bootstrap'), import('@libp2p/circuit-relay-v2'),
-      import('@libp2p/crypto/keys'), import('multiformats/cid'), import('@multiformats/multiaddr'),
-      import('@libp2p/peer-id'),
-    ]);
-    let quic: Any | null = null;
-    try { quic = (await import('@chainsafe/libp2p-quic')).quic; } catch (e) { warn(`QUIC unavailable (${(e as Error).message.split('\n')[0]}): TCP only`); }
-    return {
-      createLibp2p: libp2p.createLibp2p, tcp: tcp.tcp, noise: noise.noise, yamux: yamux.yamux,
-      identify: identify.identify, identifyPush: identify.identifyPush, ping: ping.ping,
-      kadDHT: kad.kadDHT, passthroughMapper: kad.passthroughMapper, removePrivateAddressesMapper: kad.removePrivateAddressesMapper,
-      mdns: mdns.mdns, bootstrap: bootstrap.bootstrap,
-      circuitRelayTransport: relay.circuitRelayTransport, circuitRelayServer: relay.circuitRelayServer,
-      quic, keys, CID: (cid as Any).CID, multiaddr: (ma as Any).multiaddr, peerIdFromString: (pid as Any).peerIdFromString,
-    };
-  })();
-  return libsP;
+// Every module a node may need, each imported on first use and then shared by every node of the
+// process (the module cache). A node loads only what its options switch on: no mDNS module with
+// `mdns: false`, no DHT with `dht: false`, no QUIC (a native addon that opens two UDP sockets)
+// with `quic: false`, no bootstrap module without a list. libp2p itself (~440 files, ~200 ms on a
+// 2-core x86 VM) is most of the time before a node listens (bench/gateway/RESULTS.md).
+const MODULES = {
+  libp2p: () => import('libp2p'),
+  tcp: () => import('@libp2p/tcp'),
+  noise: () => import('@chainsafe/libp2p-noise'),
+  yamux: () => import('@chainsafe/libp2p-yamux'),
+  identify: () => import('@libp2p/identify'),
+  ping: () => import('@libp2p/ping'),
+  keys: () => import('@libp2p/crypto/keys'),
+  cid: () => import('multiformats/cid'),
+  multiaddr: () => import('@multiformats/multiaddr'),
+  peerId: () => import('@libp2p/peer-id'),
+  kad: () => import('@libp2p/kad-dht'),
+  mdns: () => import('@libp2p/mdns'),
+  bootstrap: () => import('@libp2p/bootstrap'),
+  relay: () => import('@libp2p/circuit-relay-v2'),
+  quic: () => import('@chainsafe/libp2p-quic'),
+} as const;
+type ModuleName = keyof typeof MODULES;
+const modules = new Map<ModuleName, Promise<Any>>();
+function load(name: ModuleName): Promise<Any> {
+  let p = modules.get(name);
+  if (p === undefined) { p = MODULES[name](); modules.set(name, p); }
+  return p;
+}
+
+/** The modules every node needs, whatever its options. */
+const CORE: readonly ModuleName[] = ['libp2p', 'tcp', 'noise', 'yamux', 'identify', 'ping', 'keys', 'cid', 'multiaddr', 'peerId'];
+
+/** The modules a node with these options uses. */
+function wanted(opts: MeshNodeOptions): ModuleName[] {
+  const out = [...CORE];
+  if ((opts.dht ?? 'server') !== false) out.push('kad');
+  if ((opts.mdns ?? true) !== false) out.push('mdns');
+  if ((opts.bootstrap ?? []).length > 0) out.push('bootstrap');
+  const relay = { client: true, ...opts.relay };
+  if (relay.client === true || relay.server === true || relay.reserve === true) out.push('relay');
+  if (opts.quic ?? true) out.push('quic');
+  return out;
+}
+
+async function loadLibs(opts: MeshNodeOptions, warn: (m: string) => void): Promise<Libs> {
+  const want = new Set(wanted(opts));
+  const opt = (name: ModuleName): Promise<Any> | null => (want.has(name) ? load(name) : null);
+  const quicP = opt('quic')?.catch((e: Error) => { warn(`QUIC unavailable (${e.message.split('\n')[0]}): TCP only`); return null; }) ?? null;
+  const [libp2p, tcp, noise, yamux, identify, ping, keys, cid, ma, pid, kad, mdns, bootstrap, relay, quic] = await Promise.all([
+    ...CORE.map(load), opt('kad'), opt('mdns'), opt('bootstrap'), opt('relay'), quicP,
+  ]);
+  return {
+    createLibp2p: libp2p.createLibp2p, tcp: tcp.tcp, noise: noise.noise, yamux: yamux.yamux,
+    identify: identify.identify, identifyPush: identify.identifyPush, ping: ping.ping,
+    kadDHT: kad?.kadDHT ?? null, passthroughMapper: kad?.passthroughMapper ?? null, removePrivateAddressesMapper: kad?.removePrivateAddressesMapper ?? null,
+    mdns: mdns?.mdns ?? null, bootstrap: bootstrap?.bootstrap ?? null,
+    circuitRelayTransport: relay?.circuitRelayTransport ?? null, circuitRelayServer: relay?.circuitRelayServer ?? null,
+    quic: quic?.quic ?? null, keys, CID: cid.CID, multiaddr: ma.multiaddr, peerIdFromString: pid.peerIdFromString,
+  };
 }
 
 /** Start a mesh node (docs/mesh.md §1). */
 export async function startMeshNode(opts: MeshNodeOptions = {}): Promise<MeshNode> {
   const warn = opts.onWarning ?? (() => {});
-  const L = await loadLibs(warn);
+  const L = await loadLibs(opts, warn);
   const keyFile = opts.keyFile ?? (opts.dir !== undefined ? meshKeyPath(opts.dir) : undefined);
   const privateKey = keyFile !== undefined ? await loadOrCreateKey(keyFile, L.keys) : await L.keys.generateKeyPair('Ed25519');
   const wantQuic = opts.quic ?? true;
@@ -177,6 +216,10 @@ export async function startMeshNode(opts: MeshNodeOptions = {}): Promise<MeshNod
       peerInfoMapper: lan ? L.passthroughMapper : L.removePrivateAddressesMapper,
       // Queries wait for a first peer (with none, a relay search's random walk would spin).
       allowQueryWithZeroPeers: false,
+      // Every query (provide, findProviders) waits for the first self-query, which kad-dht starts
+      // 1 s after the node starts by default: a short-lived node (`cell call <name>`) lost that
+      // second on every lookup. Run it at once; it still waits for a first DHT peer.
+      initialQuerySelfInterval: 0,
     });
   }
   if (relay.server) services.relay = L.circuitRelayServer({ reservations: { applyDefaultLimit: false, maxReservations: 128 } });
@@ -537,29 +580,69 @@ export class MeshNode {
     const found = (p: ProviderInfo): void => { if (!seen.has(p.peerId)) { seen.add(p.peerId); onFound(p); } };
     if (this.localLoad(name) !== null) found({ peerId: this.peerId, addrs: this.addrs(), source: 'local' });
     const proto = rpcProtocol(name);
-    for (const peer of await this.libp2p.peerStore.all()) {
-      if (peer.protocols.includes(proto) && !peer.id.equals(this.libp2p.peerId)) {
-        found({ peerId: peer.id.toString(), addrs: peer.addresses.map((a: Any) => a.multiaddr.toString()), source: 'peer' });
+    // A peer identified while the DHT lookup runs counts at once (a bootstrap peer that connected
+    // just before the lookup: its identify answer often lands between the store scan and the DHT).
+    const onIdentify = (ev: CustomEvent): void => {
+      const d = ev.detail as { peerId: Any; protocols: string[]; listenAddrs: Any[] };
+      if (d.protocols.includes(proto) && !d.peerId.equals(this.libp2p.peerId)) {
+        found({ peerId: d.peerId.toString(), addrs: d.listenAddrs.map((a: Any) => a.toString()), source: 'peer' });
       }
-    }
-    if (opts.dht === false || this.libp2p.services.dht === undefined) return;
-    const signals = [AbortSignal.timeout(Math.ceil(opts.timeoutMs ?? 5000))];
-    if (opts.signal !== undefined) signals.push(opts.signal);
-    const signal = AbortSignal.any(signals);
+    };
+    const useDht = opts.dht !== false && this.libp2p.services.dht !== undefined;
+    if (useDht) this.libp2p.addEventListener('peer:identify', onIdentify);
     try {
-      for await (const p of this.libp2p.contentRouting.findProviders(this.cid(name, opts.schema), { signal })) {
-        if (p.id.equals(this.libp2p.peerId)) continue;
-        found({ peerId: p.id.toString(), addrs: p.multiaddrs.map((m: Any) => m.toString()), source: 'dht' });
+      for (const peer of await this.libp2p.peerStore.all()) {
+        if (peer.protocols.includes(proto) && !peer.id.equals(this.libp2p.peerId)) {
+          found({ peerId: peer.id.toString(), addrs: peer.addresses.map((a: Any) => a.multiaddr.toString()), source: 'peer' });
+        }
       }
-    } catch (e) {
-      if (!signal.aborted && !this.stopped) this.warn(`DHT lookup of "${name}" failed: ${(e as Error).message}`);
+      if (!useDht) return;
+      const signals = [AbortSignal.timeout(Math.ceil(opts.timeoutMs ?? 5000))];
+      if (opts.signal !== undefined) signals.push(opts.signal);
+      const signal = AbortSignal.any(signals);
+      try {
+        for await (const p of this.libp2p.contentRouting.findProviders(this.cid(name, opts.schema), { signal })) {
+          if (p.id.equals(this.libp2p.peerId)) continue;
+          found({ peerId: p.id.toString(), addrs: p.multiaddrs.map((m: Any) => m.toString()), source: 'dht' });
+        }
+      } catch (e) {
+        if (!signal.aborted && !this.stopped) this.warn(`DHT lookup of "${name}" failed: ${(e as Error).message}`);
+      }
+    } finally {
+      if (useDht) this.libp2p.removeEventListener('peer:identify', onIdentify);
     }
+  }
+
+  /**
+   * While a lookup runs, dial every 100 ms the bootstrap peers this node has no connection to: one
+   * that was not listening yet when this node started (a gateway started at the same moment as
+   * `cell call`) is reached as soon as it is. Returns the function that stops it.
+   */
+  private redialBootstrap(): () => void {
+    const list = this.opts.bootstrap ?? [];
+    if (list.length === 0) return () => {};
+    const dialing = new Set<string>();
+    const tick = (): void => {
+      if (this.stopped) return;
+      for (const a of list) {
+        if (dialing.has(a)) continue;
+        let ma: Any, id: string | undefined;
+        try { ma = this.libs.multiaddr(a); id = ma.getComponents().findLast((c: Any) => c.name === 'p2p')?.value; } catch { continue; }
+        if (id !== undefined && this.libp2p.getConnections(this.libs.peerIdFromString(id)).length > 0) continue;
+        dialing.add(a);
+        this.libp2p.dial(ma, { signal: AbortSignal.timeout(2000) }).catch(() => {}).finally(() => dialing.delete(a));
+      }
+    };
+    const timer = setInterval(tick, 100);
+    timer.unref?.();
+    return () => clearInterval(timer);
   }
 
   /**
    * A raw Link to the best provider of `name` right now (tools: `cell call <name>`): find providers,
    * probe them all, open a `/cell/rpc/1/<name>` stream on the lowest RTT × load; look again until
-   * `timeoutMs`. Rejects Unavailable (401) with `detail.cause` 600 (none found) or 601 (none answered).
+   * `timeoutMs`, dialling meanwhile the bootstrap peers that are not connected (redialBootstrap).
+   * Rejects Unavailable (401) with `detail.cause` 600 (none found) or 601 (none answered).
    */
   async bestLink(name: string, opts: { timeoutMs?: number } = {}): Promise<Link> {
     const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -567,24 +650,29 @@ export class MeshNode {
     const tried = new Set<string>();
     let found = false;
     let last: unknown = null;
-    while (performance.now() < deadline) {
-      const left = Math.max(1, deadline - performance.now());
-      const cands: ProviderInfo[] = [];
-      await this.findProviders(name, (p) => cands.push(p), { timeoutMs: Math.min(left, 3000) });
-      if (cands.length > 0) found = true;
-      const probed = await Promise.all(cands.map(async (p) => {
-        try {
-          const r = await this.probe(p.peerId, name, { timeoutMs: Math.min(left, 2000) });
-          return r.load !== null && r.load.up ? { p, score: (r.rttMs + 0.05) * (1 + r.load.inFlight / Math.max(1, r.load.connections * 16)) } : null;
-        } catch (e) { last = e; return null; }
-      }));
-      const ranked = probed.filter((x): x is { p: ProviderInfo; score: number } => x !== null).sort((x, y) => x.score - y.score);
-      for (const { p } of ranked) {
-        tried.add(p.peerId);
-        if (p.peerId === this.peerId) { const l = this.localLink(name); if (l !== null) return l; continue; }
-        try { return await this.openLink(p.peerId, name, { timeoutMs: Math.max(1, deadline - performance.now()) }); } catch (e) { last = e; }
+    const stopRedial = this.redialBootstrap();
+    try {
+      while (performance.now() < deadline) {
+        const left = Math.max(1, deadline - performance.now());
+        const cands: ProviderInfo[] = [];
+        await this.findProviders(name, (p) => cands.push(p), { timeoutMs: Math.min(left, 3000) });
+        if (cands.length > 0) found = true;
+        const probed = await Promise.all(cands.map(async (p) => {
+          try {
+            const r = await this.probe(p.peerId, name, { timeoutMs: Math.min(left, 2000) });
+            return r.load !== null && r.load.up ? { p, score: (r.rttMs + 0.05) * (1 + r.load.inFlight / Math.max(1, r.load.connections * 16)) } : null;
+          } catch (e) { last = e; return null; }
+        }));
+        const ranked = probed.filter((x): x is { p: ProviderInfo; score: number } => x !== null).sort((x, y) => x.score - y.score);
+        for (const { p } of ranked) {
+          tried.add(p.peerId);
+          if (p.peerId === this.peerId) { const l = this.localLink(name); if (l !== null) return l; continue; }
+          try { return await this.openLink(p.peerId, name, { timeoutMs: Math.max(1, deadline - performance.now()) }); } catch (e) { last = e; }
+        }
+        await new Promise((r) => setTimeout(r, Math.min(250, Math.max(1, deadline - performance.now()))));
       }
-      await new Promise((r) => setTimeout(r, Math.min(250, Math.max(1, deadline - performance.now()))));
+    } finally {
+      stopRedial();
     }
     const why = found ? `no provider of "${name}" answered` : `no provider of "${name}" found`;
     throw new CellError(ERR_RPC_UNAVAILABLE, `${why} within ${timeoutMs} ms`, { cell: name, cause: found ? ERR_MESH_DIAL_FAILED : ERR_MESH_NO_PROVIDERS, tried: [...tried], ...(last !== null ? { last: (last as Error).message } : {}) });

@@ -97,6 +97,32 @@ byName('no provider: connect rejects Unavailable (401) with cause MeshNoProvider
   }
 });
 
+byName('bestLink dials a bootstrap peer again when it was not up at start (a gateway still starting)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cell-mesh-redial-'));
+  const nodes: MeshNode[] = [];
+  try {
+    // The provider's PeerId (its key file) and a port, both known before it listens.
+    const first = await meshNode({ dir });
+    const id = first.peerId;
+    const port = Number(first.addrs()[0]!.split('/')[4]);
+    await first.stop();
+    const caller = await meshNode({ bootstrap: [`/ip4/127.0.0.1/tcp/${port}/p2p/${id}`], dht: 'client' });
+    nodes.push(caller);
+    assert.is(caller.libp2p.getPeers().length, 0, 'the dial at start found nobody');
+    const linkP = caller.bestLink('thermo', { timeoutMs: 20_000 });
+    const provider = await meshNode({ dir, listen: [`/ip4/127.0.0.1/tcp/${port}`] });
+    nodes.push(provider);
+    await provider.provide(Thermo, thermoImpl());
+    const client = await connect(Thermo, await linkP);
+    assert.is((await client.read({ channel: 4 })).channel, 4);
+    assert.ok(caller.libp2p.getPeers().some((p: { toString(): string }) => p.toString() === id));
+    await client.close();
+  } finally {
+    await stopAll(nodes);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 byName('a provider with another schema is skipped; calls it cannot answer fail locally', async () => {
   const nodes = await meshNodes(2);
   const [a, b] = nodes as [MeshNode, MeshNode];

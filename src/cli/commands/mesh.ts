@@ -12,6 +12,7 @@
 import type { CommandSpec, Parsed } from '../args.ts';
 import { CliError, EXIT_USAGE } from '../errors.ts';
 import { bool, num, str, strs, stringify, type Ctx } from '../io.ts';
+import { atCommandEnd } from '../exit.ts';
 import type { Link } from '../../transports/link.ts';
 import type { MeshNode, MeshNodeOptions } from '../../mesh/index.ts';
 
@@ -100,7 +101,11 @@ let idleTimer: ReturnType<typeof setTimeout> | null = null;
  */
 export async function openMeshLink(name: string, timeoutMs = Number(process.env.CELL_MESH_TIMEOUT_MS ?? 5000)): Promise<Link> {
   if (idleTimer !== null) { clearTimeout(idleTimer); idleTimer = null; }
-  session ??= start(clientNodeOptions());
+  if (session === null) {
+    session = start(clientNodeOptions());
+    // When the command is done, stop the node at once rather than after the idle delay.
+    atCommandEnd(closeMeshSession);
+  }
   const node = await session;
   openLinks++;
   let link: Link;
@@ -127,6 +132,15 @@ function released(): void {
   const s = session;
   idleTimer = setTimeout(() => { idleTimer = null; if (openLinks === 0 && session === s) { session = null; void s.then((n) => n.stop()); } }, 300);
   idleTimer.unref?.();
+}
+
+/** Stop the node of openMeshLink now (links still open are closed with it). For the end of a command. */
+export async function closeMeshSession(): Promise<void> {
+  if (idleTimer !== null) { clearTimeout(idleTimer); idleTimer = null; }
+  const s = session;
+  session = null;
+  if (s === null) return;
+  try { await (await s).stop(); } catch { /* it never started: nothing to stop */ }
 }
 
 // ---- cell status --mesh -----------------------------------------------------------------------
