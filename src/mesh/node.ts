@@ -174,7 +174,7 @@ function wanted(opts: MeshNodeOptions): ModuleName[] {
 async function loadLibs(opts: MeshNodeOptions, warn: (m: string) => void): Promise<Libs> {
   const want = new Set(wanted(opts));
   const opt = (name: ModuleName): Promise<Any> | null => (want.has(name) ? load(name) : null);
-  const quicP = opt('quic')?.catch((e: Error) => { warn(`QUIC unavailable (${e.message.split('\n')[0]}): TCP only`); return null; }) ?? null;
+  const quicP = opt('quic')?.catch((e: Error) => { warn(quicUnavailable(e)); return null; }) ?? null;
   const [libp2p, tcp, noise, yamux, identify, ping, keys, cid, ma, pid, kad, mdns, bootstrap, relay, quic] = await Promise.all([
     ...CORE.map(load), opt('kad'), opt('mdns'), opt('bootstrap'), opt('relay'), quicP,
   ]);
@@ -762,4 +762,16 @@ export class MeshNode {
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   let t: ReturnType<typeof setTimeout> | undefined;
   return Promise.race([p, new Promise<undefined>((r) => { t = setTimeout(() => r(undefined), ms); })]).finally(() => clearTimeout(t));
+}
+
+/**
+ * The warning when the QUIC module does not load. Its own text ("npm has a bug related to
+ * optional dependencies…") is wrong advice where no build exists for the CPU (armv7).
+ */
+function quicUnavailable(e: Error): string {
+  const m = e.message.split('\n')[0]!;
+  const why = /Cannot find native binding|Cannot find module/.test(m)
+    ? `no native build of @chainsafe/libp2p-quic installed for ${process.platform}-${process.arch}; it ships x64 and arm64 builds only`
+    : m;
+  return `QUIC unavailable (${why}): TCP only`;
 }
