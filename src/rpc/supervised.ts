@@ -240,6 +240,20 @@ export class Supervisor<D extends CellDef> implements SourceHost {
     return this.waitUp(now() + timeoutMs, undefined, Number.isFinite(timeoutMs) ? timeoutMs : undefined).then(() => undefined);
   }
 
+  /**
+   * What a `connect…()` does before handing out its client: wait up to `openTimeoutMs` for the
+   * first connection (0: not at all); on failure close everything and rethrow (Unavailable).
+   */
+  async opened(openTimeoutMs: number): Promise<void> {
+    if (openTimeoutMs <= 0) return;
+    try {
+      await this.whenReady(openTimeoutMs);
+    } catch (e) {
+      await this.close(false);
+      throw e;
+    }
+  }
+
   // ---- calls -----------------------------------------------------------------------------
 
   call(i: number, req: unknown, o: CallOptions | undefined, attempt: number, untilMs?: number): Promise<unknown> {

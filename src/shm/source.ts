@@ -123,14 +123,6 @@ export async function connectLocalClient<D extends CellDef>(def: D, socketPath: 
   const source = new LocalConnectionSource(def, socketPath, opts);
   const sup = new Supervisor(def, source, { whileDown: opts.whileDown ?? 'wait', retry: opts.retry ?? 'none', ...(opts.waitMs !== undefined ? { waitMs: opts.waitMs } : {}), ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}), what: `the client of ${socketPath}` });
   const client = sup.facade({ source });
-  const openTimeoutMs = opts.openTimeoutMs ?? 5000;
-  if (openTimeoutMs > 0) {
-    try {
-      await sup.whenReady(openTimeoutMs);
-    } catch (e) {
-      await sup.close(false);
-      throw e;
-    }
-  }
+  await sup.opened(opts.openTimeoutMs ?? 5000);
   return client;
 }

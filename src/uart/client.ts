@@ -124,14 +124,6 @@ export async function connectUart<D extends CellDef>(def: D, opts: UartClientOpt
     get linkStats() { return source.sessions.port?.stats ?? null; },
     sessions: source.sessions,
   });
-  const openTimeoutMs = opts.openTimeoutMs ?? 10_000;
-  if (openTimeoutMs > 0) {
-    try {
-      await sup.whenReady(openTimeoutMs);
-    } catch (e) {
-      await sup.close(false);
-      throw e;
-    }
-  }
+  await sup.opened(opts.openTimeoutMs ?? 10_000);
   return client;
 }
