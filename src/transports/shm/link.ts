@@ -9,7 +9,7 @@
 // and waits for the doorbell. Sending a frame while parked starts a new spin, because an answer
 // is likely. `wake: 'poll'` never parks (lowest latency; the thread stays busy).
 // Sending: `send` copies into the ring, `reserve`/`commit` let the rpc layer encode in place.
-// When the ring is full, frames wait in a local queue, `send` returns false (the Link
+// When the ring is full, frames wait in a local queue (copied into one growable buffer), `send` returns false (the Link
 // backpressure contract), the producer's waiting flag asks the consumer to ring when it has made
 // room, and `onDrain` follows once the queue is empty.
 // Faults: a record or index out of range closes the link with LinkShmCorrupt (504), counted in
@@ -23,6 +23,7 @@ import type { ShmDoorbell } from './doorbell.ts';
 import { ringMaxFrame, ringOffset, SEG_OFF_CLOSED } from './layout.ts';
 import { RING_CORRUPT, RingReader, RingWriter, segmentViews, type SegmentViews } from './ring.ts';
 import type { ShmSegment } from './segment.ts';
+import { SpillQueue } from './spill.ts';
 
 export interface ShmLinkOptions {
   /** 'park' (default): poll for `spinUs` after traffic, then sleep until the doorbell. 'poll': never sleep. */
@@ -63,7 +64,7 @@ export class ShmLink implements Link {
   private parked = false;
   private readPaused = false;
   private lastActiveMs = 0;
-  private readonly pending: Uint8Array[] = [];
+  private readonly pending: SpillQueue;
   private needDrain = false;
   private closing = false;
   private finalErr: CellError | null = null;
@@ -86,6 +87,7 @@ export class ShmLink implements Link {
     this.spinMs = (opts.spinUs ?? 50) / 1000;
     this.maxPerTurn = opts.maxFramesPerTurn ?? 256;
     this.lingerMs = opts.lingerMs ?? 2000;
+    this.pending = new SpillQueue(2 * ring);
     this.myClosedIdx = (SEG_OFF_CLOSED >> 2) + side;
     this.peerClosedIdx = (SEG_OFF_CLOSED >> 2) + (1 - side);
     this.resBuf = this.v.u8;
@@ -120,7 +122,7 @@ export class ShmLink implements Link {
       }
       if (off === RING_CORRUPT) { this.corrupt(this.tx.corruption); return false; }
     }
-    return this.enqueue(frame.slice(0, len));
+    return this.enqueue(frame, len);
   }
 
   reserve(maxLen: number): number {
@@ -147,7 +149,7 @@ export class ShmLink implements Link {
       return true;
     }
     this.resBuf = this.v.u8;
-    return this.enqueue(this.scratch.slice(0, len));
+    return this.enqueue(this.scratch, len);
   }
 
   pauseReading(): void {
@@ -197,9 +199,9 @@ export class ShmLink implements Link {
   }
 
   /** The ring is full: keep the frame until the consumer makes room (it rings: our waiting flag). */
-  private enqueue(copy: Uint8Array): boolean {
+  private enqueue(frame: Uint8Array, len: number): boolean {
     const first = this.pending.length === 0;
-    this.pending.push(copy);
+    this.pending.push(frame, 0, len);
     if (first) {
       Atomics.store(this.v.i32, this.tx.waitingIdx, 1);
       this.flushPending(); // room may have appeared between the full ring and the flag (docs/shm.md §4)
@@ -211,25 +213,23 @@ export class ShmLink implements Link {
 
   private flushPending(): void {
     const q = this.pending;
-    let n = 0;
     for (let armed = false; ;) {
-      while (n < q.length) {
-        const f = q[n]!;
-        const off = this.tx.reserve(f.length);
+      while (q.length > 0) {
+        const len = q.firstLen();
+        const off = this.tx.reserve(len);
         if (off < 0) { if (off === RING_CORRUPT) { this.corrupt(this.tx.corruption); return; } break; }
-        copyBytes(f, 0, this.v.u8, off, f.length);
-        this.tx.commit(f.length);
+        copyBytes(q.bytes, q.firstOff(), this.v.u8, off, len);
+        this.tx.commit(len);
+        q.shift();
         this.afterCommit();
-        n++;
       }
-      if (n === q.length || armed) break;
+      if (q.length === 0 || armed) break;
       // Full again: the consumer cleared our waiting flag when it rang, so set it again, then look
       // once more (room made before the flag was seen rings nobody: docs/shm.md §4). Without
       // this a producer that parks with frames still queued is never woken.
       Atomics.store(this.v.i32, this.tx.waitingIdx, 1);
       armed = true;
     }
-    if (n > 0) q.splice(0, n);
     if (q.length > 0) return;
     Atomics.store(this.v.i32, this.tx.waitingIdx, 0);
     if (this.closing) { this.finish(null); return; }
@@ -331,7 +331,7 @@ export class ShmLink implements Link {
     this.finalErr = err;
     if (this.immediate !== null) { clearImmediate(this.immediate); this.immediate = null; }
     if (this.lingerTimer !== null) { clearTimeout(this.lingerTimer); this.lingerTimer = null; }
-    if (this.pending.length > 0) { this.stats.dropped += this.pending.length; this.pending.length = 0; }
+    if (this.pending.length > 0) { this.stats.dropped += this.pending.length; this.pending.clear(); }
     // Tell the peer on a clean close, and when we close on its corruption: a thread peer has no
     // other way to learn that this side is gone (no socket closes) and would wait forever.
     if (err === null || err.code === ERR_LINK_SHM_CORRUPT) {
