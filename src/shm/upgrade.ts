@@ -17,7 +17,7 @@ import {
 } from '../wire/layouts.ts';
 import type { Link, LinkCapabilities, LinkHandlers, LinkStats } from '../transports/link.ts';
 import { ShmLink, type ShmLinkOptions } from '../transports/shm/link.ts';
-import type { ShmDoorbell } from '../transports/shm/doorbell.ts';
+import { ringFrame, type ShmDoorbell } from '../transports/shm/doorbell.ts';
 import { ringMaxFrame } from '../transports/shm/layout.ts';
 import {
   createProcessSegment, openProcessSegment, unlinkSegment, type SegmentOptions, type ShmSegment,
@@ -67,11 +67,13 @@ function readOffer(buf: Uint8Array, off: number, len: number): { ringBytes: numb
   const body = helloExtension(buf, at, end, HELLO_EXT_SHM_OFFER);
   if (body < 0 || body >= end) return null;
   const n = readU16LE(buf, body - 2);
-  if (n < SHM_OFFER_OFF_NAME || SHM_OFFER_OFF_NAME + buf[body + SHM_OFFER_OFF_NAME_LEN]! > n) return null;
+  if (n < SHM_OFFER_OFF_NAME) return null;
+  const nameEnd = body + SHM_OFFER_OFF_NAME + buf[body + SHM_OFFER_OFF_NAME_LEN]!;
+  if (nameEnd > body + n) return null;
   return {
     ringBytes: readU32LE(buf, body + SHM_OFFER_OFF_RING_BYTES),
     epoch: readU32LE(buf, body + SHM_OFFER_OFF_EPOCH),
-    name: dec.decode(buf.subarray(body + SHM_OFFER_OFF_NAME, body + SHM_OFFER_OFF_NAME + buf[body + SHM_OFFER_OFF_NAME_LEN]!)),
+    name: dec.decode(buf.subarray(body + SHM_OFFER_OFF_NAME, nameEnd)),
   };
 }
 
@@ -284,7 +286,7 @@ export class ShmUpgradeLink implements Link {
   private bell(): ShmDoorbell {
     return {
       start: (onRing, onGone) => { this.bellRing = onRing; this.bellGone = onGone; },
-      ring: () => { this.socket.send(RING); },
+      ring: () => { this.socket.send(ringFrame()); },
       close: () => { this.socket.close(); },
     };
   }
@@ -305,6 +307,3 @@ export class ShmUpgradeLink implements Link {
     this.handlers?.onClose(err);
   }
 }
-
-/** A doorbell ring: any frame will do; a bare PING on the link channel. */
-const RING = linkOpFrame(0);

@@ -5,7 +5,7 @@
 // Atomics.wait/notify do not cross processes (V8 emulates them per process).
 import { CellError } from '../../wire/cell-error.ts';
 import { ERR_LINK_CLOSED } from '../../wire/errors.ts';
-import { Header, HEADER_BYTES, KIND_PING, writeHeader } from '../../wire/header.ts';
+import { CHANNEL_LINK, Header, HEADER_BYTES, KIND_PING, writeHeader } from '../../wire/header.ts';
 import type { Link } from '../link.ts';
 import { SEG_BELL_STRIDE, SEG_OFF_BELL } from './layout.ts';
 
@@ -77,12 +77,12 @@ export class ThreadDoorbell implements ShmDoorbell {
   };
 }
 
-/** The frame a link doorbell sends: a bare PING header. Its content is never read. */
+/** The frame a link doorbell sends: a bare PING on the link channel (docs/shm.md §5). Its content is never read. */
 const RING_FRAME = ((): Uint8Array => {
   const f = new Uint8Array(HEADER_BYTES);
   const h = new Header();
   h.kind = KIND_PING;
-  h.channel = 1;
+  h.channel = CHANNEL_LINK;
   writeHeader(h, f, 0);
   return f;
 })();
@@ -107,7 +107,7 @@ export class LinkDoorbell implements ShmDoorbell {
   }
 }
 
-/** @internal For doorbells built into another link (the socket upgrade): the bytes of one ring. */
+/** @internal The bytes of one ring, for doorbells built into another link (the socket upgrade). */
 export function ringFrame(): Uint8Array {
   return RING_FRAME;
 }
