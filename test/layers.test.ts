@@ -1,5 +1,5 @@
 // The floors of src/ import one way only (README "What is where"; ../shared BRIEF "Layers"):
-//   wire ← framing, codec ← transports ← rpc ← uart, can, shm, mesh, flash ← gateway ← cli
+//   wire ← framing, codec ← secure ← transports ← rpc ← uart, can, shm, mesh, flash ← gateway ← cli
 // Every import between two folders of src/ — static, re-export, `import type` and dynamic
 // `import('…')` alike — must point to a lower floor; and the folders must not form a circle.
 import { suite } from 'uvu';
@@ -15,6 +15,7 @@ const src = join(root, 'src');
 export const FLOORS: Readonly<Record<string, number>> = {
   wire: 0,
   framing: 1, codec: 1,
+  secure: 1.5, // link security: builds on framing (the provisioning record's CRC)
   transports: 2,
   rpc: 3,
   uart: 4, can: 4, shm: 4, mesh: 4, flash: 4,

@@ -17,13 +17,16 @@ import { connectablePath } from './run-files.ts';
 export type Target =
   | { readonly kind: 'unix'; readonly path: string; readonly dir?: string; readonly text: string }
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number; readonly text: string }
-  | { readonly kind: 'uart'; readonly path: string; readonly baudRate: number; readonly text: string }
+  | { readonly kind: 'uart'; readonly path: string; readonly baudRate: number; readonly text: string; readonly keyFiles?: readonly string[] }
   | { readonly kind: 'mesh'; readonly name: string; readonly text: string };
 
-/** A device on a serial port (`--port /dev/ttyUSB0 [--baud 115200]`): COBS + CRC frames (docs/uart.md). */
-export function uartTarget(path: string, baudRate = 115200): Target {
+/**
+ * A device on a serial port (`--port /dev/ttyUSB0 [--baud 115200] [--key FILE]...`): COBS + CRC
+ * frames (docs/uart.md), sealed when key files are given (docs/security.md).
+ */
+export function uartTarget(path: string, baudRate = 115200, keyFiles: readonly string[] = []): Target {
   if (!(Number.isInteger(baudRate) && baudRate > 0)) throw new CliError(`--baud must be a positive integer, got ${baudRate}`, { exit: 2, name: 'BadTarget' });
-  return { kind: 'uart', path, baudRate, text: path };
+  return { kind: 'uart', path, baudRate, text: path, ...(keyFiles.length > 0 ? { keyFiles } : {}) };
 }
 
 export function resolveTarget(text: string): Target {
@@ -90,16 +93,49 @@ export async function openLink(t: Target, o: OpenLinkOptions = {}): Promise<Link
 /** Open a serial port target (serialport is loaded only here, on first use). LinkIo → Unavailable. */
 async function openSerial(t: Extract<Target, { kind: 'uart' }>): Promise<Link> {
   const { openUart } = await import('../transports/uart.ts');
+  // Key files first: a bad one is a usage error, before the port is touched.
+  const keys = t.keyFiles !== undefined ? await loadKeys(t.keyFiles) : null;
   // serialport takes an exclusive lock: a port still being released by the previous command (its
   // close drains and closes asynchronously) fails "Cannot lock port" for a moment — retry ~2 s.
   const until = Date.now() + 2000;
   for (;;) {
     try {
-      return await openUart({ path: t.path, baudRate: t.baudRate });
+      const port = await openUart({ path: t.path, baudRate: t.baudRate });
+      return keys === null ? port : await openSecure(port, keys, t);
     } catch (e) {
+      if (e instanceof CliError) throw e;
       if (!/lock/i.test((e as Error).message) || Date.now() > until) return serialOpenFailed(t, e);
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+}
+
+async function loadKeys(files: readonly string[]): Promise<import('../transports/secure-keys.ts').KeyRing> {
+  const { KeyRing } = await import('../transports/secure-keys.ts');
+  try {
+    return KeyRing.fromFiles(files);
+  } catch (e) {
+    throw new CliError((e as Error).message, { code: (e as { code?: number }).code ?? 807, exit: 2, fix: 'create one with `cell keys fleet` / `cell keys device`, and keep it mode 0600' });
+  }
+}
+
+/**
+ * Seal the port (docs/security.md §3): resolves once the device's ACCEPT verified, so a wrong or
+ * missing key is reported as such instead of as a missing HELLO.
+ */
+async function openSecure(port: Link, keys: import('../transports/secure-keys.ts').KeyRing, t: Extract<Target, { kind: 'uart' }>): Promise<Link> {
+  const { SecureLink } = await import('../transports/secure-link.ts');
+  const link = new SecureLink(port, { role: 'host', keys });
+  try {
+    await link.open(5000);
+    return link;
+  } catch (e) {
+    link.close();
+    const code = (e as { code?: number }).code ?? 809;
+    throw new CliError(`${t.path}: ${(e as Error).message}`, {
+      code,
+      fix: code === 805 ? 'pass the key file of this device, or the fleet key it was provisioned from' : 'is the device provisioned with a key, and is it the one you passed? (`cell keys device --id ...`)',
+    });
   }
 }
 

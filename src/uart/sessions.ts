@@ -9,13 +9,27 @@ import { ERR_LINK_IO } from '../wire/errors.ts';
 import { frameKind, KIND_HELLO } from '../wire/header.ts';
 import { checkMtu, type Link, type LinkCapabilities, type LinkHandlers, type LinkListener, type LinkStats } from '../transports/link.ts';
 import { openUart, type UartLink, type UartPortOptions } from '../transports/uart.ts';
+import { SecureLink, type SecureEvent } from '../transports/secure-link.ts';
+import { KeyRing } from '../transports/secure-keys.ts';
 import { helloIsAnswer, markHelloAnswer } from '../rpc/payloads.ts';
 
 /** 'open': first time up; 'lost': went away (err says why); 'reopened': up again. */
 export type UartState = 'open' | 'lost' | 'reopened';
 export type UartStateListener = (state: UartState, err: CellError | null) => void;
 
+/**
+ * Link security on the port (docs/security.md): every frame sealed, plaintext refused.
+ * `keys`: this side opens sessions with devices (a host, a gateway): key file paths or a KeyRing.
+ * `record` + `bootCounter`: this side is the device (its 64-byte provisioning record; a boot
+ * counter that never repeats, e.g. from `nextBootCounter`).
+ */
+export type UartSecurity =
+  | { readonly keys: KeyRing | readonly string[]; readonly deviceId?: string; readonly rekeyAfterFrames?: number; readonly onEvent?: (e: SecureEvent) => void }
+  | { readonly record: Uint8Array; readonly bootCounter: number; readonly onEvent?: (e: SecureEvent) => void };
+
 export interface UartSessionsOptions extends UartPortOptions {
+  /** Seal every frame on this port (docs/security.md). @default none: plaintext */
+  security?: UartSecurity;
   /** Reopen the port after it was lost. false: one port session, then `closed` resolves. @default true */
   reconnect?: boolean;
   /** How often to look for the device while it is away (path check, or SerialPort.list()). @default 100 */
@@ -61,6 +75,11 @@ export class UartSessions implements LinkListener {
   readonly isListener = true as const;
   /** The port link now open, or null while the device is away. Its `stats` count line errors. */
   port: UartLink | null = null;
+  /** The secured link over the port now open (security configured), or null. Its `counters` count bad tags, replays, refused plaintext. */
+  secure: SecureLink | null = null;
+  /** What sessions send on: the secured link, or the port itself. */
+  private wire: Link | null = null;
+  private readonly keyRing: KeyRing | null = null;
   /** Sessions started so far. */
   sessionCount = 0;
   /** Why the last attempt to open failed (null after a success). */
@@ -91,6 +110,9 @@ export class UartSessions implements LinkListener {
     this.intervalMs = opts.reconnectIntervalMs ?? 100;
     this.role = opts.role ?? 'server';
     this.helloWindowMs = opts.helloWindowMs ?? Math.max(500, 2 * helloTimeMs(opts));
+    const sec = opts.security;
+    // Key files are read once, here: a bad file is the caller's error, thrown now, not at every reopen.
+    if (sec !== undefined && 'keys' in sec) this.keyRing = sec.keys instanceof KeyRing ? sec.keys : KeyRing.fromFiles(sec.keys);
     let res!: () => void;
     this.closed = new Promise<void>((r) => { res = r; });
     this.closedRes = () => res();
@@ -153,11 +175,23 @@ export class UartSessions implements LinkListener {
     if (link === null) { this.timer = setTimeout(this.attempt, this.intervalMs); return; }
     this.port = link;
     this.peerMarksAnswers = false; // it may be another device (or firmware) than last time
-    link.start({ onFrame: this.onPortFrame, onClose: (err) => this.onPortClose(link, err), onDrain: this.onPortDrain });
+    const wire = this.secureWire(link);
+    this.wire = wire;
+    wire.start({ onFrame: this.onPortFrame, onClose: (err) => this.onPortClose(link, err), onDrain: this.onPortDrain });
     this.emit(this.everOpen ? 'reopened' : 'open', null);
     this.everOpen = true;
     if (this.linkFn !== null && this.session === null && !link.closed) this.newSession(null);
   };
+
+  private secureWire(link: UartLink): Link {
+    const sec = this.opts.security;
+    if (sec === undefined) { this.secure = null; return link; }
+    const s = 'keys' in sec
+      ? new SecureLink(link, { role: 'host', keys: this.keyRing!, deviceId: sec.deviceId, rekeyAfterFrames: sec.rekeyAfterFrames, onEvent: sec.onEvent })
+      : new SecureLink(link, { role: 'device', record: sec.record, bootCounter: sec.bootCounter, onEvent: sec.onEvent });
+    this.secure = s;
+    return s;
+  }
 
   private readonly onPortFrame = (buf: Uint8Array, off: number, len: number): void => {
     this.session?.frame(buf, off, len);
@@ -170,6 +204,7 @@ export class UartSessions implements LinkListener {
   private onPortClose(link: UartLink, err: CellError | null): void {
     if (this.port !== link) return;
     this.port = null;
+    this.wire = null;
     const s = this.session;
     this.session = null;
     const why = err ?? new CellError(ERR_LINK_IO, `serial port ${link.path} closed`);
@@ -181,8 +216,7 @@ export class UartSessions implements LinkListener {
   }
 
   private newSession(feed: Uint8Array | null): void {
-    const port = this.port!;
-    const s = new UartSession(this, port, feed);
+    const s = new UartSession(this, this.port!, this.wire!, feed);
     this.session = s;
     this.sessionCount++;
     this.linkFn!(s);
@@ -229,8 +263,8 @@ export class UartSession implements Link {
   private finalErr: CellError | null = null;
 
   /** @internal */
-  constructor(private readonly sup: UartSessions, private readonly port: UartLink, feed: Uint8Array | null) {
-    this.caps = port.caps;
+  constructor(private readonly sup: UartSessions, private readonly port: UartLink, private readonly wire: Link, feed: Uint8Array | null) {
+    this.caps = wire.caps;
     this.stats = port.stats;
     this.held = feed === null ? null : [feed];
     this.fed = feed !== null;
@@ -254,7 +288,7 @@ export class UartSession implements Link {
       this.ownHelloAnswer = answer;
       if (this.fed) return true; // the device just announced itself; no need for another answer
     }
-    return this.port.send(frame, len);
+    return this.wire.send(frame, len);
   }
 
   /** End this session (the port stays open; the next session starts on it). onClose(null) follows. */
@@ -308,7 +342,7 @@ export class UartSession implements Link {
     if (answer) return true; // a client's answer starts nothing (ours do not come from clients)
     if (this.gotHello) { sup.peerNewSession(this, null); return false; } // the new session's HELLO answers
     this.gotHello = true;
-    if (this.ownHelloAnswer !== null) this.port.send(this.ownHelloAnswer); // answer, as the firmware does
+    if (this.ownHelloAnswer !== null) this.wire.send(this.ownHelloAnswer); // answer, as the firmware does
     return true;
   }
 

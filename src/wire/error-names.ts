@@ -71,6 +71,17 @@ const table: ErrorInfo[] = [
   { code: E.ERR_BOOT_UNTRUSTED_KEY, name: 'BootUntrustedKey', hint: 'the image is signed by a key that is not among the trusted publisher keys' },
   { code: E.ERR_BOOT_NO_ANSWER, name: 'BootNoAnswer', hint: 'nothing answers on the boot channel: the device is off, on another port, or runs an app without the boot service' },
   { code: E.ERR_BOOT_IMAGE_SIZE, name: 'BootImageSize', hint: 'the image file is not the size its manifest states (truncated or padded)' },
+  { code: E.ERR_SECURE_BAD_TAG, name: 'SecureBadTag', hint: 'a secured frame failed its authentication tag: forged, replayed from another session, or the two ends hold different keys (check the device key or fleet key)' },
+  { code: E.ERR_SECURE_BAD_LENGTH, name: 'SecureBadLength', hint: 'a secured frame is shorter than its 12-byte trailer, or a range does not fit its buffer' },
+  { code: E.ERR_SECURE_REPLAY, name: 'SecureReplay', hint: 'a secured frame was not newer than one already accepted: replayed or duplicated, dropped' },
+  { code: E.ERR_SECURE_NO_SESSION, name: 'SecureNoSession', hint: 'a secured frame arrived while no session was open (the peer restarted): a new session is being opened' },
+  { code: E.ERR_SECURE_PLAINTEXT_REFUSED, name: 'SecurePlaintextRefused', hint: 'the link must be secured and the peer sent plaintext: give both ends the key (`--key`, docs/security.md)' },
+  { code: E.ERR_SECURE_UNKNOWN_DEVICE, name: 'SecureUnknownDevice', hint: 'no key for this device id: pass its device key file, or the fleet key it was provisioned from (`--key`)' },
+  { code: E.ERR_SECURE_LOCKOUT, name: 'SecureLockout', hint: 'too many frames with bad tags in one session: the session was dropped (an attack, or the wrong key)' },
+  { code: E.ERR_SECURE_KEY_FILE, name: 'SecureKeyFile', hint: 'the key file cannot be used: it must exist, be yours, have mode 0600 (`chmod 600 FILE`) and hold one key line (`cell key new`)' },
+  { code: E.ERR_SECURE_UNSUPPORTED_SUITE, name: 'SecureUnsupportedSuite', hint: 'the peer asked for an AEAD suite this side does not implement (suite 1 = ChaCha20-Poly1305)' },
+  { code: E.ERR_SECURE_HANDSHAKE_FAILED, name: 'SecureHandshakeFailed', hint: 'the device gave no valid session answer: is it provisioned with a key, and is it the key you passed?' },
+  { code: E.ERR_SECURE_COUNTER_EXHAUSTED, name: 'SecureCounterExhausted', hint: 'the session used up its frame counter: a new session is opened (rekey)' },
 ];
 
 const byCode = new Map<number, ErrorInfo>();

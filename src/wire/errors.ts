@@ -4,7 +4,7 @@
 // otherwise return a byte count, so a caller tests `n < 0` and reports `-n`.
 //
 // Ranges: 1xx wire, 2xx framing, 3xx codec, 4xx rpc, 5xx transport, 6xx mesh, 7xx boot/flash,
-// 1000–65535 errors declared by cells in their schema.
+// 8xx link security, 1000–65535 errors declared by cells in their schema.
 
 // 1xx — wire header
 export const ERR_WIRE_TRUNCATED: i32 = 100;
@@ -84,6 +84,30 @@ export const ERR_BOOT_BAD_SIGNATURE: i32 = 713;
 export const ERR_BOOT_UNTRUSTED_KEY: i32 = 714;
 export const ERR_BOOT_NO_ANSWER: i32 = 715;
 export const ERR_BOOT_IMAGE_SIZE: i32 = 716;
+
+// 8xx — link security (docs/security.md): sealed frames, sessions, keys
+/** A sealed frame's tag does not verify: forged, from another session, or the two ends hold different keys. */
+export const ERR_SECURE_BAD_TAG: i32 = 800;
+/** A range outside the buffer, a tag length outside 1..16, or a sealed frame shorter than its trailer. */
+export const ERR_SECURE_BAD_LENGTH: i32 = 801;
+/** A sealed frame whose counter is not newer than one already accepted: replayed or duplicated. */
+export const ERR_SECURE_REPLAY: i32 = 802;
+/** A sealed frame arrived while no session is open (the peer restarted): a new session is opened. */
+export const ERR_SECURE_NO_SESSION: i32 = 803;
+/** A plaintext frame on a link that must be secured: refused, never read (no downgrade). */
+export const ERR_SECURE_PLAINTEXT_REFUSED: i32 = 804;
+/** The device's id has no key on this host. */
+export const ERR_SECURE_UNKNOWN_DEVICE: i32 = 805;
+/** Too many bad tags in one session: the session was dropped. */
+export const ERR_SECURE_LOCKOUT: i32 = 806;
+/** A key file is unreadable, malformed, or readable by others. */
+export const ERR_SECURE_KEY_FILE: i32 = 807;
+/** The peer asked for an AEAD suite this side does not implement. */
+export const ERR_SECURE_UNSUPPORTED_SUITE: i32 = 808;
+/** No valid session answer from the device before the deadline. */
+export const ERR_SECURE_HANDSHAKE_FAILED: i32 = 809;
+/** The session's frame counter is used up: a new session must be opened. */
+export const ERR_SECURE_COUNTER_EXHAUSTED: i32 = 810;
 
 // First code a cell may declare for its own errors.
 export const ERR_APP_FIRST: i32 = 1000;

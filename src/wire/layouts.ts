@@ -115,3 +115,68 @@ export const LINK_OP_SHM_ACCEPT: u32 = 1;
 export const LINK_OP_SHM_SWITCH: u32 = 2;
 /** Server → client: the offer is refused (payload: u16 error code, then a UTF-8 reason); stay on the socket. */
 export const LINK_OP_SHM_REFUSE: u32 = 3;
+
+// ---- link security (docs/wire-format.md §7, docs/security.md) ---------------------------------
+// Opening a session: three frames of kind PING on CHANNEL_LINK, key 0, call id = the op.
+/** Device → host, plaintext: "I hold a key and no session; open one" (at boot, and for sealed frames it cannot read). */
+export const LINK_OP_SEC_REQUEST: u32 = 4;
+/** Host → device, plaintext: open a session with this host nonce. */
+export const LINK_OP_SEC_OPEN: u32 = 5;
+/** Device → host, flags AUTH, sealed with the new session key (its counter 0): the session is open. */
+export const LINK_OP_SEC_ACCEPT: u32 = 6;
+
+/** Suite 1: ChaCha20-Poly1305 (RFC 8439) with the tag cut to SEC_TAG_BYTES; 2 is kept for Ascon-AEAD128. */
+export const SEC_SUITE_CHACHA20_POLY1305: u8 = 1;
+/** Bytes a sealed frame adds after its payload: u32 counter + tag. */
+export const SEC_TRAILER_BYTES: i32 = 12;
+export const SEC_COUNTER_BYTES: i32 = 4;
+export const SEC_TAG_BYTES: i32 = 8;
+export const SEC_KEY_BYTES: i32 = 32;
+export const SEC_NONCE_BYTES: i32 = 12;
+export const SEC_DEVICE_ID_BYTES: i32 = 8;
+export const SEC_HOST_NONCE_BYTES: i32 = 8;
+/** Bad tags a session takes before it is dropped (counted as a lockout). */
+export const SEC_MAX_BAD_TAGS: u32 = 8;
+/** Nonce byte 0: who sealed the frame, so a frame reflected to its sender never verifies. */
+export const SEC_DIR_HOST_TO_DEVICE: u8 = 1;
+export const SEC_DIR_DEVICE_TO_HOST: u8 = 2;
+/** Nonce byte 1: the kind of link the session belongs to. */
+export const SEC_LINK_BYTE_STREAM: u8 = 1;
+export const SEC_LINK_CAN: u8 = 2;
+
+// REQUEST payload (10 bytes)
+//   0 1 suite   1 1 flags (0)   2 8 device id
+export const SEC_REQUEST_OFF_SUITE: i32 = 0;
+export const SEC_REQUEST_OFF_FLAGS: i32 = 1;
+export const SEC_REQUEST_OFF_DEVICE_ID: i32 = 2;
+export const SEC_REQUEST_BYTES: i32 = 10;
+
+// OPEN payload (10 bytes)
+//   0 1 suite   1 1 flags (SEC_OPEN_FLAG_*)   2 8 host nonce (random, fresh per OPEN)
+export const SEC_OPEN_OFF_SUITE: i32 = 0;
+export const SEC_OPEN_OFF_FLAGS: i32 = 1;
+export const SEC_OPEN_OFF_HOST_NONCE: i32 = 2;
+export const SEC_OPEN_BYTES: i32 = 10;
+/** OPEN flags bit 0: a rekey of a working session: the device keeps its RPC session (sends no new HELLO). */
+export const SEC_OPEN_FLAG_REKEY: u8 = 0x01;
+
+// ACCEPT payload (18 bytes, then the 12-byte trailer; authenticated, not encrypted)
+//   0 1 suite   1 1 flags (echo of OPEN's)   2 8 device id   10 4 boot counter   14 4 session number
+export const SEC_ACCEPT_OFF_SUITE: i32 = 0;
+export const SEC_ACCEPT_OFF_FLAGS: i32 = 1;
+export const SEC_ACCEPT_OFF_DEVICE_ID: i32 = 2;
+export const SEC_ACCEPT_OFF_BOOT_COUNTER: i32 = 10;
+export const SEC_ACCEPT_OFF_SESSION: i32 = 14;
+export const SEC_ACCEPT_BYTES: i32 = 18;
+
+// Provisioning record (64 bytes, written to the device's key page when it is flashed)
+//   0 4 magic "CSEC"   4 1 format (1)   5 1 suite   6 2 zero   8 8 device id   16 32 device key
+//   48 12 zero   60 4 CRC-32C of bytes 0..59
+export const SEC_PROVISION_MAGIC: u32 = 0x43455343; // "CSEC" little-endian
+export const SEC_PROVISION_FORMAT: u8 = 1;
+export const SEC_PROVISION_OFF_FORMAT: i32 = 4;
+export const SEC_PROVISION_OFF_SUITE: i32 = 5;
+export const SEC_PROVISION_OFF_DEVICE_ID: i32 = 8;
+export const SEC_PROVISION_OFF_KEY: i32 = 16;
+export const SEC_PROVISION_OFF_CRC: i32 = 60;
+export const SEC_PROVISION_BYTES: i32 = 64;

@@ -37,6 +37,7 @@ export const spec: CommandSpec = {
     port: { type: 'string', arg: 'tty', desc: 'call a device on this serial port (/dev/ttyUSB0, a pty) instead of a target' },
     baud: { type: 'number', arg: 'N', desc: 'with --port: the line rate (default 115200)' },
     schema: { type: 'string', arg: 'FILE', desc: 'with --port: the description of a device that does not serve describe' },
+    key: { type: 'string', arg: 'FILE', multiple: true, desc: 'with --port: a device or fleet key file: every frame sealed, plaintext refused (docs/security.md)' },
     'no-shm': { type: 'boolean', desc: 'a local cell: stay on the Unix socket instead of moving to shared memory (also CELL_NO_SHM=1)' },
   },
   examples: [
@@ -79,11 +80,11 @@ export async function run(p: Parsed, ctx: Ctx): Promise<number> {
   if (port !== undefined) {
     if (p.positionals.length > 2) throw new CliError(`unexpected argument "${p.positionals[2]}" (with --port: [method] [json])`, { exit: EXIT_USAGE, name: 'BadArgument' });
     [name, jsonText] = p.positionals as [string | undefined, string | undefined];
-    target = uartTarget(port, num(p, 'baud'));
+    target = uartTarget(port, num(p, 'baud'), (p.flags.key as string[] | undefined) ?? []);
     targetText = `--port ${port}`;
   } else {
     if (p.positionals.length === 0) throw new CliError('missing <target> (a cell directory, socket path or host:port; or --port /dev/ttyX)', { exit: EXIT_USAGE, name: 'BadArgument', fix: 'cell call <target> [method] [json]' });
-    if (num(p, 'baud') !== undefined || str(p, 'schema') !== undefined) throw new CliError('--baud and --schema go with --port', { exit: EXIT_USAGE, name: 'BadArgument' });
+    if (num(p, 'baud') !== undefined || str(p, 'schema') !== undefined || p.flags.key !== undefined) throw new CliError('--baud, --schema and --key go with --port', { exit: EXIT_USAGE, name: 'BadArgument' });
     [targetText, name, jsonText] = p.positionals as [string, string | undefined, string | undefined];
     target = resolveTarget(targetText);
   }
