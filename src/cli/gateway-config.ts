@@ -19,28 +19,24 @@ import type { CellDescription } from '../codec/schema-json.ts';
 import { closest, type Parsed } from './args.ts';
 import { CliError, EXIT_USAGE } from './errors.ts';
 import { checkDescription } from './remote.ts';
+import { KeyRing, readKeyFile } from '../transports/secure-keys.ts';
 
 /**
  * Keys reserved for later work: refused by name with what they will do, never silently ignored.
  * The tracker numbers of those issues are not known here yet: `issue` names the work.
  */
-export const RESERVED_KEYS: Readonly<Record<'can' | 'key', { what: string; issue: string; fix: string }>> = {
+export const RESERVED_KEYS: Readonly<Record<'can', { what: string; issue: string; fix: string }>> = {
   can: {
     what: 'CAN devices (SocketCAN, serial-line CAN adapters)',
     issue: 'issue: CAN transport',
     fix: 'remove it; attach the device over a UART ([[device]] path = "...") meanwhile',
   },
-  key: {
-    what: 'link security keys (a per-device key for authenticated UART/CAN links)',
-    issue: 'issue: link security',
-    fix: 'remove it; links are not authenticated yet (docs/gateway.md "Missing / known limits")',
-  },
 };
 
-const TOP_KEYS = ['dir', 'log', 'drain_ms', 'metrics', 'baud', 'max_frame', 'schemas', 'mesh', 'device'] as const;
+const TOP_KEYS = ['dir', 'log', 'drain_ms', 'metrics', 'baud', 'max_frame', 'key', 'schemas', 'mesh', 'device'] as const;
 const MESH_KEYS = ['listen', 'bootstrap', 'mdns', 'quic', 'dht', 'relay_server'] as const;
-const DEVICE_KEYS = ['path', 'serial', 'glob', 'name', 'baud', 'max_frame', 'schema'] as const;
-const DEVICE_RESERVED = ['key'] as const;
+const DEVICE_KEYS = ['path', 'serial', 'glob', 'name', 'baud', 'max_frame', 'schema', 'key'] as const;
+const DEVICE_RESERVED = [] as const;
 
 /** Largest `max_frame` / --max-frame (one UART frame, header included). */
 export const MAX_FRAME_LIMIT = 1 << 20;
@@ -74,6 +70,8 @@ export interface GatewayDeviceConfig {
   readonly maxFrameBytes?: number;
   /** A description file for this device's cell (absolute). */
   readonly schema?: string;
+  /** Key files (absolute) that secure this device's link (docs/security.md). */
+  readonly keyFiles?: readonly string[];
   readonly origin: Origin;
 }
 
@@ -87,6 +85,8 @@ export interface GatewayConfig {
   readonly metrics?: string;
   readonly baudRate?: number;
   readonly maxFrameBytes?: number;
+  /** Key files (absolute) that secure every device without a `key` of its own. */
+  readonly keyFiles?: readonly string[];
   readonly schemas: readonly { file: string; origin: Origin }[];
   readonly listen?: readonly string[];
   readonly bootstrap?: readonly string[];
@@ -98,10 +98,11 @@ export interface GatewayConfig {
 }
 
 /** A device as `startGateway` takes it (plus the announced name). */
-export type ConfiguredDevice =
+export type ConfiguredDevice = (
   | { path: string; serialNumber?: undefined; glob?: undefined; name?: string; baudRate?: number; maxFrameBytes?: number }
   | { serialNumber: string; path?: undefined; glob?: undefined; name?: string; baudRate?: number; maxFrameBytes?: number }
-  | { glob: string; path?: undefined; serialNumber?: undefined; baudRate?: number; maxFrameBytes?: number };
+  | { glob: string; path?: undefined; serialNumber?: undefined; baudRate?: number; maxFrameBytes?: number }
+) & { security?: { keys: KeyRing } };
 
 /** Everything `cell gateway` runs with: file and flags merged, defaults applied, schemas loaded. */
 export interface GatewayRunOptions {
@@ -410,6 +411,19 @@ export function checkGatewayConfig(raw: RawConfig, addrs: AddrChecks = basicAddr
     if (bad !== null) throw fail('metrics', bad, 'metrics = "127.0.0.1:9464" (Prometheus scrapes http://127.0.0.1:9464/metrics); leave it out for no endpoint');
   }
   const dir = str(doc, 'dir', 'dir', 'dir = "/var/lib/cell"');
+  /** `key = "file"` or `key = ["a", "b"]`: key files, each readable by us only (checked now, with the line). */
+  const keyFiles = (t: Table, key: string): string[] | undefined => {
+    const v = t.key;
+    if (v === undefined) return undefined;
+    const list = typeof v === 'string' ? [v] : Array.isArray(v) && v.every((x) => typeof x === 'string') ? v as string[] : null;
+    if (list === null || list.length === 0) throw fail(key, `must be a key file path or a list of them, not ${typeName(v)}`, 'key = "/etc/cell/fleet.key" (create it with `cell keys fleet --out /etc/cell/fleet.key`)');
+    return list.map((k) => {
+      const abs = path(k);
+      try { readKeyFile(abs); } catch (e) { throw fail(key, `${(e as Error).message}`, 'create key files with `cell keys fleet` / `cell keys device`; they must be yours and mode 0600'); }
+      return abs;
+    });
+  };
+  const topKeys = keyFiles(doc, 'key');
 
   const schemas: { file: string; origin: Origin }[] = [];
   strList(doc, 'schemas', 'schemas', '"/etc/cell/schemas/thermo.json"')?.forEach((s, i) => {
@@ -473,6 +487,7 @@ export function checkGatewayConfig(raw: RawConfig, addrs: AddrChecks = basicAddr
         seen.set(`name ${name}`, key);
       }
       const schema = str(d, 'schema', `${key}.schema`, 'schema = "/etc/cell/schemas/thermo.json"');
+      const devKeys = keyFiles(d, `${key}.key`);
       const b = baud(d, `${key}.baud`);
       const mf = maxFrame(d, `${key}.max_frame`);
       devices.push({
@@ -483,6 +498,7 @@ export function checkGatewayConfig(raw: RawConfig, addrs: AddrChecks = basicAddr
         ...(b !== undefined ? { baudRate: b } : {}),
         ...(mf !== undefined ? { maxFrameBytes: mf } : {}),
         ...(schema !== undefined ? { schema: path(schema) } : {}),
+        ...(devKeys !== undefined ? { keyFiles: devKeys } : {}),
         origin: origin(key),
       });
       if (schema !== undefined) schemas.push({ file: path(schema), origin: origin(`${key}.schema`) });
@@ -503,6 +519,7 @@ export function checkGatewayConfig(raw: RawConfig, addrs: AddrChecks = basicAddr
     ...(metrics !== undefined ? { metrics } : {}),
     ...(b !== undefined ? { baudRate: b } : {}),
     ...(mf !== undefined ? { maxFrameBytes: mf } : {}),
+    ...(topKeys !== undefined ? { keyFiles: topKeys } : {}),
     ...(listen !== undefined ? { listen } : {}),
     ...(bootstrap !== undefined ? { bootstrap } : {}),
     ...(mdns !== undefined ? { mdns } : {}),
@@ -593,10 +610,27 @@ export async function gatewayOptions(p: Parsed, raw?: RawConfig | null, addrs?: 
     const maxFrameBytes = frameFlag ?? own.maxFrameBytes ?? cfg?.maxFrameBytes;
     return { ...(baudRate !== undefined ? { baudRate } : {}), ...(maxFrameBytes !== undefined ? { maxFrameBytes } : {}) };
   };
+  // Keys: --key replaces every key of the file; else a device's own, else the file's top-level one.
+  // One KeyRing per set of files, shared by the devices (and the hot-plugged ones) that use it.
+  const rings = new Map<string, KeyRing>();
+  const ring = (files: readonly string[]): { security: { keys: KeyRing } } => {
+    const id = files.join('\0');
+    let r = rings.get(id);
+    if (r === undefined) {
+      try { r = KeyRing.fromFiles(files); } catch (e) { throw usage((e as Error).message, 'create key files with `cell keys fleet` / `cell keys device`; they must be yours and mode 0600'); }
+      rings.set(id, r);
+    }
+    return { security: { keys: r } };
+  };
+  const keyFlag = list('key').map((k) => resolve(k));
+  const secFor = (own?: readonly string[]): { security: { keys: KeyRing } } | object => {
+    const files = keyFlag.length > 0 ? keyFlag : own ?? cfg?.keyFiles;
+    return files !== undefined && files.length > 0 ? ring(files) : {};
+  };
   const devices: ConfiguredDevice[] = fromFlags
-    ? [...list('uart').map((path) => ({ path, ...line({}) })), ...list('serial').map((serialNumber) => ({ serialNumber, ...line({}) }))]
+    ? [...list('uart').map((path) => ({ path, ...line({}), ...secFor() })), ...list('serial').map((serialNumber) => ({ serialNumber, ...line({}), ...secFor() }))]
     : (cfg?.devices ?? []).map((d): ConfiguredDevice => {
-      const l = line(d);
+      const l = { ...line(d), ...secFor(d.keyFiles) };
       if (d.glob !== undefined) return { glob: d.glob, ...l };
       const name = d.name !== undefined ? { name: d.name } : {};
       return d.path !== undefined ? { path: d.path, ...name, ...l } : { serialNumber: d.serialNumber!, ...name, ...l };

@@ -20,6 +20,7 @@ import type { CellError } from '../wire/cell-error.ts';
 import { hex64 } from '../codec/canonical.ts';
 import { firstUndescribedEntry, type CellDescription } from '../codec/schema-json.ts';
 import { DeviceUpstream, type DeviceIdentity, type DeviceUpstreamOptions } from './device.ts';
+import type { SecureEvent } from '../transports/secure-link.ts';
 import { DeviceWatcher, parseDeviceGlob, type GatewayDeviceSpec, type GlobDeviceSpec, type HotplugOptions, type WatchedSpec } from './hotplug.ts';
 import { DeviceStats, LATENCY_BUCKETS_SECONDS, methodStatus, type DeviceStatsOptions, type GatewayDeviceMetrics, type GatewayStatus } from './stats.ts';
 
@@ -42,6 +43,12 @@ export type GatewayEvent =
   | { event: 'upstream'; path: string; cell: string; up: boolean; atMs: number }
   | { event: 'probe-failed'; path: string; code: number; message: string; atMs: number }
   | { event: 'error'; path: string; cell: string | null; message: string; atMs: number }
+  /**
+   * Link security of a secured device (docs/security.md): a session opened (`open`: boot counter
+   * and session number), the device asked for one (`request`), a handshake refused (unknown device,
+   * wrong key) or a session dropped after bad tags (`lockout`).
+   */
+  | { event: 'secure'; path: string; cell: string | null; what: 'open' | 'request' | 'refused' | 'lockout'; deviceId: string | null; code: number; message: string; atMs: number }
   /** A device node matching a glob (or a device with a configured serial number) appeared; it is probed next. */
   | { event: 'plugged'; path: string; match: string; message: string; atMs: number }
   /** That node disappeared: the cell is withdrawn from the mesh and the port closed. */
@@ -231,8 +238,29 @@ export function startGateway(opts: GatewayOptions): Gateway {
 
   const addDevice = (spec: DeviceUpstreamOptions, key: string, match: string, hotplug: boolean): DeviceState => {
     const stats = statsFor(key);
-    const up = new DeviceUpstream(spec);
+    const ref: { d: DeviceState | null } = { d: null }; // the device, for its security events
+    const sec = spec.security;
+    const up = new DeviceUpstream(sec === undefined ? spec : {
+      ...spec,
+      security: {
+        ...sec,
+        onEvent: (e: SecureEvent) => {
+          sec.onEvent?.(e);
+          const d = ref.d;
+          if (d === null || d.removed) return;
+          const cell = d.up.identity?.name ?? null;
+          if (e.type === 'open') {
+            emit({ event: 'secure', path: d.path, cell, what: 'open', deviceId: e.deviceId, code: 0, message: `secured session ${e.session} with device ${e.deviceId} (boot ${e.bootCounter})${e.rekey ? ', rekeyed' : ''}`, atMs: at() });
+          } else if (e.type === 'request') {
+            emit({ event: 'secure', path: d.path, cell, what: 'request', deviceId: e.deviceId, code: 0, message: `device ${e.deviceId} asks for a session (it restarted)`, atMs: at() });
+          } else {
+            emit({ event: 'secure', path: d.path, cell, what: e.type, deviceId: null, code: e.error.code, message: e.error.message, atMs: at() });
+          }
+        },
+      },
+    });
     const d: DeviceState = { up, path: up.address, key, match, hotplug, stats, provided: null, chain: Promise.resolve(), awaitingReannounce: false, removed: false };
+    ref.d = d;
     byKey.delete(key); // re-inserted last: the newest is evicted last
     byKey.set(key, d);
     states.add(d);

@@ -7,6 +7,7 @@ import { Header, KIND_REQUEST, writeHeader } from '../../src/wire/header.ts';
 import { errorTable } from '../../src/wire/error-names.ts';
 import { Ping, Reading } from '../vectors/schemas.ts';
 import { toHex } from '../helpers/hex.ts';
+import { secureExamples } from '../secure/vectors.ts';
 
 /** Hex bytes separated by spaces, in groups of the given sizes separated by two spaces. */
 function hex(b: Uint8Array, groups: number[] = []): string {
@@ -62,6 +63,19 @@ export function examples(): Record<string, string> {
     'codec-reading': hex(reading.subarray(0, rn), [4, 8, 4, 1, 1, 16]),
     'codec-ping': hex(ping.subarray(0, pn)),
     'fingerprint-reading': fingerprintExample(R.canonical, R.fingerprint),
+    ...secureDocExamples(),
+  };
+}
+
+/** The link security examples of §7 (the same bytes as test/vectors/secure-frames.json). */
+function secureDocExamples(): Record<string, string> {
+  const v = secureExamples();
+  return {
+    'secure-request': hex(v.request, [4, 4, 8, 4, 1, 1]),
+    'secure-open': hex(v.open, [4, 4, 8, 4, 1, 1]),
+    'secure-accept': hex(v.accept, [4, 4, 8, 4, 1, 1, 8, 4, 4, 4]),
+    'secure-session-key': hex(v.sessionKey),
+    'secure-frame': hex(v.sealed, [4, 4, 8, 4, 4, 4]),
   };
 }
 

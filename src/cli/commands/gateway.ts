@@ -38,6 +38,7 @@ export const spec: CommandSpec = {
     serial: { type: 'string', arg: 'number', multiple: true, desc: 'a device by USB serial number instead of path (repeat for more)' },
     baud: { type: 'number', arg: 'rate', desc: 'line rate of every port (default 115200)' },
     schema: { type: 'string', arg: 'FILE', multiple: true, desc: 'description served for a device that has none (firmware: firmware/<app>/gen/schema.json); matched by cell name, used only when its keys match the device\'s HELLO' },
+    key: { type: 'string', arg: 'FILE', multiple: true, desc: 'secure every device link with this fleet or device key file (docs/security.md); a device\'s plaintext is then refused' },
     'max-frame': { type: 'number', arg: 'bytes', desc: 'largest frame sent to a device, header included (default 4096; thermo firmware: 512)' },
     dir: { type: 'string', arg: 'dir', desc: 'directory for the node key (default .)' },
     listen: { type: 'string', arg: 'multiaddr', multiple: true, desc: 'listen address (default TCP and QUIC on every interface, any port)' },
@@ -71,14 +72,16 @@ function describeEvent(e: GatewayEventLike): string {
     case 'reopened': return `${e.path}: back; probing`;
     case 'upstream': return `${e.path}: "${s('cell')}" session ${e.up === true ? 'up' : 'down'}`;
     case 'probe-failed': return `${e.path}: no HELLO yet (${s('message')}); retrying`;
+    case 'secure': return `${e.path}: ${s('message')}`;
     default: return `${e.path}: ${s('message')}`;
   }
 }
 
 /** Level of a gateway event in the log. */
-function levelOf(event: string): Level {
+function levelOf(event: string, what?: unknown): Level {
   switch (event) {
     case 'error': return 'error';
+    case 'secure': return what === 'refused' || what === 'lockout' ? 'warn' : 'info';
     case 'lost': case 'probe-failed': return 'warn';
     case 'upstream': return 'debug';
     default: return 'info';
@@ -207,7 +210,7 @@ async function serve(opts: GatewayRunOptions, log: EventLog): Promise<number> {
       node: nodeP,
       devices: opts.devices,
       schemas: opts.schemas,
-      onEvent: (e) => log(levelOf(e.event), e.event, describeEvent(e as GatewayEventLike), e as unknown as Record<string, unknown>),
+      onEvent: (e) => log(levelOf(e.event, (e as { what?: unknown }).what), e.event, describeEvent(e as GatewayEventLike), e as unknown as Record<string, unknown>),
     });
     let node: MeshNode;
     try {
