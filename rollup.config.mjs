@@ -19,6 +19,7 @@ const entries = [
   'src/transports/stream.ts',
   'src/transports/uart.ts',
   'src/transports/shm/index.ts',
+  'src/transports/secure.ts',
   'src/uart/index.ts',
   'src/shm/index.ts',
   'src/mesh/index.ts',

@@ -4,13 +4,16 @@
 //                                                                on the Poller's 'readable': the I/O UartIo does)
 //   node --import tsx bench/uart/peer.ts source <tty>            raw: on stdin "send N", write N bytes
 //   node --import tsx bench/uart/peer.ts cell   <tty> [paceBaud] serveUart(UartBenchCell)
+//   node --import tsx bench/uart/peer.ts cellsec <tty>           the same, as a secured device (docs/security.md)
 // Prints one line "ready" on stdout once the port is open; exits when stdin closes.
 import { createInterface } from 'node:readline';
 import { readSync, writeSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 import { serveUart } from '../../src/uart/index.ts';
+import { writeProvision } from '../../src/secure/provision.ts';
+import { deviceKeyFromFleet } from '../../src/transports/secure-keys.ts';
 import type { Impl } from '../../src/rpc/index.ts';
-import { UartBenchCell, CHUNK_BYTES, BLOCK_BYTES, fillByte } from './uart-cell.ts';
+import { UartBenchCell, CHUNK_BYTES, BLOCK_BYTES, fillByte, BENCH_FLEET_KEY, BENCH_DEVICE_ID } from './uart-cell.ts';
 
 const [mode, path, pace] = process.argv.slice(2);
 if (!mode || !path) { process.stderr.write('usage: peer.ts echo|source|cell <tty> [paceBaud]\n'); process.exit(2); }
@@ -67,7 +70,7 @@ if (mode === 'echo') {
     pump();
   });
   cleanup.push(() => new Promise<void>((r) => port.close(() => r())));
-} else if (mode === 'cell') {
+} else if (mode === 'cell' || mode === 'cellsec') {
   const chunk = { data: Uint8Array.from({ length: CHUNK_BYTES }, (_, i) => fillByte(i)) };
   const block = { data: Uint8Array.from({ length: BLOCK_BYTES }, (_, i) => fillByte(i)) };
   const tick = { i: 0, v: 0 };
@@ -78,7 +81,14 @@ if (mode === 'echo') {
     *blocks(req) { for (let i = 0; i < req.count; i++) yield block; },
     *ticks(req) { for (let i = 0; i < req.count; i++) { tick.i = i; tick.v = i / 4; yield tick; } },
   };
-  const srv = serveUart(UartBenchCell, impl, { path, heartbeatMs: 0, paceBaud: Number(pace ?? 0) });
+  // cellsec: the same cell as a provisioned device (sealed frames; a new boot counter per start).
+  let security: { record: Uint8Array; bootCounter: number } | undefined;
+  if (mode === 'cellsec') {
+    const record = new Uint8Array(64);
+    writeProvision(BENCH_DEVICE_ID, deviceKeyFromFleet(BENCH_FLEET_KEY, BENCH_DEVICE_ID), record, 0);
+    security = { record, bootCounter: Date.now() >>> 0 };
+  }
+  const srv = serveUart(UartBenchCell, impl, { path, heartbeatMs: 0, paceBaud: Number(pace ?? 0), ...(security !== undefined ? { security } : {}) });
   cleanup.push(() => srv.close());
 } else {
   process.stderr.write(`unknown mode ${mode}\n`);

@@ -26,3 +26,10 @@ export const UartBenchCell = defineCell({
 
 /** The byte at index i of every chunk/block the server sends (the client verifies it). */
 export const fillByte = (i: number): number => (i * 7 + 1) & 0xff;
+
+/**
+ * The secured runs' keys (docs/security.md): a fixed fleet key and device id, so both benchmark
+ * processes derive the same device key. Not a secret: a benchmark fixture.
+ */
+export const BENCH_FLEET_KEY = Uint8Array.from({ length: 32 }, (_, i) => (i * 29 + 5) & 0xff);
+export const BENCH_DEVICE_ID = Uint8Array.from([0xbe, 0x9c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01]);

@@ -6,6 +6,8 @@
 //      the simulator device (thermo.wasm) for information;
 //   4. bulk: a Cell server stream with credit vs raw serialport writes of big buffers;
 //   5. paced at 115200 and 1 Mbaud (`paceBaud` on both ends): frames/s and wire utilisation.
+//   In 3 and 4 the same calls and stream also run over a secured link (docs/security.md: every
+//   frame sealed with ChaCha20-Poly1305 on both ends), timed in the same rounds: secured ÷ plain.
 // Usage: node --import tsx bench/uart/uart.bench.ts [--quick] [--json FILE] [--rounds N]
 //        npm run bench -- --only uart
 // Method: the Cell run and its raw peer are measured back-to-back in every round (order
@@ -33,7 +35,8 @@ import { progress } from '../lib/progress.ts';
 import { median, min, max, sig, range } from '../lib/stats.ts';
 import { printTable } from '../lib/table.ts';
 import { target, type SectionResult, type Target } from '../lib/targets.ts';
-import { UartBenchCell, PING_BYTES, CHUNK_BYTES, BLOCK_BYTES, fillByte } from './uart-cell.ts';
+import { UartBenchCell, PING_BYTES, CHUNK_BYTES, BLOCK_BYTES, fillByte, BENCH_FLEET_KEY } from './uart-cell.ts';
+import { KeyRing } from '../../src/transports/secure-keys.ts';
 
 const SECTION = 'uart';
 const PEER = fileURLToPath(new URL('./peer.ts', import.meta.url));
@@ -258,7 +261,10 @@ function wasmCost(w: WasmFraming, bytes: number, opt: BenchOptions, row: CpuRow)
 // ------------------------------------------------------------------------------------------
 // 3. RTT
 
-interface RttRound { raw: Lat; cell: Lat; raw32: Lat; rawFd: Lat; device: Lat | null }
+interface RttRound { raw: Lat; cell: Lat; sec: Lat; raw32: Lat; rawFd: Lat; device: Lat | null }
+
+/** The host's keys of the secured runs (the peer is provisioned from the same fleet key). */
+const benchKeys = (): KeyRing => new KeyRing().add({ kind: 'fleet', key: BENCH_FLEET_KEY });
 
 async function rttBench(opt: BenchOptions, pairs: PtyPair[], missing: string[]): Promise<{ rounds: RttRound[]; wireBytes: number; deviceWire: number }> {
   const N = opt.quick ? 150 : 400;
@@ -268,14 +274,17 @@ async function rttBench(opt: BenchOptions, pairs: PtyPair[], missing: string[]):
   const pRaw = await startPtyPair(); pairs.push(pRaw);
   const pCell = await startPtyPair(); pairs.push(pCell);
   const pFd = await startPtyPair(); pairs.push(pFd);
+  const pSec = await startPtyPair(); pairs.push(pSec);
   const echo = await startPeer('echo', pRaw.pathB);
   const cellPeer = await startPeer('cell', pCell.pathB);
+  const secPeer = await startPeer('cellsec', pSec.pathB);
   const echoFd = await startPeer('echofd', pFd.pathB);
   const raw = await openRaw(pRaw.pathA);
   const rawFd = await openRaw(pFd.pathA); // never gets a 'data' listener: serialport does not read it
   let dev: UartClient<typeof ThermoDef> | null = null;
   let sim: Awaited<ReturnType<typeof startSim>> | null = null;
   const cell = await withTimeout(connectUart(UartBenchCell, { path: pCell.pathA, heartbeatMs: 0 }), 'connectUart to the Node peer');
+  const sec = await withTimeout(connectUart(UartBenchCell, { path: pSec.pathA, heartbeatMs: 0, security: { keys: benchKeys() } }), 'secured connectUart to the Node peer');
   try {
     if (existsSync(THERMO_WASM)) {
       const pSim = await startPtyPair(); pairs.push(pSim);
@@ -294,17 +303,21 @@ async function rttBench(opt: BenchOptions, pairs: PtyPair[], missing: string[]):
     await rawFdRoundTrip(rawFd, bufSame, fdInto);
     const back = await cell.ping(msg);
     if (back.payload.length !== PING_BYTES || back.payload.some((b) => b !== 0x5a)) throw new Error('cell ping: wrong echo');
+    const backSec = await sec.ping(msg);
+    if (backSec.payload.length !== PING_BYTES || backSec.payload.some((b) => b !== 0x5a)) throw new Error('secured ping: wrong echo');
+    const intoSec = UartBenchCell.methods.ping.response.create();
     if (dev !== null) { const r = await dev.read({ channel: 0 }); if (r.channel !== 0) throw new Error('device read: wrong channel'); }
 
     const rounds: RttRound[] = [];
     const R = opt.rounds;
-    progress.start('uart: RTT', R * (dev ? 5 : 4));
+    progress.start('uart: RTT', R * (dev ? 6 : 5));
     for (let r = 0; r < R; r++) {
       // back-to-back, order alternating between rounds
       const runRaw = async () => timeLoop(N, W, () => rawRoundTrip(raw, bufSame));
       const runCell = async () => timeLoop(N, W, () => cell.ping(msg, { into }));
-      let rawL: Lat, cellL: Lat;
-      if (r % 2 === 0) { rawL = await runRaw(); progress.tick(); cellL = await runCell(); } else { cellL = await runCell(); progress.tick(); rawL = await runRaw(); }
+      const runSec = async () => timeLoop(N, W, () => sec.ping(msg, { into: intoSec }));
+      let rawL: Lat, cellL: Lat, secL: Lat;
+      if (r % 2 === 0) { rawL = await runRaw(); progress.tick(); cellL = await runCell(); progress.tick(); secL = await runSec(); } else { secL = await runSec(); progress.tick(); cellL = await runCell(); progress.tick(); rawL = await runRaw(); }
       progress.tick(`round ${r + 1}/${R}`);
       const raw32 = await timeLoop(N, W, () => rawRoundTrip(raw, buf32));
       progress.tick();
@@ -312,13 +325,15 @@ async function rttBench(opt: BenchOptions, pairs: PtyPair[], missing: string[]):
       progress.tick();
       let device: Lat | null = null;
       if (dev !== null) { const d = dev; device = await timeLoop(Math.min(N, 200), 20, () => d.read({ channel: 0 }, { deadlineMs: 30_000 })); progress.tick(); }
-      rounds.push({ raw: rawL, cell: cellL, raw32, rawFd: rawFdL, device });
+      rounds.push({ raw: rawL, cell: cellL, sec: secL, raw32, rawFd: rawFdL, device });
     }
     progress.finish();
     // thermo read: REQUEST 20+1, RESPONSE 20+9 → wire bytes of the request (for the table)
     return { rounds, wireBytes, deviceWire: 1 + frameMaxEncodedBytes(HEADER_BYTES + 9) };
   } finally {
     await cell.close();
+    await sec.close();
+    await secPeer.stop();
     if (dev !== null) await dev.close();
     await closeRaw(raw);
     await closeRaw(rawFd);
@@ -332,7 +347,7 @@ async function rttBench(opt: BenchOptions, pairs: PtyPair[], missing: string[]):
 // ------------------------------------------------------------------------------------------
 // 4. bulk throughput
 
-interface BulkRound { raw_MBps: number; cell_MBps: number }
+interface BulkRound { raw_MBps: number; cell_MBps: number; sec_MBps: number }
 
 async function bulkBench(opt: BenchOptions, pairs: PtyPair[]): Promise<{ rounds: BulkRound[]; bytes: number; credit: number }> {
   const bytes = (opt.quick ? 4 : 16) * 1024 * 1024;
@@ -342,8 +357,11 @@ async function bulkBench(opt: BenchOptions, pairs: PtyPair[]): Promise<{ rounds:
   const pCell = await startPtyPair(); pairs.push(pCell);
   const src = await startPeer('source', pRaw.pathB);
   const cellPeer = await startPeer('cell', pCell.pathB);
+  const pSec = await startPtyPair(); pairs.push(pSec);
+  const secPeer = await startPeer('cellsec', pSec.pathB);
   const raw = await openRaw(pRaw.pathA);
   const cell = await withTimeout(connectUart(UartBenchCell, { path: pCell.pathA, heartbeatMs: 0 }), 'connectUart to the Node peer');
+  const sec = await withTimeout(connectUart(UartBenchCell, { path: pSec.pathA, heartbeatMs: 0, security: { keys: benchKeys() } }), 'secured connectUart to the Node peer');
   const expect = Uint8Array.from({ length: CHUNK_BYTES }, (_, i) => fillByte(i));
 
   /**
@@ -361,9 +379,9 @@ async function bulkBench(opt: BenchOptions, pairs: PtyPair[]): Promise<{ rounds:
     raw.on('data', on);
     src.send(`send ${n}`);
   });
-  const runCell = async (count: number, verify: boolean): Promise<number> => {
+  const runCell = async (count: number, verify: boolean, client = cell): Promise<number> => {
     let k = 0, t0 = 0n;
-    for await (const c of cell.bulk({ count }, { credit, deadlineMs: 120_000 })) {
+    for await (const c of client.bulk({ count }, { credit, deadlineMs: 120_000 })) {
       if (k === 0) t0 = hr();
       if (verify && c.data.some((b, i) => b !== expect[i])) throw new Error(`bulk item ${k}: wrong bytes`);
       k++;
@@ -374,23 +392,26 @@ async function bulkBench(opt: BenchOptions, pairs: PtyPair[]): Promise<{ rounds:
   try {
     // verify first (and warm up): every byte of every item, the item count, raw byte count
     await runCell(64, true);
+    await runCell(64, true, sec);
     await runRaw(1 << 20);
     const rounds: BulkRound[] = [];
     const R = Math.max(3, Math.ceil(opt.rounds / 2));
-    progress.start('uart: bulk', R * 2);
+    progress.start('uart: bulk', R * 3);
     for (let r = 0; r < R; r++) {
-      let a: number, b: number;
-      if (r % 2 === 0) { a = await runRaw(bytes); progress.tick(); b = await runCell(items, false); } else { b = await runCell(items, false); progress.tick(); a = await runRaw(bytes); }
+      let a: number, b: number, c: number;
+      if (r % 2 === 0) { a = await runRaw(bytes); progress.tick(); b = await runCell(items, false); progress.tick(); c = await runCell(items, false, sec); } else { c = await runCell(items, false, sec); progress.tick(); b = await runCell(items, false); progress.tick(); a = await runRaw(bytes); }
       progress.tick(`round ${r + 1}/${R}`);
-      rounds.push({ raw_MBps: a, cell_MBps: b });
+      rounds.push({ raw_MBps: a, cell_MBps: b, sec_MBps: c });
     }
     progress.finish();
     return { rounds, bytes, credit };
   } finally {
     await cell.close();
+    await sec.close();
     await closeRaw(raw);
     await src.stop();
     await cellPeer.stop();
+    await secPeer.stop();
   }
 }
 
@@ -483,6 +504,7 @@ export async function runUartBench(opt: BenchOptions): Promise<SectionResult> {
       [`raw serialport ping-pong, ${PING_BYTES} B`, med((r) => r.raw32.median_us), med((r) => r.raw32.p99_us), ''],
       [`raw ping-pong on the fd (readSync/writeSync, UartIo's I/O), ${rtt.wireBytes} B`, med((r) => r.rawFd.median_us), med((r) => r.rawFd.p99_us), ''],
       [`Cell ping(32 B) via connectUart → serveUart (peer process)`, med((r) => r.cell.median_us), med((r) => r.cell.p99_us), `${sig(median(ratios))}× ${range(ratios)}`],
+      [`the same, secured (ChaCha20-Poly1305 both ways; ÷ plain Cell)`, med((r) => r.sec.median_us), med((r) => r.sec.p99_us), `${sig(median(rtt.rounds.map((r) => r.sec.median_us / r.cell.median_us)))}× plain`],
     ];
     const fdRatios = rtt.rounds.map((r) => r.cell.median_us / r.rawFd.median_us);
     if (rtt.rounds[0]?.device) {
@@ -495,6 +517,8 @@ export async function runUartBench(opt: BenchOptions): Promise<SectionResult> {
         `Cell ÷ raw on the fd (the same syscalls as Cell's UartIo, so this is Cell's own cost; info): ${sig(median(fdRatios))}× ${range(fdRatios)}.`],
     });
     targets.push(target(SECTION, 'RTT 32 B call ÷ raw ping-pong', median(ratios), '<=', 1.15, '×', `median of ${ratios.length} back-to-back ratios ${range(ratios)}`));
+    const secRatios = rtt.rounds.map((r) => r.sec.median_us / r.cell.median_us);
+    targets.push(target(SECTION, 'secured ÷ plain RTT, 32 B call', median(secRatios), '<=', 1.1, '×', `median of ${secRatios.length} back-to-back ratios ${range(secRatios)}`));
 
     const bulk = await bulkBench(opt, pairs);
     data.bulk = bulk;
@@ -502,8 +526,11 @@ export async function runUartBench(opt: BenchOptions): Promise<SectionResult> {
     printTable('Bulk one way over a pty (MB/s, best round / median)', ['path', 'best MB/s', 'median MB/s', '÷ raw'], [
       [`raw serialport writes (64 KiB), ${(bulk.bytes / 2 ** 20).toFixed(0)} MiB`, sig(max(bulk.rounds.map((r) => r.raw_MBps))), sig(median(bulk.rounds.map((r) => r.raw_MBps))), ''],
       [`Cell stream, ${CHUNK_BYTES}-B items, credit ${bulk.credit} (payload bytes)`, sig(max(bulk.rounds.map((r) => r.cell_MBps))), sig(median(bulk.rounds.map((r) => r.cell_MBps))), `${sig(median(br))}× ${range(br)}`],
+      [`the same, secured (÷ plain Cell)`, sig(max(bulk.rounds.map((r) => r.sec_MBps))), sig(median(bulk.rounds.map((r) => r.sec_MBps))), `${sig(median(bulk.rounds.map((r) => r.sec_MBps / r.cell_MBps)))}× plain`],
     ], { align: ['l', 'r', 'r', 'l'], notes: ['', 'Cell counts payload bytes only (headers, CRC and COBS are its overhead); the clock starts at the first byte/item received.'] });
     targets.push(target(SECTION, 'bulk stream ÷ raw pty throughput', median(br), '>=', 0.85, '×', `median of ${br.length} back-to-back ratios ${range(br)}`));
+    const sb = bulk.rounds.map((r) => r.sec_MBps / r.cell_MBps);
+    targets.push(target(SECTION, 'secured ÷ plain bulk stream', median(sb), '>=', 0.9, '×', `median of ${sb.length} back-to-back ratios ${range(sb)}`));
 
     const paced = await pacedBench(opt, pairs);
     data.paced = paced;

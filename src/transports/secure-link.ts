@@ -31,6 +31,7 @@ import { REPLAY_STRICT } from '../secure/replay.ts';
 import { SecureDevice, secOpOf, writeSecOpHeader } from '../secure/device.ts';
 import { checkMtu, copyBytes, type Link, type LinkCapabilities, type LinkHandlers, type LinkStats } from './link.ts';
 import { hexOf, type KeyRing } from './secure-keys.ts';
+import { hostAead } from './secure-aead.ts';
 
 /** What a secured link reports (logs, metrics, tests). */
 export type SecureEvent =
@@ -137,10 +138,12 @@ export class SecureLink implements Link {
       const r = d.provision(opts.record, 0, opts.bootCounter >>> 0);
       if (r < 0) throw new CellError(-r, 'the provisioning record does not verify (blank, torn or of another format)');
       this.device = d;
+      d.session.aead = hostAead;
       this.session = d.session;
       this.counters = d.session.counters;
     } else {
       this.session = new SecureSession(SEC_DIR_HOST_TO_DEVICE, SEC_DIR_DEVICE_TO_HOST, REPLAY_STRICT);
+      this.session.aead = hostAead;
       this.counters = this.session.counters;
     }
   }
@@ -376,6 +379,7 @@ export class SecureLink implements Link {
     if (sessionNo <= this.lastSessionNo && this.deviceIdHex === idHex) return; // an older answer of this opening
     for (const key of o.keys.keysFor(id)) {
       const s = new SecureSession(SEC_DIR_HOST_TO_DEVICE, SEC_DIR_DEVICE_TO_HOST, REPLAY_STRICT);
+      s.aead = hostAead;
       s.start(key, 0, this.hostNonce, 0, boot, sessionNo);
       copyBytes(buf, off, this.rx, 0, len);
       if (s.unseal(this.rx, 0, len) < 0) continue;
