@@ -3,7 +3,7 @@
 // portable session code the firmware runs.
 export { SecureLink, type SecureEvent, type SecureLinkOptions, type SecureHostOptions, type SecureDeviceOptions } from './secure-link.ts';
 export {
-  KeyRing, readKeyFile, writeKeyFile, parseKeyFile, formatKeyFile, deviceKeyFromFleet, newKey, parseDeviceId, hexOf,
+  KeyRing, readKeyFile, writeKeyFile, writeSecretFile, parseKeyFile, formatKeyFile, deviceKeyFromFleet, newKey, parseDeviceId, hexOf,
   type KeyFileEntry,
 } from './secure-keys.ts';
 export { nextBootCounter } from './secure-boot-counter.ts';
