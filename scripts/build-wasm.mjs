@@ -3,8 +3,9 @@
 //   1. generates AssemblyScript for the portable test schemas (test/portable/schemas.ts) with
 //      src/codec/codegen-as.ts into build/as-gen/{codec,harness}.ts;
 //   2. compiles asconfig.json target `core` (firmware/core/vectors*.ts + the harness, for the
-//      vector tests; firmware/core/rpc-vectors.ts: the device's RPC core, for the RPC conformance
-//      vectors) and target `small` (the smallest profile) twice: firmware/core/small.ts
+//      vector tests, vectors-secure.ts for src/secure's AEAD; firmware/core/rpc-vectors.ts: the
+//      device's RPC core, for the RPC conformance vectors) and target `small` (the smallest
+//      profile) twice: firmware/core/small.ts
 //      (header, COBS, CRC, frameEncode, deframer) → small.wasm, and firmware/core/small-core.ts
 //      (header, COBS, CRC only: the 4 KiB budget) → small-core.wasm, into build/wasm/;
 //      and target `accel` (firmware/core/accel.ts: frameEncode + deframer compiled for speed,
@@ -112,6 +113,8 @@ async function main() {
   if (!only || only === 'core') {
     const entries = ['firmware/core/vectors.ts', 'firmware/core/rpc-vectors.ts', 'build/as-gen/harness.ts'];
     if (haveFraming) entries.splice(1, 0, 'firmware/core/vectors-framing.ts');
+    // ChaCha20-Poly1305 and HChaCha20 of src/secure (test/portable/secure-wasm.test.ts).
+    entries.splice(1, 0, 'firmware/core/vectors-secure.ts');
     results.push(await compile('core', entries));
   }
   if (only === 'small' && haveFraming) {

@@ -14,6 +14,10 @@ import { errorInfo } from '../../src/wire/error-names.ts';
 import { codec } from '../../src/codec/index.ts';
 import { Everything as EverythingType, Reading as ReadingType } from '../vectors/schemas.ts';
 import { Prng } from '../helpers/prng.ts';
+// Target "secure-aead-diff" (runSecureAeadDiff, at the end of this file).
+import { chacha20poly1305, hchacha } from '@noble/ciphers/chacha.js';
+import { aeadOpen, aeadSeal } from '../../src/secure/aead.ts';
+import { hchacha20 } from '../../src/secure/chacha20.ts';
 
 export interface FuzzReport {
   iterations: number;
@@ -157,4 +161,120 @@ function drain(deframer: Deframer, header: Header, out: ReturnType<typeof Readin
     bump(report.codec, o);
     if (o.startsWith('UNKNOWN')) report.failures.push(`codec returned ${o}`);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Target "secure-aead-diff": src/secure (ChaCha20-Poly1305 with a truncated tag, HChaCha20) against
+// @noble/ciphers, differential. Each case: random key and nonce, AD of 0..64 bytes and plaintext of
+// 0..600 (half the time a length at a block edge), a tag of 1..16 bytes, AD / plaintext / tag in a
+// random order with random gaps inside one buffer of random bytes. Seal must give noble's
+// ciphertext and the prefix of its tag and touch nothing else; open must give the plaintext back,
+// and open noble's own output; a flipped bit of AD, ciphertext or tag must fail with -800 and leave
+// the buffer as it was. Plus one HChaCha20 per case against noble's hchacha. npm test runs 2 000
+// cases (test/secure/aead.test.ts), npm run fuzz 100 000.
+
+export interface SecureDiffReport {
+  iterations: number;
+  seed: number;
+  /** Plaintext bytes sealed and opened. */
+  bytes: number;
+  /** Tampered frames refused with -ERR_SECURE_BAD_TAG (800). */
+  rejected: number;
+  /** Mismatches or exceptions: must stay empty. */
+  failures: string[];
+}
+
+const SECURE_EDGES = [0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 191, 192, 193, 255, 256, 257, 511, 512, 513, 599, 600];
+
+function secureLen(rng: Prng, max: number): number {
+  if (rng.below(2) === 0) {
+    const edges = SECURE_EDGES.filter((e) => e <= max);
+    return edges[rng.below(edges.length)]!;
+  }
+  return rng.below(max + 1);
+}
+
+const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** Run `iterations` differential cases of src/secure against @noble/ciphers from `seed`. */
+export function runSecureAeadDiff(iterations: number, seed: number, onProgress?: (done: number) => void): SecureDiffReport {
+  const rng = new Prng(seed);
+  const report: SecureDiffReport = { iterations, seed, bytes: 0, rejected: 0, failures: [] };
+  const key = new Uint8Array(32), nonce = new Uint8Array(12), hin = new Uint8Array(16), sub = new Uint8Array(32);
+  const sigma = new Uint32Array([0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]);
+  const k32 = new Uint32Array(8), i32 = new Uint32Array(4), o32 = new Uint32Array(8);
+  const buf = new Uint8Array(64 + 600 + 16 + 3 * 8);
+  const before = new Uint8Array(buf.length);
+  const step = Math.max(1, Math.floor(iterations / 100));
+  const fail = (it: number, what: string, detail: string): void => {
+    report.failures.push(`secure-aead-diff case ${it} (seed ${seed}): ${what}${detail ? `: ${detail}` : ''}`);
+  };
+  for (let it = 0; it < iterations && report.failures.length <= 20; it++) {
+    try {
+      rng.fill(key); rng.fill(nonce);
+      const adLen = secureLen(rng, 64), ptLen = secureLen(rng, 600);
+      const pick = rng.below(3);
+      const tagLen = pick === 0 ? 16 : pick === 1 ? 8 : 1 + rng.below(16);
+      // AD, plaintext and tag in a random order, with gaps of 0..8 bytes, in a buffer of random bytes.
+      const lens = [adLen, ptLen, tagLen], offs = [0, 0, 0];
+      const order = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]][rng.below(6)]!;
+      let at = rng.below(9);
+      for (const which of order) { offs[which] = at; at += lens[which]! + rng.below(9); }
+      const [adOff, ptOff, tagOff] = offs as [number, number, number];
+      const n = at;
+      rng.fill(buf, 0, n);
+      const frame = buf.subarray(0, n);
+      const ad = frame.slice(adOff, adOff + adLen), pt = frame.slice(ptOff, ptOff + ptLen);
+      const expect = chacha20poly1305(key, nonce, ad).encrypt(pt); // ct | 16-byte tag
+      before.set(frame);
+
+      let r = aeadSeal(key, 0, nonce, 0, frame, adOff, adLen, ptOff, ptLen, tagOff, tagLen);
+      if (r !== ptLen) { fail(it, 'seal returned', `${r}, expected ${ptLen}`); continue; }
+      const want = before.slice(0, n);
+      want.set(expect.subarray(0, ptLen), ptOff);
+      want.set(expect.subarray(ptLen, ptLen + tagLen), tagOff);
+      if (hexOf(frame) !== hexOf(want)) { fail(it, 'sealed buffer differs from noble (ciphertext, tag prefix, or a byte outside them)', `ad ${adLen} pt ${ptLen} tag ${tagLen}`); continue; }
+      const sealed = frame.slice();
+
+      // A flipped bit anywhere in AD, ciphertext or tag: refused, buffer untouched. With a tag under
+      // 4 bytes a changed AD or ciphertext can match by chance (1 in 2^(8·tagLen)): there only the
+      // tag itself is flipped, which never matches.
+      const span = adLen + ptLen + tagLen;
+      const bit = tagLen >= 4 ? rng.below(span * 8) : (adLen + ptLen) * 8 + rng.below(tagLen * 8);
+      const byteAt = bit >> 3 < adLen ? adOff + (bit >> 3) : (bit >> 3) < adLen + ptLen ? ptOff + (bit >> 3) - adLen : tagOff + (bit >> 3) - adLen - ptLen;
+      frame[byteAt] ^= 1 << (bit & 7);
+      const tampered = frame.slice();
+      r = aeadOpen(key, 0, nonce, 0, frame, adOff, adLen, ptOff, ptLen, tagOff, tagLen);
+      if (r !== -800) { fail(it, 'tampered frame not refused', `returned ${r}, flipped byte ${byteAt}`); continue; }
+      if (hexOf(frame) !== hexOf(tampered)) { fail(it, 'refused open changed the buffer', ''); continue; }
+      report.rejected++;
+      frame.set(sealed);
+
+      // Open: the plaintext is back, the tag stays, nothing else changed.
+      r = aeadOpen(key, 0, nonce, 0, frame, adOff, adLen, ptOff, ptLen, tagOff, tagLen);
+      const opened = before.slice(0, n);
+      opened.set(sealed.subarray(tagOff, tagOff + tagLen), tagOff);
+      if (r !== ptLen || hexOf(frame) !== hexOf(opened)) { fail(it, 'open of our own seal', `returned ${r}`); continue; }
+      // Noble's output (ciphertext and the prefix of its tag) opens too.
+      frame.set(expect.subarray(0, ptLen), ptOff);
+      frame.set(expect.subarray(ptLen, ptLen + tagLen), tagOff);
+      r = aeadOpen(key, 0, nonce, 0, frame, adOff, adLen, ptOff, ptLen, tagOff, tagLen);
+      if (r !== ptLen || hexOf(frame.subarray(ptOff, ptOff + ptLen)) !== hexOf(pt)) { fail(it, 'open of noble\'s output', `returned ${r}`); continue; }
+      report.bytes += ptLen;
+
+      // HChaCha20 against noble's word-level hchacha (little-endian words, as on every Node host).
+      rng.fill(hin);
+      for (let i = 0; i < 8; i++) k32[i] = (key[4 * i]! | (key[4 * i + 1]! << 8) | (key[4 * i + 2]! << 16) | (key[4 * i + 3]! << 24)) >>> 0;
+      for (let i = 0; i < 4; i++) i32[i] = (hin[4 * i]! | (hin[4 * i + 1]! << 8) | (hin[4 * i + 2]! << 16) | (hin[4 * i + 3]! << 24)) >>> 0;
+      hchacha(sigma, k32, i32, o32);
+      if (hchacha20(key, 0, hin, 0, sub, 0) !== 32) { fail(it, 'hchacha20 refused valid ranges', ''); continue; }
+      for (let i = 0; i < 32; i++) {
+        if (sub[i] !== ((o32[i >> 2]! >>> ((i & 3) * 8)) & 0xff)) { fail(it, 'hchacha20 differs from noble', hexOf(hin)); break; }
+      }
+    } catch (err) {
+      fail(it, 'exception', (err as Error).stack ?? String(err));
+    }
+    if (onProgress !== undefined && (it + 1) % step === 0) onProgress(it + 1);
+  }
+  return report;
 }
