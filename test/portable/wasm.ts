@@ -16,7 +16,7 @@ const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssem
 
 /** Files whose change makes the wasm stale. */
 function sources(): string[] {
-  const dirs = ['src/wire', 'src/framing', 'firmware/core', 'firmware/shared'];
+  const dirs = ['src/wire', 'src/framing', 'src/secure', 'firmware/core', 'firmware/shared'];
   const files = ['src/codec/codegen-as.ts', 'src/codec/layout.ts', 'src/codec/schema.ts', 'test/portable/schemas.ts',
     'test/vectors/schemas.ts',
     'asconfig.json', 'scripts/build-wasm.mjs'];
