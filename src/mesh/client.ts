@@ -39,6 +39,13 @@ export interface MeshConnectOptions {
   cooldownMs?: number;
   /** Use this node's own provider of the cell when it has one (no network). @default true */
   local?: boolean;
+  /**
+   * The name the cell is announced under in the mesh, when it is not `def.name`: a device a
+   * gateway announces under another name (`[[device]] name`, docs/gateway.md §1) still says HELLO
+   * as its own cell, so the providers are looked up by this name and their HELLO checked against
+   * `def.name`. @default def.name
+   */
+  name?: string;
 }
 
 export type SwitchReason = 'initial' | 'failover' | 'latency';
@@ -126,7 +133,7 @@ export class ProviderRace implements ConnectionSource {
   private lastPeer = '';
 
   constructor(private readonly node: ProviderDirectory, private readonly def: CellDef, opts: MeshConnectOptions) {
-    this.name = def.name;
+    this.name = opts.name ?? def.name;
     this.o = {
       timeoutMs: opts.timeoutMs ?? 10_000,
       raceIntervalMs: opts.raceIntervalMs ?? 2000,
@@ -363,8 +370,10 @@ export class ProviderRace implements ConnectionSource {
       const h = await conn.ready;
       const keys = new Set(h.entries.map((e) => e.key));
       const mine = this.def.entries;
-      const compatible = h.entries.length === 0 ? h.cellName === '' || h.cellName === this.name
-        : h.cellName === this.name && (mine.length === 0 || mine.some((e) => keys.has(e.key)));
+      // The HELLO names the cell as it is built (def.name), whatever name it is announced under.
+      const built = this.def.name;
+      const compatible = h.entries.length === 0 ? h.cellName === '' || h.cellName === built || h.cellName === this.name
+        : (h.cellName === built || (mine.length === 0 && h.cellName !== '')) && (mine.length === 0 || mine.some((e) => keys.has(e.key)));
       if (!compatible) {
         c.state = 'incompatible';
         throw new CellError(RpcCode.SchemaMismatch, `provider ${c.peerId} serves "${h.cellName}" with none of this client's keys`);

@@ -412,6 +412,28 @@ proxy('a cell behind another link is called by name: calls, errors, streams, eve
   }
 });
 
+proxy('a device announced under another name: connect(Def, { name }) finds it and checks its HELLO against Def', async () => {
+  const nodes = await meshNodes(2);
+  const [a, g] = nodes as [MeshNode, MeshNode];
+  try {
+    const device = memoryPair();
+    serve(Thermo, thermoImpl(), device[1], { heartbeatMs: 0 });
+    const gw = await g.provideProxy('greenhouse-thermo', device[0], { heartbeatMs: 0 });
+    await until(() => gw.upstreamUp, 'device HELLO');
+    const client = await a.connect(Thermo, { name: 'greenhouse-thermo', raceIntervalMs: 0, timeoutMs: 30_000 });
+    assert.is((await client.read({ channel: 3 })).channel, 3);
+    await client.close();
+    // Without the name, the cell "thermo" is not in the mesh.
+    await a.connect(Thermo, { timeoutMs: 1500, raceIntervalMs: 0 }).then(
+      (c) => { void c.close(); assert.unreachable('found a cell nobody announced'); },
+      (e) => assert.is(codeOf(e), RpcCode.Unavailable),
+    );
+    await gw.stop();
+  } finally {
+    await stopAll(nodes);
+  }
+});
+
 proxy('connectByName: schema fetched with describe() (forwarded, or answered by the proxy)', async () => {
   const nodes = await meshNodes(2);
   const [a, b] = nodes as [MeshNode, MeshNode];
