@@ -15,6 +15,12 @@
 // its TypeScript schema. Per-app settings in firmware/<app>/firmware.json:
 //   wasmMemoryBytes  static buffer behind the wasm linear memory  @default 8192
 //   stackBytes       C stack                                        @default 2048
+//   gen              another app's generator to run instead of firmware/<app>/gen.ts (an app that
+//                    reuses a cell: firmware/thermo-secure runs firmware/thermo/gen.ts)
+//   inputs           more files/directories the app is built from (for the up-to-date check)
+//   ascOptimize      asc's optimisation flag instead of -Oz (e.g. "-Os": speed against flash)
+// An app may live one level down (firmware/thermo-secure/bench/app.ts: "thermo-secure/bench");
+// only top-level apps are built by default.
 import { spawnSync } from 'node:child_process';
 import {
   existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync,
@@ -141,6 +147,9 @@ function appConfig(app) {
     wasmMemoryBytes: cfg.wasmMemoryBytes ?? 8192,
     stackBytes: cfg.stackBytes ?? 2048,
     description: cfg.description ?? '',
+    gen: cfg.gen ? join(root, cfg.gen) : join(fwDir, app, 'gen.ts'),
+    inputs: (cfg.inputs ?? []).map((p) => join(root, p)),
+    ascFlags: cfg.ascOptimize ? [cfg.ascOptimize, ...ASC_FLAGS.slice(1)] : ASC_FLAGS,
   };
 }
 
@@ -171,7 +180,8 @@ export function footprint(elf) {
   }
   const text = (sec['.text'] ?? 0) + (sec['.ARM.exidx'] ?? 0);
   const data = sec['.data'] ?? 0;
-  const bss = sec['.bss'] ?? 0;
+  // .noinit (RAM kept across a reset, e.g. lm3s6965evb's boot counter pages) counts as bss here.
+  const bss = (sec['.bss'] ?? 0) + (sec['.noinit'] ?? 0);
   const stack = sec['.stack'] ?? 0;
   return { text, data, bss, stack, flash: text + data, ram: data + bss + stack };
 }
@@ -181,16 +191,16 @@ function buildApp(app, boards, tools, opts, log) {
   const wasm = join(outDir, `${app}.wasm`);
   const work = join(outDir, app);
   // The app, the runtime, the portable core the app may import, and this script.
-  const gen = join(fwDir, app, 'gen.ts');
+  const gen = cfg.gen;
   if (existsSync(gen)) {
     // Writes its outputs only when they change, so an unchanged schema rebuilds nothing.
     const r = spawnSync(process.execPath, ['--import', 'tsx', gen], { cwd: root, encoding: 'utf8' });
-    if (r.error || r.status !== 0) throw new BuildError(`firmware/${app}/gen.ts failed (exit ${r.status}):\n${(r.stderr || r.error?.message || '').trim()}`);
+    if (r.error || r.status !== 0) throw new BuildError(`${relative(root, gen)} failed (exit ${r.status}):\n${(r.stderr || r.error?.message || '').trim()}`);
     if (r.stderr.trim()) log(r.stderr.trim());
   }
   const inputs = [
     join(fwDir, app), rtDir, join(root, SHARED_DIR), ...PORTABLE_DIRS.map((d) => join(root, d)), fileURLToPath(import.meta.url),
-    ...(existsSync(gen) ? GEN_INPUT_DIRS.map((d) => join(root, d)) : []),
+    ...(existsSync(gen) ? GEN_INPUT_DIRS.map((d) => join(root, d)) : []), ...cfg.inputs,
   ];
   const newestInput = newestMtime(inputs);
   const elfs = opts.wasmOnly ? [] : boards.map((b) => join(outDir, `${app}-${b}.elf`));
@@ -200,7 +210,7 @@ function buildApp(app, boards, tools, opts, log) {
     mkdirSync(work, { recursive: true });
     log(`asc     firmware/${app}/app.ts → ${relative(root, wasm)}`);
     const tmpWasm = join(outDir, `${app}.tmp-${process.pid}.wasm`);
-    run(tools.asc, [join('firmware', app, 'app.ts'), '-o', tmpWasm, '-t', join(work, 'app.wat'), ...ASC_FLAGS], 'asc');
+    run(tools.asc, [join('firmware', app, 'app.ts'), '-o', tmpWasm, '-t', join(work, 'app.wat'), ...cfg.ascFlags], 'asc');
     renameSync(tmpWasm, wasm);
   }
   if (!upToDate && !opts.wasmOnly) {

@@ -76,3 +76,27 @@ void board_uart_putc(uint8_t b) {
   }
   REG32(UART_DR) = b;
 }
+
+/* Link security storage (board.h). NOT a supported secure target: qemu does not emulate the
+ * LM3S6965's flash controller and there is no flash driver here yet. The record is read from the
+ * last 1 KiB flash page (0x0003FC00, kept free by lm3s6965evb.ld; written with the image, e.g.
+ * qemu `-device loader,file=record.bin,addr=0x3fc00`). The boot counter's two pages are 2 x 64 B
+ * of RAM in .noinit (14 values per page; RAM is scarce here): kept across a reset (qemu's
+ * system_reset, SYSRESETREQ), LOST at every power cycle — the counter then starts again at 0,
+ * and (boot counter, session) pairs repeat across power cycles. */
+#define SEC_KEY_PAGE 0x0003FC00u
+#define SEC_PAGE_BYTES 64u
+
+static uint8_t sec_counter[2u * SEC_PAGE_BYTES] __attribute__((section(".noinit"), aligned(4)));
+
+const uint8_t *board_sec_record(void) {
+  return (const uint8_t *)SEC_KEY_PAGE;
+}
+
+uint8_t *board_sec_counter_pages(void) {
+  return sec_counter;
+}
+
+uint32_t board_sec_page_bytes(void) {
+  return SEC_PAGE_BYTES;
+}

@@ -59,3 +59,24 @@ void board_uart_putc(uint8_t b) {
   }
   REG32(UART_DATA) = b;
 }
+
+/* Link security storage (board.h): in qemu's stand-in for flash, the machine RAM at 0x21000000
+ * (file-backed with -object memory-backend-file, so it survives a power cycle; docs/flash.md
+ * §10.1), above the bootloader's pages 0-129: the key page at 0x21040000 (1 KiB page 256; the
+ * 64-byte record at its start, written into the backing file when the device is "flashed"), the
+ * boot counter's two pages at 0x21040400 and 0x21040800. A fresh backing file is all zeros: no
+ * record (a plain device), counter pages invalid (the counter starts at 0). */
+#define SEC_AREA 0x21040000u
+#define SEC_PAGE_BYTES 1024u
+
+const uint8_t *board_sec_record(void) {
+  return (const uint8_t *)SEC_AREA;
+}
+
+uint8_t *board_sec_counter_pages(void) {
+  return (uint8_t *)(SEC_AREA + SEC_PAGE_BYTES);
+}
+
+uint32_t board_sec_page_bytes(void) {
+  return SEC_PAGE_BYTES;
+}

@@ -33,6 +33,14 @@ uint32_t board_uart_stat(uint32_t which);
 /** Sleep (WFI) until the next interrupt if no received byte waits in the ring. */
 void board_idle(void);
 
+/* Link security storage (host.c's env.sec_* imports; docs/firmware.md §"Link security on the
+ * device"): where the 64-byte provisioning record is (NULL: the board has none) and the boot
+ * counter's two pages of board_sec_page_bytes() each (0: none). The record is written when the
+ * device is flashed; the pages are "flash": erased to 0xFF, programmed by clearing bits. */
+const uint8_t *board_sec_record(void);
+uint8_t *board_sec_counter_pages(void);
+uint32_t board_sec_page_bytes(void);
+
 /* Shared by the board files: SysTick counter and the Cortex-M system control registers. */
 extern volatile uint32_t board_ticks_ms;
 void board_systick_init(uint32_t cpu_hz);

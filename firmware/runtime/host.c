@@ -13,6 +13,9 @@
  *      env.uart_stat(which: i32): u32              0: UART overruns, 1: peak receive-ring fill
  *      env.boot_request(req, len, out, max): i32   a channel-3 frame to the bootloader's resident
  *                                                  service (weak default -1: no bootloader)
+ *      env.sec_record(ptr): i32                    link security (firmware/shared/rpc-secure.ts):
+ *      env.sec_flash_page_bytes(): i32             the provisioning record and the boot counter's
+ *      env.sec_flash_read/erase/write              two flash pages (board.h board_sec_*)
  *  - a pointer range outside linear memory traps (then: panic line, reset).
  */
 #include <stdint.h>
@@ -72,6 +75,57 @@ __attribute__((weak)) void Z_envZ_reset(struct Z_env_instance_t *e) {
 __attribute__((weak)) u32 Z_envZ_boot_request(struct Z_env_instance_t *e, u32 req, u32 len, u32 out, u32 max) {
   (void)e; (void)req; (void)len; (void)out; (void)max;
   return (u32)-1;
+}
+
+/* Link security storage (firmware/shared/rpc-secure.ts, board.h). Only a secure app imports these. */
+#define SEC_RECORD_BYTES 64u
+#define SEC_FLASH_IO ((u32)-708) /* -ERR_BOOT_FLASH_IO */
+
+/* The provisioning record → ptr: 64, or 0 when the board has no key page. */
+__attribute__((weak)) u32 Z_envZ_sec_record(struct Z_env_instance_t *e, u32 ptr) {
+  const uint8_t *rec = board_sec_record();
+  if (rec == 0) return 0;
+  uint8_t *p = wasm_range(e, ptr, SEC_RECORD_BYTES);
+  for (u32 i = 0; i < SEC_RECORD_BYTES; i++) p[i] = rec[i];
+  return SEC_RECORD_BYTES;
+}
+
+__attribute__((weak)) u32 Z_envZ_sec_flash_page_bytes(struct Z_env_instance_t *e) {
+  (void)e;
+  return board_sec_page_bytes();
+}
+
+/* The boot counter's pages: [addr, addr + len) inside both, else NULL. */
+static uint8_t *sec_pages(u32 addr, u32 len) {
+  uint32_t size = 2u * board_sec_page_bytes();
+  if ((uint64_t)addr + len > size) return 0;
+  return board_sec_counter_pages() + addr;
+}
+
+__attribute__((weak)) u32 Z_envZ_sec_flash_read(struct Z_env_instance_t *e, u32 addr, u32 ptr, u32 len) {
+  uint8_t *f = sec_pages(addr, len);
+  if (f == 0) return SEC_FLASH_IO;
+  uint8_t *p = wasm_range(e, ptr, len);
+  for (u32 i = 0; i < len; i++) p[i] = f[i];
+  return 0;
+}
+
+__attribute__((weak)) u32 Z_envZ_sec_flash_erase(struct Z_env_instance_t *e, u32 page) {
+  (void)e;
+  uint32_t n = board_sec_page_bytes();
+  uint8_t *f = page < 2u ? sec_pages(page * n, n) : 0;
+  if (f == 0) return SEC_FLASH_IO;
+  for (uint32_t i = 0; i < n; i++) f[i] = 0xFFu;
+  return 0;
+}
+
+/* NOR programming: bits are only cleared (a write over unerased bytes shows as corruption). */
+__attribute__((weak)) u32 Z_envZ_sec_flash_write(struct Z_env_instance_t *e, u32 addr, u32 ptr, u32 len) {
+  uint8_t *f = sec_pages(addr, len);
+  if (f == 0) return SEC_FLASH_IO;
+  const uint8_t *p = wasm_range(e, ptr, len);
+  for (u32 i = 0; i < len; i++) f[i] &= p[i];
+  return 0;
 }
 
 /* Nothing to do once per main-loop pass in a plain image (cell-rt.h). */

@@ -90,7 +90,27 @@ export const C_TX_FRAMES: i32 = 20;
 export const C_RX_OVERRUNS: i32 = 21;
 /** Highest fill of the firmware's receive ring, bytes (how far the main loop fell behind). */
 export const C_RX_PEAK: i32 = 22;
+/** Counters of a plain device (the secure one appends the C_SEC_* slots). */
 export const OPS_COUNTERS: i32 = 23;
+// Link security (firmware/shared/rpc-secure.ts; src/secure/session.ts SecureCounters): only a
+// secure image reports these; a plain one stops at C_RX_PEAK.
+/** Sessions opened since boot (OPENs answered with a new ACCEPT). */
+export const C_SEC_SESSIONS: i32 = 23;
+/** Sealed frames whose tag did not verify. */
+export const C_SEC_BAD_TAGS: i32 = 24;
+/** Sealed frames with a counter not newer than one already accepted. */
+export const C_SEC_REPLAYS: i32 = 25;
+/** Plaintext frames refused (a provisioned device reads no plaintext but OPEN). */
+export const C_SEC_PLAINTEXT_REFUSED: i32 = 26;
+/** Sealed frames that arrived while no session was open. */
+export const C_SEC_NO_SESSION: i32 = 27;
+/** Sessions dropped after too many bad tags. */
+export const C_SEC_LOCKOUTS: i32 = 28;
+/** Sealed frames shorter than their trailer, or an OPEN of the wrong size. */
+export const C_SEC_BAD_LENGTH: i32 = 29;
+/** This boot's counter (never repeats; 0xFFFFFFFF: none could be persisted, no session opens). */
+export const C_SEC_BOOT_COUNTER: i32 = 30;
+export const OPS_COUNTERS_SECURE: i32 = 31;
 const CODEC_ERROR = 'codec error ';
 
 export abstract class RpcCore {
@@ -120,8 +140,8 @@ export abstract class RpcCore {
   /** The consumer sent its first CREDIT: until then nothing of the stream goes out. */
   private granted: bool = false;
 
-  /** Ops counters, indexed by the C_* constants. */
-  readonly counter: StaticArray<u32> = new StaticArray<u32>(OPS_COUNTERS);
+  /** Ops counters, indexed by the C_* constants (opsCount() of them). */
+  readonly counter: StaticArray<u32> = new StaticArray<u32>(this.opsCount());
 
   private readonly h: Header = new Header();
   private readonly oh: Header = new Header();
@@ -132,11 +152,14 @@ export abstract class RpcCore {
 
   /**
    * `req`: where received frames are (the deframer's buffer); `hello`: the HELLO payload in
-   * static memory (generated); `maxFrameBytes`: header + payload.
+   * static memory (generated); `maxFrameBytes`: header + payload. `outRoom`: bytes the port needs
+   * after an answer frame (a secure port seals in place: 12); `out` stays maxFrameBytes long,
+   * its buffer (`out.buffer`) has the room.
    */
-  constructor(req: Uint8Array, hello: usize, helloLen: i32, maxFrameBytes: i32) {
+  constructor(req: Uint8Array, hello: usize, helloLen: i32, maxFrameBytes: i32, outRoom: i32 = 0) {
     this.req = req;
-    this.out = new Uint8Array(maxFrameBytes);
+    const out = new Uint8Array(maxFrameBytes + outRoom);
+    this.out = outRoom > 0 ? out.subarray(0, maxFrameBytes) : out;
     this.maxFrameBytes = maxFrameBytes;
     this.hello = hello;
     this.helloLen = helloLen;
@@ -379,8 +402,9 @@ export abstract class RpcCore {
     const c = this.counter;
     this.refreshCounters(c);
     const o = this.out;
-    for (let i = 0; i < OPS_COUNTERS; i++) writeU32LE(o, RPC_PAYLOAD + i * 4, unchecked(c[i]));
-    this.sendFrame(KIND_RESPONSE, CHANNEL_OPS, this.callId, this.keyLo, this.keyHi, OPS_COUNTERS * 4);
+    const k = this.opsCount();
+    for (let i = 0; i < k; i++) writeU32LE(o, RPC_PAYLOAD + i * 4, unchecked(c[i]));
+    this.sendFrame(KIND_RESPONSE, CHANNEL_OPS, this.callId, this.keyLo, this.keyHi, k * 4);
   }
 
   /** ERROR `code` with message `msg` (+ decimal `num` when >= 0) for the current request. */
@@ -416,6 +440,11 @@ export abstract class RpcCore {
   private emit(len: i32): void {
     this.count(C_TX_FRAMES);
     this.transmit(this.out, len);
+  }
+
+  /** Ops counters reported (the size of `counter`): a secure port reports OPS_COUNTERS_SECURE. */
+  opsCount(): i32 {
+    return OPS_COUNTERS;
   }
 
   // ---- the port: what a subclass provides ------------------------------------------------

@@ -14,6 +14,8 @@
 //              else RPC.respond(encodeRes(RES, RPC.out, RPC_PAYLOAD)) or
 //              RPC.failApp(code, encodeErr(ERR, RPC.out, RPC_ERROR_PAYLOAD)).
 // RPC_PAYLOAD, RPC_ERROR_PAYLOAD and the C_* counters come from rpc-core.ts (asc cannot re-export).
+// With link security: SecureRpcDevice (firmware/shared/rpc-secure.ts) overrides boot, dispatch and
+// transmit; a plain app never imports it and its image is unchanged.
 //
 // COBS/CRC/oversize/too-short faults are counted by the Deframer and get no answer.
 import { Deframer } from '../../src/framing/deframer.ts';
@@ -51,12 +53,16 @@ export class RpcDevice extends RpcCore {
   private readThisRound: bool = false;
   private booted: bool = false;
 
-  /** `hello`: the HELLO payload in static memory (generated); `maxFrameBytes`: header + payload. */
-  constructor(hello: usize, helloLen: i32, maxFrameBytes: i32) {
-    const df = new Deframer(maxFrameBytes);
-    super(df.frame, hello, helloLen, maxFrameBytes);
+  /**
+   * `hello`: the HELLO payload in static memory (generated); `maxFrameBytes`: header + payload.
+   * `room`: bytes a frame on the line may have beyond maxFrameBytes (a secure port's trailer, 12:
+   * the deframer, `out`'s buffer and the transmit buffer get them).
+   */
+  constructor(hello: usize, helloLen: i32, maxFrameBytes: i32, room: i32 = 0) {
+    const df = new Deframer(maxFrameBytes + room);
+    super(df.frame, hello, helloLen, maxFrameBytes, room);
     const rx = new Uint8Array(RX_CHUNK_BYTES);
-    const tx = new Uint8Array(frameMaxEncodedBytes(maxFrameBytes) + 1);
+    const tx = new Uint8Array(frameMaxEncodedBytes(maxFrameBytes + room) + 1);
     this.df = df;
     this.rx = rx;
     this.rxPtr = rx.dataStart;
@@ -77,12 +83,12 @@ export class RpcDevice extends RpcCore {
       // the first poll rather than the start function (a simulator's memory is not reachable
       // before instantiation returns).
       this.booted = true;
-      this.announce();
+      this.boot();
     }
     for (;;) {
       const n = df.next();
       if (n > 0) {
-        const e = this.ingest(n);
+        const e = this.dispatch(n);
         if (e >= 0) return e;
         continue;
       }
@@ -97,6 +103,19 @@ export class RpcDevice extends RpcCore {
       df.feed(this.rx, 0, got);
     }
     return -1; // not reached
+  }
+
+  /** The first poll after boot: our HELLO (a secure port sends its REQUEST instead). */
+  boot(): void {
+    this.announce();
+  }
+
+  /**
+   * A deframed frame at req[0..n) → RpcCore.ingest: an entry index for the app, or -1. A secure
+   * port opens sealed frames here first (firmware/shared/rpc-secure.ts).
+   */
+  dispatch(n: i32): i32 {
+    return this.ingest(n);
   }
 
   // ---- the port (called by RpcCore) ------------------------------------------------------

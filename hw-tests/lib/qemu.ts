@@ -21,6 +21,16 @@ export interface QemuOptions {
   startTimeoutMs?: number;
   /** Extra qemu arguments (e.g. ['-d', 'guest_errors']). @default [] */
   extraArgs?: string[];
+  /**
+   * mps2-an385: back the machine RAM (16 MiB at 0x21000000, the board's stand-in for flash:
+   * docs/flash.md §10.1) with this file, so it survives a power cycle (restart()). qemu creates it
+   * (zeros) when missing; a test writes a provisioning record into it first ("flashed").
+   */
+  flashFile?: string;
+  /** Files loaded into guest memory at every reset (qemu's generic loader; e.g. a key page in lm3s6965evb's flash). */
+  loadFiles?: { file: string; addr: number }[];
+  /** Deterministic instruction counting: `-icount shift=N` (one guest instruction = 2^N ns of virtual time). */
+  icountShift?: number;
 }
 
 export interface Qemu {
@@ -32,6 +42,8 @@ export interface Qemu {
   readonly exited: boolean;
   /** Start the CPU of a paused machine (monitor `cont`). */
   cont(): Promise<void>;
+  /** Run a monitor command (e.g. `xp /16wx 0x20000000`); resolves with what it printed. */
+  command(line: string, timeoutMs?: number): Promise<string>;
   /** Reset the board like its reset button (monitor `system_reset`); the pty stays the same. */
   reset(): Promise<void>;
   /** Stop qemu and wait for it to exit. Safe to call twice. */
@@ -52,9 +64,14 @@ interface Running {
 }
 
 async function launch(opts: QemuOptions): Promise<Running> {
+  const flash = opts.flashFile !== undefined
+    ? ['-object', `memory-backend-file,id=flash,size=16M,mem-path=${opts.flashFile},share=on`, '-machine', 'memory-backend=flash']
+    : [];
+  const loads = (opts.loadFiles ?? []).flatMap((l) => ['-device', `loader,file=${l.file},addr=0x${l.addr.toString(16)},force-raw=on`]);
+  const icount = opts.icountShift !== undefined ? ['-icount', `shift=${opts.icountShift}`] : [];
   const args = [
     '-M', opts.board, '-accel', 'tcg', '-display', 'none', '-serial', 'pty', '-monitor', 'stdio',
-    '-kernel', opts.elf, ...(opts.paused ?? true ? ['-S'] : []), ...(opts.extraArgs ?? []),
+    '-kernel', opts.elf, ...flash, ...loads, ...icount, ...(opts.paused ?? true ? ['-S'] : []), ...(opts.extraArgs ?? []),
   ];
   const child = spawnTracked('qemu-system-arm', args);
   const log = { text: '' };
@@ -92,6 +109,22 @@ function monitor(r: Running, command: string): Promise<void> {
   });
 }
 
+/** A monitor command and its output (up to the next prompt), escape sequences removed. */
+async function monitorOutput(r: Running, command: string, timeoutMs = 5000): Promise<string> {
+  const from = r.log.text.length;
+  await monitor(r, command);
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    // The monitor echoes the line (with terminal escapes), prints the output, then "(qemu) ".
+    const text = r.log.text.slice(from).replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+    const p = text.lastIndexOf('(qemu)');
+    const echoEnd = text.indexOf('\n');
+    if (echoEnd >= 0 && p > echoEnd) return text.slice(echoEnd + 1, p);
+    if (Date.now() > end) throw new Error(`no answer to monitor command "${command}" within ${timeoutMs} ms:\n${text}`);
+    await new Promise((res) => setTimeout(res, 10));
+  }
+}
+
 /** Boot `opts.elf` on `opts.board`; resolves once the pty exists. */
 export async function startQemu(opts: QemuOptions): Promise<Qemu> {
   let r = await launch(opts);
@@ -100,6 +133,7 @@ export async function startQemu(opts: QemuOptions): Promise<Qemu> {
     get log() { return r.log.text; },
     get exited() { return r.child.exitCode !== null || r.child.signalCode !== null; },
     cont: () => monitor(r, 'cont'),
+    command: (line: string, timeoutMs?: number) => monitorOutput(r, line, timeoutMs),
     reset: () => monitor(r, 'system_reset'),
     kill: () => stopProcess(r.child),
     async restart() {

@@ -6,17 +6,28 @@
 //     [--noise MIN-MAX:BYTES]   line noise on the device → host direction: a burst of BYTES random
 //                               bytes every MIN..MAX ms, written between the device's own writes
 //                               (never inside a frame), as a noisy line between two frames would
-// Prints "ready <pty>" on stdout once the port is open and the app instantiated.
+//     [--sec-record FILE]       link security: the device's key page (the 64-byte provisioning
+//                               record, src/secure/provision.ts), read at every boot; missing or
+//                               short = no record (the device is plain)
+//     [--sec-flash FILE]        the boot counter's two flash pages (2 × 1024 bytes), created
+//                               erased (0xFF) when missing; every write reaches the file at once
+//                               (fs.writeSync), so a kill -9 is a power cut between two operations
+// Prints "ready <pty>" on stdout once the port is open and the app instantiated. Reads commands
+// on stdin, one per line: "reset" = the reset button (a new instance, same process and files).
+// On stderr: "sim: boot #N" at every instance after the first.
 //   uart_read(ptr, max)  bytes received so far, never blocks
 //   uart_write(ptr, len) queued on the port (copied)
 //   millis()             ms since this instance started (u32, wraps like SysTick)
 //   uart_stat(which)     0: UART overruns (always 0 here), 1: peak of the received-bytes queue
 //   reset()              a new instance (fresh memory, start function again)
 //   boot_request(...)    -1: no resident boot service (firmware/shared/rpc.ts answers 403)
+//   sec_record(ptr)      the record file's first 64 bytes → ptr: 64, or 0 without one
+//   sec_flash_page_bytes() 1024 with --sec-flash, else 0
+//   sec_flash_read/erase/write  the --sec-flash file: erase = 0xFF, write = AND (NOR), 0 | -708
 // A trap behaves like firmware/runtime's cell_panic: `\0!panic <reason>\n\0` on the UART, then
 // a reset. poll() runs when bytes arrive and every millisecond (stream pacing).
 // Plain JavaScript (no tsx): starts in ~50 ms, so a restart is a fast "reset button".
-import { readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 
 const args = process.argv.slice(2);
@@ -29,9 +40,22 @@ const ptyPath = opt('--pty');
 const baudRate = Number(opt('--baud') ?? 115200);
 const noise = /^(\d+)-(\d+):(\d+)$/.exec(opt('--noise') ?? '');
 if (!wasmPath || !ptyPath) {
-  console.error('usage: sim-device.mjs --wasm <file.wasm> --pty <path> [--baud N]');
+  console.error('usage: sim-device.mjs --wasm <file.wasm> --pty <path> [--baud N] [--noise MIN-MAX:BYTES] [--sec-record FILE] [--sec-flash FILE]');
   process.exit(2);
 }
+const secRecordPath = opt('--sec-record');
+const secFlashPath = opt('--sec-flash');
+const SEC_RECORD_BYTES = 64;
+const SEC_PAGE_BYTES = 1024;
+const SEC_FLASH_BYTES = 2 * SEC_PAGE_BYTES;
+const ERR_FLASH_IO = -708;
+let secFd = -1;
+if (secFlashPath !== undefined) {
+  if (!existsSync(secFlashPath)) writeFileSync(secFlashPath, Buffer.alloc(SEC_FLASH_BYTES, 0xff));
+  secFd = openSync(secFlashPath, 'r+');
+}
+/** [addr, addr + len) inside the counter pages. */
+const secRange = (addr, len) => secFd >= 0 && addr >= 0 && len >= 0 && addr + len <= SEC_FLASH_BYTES;
 
 const module = new WebAssembly.Module(readFileSync(wasmPath));
 const rx = [];
@@ -77,6 +101,35 @@ const env = {
   boot_request() {
     return -1; // no bootloader: the app answers channel-3 requests 403 (hw-tests/lib/boot-sim-device.ts has one)
   },
+  sec_record(ptr) {
+    if (secRecordPath === undefined || !existsSync(secRecordPath)) return 0;
+    const rec = readFileSync(secRecordPath);
+    if (rec.length < SEC_RECORD_BYTES) return 0;
+    new Uint8Array(memory.buffer, ptr, SEC_RECORD_BYTES).set(rec.subarray(0, SEC_RECORD_BYTES));
+    return SEC_RECORD_BYTES;
+  },
+  sec_flash_page_bytes() {
+    return secFd >= 0 ? SEC_PAGE_BYTES : 0;
+  },
+  sec_flash_read(addr, ptr, len) {
+    if (!secRange(addr, len)) return ERR_FLASH_IO;
+    readSync(secFd, new Uint8Array(memory.buffer, ptr, len), 0, len, addr);
+    return 0;
+  },
+  sec_flash_erase(page) {
+    if (!secRange(page * SEC_PAGE_BYTES, SEC_PAGE_BYTES) || page < 0) return ERR_FLASH_IO;
+    writeSync(secFd, Buffer.alloc(SEC_PAGE_BYTES, 0xff), 0, SEC_PAGE_BYTES, page * SEC_PAGE_BYTES);
+    return 0;
+  },
+  sec_flash_write(addr, ptr, len) {
+    if (!secRange(addr, len)) return ERR_FLASH_IO;
+    const cur = Buffer.alloc(len);
+    readSync(secFd, cur, 0, len, addr);
+    const src = new Uint8Array(memory.buffer, ptr, len);
+    for (let i = 0; i < len; i++) cur[i] &= src[i]; // NOR: programming only clears bits
+    writeSync(secFd, cur, 0, len, addr);
+    return 0;
+  },
 };
 
 function boot() {
@@ -89,6 +142,14 @@ function boot() {
   instance = inst;
   memory = inst.exports.memory;
   if (resets > 0) console.error(`sim: reset #${resets}`);
+}
+
+/** The reset button: a new instance in this process (the files stay). */
+function resetButton() {
+  if (running) { setImmediate(resetButton); return; }
+  resets++;
+  try { boot(); } catch (e) { panic(String(e)); }
+  run();
 }
 
 function panic(reason) {
@@ -134,6 +195,16 @@ port.open((e) => {
   }
   setInterval(run, 1);
   run();
+  let cmd = '';
+  process.stdin.on('data', (d) => {
+    cmd += d.toString();
+    for (let i = cmd.indexOf('\n'); i >= 0; i = cmd.indexOf('\n')) {
+      const line = cmd.slice(0, i).trim();
+      cmd = cmd.slice(i + 1);
+      if (line === 'reset') { resetButton(); console.log('reset done'); }
+    }
+  });
+  process.stdin.on('error', () => {});
   if (noise !== null) startNoise(Number(noise[1]), Number(noise[2]), Number(noise[3]));
   console.log(`ready ${ptyPath}`);
 });
@@ -152,3 +223,4 @@ function startNoise(minMs, maxMs, bytes) {
 }
 
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { port.close(() => process.exit(0)); setTimeout(() => process.exit(0), 200).unref(); });
+process.on('exit', () => { if (secFd >= 0) closeSync(secFd); });
