@@ -104,7 +104,7 @@ interface Active {
   conn: Connection;
 }
 
-type Opts = Required<Omit<MeshConnectOptions, 'prefer' | 'rpc'>> & { prefer: string | undefined; rpc: ConnectionOptions };
+type Opts = Required<Omit<MeshConnectOptions, 'prefer' | 'rpc' | 'name'>> & { prefer: string | undefined; rpc: ConnectionOptions };
 
 function now(): number { return performance.now(); }
 
