@@ -9,9 +9,12 @@ import { loadSerialPort } from '../lib/targets.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Build the thermo wasm (a no-op when up to date): its path, or why it cannot be built here. */
-export function buildThermoWasm(): string | { skip: string } {
-  const r = spawnSync(process.execPath, ['scripts/build-firmware.mjs', 'thermo', '--wasm-only', '--json'], { cwd: root, encoding: 'utf8' });
+/**
+ * Build the thermo wasm (a no-op when up to date): its path, or why it cannot be built here.
+ * `app` 'thermo-secure': the same cell with link security (docs/security.md).
+ */
+export function buildThermoWasm(app: 'thermo' | 'thermo-secure' = 'thermo'): string | { skip: string } {
+  const r = spawnSync(process.execPath, ['scripts/build-firmware.mjs', app, '--wasm-only', '--json'], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) {
     const msg = (r.stderr || '').trim();
     if (/toolchain incomplete/.test(msg)) return { skip: msg.replace(/^build-firmware: /, '') };
@@ -42,18 +45,25 @@ export interface DeviceSim {
   stop(): Promise<void>;
 }
 
+/**
+ * A secured device: the thermo-secure firmware provisioned with the 64-byte record in `record`
+ * (`cell keys device --record`), its boot counter pages in `flash` (created erased).
+ */
+export interface DeviceSimSecurity { record: string; flash: string }
+
 /** Start a thermo simulator on a new pty pair (call deviceSimUnavailable() first). */
-export async function startDeviceSim(dir?: string): Promise<DeviceSim> {
-  const wasm = buildThermoWasm();
+export async function startDeviceSim(dir?: string, security?: DeviceSimSecurity): Promise<DeviceSim> {
+  const wasm = buildThermoWasm(security !== undefined ? 'thermo-secure' : 'thermo');
   if (typeof wasm !== 'string') throw new Error(wasm.skip);
   const pty = await startPtyPair(dir !== undefined ? { dir } : {});
-  let sim = await startSim({ ptyPath: pty.pathA, wasm });
+  const sec = security !== undefined ? { secRecord: security.record, secFlash: security.flash } : {};
+  let sim = await startSim({ ptyPath: pty.pathA, wasm, ...sec });
   return {
     hostPath: pty.pathB,
     get sim() { return sim; },
     pty,
     async unplug() { await sim.kill(); await pty.kill(); },
-    async plug() { await pty.restart(); sim = await startSim({ ptyPath: pty.pathA, wasm }); },
+    async plug() { await pty.restart(); sim = await startSim({ ptyPath: pty.pathA, wasm, ...sec }); },
     async stop() { await sim.kill(); await pty.close(); },
   };
 }

@@ -11,6 +11,7 @@ import { checkMtu, type Link, type LinkCapabilities, type LinkHandlers, type Lin
 import { openUart, type UartLink, type UartPortOptions } from '../transports/uart.ts';
 import { SecureLink, type SecureEvent } from '../transports/secure-link.ts';
 import { KeyRing } from '../transports/secure-keys.ts';
+import { SEC_TRAILER_BYTES } from '../wire/layouts.ts';
 import { helloIsAnswer, markHelloAnswer } from '../rpc/payloads.ts';
 
 /** 'open': first time up; 'lost': went away (err says why); 'reopened': up again. */
@@ -80,6 +81,7 @@ export class UartSessions implements LinkListener {
   /** What sessions send on: the secured link, or the port itself. */
   private wire: Link | null = null;
   private readonly keyRing: KeyRing | null = null;
+  private readonly portOpts: UartPortOptions;
   /** Sessions started so far. */
   sessionCount = 0;
   /** Why the last attempt to open failed (null after a success). */
@@ -111,6 +113,9 @@ export class UartSessions implements LinkListener {
     this.role = opts.role ?? 'server';
     this.helloWindowMs = opts.helloWindowMs ?? Math.max(500, 2 * helloTimeMs(opts));
     const sec = opts.security;
+    // A sealed frame is 12 bytes longer: the port carries maxFrameBytes + 12, so what the layer
+    // above may send (and what the device announces) stays maxFrameBytes.
+    this.portOpts = sec === undefined ? opts : { ...opts, maxFrameBytes: (opts.maxFrameBytes ?? 4096) + SEC_TRAILER_BYTES };
     // Key files are read once, here: a bad file is the caller's error, thrown now, not at every reopen.
     if (sec !== undefined && 'keys' in sec) this.keyRing = sec.keys instanceof KeyRing ? sec.keys : KeyRing.fromFiles(sec.keys);
     let res!: () => void;
@@ -162,7 +167,7 @@ export class UartSessions implements LinkListener {
     this.opening = true;
     let link: UartLink | null = null;
     try {
-      link = await openUart(this.opts);
+      link = await openUart(this.portOpts);
       this.lastError = null;
     } catch (e) {
       this.lastError = e instanceof CellError ? e : new CellError(ERR_LINK_IO, String(e));
