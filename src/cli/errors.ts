@@ -59,14 +59,22 @@ const FIXES: Record<number, string> = {
   [RpcCode.Internal]: 'the handler failed: see the cell\'s log (`cell logs <dir>`)',
 };
 
+/** Fixes by the cause of a lost link (detail.cause), where it says more than the code. */
+const CAUSE_FIXES: Record<number, string> = {
+  804: 'the device is secured: pass its device key file or the fleet key it was provisioned from (`--key FILE`, docs/security.md)',
+};
+
 /** Turn anything thrown into a CliError (CellErrors keep their code, name and hint). */
 export function toCliError(e: unknown, target?: string): CliError {
   if (e instanceof CliError) return e;
   if (typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'number') {
     const ce = e as { code: number; name?: string; message?: string; hint?: string; payload?: unknown; detail?: Record<string, unknown> };
     const app = ce.code >= 1000;
+    // A link that ended because of link security says why in detail.cause: its fix wins.
+    const cause = typeof ce.detail?.cause === 'number' ? ce.detail.cause : undefined;
     const fix = app
       ? `the cell refused the call with its declared error "${ce.name}": check the argument (\`cell call ${target ?? '<target>'}\` shows the schema)`
+      : cause !== undefined && CAUSE_FIXES[cause] !== undefined ? CAUSE_FIXES[cause]
       : FIXES[ce.code]?.replaceAll('{target}', target ?? '<target>');
     const detail: Record<string, unknown> = { ...(ce.detail ?? {}) };
     if (ce.payload !== undefined) detail.payload = ce.payload;

@@ -101,7 +101,9 @@ async function openSerial(t: Extract<Target, { kind: 'uart' }>): Promise<Link> {
   for (;;) {
     try {
       const port = await openUart({ path: t.path, baudRate: t.baudRate });
-      return keys === null ? port : await openSecure(port, keys, t);
+      if (keys !== null) return await openSecure(port, keys, t);
+      const { plaintextGuard } = await import('../transports/secure-link.ts');
+      return plaintextGuard(port, t.path);
     } catch (e) {
       if (e instanceof CliError) throw e;
       if (!/lock/i.test((e as Error).message) || Date.now() > until) return serialOpenFailed(t, e);

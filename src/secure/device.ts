@@ -85,8 +85,12 @@ export class SecureDevice {
     if (!this.provisioned) return 0;
     if (!force && this.requested && nowMs - this.lastRequestMs < SEC_REQUEST_INTERVAL_MS) return 0;
     if (outOff < 0 || outOff + HEADER_BYTES + SEC_REQUEST_BYTES > out.length) return 0;
-    this.requested = true;
-    this.lastRequestMs = nowMs;
+    // Only answers are rate-limited: the REQUEST at boot (forced) may have gone out before anyone
+    // listened, so the first frame after it still gets one.
+    if (!force) {
+      this.requested = true;
+      this.lastRequestMs = nowMs;
+    }
     writeSecOpHeader(out, outOff, LINK_OP_SEC_REQUEST, 0, SEC_REQUEST_BYTES);
     const p = outOff + HEADER_BYTES;
     out[p + SEC_REQUEST_OFF_SUITE] = SEC_SUITE_CHACHA20_POLY1305;

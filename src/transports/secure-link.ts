@@ -412,3 +412,47 @@ export class SecureLink implements Link {
 export function plaintextRefusedError(): CellError {
   return new CellError(ERR_SECURE_PLAINTEXT_REFUSED, 'a plaintext frame on a secured link was refused');
 }
+
+/**
+ * A plaintext link that notices a secured device: the device answers plaintext with REQUEST
+ * (docs/wire-format.md §7.2), which this wrapper turns into a close with SecurePlaintextRefused
+ * (804) naming the device, instead of a HELLO that never comes. Everything else passes through.
+ */
+export function plaintextGuard(inner: Link, where: string): Link {
+  let h: LinkHandlers | null = null;
+  let done = false;
+  const finish = (err: CellError | null): void => {
+    if (done) return;
+    done = true;
+    h?.onClose(err);
+  };
+  const guard: Link = {
+    get caps() { return inner.caps; },
+    get stats() { return inner.stats; },
+    get closed() { return inner.closed || done; },
+    start(handlers) {
+      h = handlers;
+      inner.start({
+        onFrame(buf, off, len, header) {
+          if (done) return;
+          if (secOpOf(buf, off, len) === LINK_OP_SEC_REQUEST && len === HEADER_BYTES + SEC_REQUEST_BYTES) {
+            const id = hexOf(buf.subarray(off + HEADER_BYTES + SEC_REQUEST_OFF_DEVICE_ID, off + HEADER_BYTES + SEC_REQUEST_OFF_DEVICE_ID + SEC_DEVICE_ID_BYTES));
+            finish(new CellError(ERR_SECURE_PLAINTEXT_REFUSED, `the device on ${where} is secured (device ${id}): it answers only sealed frames; pass its key (--key FILE, docs/security.md)`, { deviceId: id }));
+            inner.close();
+            return;
+          }
+          handlers.onFrame(buf, off, len, header);
+        },
+        onClose: (err) => finish(err),
+        onDrain: () => handlers.onDrain?.(),
+        onBackpressure: () => handlers.onBackpressure?.(),
+      });
+    },
+    send: (frame, len) => inner.send(frame, len),
+    close: () => inner.close(),
+    pauseReading: () => inner.pauseReading?.(),
+    resumeReading: () => inner.resumeReading?.(),
+  };
+  // Keep the port's own members (io, path, writeRaw) reachable for callers that use them.
+  return Object.create(inner, Object.getOwnPropertyDescriptors(guard)) as Link;
+}

@@ -1,5 +1,5 @@
-// The README's demo command (`npm run demo`) works: each of its three parts runs to "… ok" and
-// exits 0 (examples/demo.ts, rpc-demo.ts, mesh-demo.ts). The mesh part skips, with the reason,
+// The README's demo command (`npm run demo`) works: each of its four parts runs to "… ok" and
+// exits 0 (examples/demo.ts, rpc-demo.ts, mesh-demo.ts, secure-demo.ts). The mesh and secure parts skip, with the reason,
 // where the simulated device cannot run (no socat, serialport or firmware toolchain).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -33,6 +33,13 @@ if (why !== null) {
     assert.is(r.status, 0, r.out.slice(-3000));
     assert.match(r.out, /mesh demo ok/);
     assert.match(r.out, /typed error 401/);
+  });
+  test('examples/secure-demo.ts: a secured device, refused without the key, called with it and through the gateway', () => {
+    const r = run('examples/secure-demo.ts');
+    assert.is(r.status, 0, r.out.slice(-3000));
+    assert.match(r.out, /secure demo ok/);
+    assert.match(r.out, /is secured \(device 7e57000000000042\)/);
+    assert.match(r.out, /secured session \d+ with device 7e57000000000042 \(boot 1\)/);
   });
 }
 
