@@ -28,6 +28,7 @@
 // build (wasm2c) every array access is a bounds-checked load/store in C, so code size follows the
 // number of access sites.
 
+import { readU32LE } from '../wire/bytes.ts';
 import { ERR_SECURE_BAD_LENGTH } from '../wire/errors.ts';
 
 export const POLY1305_KEY_BYTES: i32 = 32;
@@ -47,22 +48,26 @@ let POS: i32 = 0;
 
 /**
  * Add the 130-bit little-endian number b[o, o+16) + top·2^128 to the 10 limbs L[at, at+10), limb k
- * being bits 13k..13k+12: bytes go into a bit accumulator (< 2^21) and leave it 13 bits at a time.
- * `top` stands for byte 16, so b is never read past o+15.
+ * being bits 13k..13k+12: the four little-endian words cut at the limb boundaries (limb 2 takes
+ * bits 26..31 of w0 and 0..6 of w1, and so on). `top` (0 or 1) is bit 128, so b is never read
+ * past o+15. Straight-line: a third of the time of a byte-by-byte bit accumulator in both builds.
  */
 function addLimbs(b: Uint8Array, o: i32, top: u32, at: i32): void {
-  let acc: u32 = 0;
-  let bits = 0;
-  let i = 0;
-  for (let k = 0; k < 10; k++) {
-    for (; bits < 13; bits += 8) {
-      acc |= (i < 16 ? <u32>b[o + i] : top) << bits;
-      i++;
-    }
-    L[at + k] += acc & 0x1fff;
-    acc >>>= 13;
-    bits -= 13;
-  }
+  const w0 = readU32LE(b, o);
+  const w1 = readU32LE(b, o + 4);
+  const w2 = readU32LE(b, o + 8);
+  const w3 = readU32LE(b, o + 12);
+  const l = L;
+  l[at] += w0 & 0x1fff;
+  l[at + 1] += (w0 >>> 13) & 0x1fff;
+  l[at + 2] += ((w0 >>> 26) | (w1 << 6)) & 0x1fff;
+  l[at + 3] += (w1 >>> 7) & 0x1fff;
+  l[at + 4] += ((w1 >>> 20) | (w2 << 12)) & 0x1fff;
+  l[at + 5] += (w2 >>> 1) & 0x1fff;
+  l[at + 6] += (w2 >>> 14) & 0x1fff;
+  l[at + 7] += ((w2 >>> 27) | (w3 << 5)) & 0x1fff;
+  l[at + 8] += (w3 >>> 8) & 0x1fff;
+  l[at + 9] += (w3 >>> 21) | (top << 11);
 }
 
 /** Start a MAC with the 32-byte one-time key at key[keyOff]: r (clamped, §2.5) and s. Unchecked. */
@@ -114,12 +119,17 @@ function carry(from: i32, c: u32): void {
 }
 
 /**
- * Feed m[off, off+len) (any length). Bytes go through B one at a time and a block is processed
- * whenever 16 have gathered: one small loop (firmware size) at the cost of a 16-byte copy per block
- * (a few percent of the block's 100 multiply-adds). Unchecked: the caller checks the range.
+ * Feed m[off, off+len) (any length). While nothing is buffered, whole blocks are processed where
+ * they are; the rest goes through B one byte at a time and a block is processed whenever 16 have
+ * gathered. Unchecked: the caller checks the range.
  */
 export function poly1305Update(m: Uint8Array, off: i32, len: i32): void {
-  for (let i = 0; i < len; i++) {
+  let i = 0;
+  // Whole blocks straight from m while nothing is buffered: no copy through B.
+  if (POS == 0) {
+    for (; i + 16 <= len; i += 16) block(m, off + i, 1);
+  }
+  for (; i < len; i++) {
     B[POS] = m[off + i];
     if (++POS == 16) {
       block(B, 0, 1);
