@@ -1,15 +1,20 @@
 #!/usr/bin/env node
 // The native qemu target of the bootloader (docs/flash.md §10), board mps2-an385:
 //   build/firmware/boot-mps2-an385.elf        the bootloader (firmware/boot/native.ts → asc → wasm2c
-//                                             → gcc with firmware/boot/qemu/boot-main.c); qemu -kernel
+//                                             → gcc with firmware/boot/qemu/boot-main.c and the Ed25519
+//                                             verifier firmware/boot/ed25519/); qemu -kernel. Without a
+//                                             trusted key: a development bootloader (no signature check)
+//   build/firmware/boot-mps2-an385-<key8>.elf the same with a trusted publisher key built in
+//                                             (<key8>: its first 8 hex digits): verifies signatures
 //   build/firmware/thermo-mps2-an385-slot.elf the thermo app linked for the execution region
 //   build/firmware/thermo-mps2-an385-slot.bin  … as a raw image for a slot (what `cell flash` sends)
 //   build/firmware/boot-test-{fault,hang,hang-nmi}-mps2-an385.bin  test images that fault or hang
 //                                             before they could be confirmed (firmware/boot/qemu/test-app.c)
 // Uses the thermo object scripts/build-firmware.mjs compiles (it is built first if needed).
 //
-// Usage: node scripts/build-boot.mjs [--json] [--force]
-import { copyFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
+// Usage: node scripts/build-boot.mjs [--trusted-key <hex | file.pub>] [--json] [--force]
+//   The trusted key may also come from CELL_BOOT_TRUSTED_KEY (hex or a .pub file); --trusted-key wins.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ASC_FLAGS, CC_FLAGS, LD_FLAGS, buildFirmware, checkTools, footprint, mtime, newestMtime as newest, run } from './build-firmware.mjs';
@@ -19,13 +24,32 @@ const outDir = join(root, 'build', 'firmware');
 const work = join(outDir, 'boot');
 const rtDir = join(root, 'firmware', 'runtime');
 const qDir = join(root, 'firmware', 'boot', 'qemu');
+const edDir = join(root, 'firmware', 'boot', 'ed25519');
 const BOARD = 'mps2-an385';
 /** Static buffer behind the bootloader's wasm memory (its buffers: ~9 KiB). */
 const BOOT_WASM_MEM = 16384;
-const BOOT_STACK = 4096;
+/** The bootloader's stack: its own call depth plus the Ed25519 verification (~1.6 KB, docs/flash.md §10.4). */
+const BOOT_STACK = 6144;
+
+/**
+ * A trusted key given as 64 hex digits or as a key file (`cell keys gen`'s .pub: the first line
+ * that is not a comment). Returns 32 bytes, or null for none. Throws EBUILDFW on anything else.
+ */
+export function parseTrustedKey(v) {
+  if (v === undefined || v === null || v === '') return null;
+  let text = String(v).trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(text)) {
+    if (!existsSync(text)) throw Object.assign(new Error(`trusted key: "${v}" is neither 64 hex digits nor a key file`), { code: 'EBUILDFW' });
+    text = readFileSync(text, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).find((l) => l.length > 0) ?? '';
+    if (!/^[0-9a-fA-F]{64}$/.test(text)) throw Object.assign(new Error(`trusted key: ${v} does not hold 64 hex digits`), { code: 'EBUILDFW' });
+  }
+  const key = Buffer.from(text, 'hex');
+  if (key.every((b) => b === 0)) throw Object.assign(new Error('trusted key: all zero is not a key'), { code: 'EBUILDFW' });
+  return new Uint8Array(key);
+}
 
 /** Build both images; returns paths and footprints. Throws (code EBUILDFW) with a readable message. */
-export function buildBootQemu({ force = false, quiet = true } = {}) {
+export function buildBootQemu({ force = false, quiet = true, trustedKey = null } = {}) {
   const log = quiet ? () => {} : (m) => console.error(m);
   const tools = checkTools();
   // The thermo app object (and its generated code) for this board.
@@ -34,26 +58,37 @@ export function buildBootQemu({ force = false, quiet = true } = {}) {
 
   // The bootloader.
   const wasm = join(outDir, 'boot.wasm');
-  const bootElf = join(outDir, `boot-${BOARD}.elf`);
+  const keyHex = trustedKey === null ? null : Buffer.from(trustedKey).toString('hex');
+  const bootName = keyHex === null ? `boot-${BOARD}` : `boot-${BOARD}-${keyHex.slice(0, 8)}`;
+  const bootElf = join(outDir, `${bootName}.elf`);
   const inputs = [join(root, 'firmware', 'boot'), rtDir, join(root, 'src', 'wire'), join(root, 'src', 'framing'),
     join(root, 'src', 'flash', 'boot-wire.ts'), fileURLToPath(import.meta.url)];
   if (force || mtime(bootElf) <= newest(inputs)) {
+    // The wasm and its C translation do not depend on the key (main() hands it to init()), so
+    // keyed and development images share them; per-process temporary names, renamed into place.
+    const tag = `tmp-${process.pid}`;
     log(`asc     firmware/boot/native.ts → ${relative(root, wasm)}`);
-    run(tools.asc, ['firmware/boot/native.ts', '-o', `${wasm}.tmp-${process.pid}`, ...ASC_FLAGS], 'asc (bootloader)');
-    renameSync(`${wasm}.tmp-${process.pid}`, wasm);
-    run('wasm2c', [wasm, '-n', 'boot', '-o', join(work, 'boot.c')], 'wasm2c (bootloader)');
-    copyFileSync(tools.rtHeader, join(work, 'wasm-rt.h'));
+    run(tools.asc, ['firmware/boot/native.ts', '-o', `${wasm}.${tag}`, ...ASC_FLAGS], 'asc (bootloader)');
+    // In a directory of this process (wasm2c names the header after the output: boot.h).
+    const hdrDir = join(work, tag);
+    mkdirSync(hdrDir, { recursive: true });
+    const wc = join(hdrDir, 'boot.c');
+    run('wasm2c', [`${wasm}.${tag}`, '-n', 'boot', '-o', wc], 'wasm2c (bootloader)');
+    renameSync(`${wasm}.${tag}`, wasm);
+    copyFileSync(tools.rtHeader, join(hdrDir, 'wasm-rt.h'));
     const defs = [`-DCELL_WASM_MEM_BYTES=${BOOT_WASM_MEM}`];
-    const obj = join(work, 'boot.o');
-    run('arm-none-eabi-gcc', [...CC_FLAGS, ...defs, `-I${work}`, `-I${rtDir}`, '-w', '-c', '-o', obj, join(work, 'boot.c')], 'gcc (bootloader, generated code)');
-    log(`gcc     ${relative(root, bootElf)}`);
+    const obj = join(hdrDir, 'boot.o');
+    run('arm-none-eabi-gcc', [...CC_FLAGS, ...defs, `-I${hdrDir}`, `-I${rtDir}`, '-w', '-c', '-o', obj, wc], 'gcc (bootloader, generated code)');
+    const keyDefs = keyHex === null ? [] : [`-DBOOT_TRUSTED_KEY_BYTES=${Array.from(trustedKey, (b) => `0x${b.toString(16).padStart(2, '0')}`).join(',')}`];
+    log(`gcc     ${relative(root, bootElf)}${keyHex === null ? ' (development: no trusted key, signatures not checked)' : ` (trusted key ${keyHex})`}`);
     run('arm-none-eabi-gcc', [
-      ...CC_FLAGS, ...defs, '-Wall', '-Wextra', '-Werror', `-I${work}`, `-I${rtDir}`, `-I${qDir}`, ...LD_FLAGS, `-L${rtDir}`,
-      `-Wl,--defsym=_stack_bytes=${BOOT_STACK}`, `-T${join(qDir, `boot-${BOARD}.ld`)}`, `-Wl,-Map=${join(outDir, `boot-${BOARD}.map`)}`,
-      '-o', `${bootElf}.tmp-${process.pid}`, obj, join(qDir, 'boot-main.c'), join(rtDir, 'wasm-rt-bare.c'), join(rtDir, 'cortex-m.c'),
-      join(rtDir, `board-${BOARD}.c`), '-lm',
+      ...CC_FLAGS, ...defs, ...keyDefs, '-Wall', '-Wextra', '-Werror', `-I${hdrDir}`, `-I${rtDir}`, `-I${qDir}`, `-I${edDir}`, ...LD_FLAGS, `-L${rtDir}`,
+      `-Wl,--defsym=_stack_bytes=${BOOT_STACK}`, `-T${join(qDir, `boot-${BOARD}.ld`)}`, `-Wl,-Map=${join(outDir, `${bootName}.map`)}`,
+      '-o', `${bootElf}.${tag}`, obj, join(qDir, 'boot-main.c'), join(edDir, 'ed25519-verify.c'), join(edDir, 'sha512.c'),
+      join(rtDir, 'wasm-rt-bare.c'), join(rtDir, 'cortex-m.c'), join(rtDir, `board-${BOARD}.c`), '-lm',
     ], 'gcc (bootloader)');
-    renameSync(`${bootElf}.tmp-${process.pid}`, bootElf);
+    renameSync(`${bootElf}.${tag}`, bootElf);
+    rmSync(hdrDir, { recursive: true, force: true });
   }
 
   // The thermo app for a slot: the same object, another link (execution region, boot service).
@@ -94,7 +129,7 @@ export function buildBootQemu({ force = false, quiet = true } = {}) {
     testImages[kind] = relative(root, bin);
   }
   return {
-    testImages,
+    testImages, trustedKey: keyHex,
     bootElf: relative(root, bootElf), bootWasmBytes: statSync(wasm).size, boot: footprint(bootElf),
     slotElf: relative(root, slotElf), slotBin: relative(root, slotBin), slotBinBytes: statSync(slotBin).size, app: footprint(slotElf),
   };
@@ -104,10 +139,16 @@ const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.arg
 if (isMain) {
   const args = process.argv.slice(2);
   try {
-    const r = buildBootQemu({ force: args.includes('--force'), quiet: args.includes('--json') });
+    const ki = args.indexOf('--trusted-key');
+    if (ki >= 0 && (args[ki + 1] === undefined || args[ki + 1].startsWith('--'))) throw Object.assign(new Error('--trusted-key needs a value: 64 hex digits or a .pub file'), { code: 'EBUILDFW' });
+    const trustedKey = parseTrustedKey(ki >= 0 ? args[ki + 1] : process.env.CELL_BOOT_TRUSTED_KEY);
+    const r = buildBootQemu({ force: args.includes('--force'), quiet: args.includes('--json'), trustedKey });
     if (args.includes('--json')) console.log(JSON.stringify(r, null, 2));
     else {
       console.log(`${r.bootElf}: wasm ${r.bootWasmBytes} B, flash ${r.boot.flash} B (text ${r.boot.text}, data ${r.boot.data}), RAM ${r.boot.ram} B (bss ${r.boot.bss}, stack ${r.boot.stack})`);
+      console.log(r.trustedKey === null
+        ? '  development bootloader: no trusted key, signatures are not checked (--trusted-key <hex|file.pub> or CELL_BOOT_TRUSTED_KEY)'
+        : `  verifies signatures: trusted key ${r.trustedKey}`);
       console.log(`${r.slotBin}: ${r.slotBinBytes} B image (${r.slotElf}: flash ${r.app.flash} B, RAM ${r.app.ram} B)`);
     }
   } catch (e) {

@@ -18,18 +18,21 @@ import { ERROR_OFF_CODE, ERROR_OFF_MESSAGE_LEN, ERROR_HEAD_BYTES } from '../../s
 import {
   ERR_BOOT_BAD_REQUEST, ERR_BOOT_CHUNK_CRC, ERR_BOOT_IMAGE_TOO_LARGE, ERR_BOOT_WRONG_BOARD,
   ERR_BOOT_HASH_MISMATCH, ERR_BOOT_NO_SESSION, ERR_BOOT_INCOMPLETE, ERR_BOOT_NOT_IN_BOOT_MODE,
-  ERR_BOOT_BAD_OFFSET, ERR_BOOT_NO_TRIAL, ERR_RPC_UNKNOWN_METHOD,
+  ERR_BOOT_BAD_OFFSET, ERR_BOOT_NO_TRIAL, ERR_RPC_UNKNOWN_METHOD, ERR_BOOT_UNSIGNED, ERR_BOOT_BAD_SIGNATURE,
+  ERR_BOOT_UNTRUSTED_KEY, ERR_BOOT_ROLLBACK,
 } from '../../src/wire/errors.ts';
 import {
   BOOT_KEY_HI, OP_INFO, OP_BEGIN, OP_CHUNK, OP_STATUS, OP_COMMIT, OP_CONFIRM, OP_RESET, OP_ENTER_BOOT,
   MODE_BOOTLOADER, MODE_APP, SLOT_EMPTY, SLOT_VALID, SLOT_RECEIVING, SLOT_REJECTED, NO_SLOT,
   INFO_FLAG_TRIAL_RUNNING, INFO_FLAG_SESSION_OPEN, SESSION_NONE, SESSION_RECEIVING, SESSION_COMMITTED,
-  BOARD_BYTES, SHA256_BYTES, CHUNK_HEAD_BYTES, BootInfo, SlotInfo, Manifest, Answer,
+  BOARD_BYTES, SHA256_BYTES, CHUNK_HEAD_BYTES, MANIFEST_BYTES, MANIFEST_SIGNED_BYTES, MANIFEST_FLAG_ALLOW_DOWNGRADE,
+  BootInfo, SlotInfo, Manifest, Answer,
   decodeManifest, encodeInfo, encodeBeginRes, encodeChunkRes, encodeSlotRes, encodeStatusHead, bitmapBytes,
 } from '../../src/flash/boot-wire.ts';
 import { Flash, BootLayout } from './flash.ts';
 import { BootState, StateStore, SlotRecord, FLAG_STAY, FLAG_TRIAL_STARTED } from './state.ts';
 import { Sha256 } from './sha256.ts';
+import { Verifier } from './verify.ts';
 
 export const ACTION_NONE: i32 = 0;
 /** Reset the device after sending the answer (RESET, ENTER_BOOT). */
@@ -48,12 +51,25 @@ export class BootConfig {
   chunkBytes: i32 = 1024;
   /** CHUNK requests the host may keep in flight (the device handles frames in order). */
   window: u8 = 4;
+  /**
+   * The publisher key this bootloader trusts (a build-time constant on a board). All zero: a
+   * development bootloader that checks no signature (unsigned images install, as with
+   * `cell flash --insecure`); otherwise only images signed by exactly this key are accepted.
+   */
+  trustedKey: Uint8Array = new Uint8Array(32);
+
+  /** A trusted key is set: signatures are required. */
+  keyed(): bool {
+    for (let i = 0; i < 32; i++) if (this.trustedKey[i] != 0) return true;
+    return false;
+  }
 }
 
 export class Bootloader {
   readonly flash: Flash;
   readonly layout: BootLayout;
   readonly config: BootConfig;
+  readonly verifier: Verifier;
   readonly state: BootState = new BootState();
   /** MODE_BOOTLOADER or MODE_APP (set by the caller after boot()). */
   mode: u8 = MODE_BOOTLOADER;
@@ -83,11 +99,15 @@ export class Bootloader {
   private chunkCount: i32 = 0;
   private received: i32 = 0;
   private readonly sessionSha: Uint8Array = new Uint8Array(SHA256_BYTES);
+  /** The session's manifest as received (checked again before COMMIT). */
+  private readonly sessionManifest: Uint8Array = new Uint8Array(MANIFEST_BYTES);
+  private readonly sm: Manifest = new Manifest();
 
-  constructor(flash: Flash, layout: BootLayout, config: BootConfig) {
+  constructor(flash: Flash, layout: BootLayout, config: BootConfig, verifier: Verifier = new Verifier()) {
     this.flash = flash;
     this.layout = layout;
     this.config = config;
+    this.verifier = verifier;
     this.store = new StateStore(flash);
     this.page = new Uint8Array(layout.pageBytes);
   }
@@ -116,10 +136,23 @@ export class Bootloader {
     return 0;
   }
 
-  /** The slot record says VALID and the flash holds exactly that image. */
+  /**
+   * May this slot run, by its security version? At or above the device's minimum; below it only
+   * as the trial of a signed downgrade (MANIFEST_FLAG_ALLOW_DOWNGRADE), which CONFIRM then makes
+   * the new minimum.
+   */
+  securityOk(slot: i32): bool {
+    const st = this.state;
+    const s = st.slot(slot);
+    if (s.securityVersion >= st.minSecurityVersion) return true;
+    return st.trial == <u8>slot && (s.manifestFlags & MANIFEST_FLAG_ALLOW_DOWNGRADE) != 0;
+  }
+
+  /** The slot record says VALID, its security version may run, and the flash holds exactly that image. */
   verifySlot(slot: i32): bool {
     const s = this.state.slot(slot);
     if (s.state != SLOT_VALID || s.imageBytes == 0 || <i32>s.imageBytes > this.maxImageBytes()) return false;
+    if (!this.securityOk(slot)) return false;
     if (this.hashSlot(slot, <i32>s.imageBytes) < 0) return false;
     for (let i = 0; i < SHA256_BYTES; i++) if (this.digest[i] != s.sha256[i]) return false;
     return true;
@@ -173,11 +206,20 @@ export class Bootloader {
     this.running = <u8>slot;
   }
 
-  /** The running app is healthy: a trial becomes the active slot. 0 or -code. */
+  /**
+   * The running app is healthy: a trial becomes the active slot, and the minimum security version
+   * follows it — raised to the trial's, or lowered to it for a signed downgrade. 0 or -code.
+   */
   confirm(): i32 {
     const st = this.state;
     if (this.mode != MODE_APP || st.trial == NO_SLOT || st.trial != this.running || (st.flags & FLAG_TRIAL_STARTED) == 0) {
       return -ERR_BOOT_NO_TRIAL;
+    }
+    const t: i32 = <i32>st.trial;
+    if (!this.securityOk(t)) return -ERR_BOOT_ROLLBACK;
+    const s = st.slot(t);
+    if (s.securityVersion > st.minSecurityVersion || (s.manifestFlags & MANIFEST_FLAG_ALLOW_DOWNGRADE) != 0) {
+      st.minSecurityVersion = s.securityVersion;
     }
     st.active = st.trial;
     st.trial = NO_SLOT;
@@ -293,22 +335,46 @@ export class Bootloader {
     return 0;
   }
 
-  private sameSession(m: Manifest): bool {
-    if (this.session == SESSION_NONE || m.imageBytes != this.imageBytes || m.version != this.version) return false;
-    for (let i = 0; i < SHA256_BYTES; i++) if (m.sha256[i] != this.sessionSha[i]) return false;
+  /** The same signed bytes (size, version, board, hash, security version, flags) as the open session's. */
+  private sameSession(req: Uint8Array, p: i32): bool {
+    if (this.session == SESSION_NONE) return false;
+    for (let i = 0; i < MANIFEST_SIGNED_BYTES; i++) if (req[p + i] != this.sessionManifest[i]) return false;
     return true;
   }
 
-  private opBegin(req: Uint8Array, p: i32, end: i32, out: Uint8Array): i32 {
-    const m = this.m;
-    const r = decodeManifest(req, p, end, m);
-    if (r < 0) return r;
+  /**
+   * The checks a manifest (already decoded into `m` from buf[p..p+160)) must pass before its image
+   * may be written or committed: board (703), size (702), then — a bootloader with a trusted key —
+   * signed (712), by that key (714), a valid Ed25519 signature over bytes 0..63 (713), and last
+   * the security version against the device's minimum (717; a signed ALLOW_DOWNGRADE passes).
+   */
+  private checkManifest(m: Manifest, buf: Uint8Array, p: i32): i32 {
     for (let i = 0; i < BOARD_BYTES; i++) if (m.board[i] != this.config.board[i]) return -ERR_BOOT_WRONG_BOARD;
     const chunk = this.config.chunkBytes;
     const count: i32 = <i32>(((m.imageBytes + <u32>chunk - 1) / <u32>chunk) | 0);
     if (m.imageBytes > <u32>this.maxImageBytes() || count > MAX_CHUNKS) return -ERR_BOOT_IMAGE_TOO_LARGE;
+    const cfg = this.config;
+    if (cfg.keyed()) {
+      let sig = false;
+      for (let i = 0; i < 64; i++) if (m.signature[i] != 0) { sig = true; break; }
+      if (!sig) return -ERR_BOOT_UNSIGNED;
+      for (let i = 0; i < 32; i++) if (m.key[i] != cfg.trustedKey[i]) return -ERR_BOOT_UNTRUSTED_KEY;
+      if (!this.verifier.verify(m.signature, buf, p, MANIFEST_SIGNED_BYTES, cfg.trustedKey)) return -ERR_BOOT_BAD_SIGNATURE;
+    }
+    if (m.securityVersion < this.state.minSecurityVersion && (m.flags & MANIFEST_FLAG_ALLOW_DOWNGRADE) == 0) return -ERR_BOOT_ROLLBACK;
+    return 0;
+  }
+
+  private opBegin(req: Uint8Array, p: i32, end: i32, out: Uint8Array): i32 {
+    const m = this.m;
+    let r = decodeManifest(req, p, end, m);
+    if (r < 0) return r;
+    r = this.checkManifest(m, req, p);
+    if (r < 0) return r;
+    const chunk = this.config.chunkBytes;
+    const count: i32 = <i32>(((m.imageBytes + <u32>chunk - 1) / <u32>chunk) | 0);
     const a = this.ans;
-    if (this.sameSession(m)) {
+    if (this.sameSession(req, p)) {
       a.resumed = 1;
     } else {
       // A new transfer into the slot that is not active. Invalidate it in the record *before*
@@ -324,6 +390,8 @@ export class Bootloader {
       s.version = m.version;
       s.imageBytes = m.imageBytes;
       for (let i = 0; i < SHA256_BYTES; i++) s.sha256[i] = m.sha256[i];
+      s.securityVersion = m.securityVersion;
+      s.manifestFlags = m.flags;
       this.session = SESSION_NONE;
       let e = this.store.save(st);
       if (e < 0) return e;
@@ -340,6 +408,7 @@ export class Bootloader {
       for (let i = 0; i < SHA256_BYTES; i++) this.sessionSha[i] = m.sha256[i];
       this.chunkCount = count;
       this.received = 0;
+      for (let i = 0; i < MANIFEST_BYTES; i++) this.sessionManifest[i] = req[p + i];
       this.session = SESSION_RECEIVING;
       a.resumed = 0;
     }
@@ -403,7 +472,16 @@ export class Bootloader {
     if (this.received != this.chunkCount) return -ERR_BOOT_INCOMPLETE;
     const st = this.state;
     const t = this.target;
-    let r = this.hashSlot(t, <i32>this.imageBytes);
+    // The manifest again, from the session's copy, before the slot can become bootable.
+    let r = decodeManifest(this.sessionManifest, 0, MANIFEST_BYTES, this.sm);
+    if (r >= 0) r = this.checkManifest(this.sm, this.sessionManifest, 0);
+    if (r < 0) {
+      st.slot(t).state = SLOT_EMPTY;
+      this.session = SESSION_NONE;
+      this.store.save(st);
+      return r;
+    }
+    r = this.hashSlot(t, <i32>this.imageBytes);
     if (r < 0) return r;
     for (let i = 0; i < SHA256_BYTES; i++) {
       if (this.digest[i] != this.sessionSha[i]) {

@@ -3,9 +3,10 @@
 // (firmware/boot/qemu/boot-main.c) only moves bytes, copies the chosen slot and jumps.
 // AssemblyScript only; built with asc → wasm2c → arm-none-eabi-gcc by scripts/build-boot.mjs.
 //
-//   env.flash_read/flash_write/flash_erase   as in import-flash.ts (0 | -708)
+//   env.flash_read/flash_write/flash_erase, env.ed25519_verify   as in import-flash.ts
 //   env.uart_read(ptr, max) / uart_write(ptr, len)   as for apps (firmware/runtime/host.c)
-//   init(pageBytes, slotPages, chunkBytes, window)   once, after writing the board name at reqPtr()
+//   init(pageBytes, slotPages, chunkBytes, window)   once, after writing the board name (16 B) and the
+//     trusted key (32 B, zero: none) at reqPtr()
 //   boot() → slot | -1     enterApp(slot)
 //   poll() → 1 when the device must reset now (the answer has been written), else 0
 //   handle(len) → answer length at outPtr(); action() → 0 | 1 (app mode: the C side of the

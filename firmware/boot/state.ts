@@ -8,8 +8,13 @@
 //   0  4  magic "CBST"           8  1  format (1)      9  1  active slot (0xFF none)
 //   4  4  sequence u32           10 1  trial slot (0xFF none)
 //   11 1  flags: bit0 STAY (next boot stays in the bootloader, once), bit1 TRIAL_STARTED
-//   12 48 slot 0: state u8, 3 zero, version u32, size u32, sha256[32], 4 zero
-//   60 48 slot 1 (same)           108 16 zero           124 4  CRC-32C of bytes 0..123
+//   12 48 slot 0: state u8, 3 zero, version u32, size u32, sha256[32], security version u8,
+//         manifest flags u8 (bit 0 ALLOW_DOWNGRADE), 2 zero
+//   60 48 slot 1 (same)
+//   108 1 minimum security version (anti-rollback: raised when an image above it is confirmed)
+//   109 15 zero                    124 4  CRC-32C of bytes 0..123
+// Records written before the security fields existed have zeros there: minimum 0, every slot
+// at security version 0 — they load unchanged.
 import { readU32LE, writeU32LE } from '../../src/wire/bytes.ts';
 import { crc32cSmall } from '../../src/framing/crc32c.ts';
 import { NO_SLOT, SLOT_EMPTY, SLOT_REJECTED, SHA256_BYTES } from '../../src/flash/boot-wire.ts';
@@ -21,6 +26,7 @@ export const RECORD_FORMAT: u8 = 1;
 export const FLAG_STAY: u8 = 1;
 export const FLAG_TRIAL_STARTED: u8 = 2;
 const SLOT_REC_BYTES: i32 = 48;
+const MIN_SEC_OFF: i32 = 108;
 const CRC_OFF: i32 = 124;
 
 export class SlotRecord {
@@ -28,6 +34,9 @@ export class SlotRecord {
   version: u32 = 0;
   imageBytes: u32 = 0;
   sha256: Uint8Array = new Uint8Array(SHA256_BYTES);
+  /** The signed manifest's security version and flags (boot-wire.ts MANIFEST_FLAG_*). */
+  securityVersion: u8 = 0;
+  manifestFlags: u8 = 0;
 }
 
 export class BootState {
@@ -35,6 +44,8 @@ export class BootState {
   active: u8 = NO_SLOT;
   trial: u8 = NO_SLOT;
   flags: u8 = 0;
+  /** Lowest security version the device boots (monotonic but for a signed, allowed downgrade). */
+  minSecurityVersion: u8 = 0;
   s0: SlotRecord = new SlotRecord();
   s1: SlotRecord = new SlotRecord();
   /** Page (0 or 1) the current copy was read from; -1 when neither copy was valid. */
@@ -51,7 +62,9 @@ function writeSlotRec(s: SlotRecord, buf: Uint8Array, off: i32): void {
   writeU32LE(buf, off + 4, s.version);
   writeU32LE(buf, off + 8, s.imageBytes);
   for (let i = 0; i < SHA256_BYTES; i++) buf[off + 12 + i] = s.sha256[i];
-  for (let i = 44; i < SLOT_REC_BYTES; i++) buf[off + i] = 0;
+  buf[off + 44] = s.securityVersion;
+  buf[off + 45] = s.manifestFlags;
+  buf[off + 46] = 0; buf[off + 47] = 0;
 }
 
 function readSlotRec(buf: Uint8Array, off: i32, s: SlotRecord): void {
@@ -59,6 +72,8 @@ function readSlotRec(buf: Uint8Array, off: i32, s: SlotRecord): void {
   s.version = readU32LE(buf, off + 4);
   s.imageBytes = readU32LE(buf, off + 8);
   for (let i = 0; i < SHA256_BYTES; i++) s.sha256[i] = buf[off + 12 + i];
+  s.securityVersion = buf[off + 44];
+  s.manifestFlags = buf[off + 45];
 }
 
 /** Serialise `st` (with its current seq) into buf[0..128). */
@@ -71,7 +86,8 @@ export function encodeRecord(st: BootState, buf: Uint8Array): void {
   buf[11] = st.flags;
   writeSlotRec(st.s0, buf, 12);
   writeSlotRec(st.s1, buf, 12 + SLOT_REC_BYTES);
-  for (let i = 108; i < CRC_OFF; i++) buf[i] = 0;
+  buf[MIN_SEC_OFF] = st.minSecurityVersion;
+  for (let i = MIN_SEC_OFF + 1; i < CRC_OFF; i++) buf[i] = 0;
   writeU32LE(buf, CRC_OFF, crc32cSmall(buf, 0, CRC_OFF));
 }
 
@@ -116,9 +132,9 @@ export class StateStore {
     } else if (okA) use = 0;
     else if (okB) use = 1;
     if (use < 0) {
-      st.seq = 0; st.active = NO_SLOT; st.trial = NO_SLOT; st.flags = 0; st.page = -1;
-      st.s0.state = SLOT_EMPTY; st.s0.version = 0; st.s0.imageBytes = 0;
-      st.s1.state = SLOT_EMPTY; st.s1.version = 0; st.s1.imageBytes = 0;
+      st.seq = 0; st.active = NO_SLOT; st.trial = NO_SLOT; st.flags = 0; st.page = -1; st.minSecurityVersion = 0;
+      st.s0.state = SLOT_EMPTY; st.s0.version = 0; st.s0.imageBytes = 0; st.s0.securityVersion = 0; st.s0.manifestFlags = 0;
+      st.s1.state = SLOT_EMPTY; st.s1.version = 0; st.s1.imageBytes = 0; st.s1.securityVersion = 0; st.s1.manifestFlags = 0;
       for (let i = 0; i < SHA256_BYTES; i++) { st.s0.sha256[i] = 0; st.s1.sha256[i] = 0; }
       return 0;
     }
@@ -127,6 +143,7 @@ export class StateStore {
     st.active = src[9];
     st.trial = src[10];
     st.flags = src[11];
+    st.minSecurityVersion = src[MIN_SEC_OFF];
     readSlotRec(src, 12, st.s0);
     readSlotRec(src, 12 + SLOT_REC_BYTES, st.s1);
     st.page = use;

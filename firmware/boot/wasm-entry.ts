@@ -4,7 +4,9 @@
 // tests run it in Node and compare every answer with the tsc build (test/boot/wasm.test.ts).
 //
 //   env.flash_read(addr, ptr, len) / flash_write(addr, ptr, len) / flash_erase(page) → 0 | -708
-//   init(pageBytes, slotPages, chunkBytes, window)  once, after writing the board name at reqPtr()
+//   env.ed25519_verify(sigPtr, msgPtr, len, pubPtr) → 0 valid
+//   init(pageBytes, slotPages, chunkBytes, window)  once, after writing the board name (16 B) and the
+//     trusted key (32 B, zero: none) at reqPtr()
 //   boot() → slot | -1        handle(len) → answer length (frame at outPtr())        action() → 0 | 1 (reset)
 import { Bootloader } from './loader.ts';
 import { newImportBootloader } from './import-flash.ts';

@@ -7,7 +7,11 @@
 // ENTER_BOOT), everything else to the app.
 //
 //   node --import tsx hw-tests/lib/boot-sim-device.ts --pty <path> --flash <file> [--board sim]
-//     [--page-bytes 1024] [--slot-pages 128] [--chunk-bytes 1024] [--window 4]
+//     [--page-bytes 1024] [--slot-pages 128] [--chunk-bytes 1024] [--window 4] [--trusted-key <hex>]
+//   --trusted-key: the publisher key the bootloader trusts (as a board's build-time constant):
+//   it then verifies every manifest's Ed25519 signature itself (@noble/curves, strict) and refuses
+//   unsigned (712), forged (713), foreign (714) and rolled-back (717) images. Without it: a
+//   development bootloader that checks no signature (docs/flash.md §5.4).
 //
 // stdout, one line per event (the launcher, hw-tests/lib/boot-sim.ts, parses them):
 //   ready <pty>                    the port is open
@@ -24,6 +28,7 @@ import { CHANNEL_BOOT } from '../../src/wire/header.ts';
 import { ERR_BOOT_FLASH_IO } from '../../src/wire/errors.ts';
 import { Flash, BootLayout } from '../../firmware/boot/flash.ts';
 import { Bootloader, BootConfig, BOOT_STAY, ACTION_RESET } from '../../firmware/boot/loader.ts';
+import { NobleVerifier } from '../../firmware/boot/noble-verify.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def?: string): string | undefined => {
@@ -85,7 +90,12 @@ const boardName = new TextEncoder().encode(opt('--board', 'sim'));
 config.board.set(boardName.subarray(0, 16));
 config.chunkBytes = Number(opt('--chunk-bytes', '1024'));
 config.window = Number(opt('--window', '4'));
-const bl = new Bootloader(flash, layout, config);
+const trustedKey = opt('--trusted-key');
+if (trustedKey !== undefined) {
+  if (!/^[0-9a-fA-F]{64}$/.test(trustedKey)) { console.error('--trusted-key: 64 hex digits'); process.exit(2); }
+  config.trustedKey.set(Buffer.from(trustedKey, 'hex'));
+}
+const bl = new Bootloader(flash, layout, config, new NobleVerifier());
 
 const log = (line: string): void => { process.stdout.write(line + '\n'); };
 

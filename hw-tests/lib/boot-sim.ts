@@ -33,6 +33,8 @@ export interface BootSimOptions {
   window?: number;
   /** @default 15000 */
   startTimeoutMs?: number;
+  /** Hex Ed25519 public key the bootloader trusts (it then verifies signatures). @default none: a development bootloader */
+  trustedKey?: string;
 }
 
 export interface BootEvent {
@@ -98,7 +100,7 @@ export async function startBootSim(opts: BootSimOptions): Promise<BootSim> {
       ...deviceArgs(), '--pty', opts.ptyPath, '--flash', opts.flashFile,
       '--board', opts.board ?? 'sim', '--page-bytes', String(opts.pageBytes ?? 1024),
       '--slot-pages', String(opts.slotPages ?? 128), '--chunk-bytes', String(opts.chunkBytes ?? 1024),
-      '--window', String(opts.window ?? 4),
+      '--window', String(opts.window ?? 4), ...(opts.trustedKey !== undefined ? ['--trusted-key', opts.trustedKey] : []),
     ], { cwd: ROOT });
     child.stderr!.on('data', (d: Buffer) => { state.log += d.toString(); });
     let buf = '';

@@ -56,6 +56,11 @@ export const MANIFEST_BYTES: i32 = 160;
 export const MANIFEST_SIGNED_BYTES: i32 = 64;
 export const MANIFEST_MAGIC: u32 = 0x474d4943; // "CIMG"
 export const MANIFEST_FORMAT: u8 = 1;
+/** Byte 5: manifest flags (signed). Bit 0: the image may replace one of a higher security version. */
+export const M_FLAGS: i32 = 5;
+/** Byte 7: the image's security version (signed; anti-rollback, docs/flash.md §2.1). Byte 6 stays reserved. */
+export const M_SECURITY_VERSION: i32 = 7;
+export const MANIFEST_FLAG_ALLOW_DOWNGRADE: u8 = 1;
 export const M_SIZE: i32 = 8;
 export const M_VERSION: i32 = 12;
 export const M_BOARD: i32 = 16;
@@ -67,6 +72,10 @@ export class Manifest {
   imageBytes: u32 = 0;
   /** major << 24 | minor << 16 | patch. */
   version: u32 = 0;
+  /** MANIFEST_FLAG_* (only ALLOW_DOWNGRADE is defined). */
+  flags: u8 = 0;
+  /** Security version 0..255: a device refuses an image below the minimum it has confirmed. */
+  securityVersion: u8 = 0;
   board: Uint8Array = new Uint8Array(BOARD_BYTES);
   sha256: Uint8Array = new Uint8Array(SHA256_BYTES);
   /** Ed25519 public key of the signer; all zero when unsigned. */
@@ -100,9 +109,9 @@ export function encodeManifest(m: Manifest, buf: Uint8Array, off: i32): i32 {
   if (off < 0 || off + MANIFEST_BYTES > buf.length) return -ERR_BOOT_BAD_MANIFEST;
   writeU32LE(buf, off, MANIFEST_MAGIC);
   buf[off + 4] = MANIFEST_FORMAT;
-  buf[off + 5] = 0;
+  buf[off + M_FLAGS] = m.flags;
   buf[off + 6] = 0;
-  buf[off + 7] = 0;
+  buf[off + M_SECURITY_VERSION] = m.securityVersion;
   writeU32LE(buf, off + M_SIZE, m.imageBytes);
   writeU32LE(buf, off + M_VERSION, m.version);
   copyBytes(m.board, 0, buf, off + M_BOARD, BOARD_BYTES);
@@ -113,19 +122,22 @@ export function encodeManifest(m: Manifest, buf: Uint8Array, off: i32): i32 {
 }
 
 /**
- * Read a manifest from buf[off..end). Exactly 160 bytes; magic "CIMG", format 1, flags and
- * reserved bytes 0, size ≥ 1, a board name (printable ASCII, zero padded). Returns 160 or
- * -ERR_BOOT_BAD_MANIFEST. The signature is not checked here (the host does it with Ed25519).
+ * Read a manifest from buf[off..end). Exactly 160 bytes; magic "CIMG", format 1, no flag but
+ * ALLOW_DOWNGRADE, reserved byte 6 zero, size ≥ 1, a board name (printable ASCII, zero padded).
+ * Returns 160 or -ERR_BOOT_BAD_MANIFEST. The signature is not checked here (the host checks it
+ * with Ed25519, and a bootloader built with a trusted key checks it again: firmware/boot/loader.ts).
  */
 export function decodeManifest(buf: Uint8Array, off: i32, end: i32, out: Manifest): i32 {
   if (off < 0 || end > buf.length || end - off != MANIFEST_BYTES) return -ERR_BOOT_BAD_MANIFEST;
   if (readU32LE(buf, off) != MANIFEST_MAGIC) return -ERR_BOOT_BAD_MANIFEST;
-  if (buf[off + 4] != MANIFEST_FORMAT || !allZero(buf, off + 5, 3)) return -ERR_BOOT_BAD_MANIFEST;
+  if (buf[off + 4] != MANIFEST_FORMAT || (buf[off + M_FLAGS] & ~MANIFEST_FLAG_ALLOW_DOWNGRADE) != 0 || buf[off + 6] != 0) return -ERR_BOOT_BAD_MANIFEST;
   const size = readU32LE(buf, off + M_SIZE);
   if (size == 0) return -ERR_BOOT_BAD_MANIFEST;
   if (!boardOk(buf, off + M_BOARD)) return -ERR_BOOT_BAD_MANIFEST;
   out.imageBytes = size;
   out.version = readU32LE(buf, off + M_VERSION);
+  out.flags = buf[off + M_FLAGS];
+  out.securityVersion = buf[off + M_SECURITY_VERSION];
   copyBytes(buf, off + M_BOARD, out.board, 0, BOARD_BYTES);
   copyBytes(buf, off + M_SHA256, out.sha256, 0, SHA256_BYTES);
   copyBytes(buf, off + M_KEY, out.key, 0, 32);

@@ -89,6 +89,8 @@ export interface FlashResult {
   alreadyInstalled: boolean;
 }
 
+/** BEGIN refusals that leave the slots untouched (the device's own manifest checks). */
+const REFUSED_AT_BEGIN = [702, 703, 711, 712, 713, 714, 717];
 const STATES = ['empty', 'valid', 'receiving', 'rejected'] as const;
 const slotOrNull = (s: number): number | null => (s === NO_SLOT ? null : s);
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
@@ -256,7 +258,9 @@ export async function flashImage(o: FlashOptions): Promise<FlashResult> {
     if (m.imageBytes > d.maxImageBytes) {
       throw new CellError(ERR_BOOT_IMAGE_TOO_LARGE, `the image has ${m.imageBytes} bytes, a slot of this device holds ${d.maxImageBytes}`, { imageBytes: m.imageBytes, maxImageBytes: d.maxImageBytes });
     }
+    let entered = false;
     if (d.mode === 'app') {
+      entered = true;
       emit({ type: 'state', state: 'entering-bootloader' });
       await req(c, OP_ENTER_BOOT, null);
       d = await waitFor(c, 'the bootloader', (x) => x.mode === 'bootloader');
@@ -266,7 +270,17 @@ export async function flashImage(o: FlashOptions): Promise<FlashResult> {
     }
     // BEGIN erases the target slot's pages: give it time.
     const b = new Answer();
-    decodeBeginRes(await req(c, OP_BEGIN, o.manifest, timeoutMs * 5, 2), 0, 8, b);
+    let begin: Uint8Array;
+    try {
+      begin = await req(c, OP_BEGIN, o.manifest, timeoutMs * 5, 2);
+    } catch (e) {
+      // Refused before anything was written (a bootloader with a trusted key checks signature and
+      // security version itself: 712/713/714/717): put the app we stopped back to work.
+      const code = (e as { code?: number }).code;
+      if (entered && typeof code === 'number' && REFUSED_AT_BEGIN.includes(code)) await req(c, OP_RESET, null).catch(() => {});
+      throw e;
+    }
+    decodeBeginRes(begin, 0, 8, b);
     emit({ type: 'state', state: b.resumed === 1 ? 'resuming' : 'writing', detail: { slot: b.slot, chunks: b.chunkCount, received: b.chunksReceived } });
     const chunkBytes = b.chunkBytes;
     const count = b.chunkCount;

@@ -10,7 +10,8 @@ import {
   ERR_BOOT_UNTRUSTED_KEY,
 } from '../wire/errors.ts';
 import {
-  BOARD_BYTES, MANIFEST_BYTES, MANIFEST_SIGNED_BYTES, M_KEY, M_SIGNATURE, Manifest, decodeManifest, encodeManifest,
+  BOARD_BYTES, MANIFEST_BYTES, MANIFEST_FLAG_ALLOW_DOWNGRADE, MANIFEST_SIGNED_BYTES, M_KEY, M_SIGNATURE, Manifest, decodeManifest,
+  encodeManifest,
 } from './boot-wire.ts';
 
 export interface ManifestInfo {
@@ -22,6 +23,10 @@ export interface ManifestInfo {
   sha256: string;
   /** Hex public key of the signer, or null when unsigned. */
   signer: string | null;
+  /** Anti-rollback security version (0..255, signed with the rest). */
+  securityVersion: number;
+  /** The image may replace one of a higher security version (a signed, deliberate downgrade). */
+  allowDowngrade: boolean;
 }
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
@@ -55,9 +60,22 @@ export function boardName(bytes: Uint8Array): string {
   return new TextDecoder().decode(bytes.subarray(0, n));
 }
 
+export interface BuildOptions {
+  version: string;
+  board: string;
+  /** Security version 0..255 (docs/flash.md §2.1): a device refuses an image below the minimum it confirmed. @default 0 */
+  securityVersion?: number;
+  /** Allow the image onto a device whose minimum security version is higher. @default false */
+  allowDowngrade?: boolean;
+}
+
 /** An unsigned manifest for `image` (key and signature zero). */
-export function buildManifest(image: Uint8Array, o: { version: string; board: string }): Uint8Array {
+export function buildManifest(image: Uint8Array, o: BuildOptions): Uint8Array {
   const m = new Manifest();
+  const sv = o.securityVersion ?? 0;
+  if (!Number.isInteger(sv) || sv < 0 || sv > 255) throw new RangeError(`security version must be an integer 0..255, got ${sv}`);
+  m.securityVersion = sv;
+  m.flags = o.allowDowngrade === true ? MANIFEST_FLAG_ALLOW_DOWNGRADE : 0;
   m.imageBytes = image.length;
   m.version = parseVersion(o.version);
   m.board.set(boardBytes(o.board));
@@ -90,6 +108,7 @@ export function describeManifest(bytes: Uint8Array): ManifestInfo {
   return {
     imageBytes: m.imageBytes, version: formatVersion(m.version), versionCode: m.version,
     board: boardName(m.board), sha256: hex(m.sha256), signer: signed ? hex(m.key) : null,
+    securityVersion: m.securityVersion, allowDowngrade: (m.flags & MANIFEST_FLAG_ALLOW_DOWNGRADE) !== 0,
   };
 }
 
@@ -118,7 +137,9 @@ export function checkImage(image: Uint8Array, manifest: Uint8Array, o: CheckOpti
   if (info.signer === null) throw new CellError(ERR_BOOT_UNSIGNED, 'the image is not signed');
   let ok = false;
   try {
-    ok = ed25519.verify(m.signature, manifest.subarray(0, MANIFEST_SIGNED_BYTES), m.key);
+    // Strict (RFC 8032 without ZIP-215's leniency), as the bootloader's C verifier: host and device
+    // accept exactly the same signatures.
+    ok = ed25519.verify(m.signature, manifest.subarray(0, MANIFEST_SIGNED_BYTES), m.key, { zip215: false });
   } catch {
     ok = false;
   }

@@ -71,6 +71,7 @@ const table: ErrorInfo[] = [
   { code: E.ERR_BOOT_UNTRUSTED_KEY, name: 'BootUntrustedKey', hint: 'the image is signed by a key that is not among the trusted publisher keys' },
   { code: E.ERR_BOOT_NO_ANSWER, name: 'BootNoAnswer', hint: 'nothing answers on the boot channel: the device is off, on another port, or runs an app without the boot service' },
   { code: E.ERR_BOOT_IMAGE_SIZE, name: 'BootImageSize', hint: 'the image file is not the size its manifest states (truncated or padded)' },
+  { code: E.ERR_BOOT_ROLLBACK, name: 'BootRollback', hint: 'the image\'s security version is below the minimum the device has confirmed (an older, possibly vulnerable image): flash a newer one, or sign it with `cell sign --allow-downgrade`' },
   { code: E.ERR_SECURE_BAD_TAG, name: 'SecureBadTag', hint: 'a secured frame failed its authentication tag: forged, replayed from another session, or the two ends hold different keys (check the device key or fleet key)' },
   { code: E.ERR_SECURE_BAD_LENGTH, name: 'SecureBadLength', hint: 'a secured frame is shorter than its 12-byte trailer, or a range does not fit its buffer' },
   { code: E.ERR_SECURE_REPLAY, name: 'SecureReplay', hint: 'a secured frame was not newer than one already accepted: replayed or duplicated, dropped' },

@@ -84,6 +84,8 @@ export const ERR_BOOT_BAD_SIGNATURE: i32 = 713;
 export const ERR_BOOT_UNTRUSTED_KEY: i32 = 714;
 export const ERR_BOOT_NO_ANSWER: i32 = 715;
 export const ERR_BOOT_IMAGE_SIZE: i32 = 716;
+/** The image's security version is below the minimum the device has confirmed (anti-rollback). */
+export const ERR_BOOT_ROLLBACK: i32 = 717;
 
 // 8xx — link security (docs/security.md): sealed frames, sessions, keys
 /** A sealed frame's tag does not verify: forged, from another session, or the two ends hold different keys. */

@@ -2,6 +2,7 @@
 // would over a UART: the state-machine tests use it without a pty or a process.
 import { Bootloader, BootConfig } from '../../firmware/boot/loader.ts';
 import { BootLayout } from '../../firmware/boot/flash.ts';
+import { NobleVerifier } from '../../firmware/boot/noble-verify.ts';
 import { crc32c } from '../../src/framing/crc32c.ts';
 import { writeU32LE, readU16LE } from '../../src/wire/bytes.ts';
 import { CHANNEL_BOOT, HEADER_BYTES, Header, KIND_ERROR, KIND_REQUEST, readHeader, writeHeader } from '../../src/wire/header.ts';
@@ -12,11 +13,13 @@ export const PAGE = 256;
 export const SLOT_PAGES = 16; // 4 KiB slots
 export const CHUNK = 256;
 
-export function makeLoader(flash: MemFlash, chunkBytes = CHUNK): Bootloader {
+/** A Bootloader over `flash`; with `trustedKey` it verifies signatures (@noble/curves, strict). */
+export function makeLoader(flash: MemFlash, chunkBytes = CHUNK, trustedKey?: Uint8Array): Bootloader {
   const cfg = new BootConfig();
   cfg.board.set(new TextEncoder().encode('sim'));
   cfg.chunkBytes = chunkBytes;
-  return new Bootloader(flash, new BootLayout(PAGE, SLOT_PAGES), cfg);
+  if (trustedKey !== undefined) cfg.trustedKey.set(trustedKey);
+  return new Bootloader(flash, new BootLayout(PAGE, SLOT_PAGES), cfg, new NobleVerifier());
 }
 
 let callId = 1;

@@ -11,13 +11,17 @@ import { MemFlash } from './mem-flash.ts';
 import { makeLoader, chunkPayload, PAGE, SLOT_PAGES, CHUNK } from './boot-driver.ts';
 import { BootLayout } from '../../firmware/boot/flash.ts';
 import type { Bootloader } from '../../firmware/boot/loader.ts';
-import { buildManifest } from '../../src/flash/manifest.ts';
+import { buildManifest, signManifest } from '../../src/flash/manifest.ts';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex } from '../helpers/hex.ts';
 import { prng } from '../helpers/prng.ts';
 import {
   BOOT_KEY_HI, OP_BEGIN, OP_CHUNK, OP_COMMIT, OP_CONFIRM, OP_ENTER_BOOT, OP_INFO, OP_STATUS,
 } from '../../src/flash/boot-wire.ts';
-import { CHANNEL_BOOT, HEADER_BYTES, Header, KIND_REQUEST, writeHeader } from '../../src/wire/header.ts';
+import { CHANNEL_BOOT, HEADER_BYTES, Header, KIND_ERROR, KIND_REQUEST, readHeader, writeHeader } from '../../src/wire/header.ts';
+import { readU16LE } from '../../src/wire/bytes.ts';
+import { fromHex } from '../helpers/hex.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 // The WebAssembly global, typed here: tsconfig's lib (ES2022, no DOM) does not declare it.
@@ -43,7 +47,10 @@ function buildWasm(): Uint8Array {
 
 interface Side { boot(): number; enterApp(s: number): void; handle(frame: Uint8Array): string; action(): number; mem: Uint8Array }
 
-function wasmSide(bytes: Uint8Array): Side {
+/** Verifications the wasm build asked the host for (env.ed25519_verify). */
+let wasmVerifies = 0;
+
+function wasmSide(bytes: Uint8Array, trustedKey: Uint8Array = new Uint8Array(32)): Side {
   const flash = new MemFlash(PAGE, pages);
   let mem: WasmMemory;
   const u8 = (): Uint8Array => new Uint8Array(mem.buffer);
@@ -51,11 +58,23 @@ function wasmSide(bytes: Uint8Array): Side {
     flash_read: (addr: number, ptr: number, len: number) => flash.read(addr, u8(), ptr, len),
     flash_write: (addr: number, ptr: number, len: number) => flash.write(addr, u8(), ptr, len),
     flash_erase: (page: number) => flash.erase(page),
+    // What the native build does in C (firmware/boot/qemu/boot-main.c → cell_ed25519_verify):
+    // strict Ed25519 over the wasm memory; 0 = valid.
+    ed25519_verify: (sig: number, msg: number, len: number, pub: number) => {
+      wasmVerifies++;
+      const m = u8();
+      try {
+        return ed25519.verify(m.slice(sig >>> 0, (sig >>> 0) + 64), m.slice(msg >>> 0, (msg >>> 0) + len), m.slice(pub >>> 0, (pub >>> 0) + 32), { zip215: false }) ? 0 : -4;
+      } catch {
+        return -4;
+      }
+    },
   };
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env });
   const x = inst.exports as Record<string, (...a: number[]) => number> & { memory: WasmMemory };
   mem = x.memory;
   u8().set(new TextEncoder().encode('sim\0\0\0\0\0\0\0\0\0\0\0\0\0'), x.reqPtr!() >>> 0);
+  u8().set(trustedKey, (x.reqPtr!() >>> 0) + 16);
   x.init!(PAGE, SLOT_PAGES, CHUNK, 4);
   return {
     boot: () => x.boot!(),
@@ -71,9 +90,9 @@ function wasmSide(bytes: Uint8Array): Side {
   };
 }
 
-function tscSide(): Side {
+function tscSide(trustedKey?: Uint8Array): Side {
   const flash = new MemFlash(PAGE, pages);
-  let bl: Bootloader = makeLoader(flash);
+  let bl: Bootloader = makeLoader(flash, CHUNK, trustedKey);
   const out = new Uint8Array(2048);
   return {
     boot: () => bl.boot(),
@@ -133,4 +152,77 @@ s('one scripted update (INFO, BEGIN, chunks with a bad CRC and a duplicate, STAT
   { const f = req(OP_INFO); both('INFO after rollback', (x) => x.handle(f)); }
   assert.is(toHex(a.mem), toHex(b.mem), 'flash contents');
 });
+const SECRET = sha256(new TextEncoder().encode('cell boot test key'));
+const PUB = ed25519.getPublicKey(SECRET);
+
+s('verified boot, both builds with the same trusted key (the wasm verifies through env.ed25519_verify): refusals 712/713/714/717/704, a newer image, an allowed downgrade — same answers, same flash', () => {
+  const wasm = buildWasm();
+  const r = prng(78);
+  const img = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
+  const [i1, i2, i3] = [img(2100), img(1700), img(1300)];
+  const sign = (i: Uint8Array, version: string, securityVersion: number, allowDowngrade = false, key = SECRET): Uint8Array =>
+    signManifest(buildManifest(i, { version, board: 'sim', securityVersion, allowDowngrade }), key);
+  const m1 = sign(i1, '1.0.0', 1);
+  const m2 = sign(i2, '2.0.0', 2);
+  const m3 = sign(i3, '1.5.0', 1, true);
+  const a = wasmSide(wasm, PUB);
+  const b = tscSide(PUB);
+  wasmVerifies = 0;
+  const both = (what: string, f: (x: Side) => string | number): void => { assert.is(f(a), f(b), what); };
+  /** Both builds answer alike; `code`: the ERROR code expected (0: a RESPONSE). */
+  const send = (what: string, frame: Uint8Array, code?: number): void => {
+    const ha = a.handle(frame);
+    assert.is(ha, b.handle(frame), what);
+    if (code !== undefined) {
+      const bytes = fromHex(ha);
+      const h = new Header();
+      assert.ok(readHeader(bytes, 0, bytes.length, 4096, h) >= 0, what);
+      assert.is(h.kind === KIND_ERROR ? readU16LE(bytes, HEADER_BYTES) : 0, code, what);
+    }
+  };
+  const installBoth = (what: string, i: Uint8Array, m: Uint8Array, commitCode = 0): void => {
+    send(`${what} BEGIN`, req(OP_BEGIN, m), 0);
+    for (let off = 0; off < i.length; off += CHUNK) send(`${what} chunk ${off}`, req(OP_CHUNK, chunkPayload(i, off)), 0);
+    send(`${what} COMMIT`, req(OP_COMMIT), commitCode);
+  };
+  both('blank boot', (x) => x.boot());
+  const garbage = m1.slice();
+  garbage.set(img(64), 96);
+  const changed = m1.slice();
+  changed[12] ^= 1;
+  const refusals: [string, Uint8Array, number][] = [
+    ['unsigned', buildManifest(i1, { version: '1.0.0', board: 'sim', securityVersion: 1 }), 712],
+    ['garbage signature', garbage, 713],
+    ['another signer', sign(i1, '1.0.0', 1, false, sha256(new TextEncoder().encode('other'))), 714],
+    ['a field changed after signing', changed, 713],
+  ];
+  for (const [what, m, code] of refusals) send(what, req(OP_BEGIN, m), code);
+  // An image byte flipped after signing: refused at COMMIT.
+  const t1 = i1.slice();
+  t1[100] ^= 4;
+  installBoth('tampered', t1, m1, 704);
+  installBoth('v1', i1, m1);
+  both('v1 trial', (x) => x.boot());
+  a.enterApp(1); b.enterApp(1);
+  send('CONFIRM v1', req(OP_CONFIRM), 0);
+  send('ENTER_BOOT', req(OP_ENTER_BOOT));
+  both('stay', (x) => x.boot());
+  send('older (security version 0)', req(OP_BEGIN, sign(i2, '2.0.0', 0)), 717);
+  installBoth('v2', i2, m2);
+  both('v2 trial', (x) => x.boot());
+  a.enterApp(0); b.enterApp(0);
+  send('CONFIRM v2', req(OP_CONFIRM));
+  send('ENTER_BOOT 2', req(OP_ENTER_BOOT));
+  both('stay 2', (x) => x.boot());
+  send('v1 again: 717', req(OP_BEGIN, m1), 717);
+  installBoth('allowed downgrade', i3, m3);
+  both('downgrade trial', (x) => x.boot());
+  a.enterApp(1); b.enterApp(1);
+  send('CONFIRM downgrade', req(OP_CONFIRM), 0);
+  send('INFO', req(OP_INFO));
+  both('boot after downgrade', (x) => x.boot());
+  assert.is(toHex(a.mem), toHex(b.mem), 'flash contents');
+  assert.ok(wasmVerifies >= 8, `the wasm verified ${wasmVerifies} signatures through its import`);
+});
+
 s.run();

@@ -80,4 +80,41 @@ s('flash --json into the simulator: state and progress events, then done; --info
   }
 });
 
+s('sign --security-version / --allow-downgrade into a simulator whose bootloader trusts the key: an older image is refused by the device (717, the fix names --allow-downgrade), a signed downgrade goes on', async () => {
+  if (skipReason() !== null || 'skip' in wasm) return skipTest(`verified boot through the CLI: ${skipReason() ?? (wasm as { skip: string }).skip}`);
+  const pub = readFileSync(join(dir, 'pub.pub'), 'utf8').trim();
+  const b = await startDevice({ trustedKey: pub });
+  const key = join(dir, 'pub.key');
+  const img = (v: string): string => {
+    const p = join(dir, `sec-${v}.wasm`);
+    writeFileSync(p, stampWasm((wasm as Uint8Array), `sec ${v}`));
+    return p;
+  };
+  try {
+    const v2 = img('2');
+    let r = await cliIn(['sign', v2, '--board', 'sim', '--version', '2.0.0', '--security-version', '2', '--key', key, '--json']);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.is((JSON.parse(r.stdout) as { securityVersion: number }).securityVersion, 2);
+    r = await cliIn(['flash', '--port', b.port, v2, '--dir', dir, '--json']);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    const v1 = img('1');
+    r = await cliIn(['sign', v1, '--board', 'sim', '--version', '1.0.0', '--security-version', '1', '--key', key]);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    r = await cliIn(['flash', '--port', b.port, v1, '--dir', dir, '--json']);
+    assert.is(r.code, 1);
+    const e = errOf(r.stdout);
+    assert.is(e.code, 717);
+    assert.is(e.name, 'BootRollback');
+    assert.match(e.fix!, /--allow-downgrade/);
+    r = await cliIn(['sign', v1, '--board', 'sim', '--version', '1.0.0', '--security-version', '1', '--allow-downgrade', '--key', key, '--json']);
+    assert.is((JSON.parse(r.stdout) as { allowDowngrade: boolean }).allowDowngrade, true);
+    r = await cliIn(['flash', '--port', b.port, v1, '--dir', dir, '--json']);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    const i = await cliIn(['flash', '--port', b.port, '--info']);
+    assert.match(i.stdout, /version 1\.0\.0.*\[active\]/);
+  } finally {
+    await b.close();
+  }
+});
+
 s.run();

@@ -1,7 +1,8 @@
 // The bootloader's native qemu target (docs/flash.md §10): firmware/boot/native.ts through asc →
 // wasm2c → gcc as the `-kernel` of qemu -M mps2-an385, the thermo app linked for the execution
 // region as the slot image (scripts/build-boot.mjs), UART0 on a pty, driven by the host code of
-// `cell flash` (flashImage, unsigned manifests as with --insecure):
+// `cell flash` (flashImage). The bootloader is built with a test key as its trusted key
+// (--trusted-key), so every image is signed with it (security version 1, from v4 on 2):
 //   blank → v1 (the bootloader answers INFO, receives the image, SHA-256 checked, RESET → app)
 //   → v2 through the app's resident boot service (ENTER_BOOT → bootloader), trial, CONFIRM
 //   → v3 without CONFIRM, RESET from the app (SYSRESETREQ) → rolled back to v2
@@ -12,6 +13,12 @@
 //     device itself: junk without a vector table (the bootloader panics and resets), an app that
 //     faults (its fault handler resets), one that hangs with interrupts masked (the watchdog the
 //     bootloader armed: NMI → reset), one whose NMI handler hangs too (the watchdog's own reset).
+//   → verified boot, through the raw boot protocol (not flashImage, whose host checks would stop
+//     these first): unsigned 712, garbage signature 713, another signer 714, a manifest field
+//     changed after signing 713, an older security version 717, an image byte flipped after
+//     signing 704 at COMMIT — v4 untouched and running after each; a newer signed v5 (security
+//     version 3) installs and raises the device's minimum, v4 is then refused (717) and the app
+//     keeps running; v4 signed with --allow-downgrade installs.
 // The "flash" is the machine RAM at 0x21000000, backed by a file (memory-backend-file).
 // Skips (with a printed reason) when qemu, the arm toolchain, wabt or serialport are missing.
 import { spawnSync } from 'node:child_process';
@@ -23,19 +30,28 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startQemu, type Qemu } from '../../hw-tests/lib/qemu.ts';
 import { loadSerialPort, qemuUnavailable } from '../../hw-tests/lib/targets.ts';
-import { flashImage, deviceInfo, buildManifest, type DeviceInfo, type FlashResult } from '../../src/flash/index.ts';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { flashImage, deviceInfo, buildManifest, signManifest, decodeDeviceInfo, type DeviceInfo, type FlashResult } from '../../src/flash/index.ts';
+import type { BuildOptions } from '../../src/flash/manifest.ts';
 import { BootClient } from '../../src/flash/client.ts';
-import { OP_RESET } from '../../src/flash/boot-wire.ts';
+import { OP_BEGIN, OP_CHUNK, OP_COMMIT, OP_ENTER_BOOT, OP_INFO, OP_RESET, M_SIGNATURE, M_VERSION } from '../../src/flash/boot-wire.ts';
+import { crc32c } from '../../src/framing/crc32c.ts';
+import { writeU32LE } from '../../src/wire/bytes.ts';
 import { openUart, connectUart } from '../../src/uart/index.ts';
 import { ThermoDef, THERMO_MAX_FRAME_BYTES } from '../../firmware/thermo/schema.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const BOARD = 'mps2-an385';
+/** The test publisher key; the bootloader under test trusts its public half. */
+const SECRET = sha256(new TextEncoder().encode('cell boot test key'));
+const PUB_HEX = Buffer.from(ed25519.getPublicKey(SECRET)).toString('hex');
+const sign = (img: Uint8Array, o: BuildOptions, key = SECRET): Uint8Array => signManifest(buildManifest(img, o), key);
 
-interface Built { testImages: Record<'fault' | 'hang' | 'hang-nmi', string>; bootElf: string; slotBin: string; slotBinBytes: number; bootWasmBytes: number; boot: { flash: number; ram: number }; app: { flash: number; ram: number } }
+interface Built { trustedKey: string | null; testImages: Record<'fault' | 'hang' | 'hang-nmi', string>; bootElf: string; slotBin: string; slotBinBytes: number; bootWasmBytes: number; boot: { flash: number; ram: number }; app: { flash: number; ram: number } }
 
 function build(): Built | { skip: string } {
-  const r = spawnSync(process.execPath, ['scripts/build-boot.mjs', '--json'], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['scripts/build-boot.mjs', '--json', '--trusted-key', PUB_HEX], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) {
     const msg = (r.stderr || '').trim();
     if (/toolchain incomplete/.test(msg)) return { skip: msg.replace(/^build-(boot|firmware): /, '') };
@@ -66,9 +82,12 @@ if ('skip' in built || typeof SerialPort === 'string') {
 } else {
   console.log(`  boot-${BOARD}: wasm ${built.bootWasmBytes} B, flash ${built.boot.flash} B, RAM ${built.boot.ram} B; thermo slot image ${built.slotBinBytes} B`);
   const base = new Uint8Array(readFileSync(`${root}${built.slotBin}`));
-  const images = Object.fromEntries(['1.0.0', '2.0.0', '3.0.0', '4.0.0'].map((v) => {
+  assert.is(built.trustedKey, PUB_HEX, 'the bootloader under test trusts the test key');
+  /** Security versions: 1 up to v3, 2 for v4, 3 for v5. */
+  const secOf = (v: string): number => (v < '4' ? 1 : v < '5' ? 2 : 3);
+  const images = Object.fromEntries(['1.0.0', '2.0.0', '3.0.0', '4.0.0', '5.0.0'].map((v) => {
     const img = image(base, v);
-    return [v, { image: img, manifest: buildManifest(img, { version: v, board: BOARD }) }];
+    return [v, { image: img, manifest: sign(img, { version: v, board: BOARD, securityVersion: secOf(v) }) }];
   })) as Record<string, { image: Uint8Array; manifest: Uint8Array }>;
 
   /** The watchdog period the bootloader arms (firmware/boot/qemu/boot-qemu.h). */
@@ -251,7 +270,7 @@ if ('skip' in built || typeof SerialPort === 'string') {
   const refused = async (what: string, img: Uint8Array, version: string): Promise<void> => {
     const states: string[] = [];
     const err = await flashImage({
-      port: port(), image: img, manifest: buildManifest(img, { version, board: BOARD }), ...flashOpts,
+      port: port(), image: img, manifest: sign(img, { version, board: BOARD, securityVersion: 2 }), ...flashOpts,
       onEvent: (e) => { if (e.type === 'state') states.push(e.state); },
     }).then(() => null, (e: unknown) => e as { code?: number; message?: string });
     assert.ok(err !== null, `${what}: flashImage must fail`);
@@ -284,6 +303,105 @@ if ('skip' in built || typeof SerialPort === 'string') {
 
   s('an app that hangs in its NMI handler too: the watchdog\'s own reset gets it out, rolled back (710)', async () => {
     await refused('hang-nmi', testImage('hang-nmi'), '9.9.3');
+  });
+
+  // ---- verified boot through the raw boot protocol ----
+
+  /** A raw boot-protocol client on the pty. */
+  const raw = async <T>(f: (c: BootClient) => Promise<T>): Promise<T> => {
+    const c = new BootClient(await openUart({ path: port() }));
+    try { return await f(c); } finally { await c.close(); }
+  };
+  /** 0 when answered, else the ERROR code. */
+  const codeOf = (p: Promise<unknown>): Promise<number> => p.then(() => 0, (e: { code?: number }) => e.code ?? -1);
+  /** The slots as INFO reports them (state, version, size, hash prefix). */
+  const slots = (d: DeviceInfo): string => JSON.stringify({ active: d.activeSlot, trial: d.trialSlot, slots: d.slots });
+  const enterBoot = async (c: BootClient): Promise<DeviceInfo> => {
+    let d = decodeDeviceInfo(await c.request(OP_INFO, null, 3000));
+    if (d.mode === 'app') {
+      await c.request(OP_ENTER_BOOT, null, 3000);
+      for (let i = 0; i < 60; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        try { d = decodeDeviceInfo(await c.request(OP_INFO, null, 1000)); } catch { continue; }
+        if (d.mode === 'bootloader') break;
+      }
+    }
+    assert.is(d.mode, 'bootloader');
+    return d;
+  };
+
+  s('verified boot, raw protocol: unsigned 712, garbage signature 713, another signer 714, a field changed after signing 713, older security version 717, a flipped image byte 704 — v4 untouched and running', async () => {
+    const v5 = images['5.0.0']!;
+    const garbage = v5.manifest.slice();
+    garbage.set(new Uint8Array(64).map((_, i) => (i * 37 + 11) & 0xff), M_SIGNATURE);
+    const changed = v5.manifest.slice();
+    changed[M_VERSION] ^= 1; // the patch number, after signing
+    const cases: [string, Uint8Array, number][] = [
+      ['unsigned', buildManifest(v5.image, { version: '5.0.0', board: BOARD, securityVersion: 3 }), 712],
+      ['garbage signature', garbage, 713],
+      ['another signer', sign(v5.image, { version: '5.0.0', board: BOARD, securityVersion: 3 }, sha256(new TextEncoder().encode('someone else'))), 714],
+      ['a field changed after signing', changed, 713],
+      ['older security version (v3, properly signed)', images['3.0.0']!.manifest, 717],
+    ];
+    await raw(async (c) => {
+      const before = await enterBoot(c);
+      const ms: Record<string, number> = {};
+      for (const [what, m, code] of cases) {
+        const t0 = performance.now();
+        assert.is(await codeOf(c.request(OP_BEGIN, m, 5000)), code, what);
+        ms[what] = performance.now() - t0;
+      }
+      // An image byte flipped after signing: the manifest is genuine (BEGIN passes, the signature
+      // is verified), the slot's SHA-256 is not the signed one (COMMIT: 704).
+      const tampered = v5.image.slice();
+      tampered[100] ^= 0x01;
+      const t0 = performance.now();
+      assert.is(await codeOf(c.request(OP_BEGIN, v5.manifest, 10_000)), 0, 'BEGIN of the genuine manifest');
+      const beginMs = performance.now() - t0;
+      for (let off = 0; off < tampered.length; off += 1024) {
+        const n = Math.min(1024, tampered.length - off);
+        const p = new Uint8Array(8 + n);
+        writeU32LE(p, 0, off);
+        writeU32LE(p, 4, crc32c(tampered, off, n));
+        p.set(tampered.subarray(off, off + n), 8);
+        await c.request(OP_CHUNK, p, 5000);
+      }
+      assert.is(await codeOf(c.request(OP_COMMIT, null, 10_000)), 704, 'COMMIT of the tampered image');
+      console.log(`  BEGIN round trips under qemu: ${Object.entries(ms).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ')}; a genuine manifest (verified, slot erased) ${beginMs.toFixed(0)} ms`);
+      const after = decodeDeviceInfo(await c.request(OP_INFO, null, 3000));
+      assert.is(after.activeSlot, 1);
+      assert.equal(after.slots[1], before.slots[1], 'the v4 slot is untouched');
+      await c.request(OP_RESET, null, 3000);
+    });
+    const d = await waitFor('v4 back after the refusals', (x) => x.mode === 'app');
+    assert.is(d.runningSlot, 1);
+    assert.is(d.slots[1]!.version, '4.0.0');
+    assert.is(d.slots[1]!.state, 'valid');
+    await typedCall();
+  });
+
+  s('verified boot: a newer signed image (v5, security version 3) installs; then v4 is refused (717) and the app keeps running; v4 signed with --allow-downgrade installs', async () => {
+    await flash('5.0.0');
+    let d = await info();
+    assert.is(d.runningSlot, 0);
+    assert.is(d.slots[0]!.version, '5.0.0');
+    const before = slots(d);
+    const err = await flashImage({ port: port(), ...images['4.0.0']!, ...flashOpts }).then(() => null, (e: { code?: number }) => e);
+    assert.is(err?.code, 717, 'v4 (security version 2) after v5 (3) was confirmed');
+    d = await waitFor('the app after the refusal', (x) => x.mode === 'app');
+    assert.is(d.runningSlot, 0);
+    assert.is(slots(d), before, 'slots as before');
+    await typedCall();
+    const down = images['4.0.0']!.image;
+    const r = await flashImage({ port: port(), image: down, manifest: sign(down, { version: '4.0.0', board: BOARD, securityVersion: 2, allowDowngrade: true }), ...flashOpts });
+    assert.ok(r.confirmed);
+    d = await info();
+    assert.is(d.slots[d.runningSlot!]!.version, '4.0.0');
+    await typedCall();
+    // The minimum followed the downgrade down to 2: v3 (security version 1) is still refused.
+    const err3 = await flashImage({ port: port(), ...images['3.0.0']!, ...flashOpts }).then(() => null, (e: { code?: number }) => e);
+    assert.is(err3?.code, 717);
+    await waitFor('the app after the refusal', (x) => x.mode === 'app');
   });
 
   s.run();

@@ -11,6 +11,16 @@
 #include "board.h"
 #include "cell-rt.h"
 #include "boot-qemu.h"
+#include "ed25519-verify.h"
+
+/* The publisher key this bootloader trusts: a build-time constant (scripts/build-boot.mjs
+ * --trusted-key / CELL_BOOT_TRUSTED_KEY → -DBOOT_TRUSTED_KEY_BYTES=0x..,0x..,…). Without it the
+ * image is a development bootloader that checks no signature (docs/flash.md §5.4). */
+#ifdef BOOT_TRUSTED_KEY_BYTES
+static const uint8_t trusted_key[32] = {BOOT_TRUSTED_KEY_BYTES};
+#else
+static const uint8_t trusted_key[32] = {0};
+#endif
 
 struct Z_env_instance_t {
   Z_boot_instance_t *boot;
@@ -53,6 +63,17 @@ u32 Z_envZ_flash_erase(struct Z_env_instance_t *e, u32 page) {
   if (page >= BOOT_FLASH_PAGES) return ERR_FLASH_IO;
   memset(FLASH + page * BOOT_PAGE_BYTES, 0xff, BOOT_PAGE_BYTES);
   return 0;
+}
+
+/* Ed25519 (firmware/boot/ed25519/, strict RFC 8032) over the bootloader's wasm memory: every range
+ * is checked (a bad pointer traps, as any out-of-bounds access of the wasm would). Runs on the
+ * bootloader's stack: ~1.6 KB at its deepest. 0 = valid. */
+u32 Z_envZ_ed25519_verify(struct Z_env_instance_t *e, u32 sig, u32 msg, u32 len, u32 pub) {
+  (void)e;
+  const uint8_t *s = wasm_range(sig, 64);
+  const uint8_t *m = wasm_range(msg, len);
+  const uint8_t *p = wasm_range(pub, 32);
+  return (u32)cell_ed25519_verify(s, m, len, p);
 }
 
 u32 Z_envZ_uart_read(struct Z_env_instance_t *e, u32 ptr, u32 max) {
@@ -189,9 +210,10 @@ int main(void) {
   wasm_rt_init();
   Z_boot_init_module();
   Z_boot_instantiate(&bl, &env);
-  uint8_t *name = wasm_range(Z_bootZ_reqPtr(&bl), 16);
+  uint8_t *name = wasm_range(Z_bootZ_reqPtr(&bl), 48);
   memset(name, 0, 16);
   memcpy(name, board_name, strlen(board_name) < 16 ? strlen(board_name) : 16);
+  memcpy(name + 16, trusted_key, 32);
   Z_bootZ_init(&bl, BOOT_PAGE_BYTES, BOOT_SLOT_PAGES, BOOT_CHUNK_BYTES, BOOT_WINDOW);
   s32 slot = (s32)Z_bootZ_boot(&bl);
   if (slot >= 0) jump_to_app((uint32_t)slot);

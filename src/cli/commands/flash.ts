@@ -52,11 +52,12 @@ const FIXES: Record<number, string> = {
   707: BOOT_MODE_FIX,
   710: 'the new image did not answer after its trial boot, so the device kept the previous one: check the image on a simulator first',
   711: 'the manifest file is damaged or not a manifest: sign the image again with `cell sign`',
-  712: 'sign it: `cell keys gen` (once), then `cell sign <image> --board <name> --version <x.y.z> --key cell-signing.key`; or pass --insecure on a development board',
+  712: 'sign it: `cell keys gen` (once), then `cell sign <image> --board <name> --version <x.y.z> --key cell-signing.key`; or pass --insecure on a development board (whose bootloader has no trusted key)',
   713: 'the image or its manifest was changed after signing: sign the image again',
-  714: 'trust the publisher: add its public key to cell.toml (`[flash] trusted_keys = ["<hex>"]`) or to a file passed with --keys',
+  714: 'trust the publisher: add its public key to cell.toml (`[flash] trusted_keys = ["<hex>"]`) or to a file passed with --keys; a device that answers 714 itself only takes images signed by the key built into its bootloader',
   715: BOOT_MODE_FIX,
   716: 'the image file is truncated or was changed: use the file that was signed, or sign it again',
+  717: 'the device has confirmed a newer security version and refuses older images: flash a newer image, or, to downgrade on purpose, sign this one with `cell sign --allow-downgrade`',
   501: 'check the --port path, that no other program has the port open, and the cable',
 };
 
