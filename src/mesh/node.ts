@@ -102,6 +102,13 @@ export interface Provided {
   load(): MeshLoad;
   /** Publish the provider records now. Resolves when done (false: no DHT, or it failed). */
   reannounce(): Promise<boolean>;
+  /**
+   * Stop being found: the protocol is unhandled (new streams are refused, and identify tells the
+   * connected peers, so their lookups stop listing this node) and the name is no longer
+   * announced; connections already open keep being served until `stop`. For a drain before a stop
+   * (a gateway on SIGTERM). Provider records already in the DHT expire on their own.
+   */
+  withdraw(): Promise<void>;
   /** Stop serving: new streams are refused; calls in flight end Closed (graceful: GOODBYE, they finish). */
   stop(opts?: { graceful?: boolean }): Promise<void>;
 }
@@ -326,6 +333,22 @@ export class MeshNode {
     if (e.announce) void this.announce(e);
   }
 
+  private async withdrawEntry(e: ProvidedEntry): Promise<void> {
+    e.announce = false;
+    if (!this.stopped && !e.stopped) await this.libp2p.unhandle(e.protocol).catch(() => {});
+  }
+
+  /** Withdraw these provided names (default: all of them; see Provided.withdraw); the names withdrawn. */
+  async withdraw(names?: readonly string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const e of [...this.provided.values()]) {
+      if (names !== undefined && !names.includes(e.name)) continue;
+      await this.withdrawEntry(e);
+      out.push(e.name);
+    }
+    return out;
+  }
+
   private async unregister(e: ProvidedEntry): Promise<void> {
     e.stopped = true;
     if (this.provided.get(e.name) === e) this.provided.delete(e.name);
@@ -364,6 +387,7 @@ export class MeshNode {
       server: server as unknown as Server,
       load: entry.load,
       reannounce: () => this.announce(entry),
+      withdraw: () => this.withdrawEntry(entry),
       stop: async (o) => {
         await this.unregister(entry);
         if (o?.graceful === true) await server.goodbye(); else await server.close();
@@ -411,6 +435,7 @@ export class MeshNode {
       replaceUpstream: (link) => proxy.setUpstream(link),
       load: entry.load,
       reannounce: () => this.announce(entry),
+      withdraw: () => this.withdrawEntry(entry),
       stop: async () => {
         await this.unregister(entry);
         await proxy.close();

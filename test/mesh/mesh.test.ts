@@ -434,6 +434,25 @@ proxy('a device announced under another name: connect(Def, { name }) finds it an
   }
 });
 
+proxy('withdraw: new streams are refused, the connection already open keeps being served', async () => {
+  const nodes = await meshNodes(2);
+  const [a, b] = nodes as [MeshNode, MeshNode];
+  try {
+    await b.provide(Thermo, thermoImpl());
+    const open = await a.connect(Thermo, { raceIntervalMs: 0, retry: 'none', timeoutMs: 30_000 });
+    assert.is((await open.read({ channel: 1 })).channel, 1);
+    assert.equal(await b.withdraw(), ['thermo']);
+    assert.is((await open.read({ channel: 2 })).channel, 2, 'the open connection is still served');
+    await a.connect(Thermo, { timeoutMs: 1500, raceIntervalMs: 0, cooldownMs: 0 }).then(
+      (c) => { void c.close(); assert.unreachable('a new client reached a withdrawn cell'); },
+      (e) => assert.is(codeOf(e), RpcCode.Unavailable),
+    );
+    await open.close();
+  } finally {
+    await stopAll(nodes);
+  }
+});
+
 proxy('connectByName: schema fetched with describe() (forwarded, or answered by the proxy)', async () => {
   const nodes = await meshNodes(2);
   const [a, b] = nodes as [MeshNode, MeshNode];

@@ -166,19 +166,16 @@ async function startMetrics(gw: Gateway, address: string, log: EventLog): Promis
 
 /** The names this node provides (the gateway's proxies): its /cell/rpc/1/<name> protocols. */
 async function providedNames(node: MeshNode): Promise<string[]> {
-  const { RPC_PROTOCOL } = await import('../../mesh/index.ts');
-  const prefix = `${RPC_PROTOCOL}/`;
-  return (node.libp2p.getProtocols() as string[]).filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length));
+  return node.providedNames();
 }
 
 /**
- * Withdraw every name: the protocols are unhandled, so new streams are refused and identify tells
- * the connected peers (their lookups stop listing this node). Streams already open keep working.
+ * Withdraw every name (MeshNode.withdraw): new streams are refused and identify tells the
+ * connected peers (their lookups stop listing this node); streams already open keep working.
  * Provider records already in the DHT expire on their own (kad-dht has no removal).
  */
 async function withdraw(node: MeshNode, names: string[]): Promise<void> {
-  const { rpcProtocol } = await import('../../mesh/index.ts');
-  await node.libp2p.unhandle(names.map(rpcProtocol)).catch(() => {});
+  await node.withdraw(names);
 }
 
 /** Calls in flight through this node's proxies (streams until their end). */
