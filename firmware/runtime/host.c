@@ -16,12 +16,15 @@
  *      env.sec_record(ptr): i32                    link security (firmware/shared/rpc-secure.ts):
  *      env.sec_flash_page_bytes(): i32             the provisioning record and the boot counter's
  *      env.sec_flash_read/erase/write              two flash pages (board.h board_sec_*)
+ *      env.aead_seal/aead_open(key, nonce, ad, adLen,  ChaCha20-Poly1305 in place (cell-aead.c):
+ *        txt, txtLen, tag, tagLen): i32            firmware/shared/device-aead.ts
  *  - a pointer range outside linear memory traps (then: panic line, reset).
  */
 #include <stdint.h>
 #include "app.h"
 #include "board.h"
 #include "cell-rt.h"
+#include "cell-aead.h"
 
 struct Z_env_instance_t {
   Z_app_instance_t *app;
@@ -126,6 +129,23 @@ __attribute__((weak)) u32 Z_envZ_sec_flash_write(struct Z_env_instance_t *e, u32
   const uint8_t *p = wasm_range(e, ptr, len);
   for (u32 i = 0; i < len; i++) f[i] &= p[i];
   return 0;
+}
+
+/* Link security's AEAD (firmware/shared/device-aead.ts), pointers into linear memory: key (32
+ * bytes) and nonce (12) must lie in it (else a trap); cell-aead.c checks AD, text and tag against
+ * the whole memory (-801 when outside, overlapping, or tag_len not 1..16). */
+__attribute__((weak)) u32 Z_envZ_aead_seal(struct Z_env_instance_t *e, u32 key, u32 nonce, u32 ad, u32 ad_len,
+                                           u32 pt, u32 pt_len, u32 tag, u32 tag_len) {
+  wasm_rt_memory_t *mem = &e->app->w2c_memory;
+  return (u32)cell_aead_seal(wasm_range(e, key, 32), wasm_range(e, nonce, 12), mem->data, mem->size,
+                             ad, ad_len, pt, pt_len, tag, tag_len);
+}
+
+__attribute__((weak)) u32 Z_envZ_aead_open(struct Z_env_instance_t *e, u32 key, u32 nonce, u32 ad, u32 ad_len,
+                                           u32 ct, u32 ct_len, u32 tag, u32 tag_len) {
+  wasm_rt_memory_t *mem = &e->app->w2c_memory;
+  return (u32)cell_aead_open(wasm_range(e, key, 32), wasm_range(e, nonce, 12), mem->data, mem->size,
+                             ad, ad_len, ct, ct_len, tag, tag_len);
 }
 
 /* Nothing to do once per main-loop pass in a plain image (cell-rt.h). */

@@ -26,6 +26,7 @@
 //   env.sec_flash_read(addr, ptr, len): i32  \
 //   env.sec_flash_erase(page): i32            } the two pages (addr from 0): 0, or -708 (out of range)
 //   env.sec_flash_write(addr, ptr, len): i32 /  write = NOR programming (bits only cleared)
+//   env.aead_seal, env.aead_open             the AEAD (firmware/shared/device-aead.ts)
 import { RpcDevice, millis } from './rpc.ts';
 import {
   C_BAD_HEADERS, C_SEC_SESSIONS, C_SEC_BAD_TAGS, C_SEC_REPLAYS, C_SEC_PLAINTEXT_REFUSED, C_SEC_NO_SESSION,
@@ -34,6 +35,7 @@ import {
 import { BootCounter, BOOT_COUNTER_NONE } from './boot-counter.ts';
 import { Flash } from '../boot/flash.ts';
 import { SecureDevice, secOpOf } from '../../src/secure/device.ts';
+import { DeviceAead } from './device-aead.ts';
 import { Header, HEADER_BYTES, readHeader } from '../../src/wire/header.ts';
 import { LINK_OP_SEC_OPEN, SEC_PROVISION_BYTES, SEC_TRAILER_BYTES } from '../../src/wire/layouts.ts';
 import { ERR_SECURE_COUNTER_EXHAUSTED, ERR_SECURE_LOCKOUT } from '../../src/wire/errors.ts';
@@ -67,6 +69,7 @@ export class SecureRpcDevice extends RpcDevice {
     f.pages = 2;
     this.bootCounter = new BootCounter(f, 0, 1);
     this.full = Uint8Array.wrap(this.out.buffer);
+    this.sec.session.aead = new DeviceAead(); // the board's ChaCha20-Poly1305 (env.aead_*)
   }
 
   opsCount(): i32 {

@@ -24,9 +24,13 @@
 //   sec_record(ptr)      the record file's first 64 bytes → ptr: 64, or 0 without one
 //   sec_flash_page_bytes() 1024 with --sec-flash, else 0
 //   sec_flash_read/erase/write  the --sec-flash file: erase = 0xFF, write = AND (NOR), 0 | -708
+//   aead_seal/aead_open  the AEAD of firmware/shared/device-aead.ts: the portable src/secure/aead.ts
+//                        where the device runs firmware/runtime/cell-aead.c (loaded through tsx,
+//                        only for an app that imports them: ~100 ms more at start)
 // A trap behaves like firmware/runtime's cell_panic: `\0!panic <reason>\n\0` on the UART, then
 // a reset. poll() runs when bytes arrive and every millisecond (stream pacing).
-// Plain JavaScript (no tsx): starts in ~50 ms, so a restart is a fast "reset button".
+// Plain JavaScript (no tsx): starts in ~50 ms, so a restart is a fast "reset button" (an app with
+// env.aead_* also loads src/secure/aead.ts through tsx, once per process).
 import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 
@@ -58,6 +62,10 @@ if (secFlashPath !== undefined) {
 const secRange = (addr, len) => secFd >= 0 && addr >= 0 && len >= 0 && addr + len <= SEC_FLASH_BYTES;
 
 const module = new WebAssembly.Module(readFileSync(wasmPath));
+// The portable AEAD behind env.aead_*: the simulator keeps exercising the portable code.
+const portable = WebAssembly.Module.imports(module).some((i) => i.module === 'env' && i.name.startsWith('aead_'))
+  ? await (await import('tsx/esm/api')).tsImport('../../src/secure/aead.ts', import.meta.url)
+  : null;
 const rx = [];
 let rxLen = 0;
 let rxPeak = 0; // highest rxLen since boot: the simulator's "receive ring" fill
@@ -131,6 +139,18 @@ const env = {
     return 0;
   },
 };
+
+/**
+ * env.aead_seal/aead_open(key, nonce, ad, adLen, txt, txtLen, tag, tagLen): the portable code over
+ * the whole linear memory, as host.c gives cell-aead.c; key and nonce outside memory trap.
+ */
+function aeadCall(fn, key, nonce, ...ranges) {
+  const m = new Uint8Array(memory.buffer);
+  if ((key >>> 0) + 32 > m.length || (nonce >>> 0) + 12 > m.length) throw new WebAssembly.RuntimeError('out of bounds memory access');
+  return fn(m, key >>> 0, m, nonce >>> 0, m, ...ranges);
+}
+env.aead_seal = (...a) => aeadCall(portable.aeadSeal, ...a);
+env.aead_open = (...a) => aeadCall(portable.aeadOpen, ...a);
 
 function boot() {
   t0 = performance.now();

@@ -1,5 +1,5 @@
-// Device cost of link security in guest instructions: firmware/thermo-secure/bench (the portable
-// framing and SecureDevice code thermo-secure runs, timed in loops on the device) under
+// Device cost of link security in guest instructions: firmware/thermo-secure/bench (the framing
+// and SecureDevice code thermo-secure runs, its AEAD in C, timed in loops on the device) under
 // `qemu-system-arm -M mps2-an385 -icount shift=3`, where the virtual clock — and so SysTick and
 // millis() — advances 2^3 ns per guest instruction. Prints the table of docs/firmware.md
 // §"Link security on the device"; asserts only what must hold whatever the code's speed (every
@@ -71,8 +71,10 @@ if (typeof elf !== 'string' || typeof SerialPort === 'string') {
       `    send:    encode ${k(insn['encode-plain']!)} plain | seal ${k(seal)} + encode ${k(insn['encode-sealed']!)} sealed`,
       `    readHeader ${k(insn['read-header']!)}; OPEN → ACCEPT (HChaCha20 + sealed ACCEPT) ${k(insn['open-accept']!)}`,
     ].join('\n'));
-    assert.ok(seal > insn['encode-plain']!, 'sealing costs more than framing');
-    assert.ok(open > insn['deframe-plain']!, 'opening costs more than deframing');
+    // With the device's C AEAD (firmware/shared/device-aead.ts) sealing costs about as much as
+    // framing, so only what holds for any implementation is asserted.
+    assert.ok(seal > 0 && open > 0, 'sealing and opening cost more than copying the frame');
+    assert.ok(insn['open-accept']! > seal, 'OPEN → ACCEPT seals a frame and derives a key');
   });
   t.run();
 }

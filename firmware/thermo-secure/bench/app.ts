@@ -1,5 +1,6 @@
 // Device cost of link security, measured on the device (docs/firmware.md §"Link security on the
-// device"): the same portable code thermo-secure runs — framing, SecureDevice.receive and seal —
+// device"): the same code thermo-secure runs — framing, SecureDevice.receive and seal, with the
+// AEAD of firmware/runtime/cell-aead.c behind env.aead_* (firmware/shared/device-aead.ts) —
 // timed in a loop, for a frame with a 32-byte payload (52 bytes plain, 64 sealed). Not an app to
 // ship: built on demand (`node scripts/build-firmware.mjs thermo-secure/bench --board mps2-an385`)
 // and run under `qemu -icount shift=N` by test/firmware/thermo-secure-bench.test.ts, where virtual
@@ -13,6 +14,7 @@ import { SecureDevice, writeSecOpHeader } from '../../../src/secure/device.ts';
 import { SecureSession } from '../../../src/secure/session.ts';
 import { REPLAY_STRICT } from '../../../src/secure/replay.ts';
 import { writeProvision } from '../../../src/secure/provision.ts';
+import { DeviceAead } from '../../shared/device-aead.ts';
 import { Header, HEADER_BYTES, readHeader, writeHeader, KIND_REQUEST } from '../../../src/wire/header.ts';
 import {
   LINK_OP_SEC_OPEN, SEC_DIR_DEVICE_TO_HOST, SEC_DIR_HOST_TO_DEVICE, SEC_OPEN_BYTES, SEC_OPEN_OFF_HOST_NONCE,
@@ -37,6 +39,7 @@ const rec = new Uint8Array(64);
 writeProvision(id, key, rec, 0);
 
 const dev = new SecureDevice();
+dev.session.aead = new DeviceAead(); // as firmware/shared/rpc-secure.ts: the board's AEAD (cell-aead.c)
 dev.provision(rec, 0, 1);
 const host = new SecureSession(SEC_DIR_HOST_TO_DEVICE, SEC_DIR_DEVICE_TO_HOST, REPLAY_STRICT);
 const answer = new Uint8Array(128);
