@@ -18,6 +18,7 @@
  *      env.sec_flash_read/erase/write              two flash pages (board.h board_sec_*)
  *      env.aead_seal/aead_open(key, nonce, ad, adLen,  ChaCha20-Poly1305 in place (cell-aead.c):
  *        txt, txtLen, tag, tagLen): i32            firmware/shared/device-aead.ts
+ *      env.hchacha20(key, in, out): void           HChaCha20 (cell-aead.c): the session key
  *  - a pointer range outside linear memory traps (then: panic line, reset).
  */
 #include <stdint.h>
@@ -146,6 +147,11 @@ __attribute__((weak)) u32 Z_envZ_aead_open(struct Z_env_instance_t *e, u32 key, 
   wasm_rt_memory_t *mem = &e->app->w2c_memory;
   return (u32)cell_aead_open(wasm_range(e, key, 32), wasm_range(e, nonce, 12), mem->data, mem->size,
                              ad, ad_len, ct, ct_len, tag, tag_len);
+}
+
+/* The session key (SecureSession.start through firmware/shared/device-aead.ts). */
+__attribute__((weak)) void Z_envZ_hchacha20(struct Z_env_instance_t *e, u32 key, u32 in, u32 out) {
+  cell_hchacha20(wasm_range(e, key, 32), wasm_range(e, in, 16), wasm_range(e, out, 32));
 }
 
 /* Nothing to do once per main-loop pass in a plain image (cell-rt.h). */

@@ -26,7 +26,7 @@
 //   env.sec_flash_read(addr, ptr, len): i32  \
 //   env.sec_flash_erase(page): i32            } the two pages (addr from 0): 0, or -708 (out of range)
 //   env.sec_flash_write(addr, ptr, len): i32 /  write = NOR programming (bits only cleared)
-//   env.aead_seal, env.aead_open             the AEAD (firmware/shared/device-aead.ts)
+//   env.aead_seal, env.aead_open, env.hchacha20  the AEAD (firmware/shared/device-aead.ts)
 import { RpcDevice, millis } from './rpc.ts';
 import {
   C_BAD_HEADERS, C_SEC_SESSIONS, C_SEC_BAD_TAGS, C_SEC_REPLAYS, C_SEC_PLAINTEXT_REFUSED, C_SEC_NO_SESSION,
@@ -54,7 +54,7 @@ class SecFlash extends Flash {
 }
 
 export class SecureRpcDevice extends RpcDevice {
-  readonly sec: SecureDevice = new SecureDevice();
+  readonly sec: SecureDevice = new SecureDevice(new DeviceAead()); // the board's AEAD (env.aead_*, env.hchacha20)
   /** `out` with its 12 bytes of room: frames are sealed here in place; also the record's scratch at boot. */
   private readonly full!: Uint8Array;
   private readonly hh: Header = new Header();
@@ -69,7 +69,6 @@ export class SecureRpcDevice extends RpcDevice {
     f.pages = 2;
     this.bootCounter = new BootCounter(f, 0, 1);
     this.full = Uint8Array.wrap(this.out.buffer);
-    this.sec.session.aead = new DeviceAead(); // the board's ChaCha20-Poly1305 (env.aead_*)
   }
 
   opsCount(): i32 {

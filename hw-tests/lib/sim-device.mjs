@@ -24,8 +24,9 @@
 //   sec_record(ptr)      the record file's first 64 bytes → ptr: 64, or 0 without one
 //   sec_flash_page_bytes() 1024 with --sec-flash, else 0
 //   sec_flash_read/erase/write  the --sec-flash file: erase = 0xFF, write = AND (NOR), 0 | -708
-//   aead_seal/aead_open  the AEAD of firmware/shared/device-aead.ts: the portable src/secure/aead.ts
-//                        where the device runs firmware/runtime/cell-aead.c (loaded through tsx,
+//   aead_seal/aead_open, hchacha20  the AEAD of firmware/shared/device-aead.ts: the portable
+//                        src/secure/aead.ts and chacha20.ts where the device runs
+//                        firmware/runtime/cell-aead.c (loaded through tsx,
 //                        only for an app that imports them: ~100 ms more at start)
 // A trap behaves like firmware/runtime's cell_panic: `\0!panic <reason>\n\0` on the UART, then
 // a reset. poll() runs when bytes arrive and every millisecond (stream pacing).
@@ -64,7 +65,8 @@ const secRange = (addr, len) => secFd >= 0 && addr >= 0 && len >= 0 && addr + le
 const module = new WebAssembly.Module(readFileSync(wasmPath));
 // The portable AEAD behind env.aead_*: the simulator keeps exercising the portable code.
 const portable = WebAssembly.Module.imports(module).some((i) => i.module === 'env' && i.name.startsWith('aead_'))
-  ? await (await import('tsx/esm/api')).tsImport('../../src/secure/aead.ts', import.meta.url)
+  ? { ...await (await import('tsx/esm/api')).tsImport('../../src/secure/aead.ts', import.meta.url),
+    ...await (await import('tsx/esm/api')).tsImport('../../src/secure/chacha20.ts', import.meta.url) }
   : null;
 const rx = [];
 let rxLen = 0;
@@ -151,6 +153,11 @@ function aeadCall(fn, key, nonce, ...ranges) {
 }
 env.aead_seal = (...a) => aeadCall(portable.aeadSeal, ...a);
 env.aead_open = (...a) => aeadCall(portable.aeadOpen, ...a);
+env.hchacha20 = (key, inp, out) => {
+  const m = new Uint8Array(memory.buffer);
+  if ((key >>> 0) + 32 > m.length || (inp >>> 0) + 16 > m.length || (out >>> 0) + 32 > m.length) throw new WebAssembly.RuntimeError('out of bounds memory access');
+  portable.hchacha20(m, key >>> 0, m, inp >>> 0, m, out >>> 0);
+};
 
 function boot() {
   t0 = performance.now();

@@ -22,7 +22,7 @@ import {
   SEC_REQUEST_OFF_DEVICE_ID, SEC_REQUEST_OFF_FLAGS, SEC_REQUEST_OFF_SUITE, SEC_SUITE_CHACHA20_POLY1305,
   SEC_TRAILER_BYTES,
 } from '../wire/layouts.ts';
-import { SecureSession } from './session.ts';
+import { Aead, SecureSession, SessionAead } from './session.ts';
 import { REPLAY_STRICT } from './replay.ts';
 import { readProvision, ProvisionRecord } from './provision.ts';
 
@@ -59,7 +59,7 @@ export class SecureDevice {
   bootCounter: u32 = 0;
   /** Sessions opened in this boot: the second input that makes every session key new. */
   sessionNo: u32 = 0;
-  readonly session: SecureSession = new SecureSession(SEC_DIR_DEVICE_TO_HOST, SEC_DIR_HOST_TO_DEVICE, REPLAY_STRICT);
+  readonly session: SecureSession;
   /** Bytes of the frame `receive` wrote to `out` for the caller to send (ACCEPT, REQUEST), else 0. */
   answerLen: i32 = 0;
   /** Set by an OPEN that is not a rekey: the RPC layer must start over (send its HELLO, sealed). */
@@ -67,6 +67,11 @@ export class SecureDevice {
   private readonly hostNonce: Uint8Array = new Uint8Array(SEC_HOST_NONCE_BYTES);
   private lastRequestMs: u32 = 0;
   private requested: bool = false;
+
+  /** `aead`: what the session seals with (the firmware passes the board's, firmware/shared/device-aead.ts). */
+  constructor(aead: SessionAead = new Aead()) {
+    this.session = new SecureSession(SEC_DIR_DEVICE_TO_HOST, SEC_DIR_HOST_TO_DEVICE, REPLAY_STRICT, aead);
+  }
 
   /** Read the 64-byte provisioning record at buf[off..]; returns 64, or -code (then not secure). */
   provision(buf: Uint8Array, off: i32, bootCounter: u32): i32 {

@@ -26,18 +26,32 @@ import { aeadOpen, aeadSeal } from './aead.ts';
 import { hchacha20 } from './chacha20.ts';
 import { ReplayWindow, REPLAY_STRICT } from './replay.ts';
 
+/** What a session seals with (SecureSession.aead): suite 1, any implementation giving the same bytes. */
+export abstract class SessionAead {
+  abstract seal(key: Uint8Array, nonce: Uint8Array, buf: Uint8Array, adOff: i32, adLen: i32, ptOff: i32, ptLen: i32, tagOff: i32, tagLen: i32): i32;
+  abstract open(key: Uint8Array, nonce: Uint8Array, buf: Uint8Array, adOff: i32, adLen: i32, ctOff: i32, ctLen: i32, tagOff: i32, tagLen: i32): i32;
+  /** HChaCha20 of key[keyOff, keyOff+32) and in16[0, 16) into out[0, 32): the session key (start). */
+  abstract hchacha20(key: Uint8Array, keyOff: i32, in16: Uint8Array, out: Uint8Array): void;
+}
+
 /**
- * The AEAD a session seals with: suite 1 in the portable code (src/secure/aead.ts). The host may
- * put a subclass in `SecureSession.aead` that gives the same bytes faster for big frames (Node's
- * OpenSSL, src/transports/secure-aead.ts); the firmware keeps this one.
+ * The AEAD a session seals with by default: suite 1 in the portable code (src/secure/aead.ts). The
+ * host may put a subclass in `SecureSession.aead` that gives the same bytes faster for big frames
+ * (Node's OpenSSL, src/transports/secure-aead.ts). The firmware passes its own SessionAead to the
+ * constructor (firmware/shared/device-aead.ts): then asc compiles neither this class nor the
+ * portable ChaCha20-Poly1305 behind it.
  */
-export class Aead {
+export class Aead extends SessionAead {
   seal(key: Uint8Array, nonce: Uint8Array, buf: Uint8Array, adOff: i32, adLen: i32, ptOff: i32, ptLen: i32, tagOff: i32, tagLen: i32): i32 {
     return aeadSeal(key, 0, nonce, 0, buf, adOff, adLen, ptOff, ptLen, tagOff, tagLen);
   }
 
   open(key: Uint8Array, nonce: Uint8Array, buf: Uint8Array, adOff: i32, adLen: i32, ctOff: i32, ctLen: i32, tagOff: i32, tagLen: i32): i32 {
     return aeadOpen(key, 0, nonce, 0, buf, adOff, adLen, ctOff, ctLen, tagOff, tagLen);
+  }
+
+  hchacha20(key: Uint8Array, keyOff: i32, in16: Uint8Array, out: Uint8Array): void {
+    hchacha20(key, keyOff, in16, 0, out, 0);
   }
 }
 
@@ -77,13 +91,14 @@ export class SecureSession {
   badTags: u32 = 0;
   readonly window: ReplayWindow = new ReplayWindow();
   /** Who computes the AEAD (replaceable by an implementation that gives the same bytes). */
-  aead: Aead = new Aead();
+  aead: SessionAead;
   readonly counters: SecureCounters = new SecureCounters();
   private readonly key: Uint8Array = new Uint8Array(SEC_KEY_BYTES);
   private readonly nonce: Uint8Array = new Uint8Array(SEC_NONCE_BYTES);
   private readonly kdfIn: Uint8Array = new Uint8Array(16);
 
-  constructor(sendDir: u8, recvDir: u8, replaySize: i32) {
+  constructor(sendDir: u8, recvDir: u8, replaySize: i32, aead: SessionAead = new Aead()) {
+    this.aead = aead;
     this.sendDir = sendDir;
     this.recvDir = recvDir;
     this.window.size = replaySize;
@@ -99,7 +114,7 @@ export class SecureSession {
     for (let i = 0; i < SEC_HOST_NONCE_BYTES; i++) k[i] = hostNonce[nonceOff + i];
     writeU32LE(k, 8, bootCounter);
     writeU32LE(k, 12, sessionNo);
-    hchacha20(deviceKey, keyOff, k, 0, this.key, 0);
+    this.aead.hchacha20(deviceKey, keyOff, k, this.key);
     this.sendCounter = 0;
     this.badTags = 0;
     this.window.reset();

@@ -38,8 +38,7 @@ for (let i = 0; i < 8; i++) id[i] = <u8>(0xc0 + i);
 const rec = new Uint8Array(64);
 writeProvision(id, key, rec, 0);
 
-const dev = new SecureDevice();
-dev.session.aead = new DeviceAead(); // as firmware/shared/rpc-secure.ts: the board's AEAD (cell-aead.c)
+const dev = new SecureDevice(new DeviceAead()); // as firmware/shared/rpc-secure.ts: the board's AEAD (cell-aead.c)
 dev.provision(rec, 0, 1);
 const host = new SecureSession(SEC_DIR_HOST_TO_DEVICE, SEC_DIR_DEVICE_TO_HOST, REPLAY_STRICT);
 const answer = new Uint8Array(128);
