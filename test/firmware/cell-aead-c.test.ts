@@ -27,6 +27,7 @@ import { hchacha20 } from '../../src/secure/chacha20.ts';
 import { fromHex, toHex } from '../helpers/hex.ts';
 import { Prng } from '../helpers/prng.ts';
 import { skipDeclared } from '../helpers/skip.ts';
+import { loadAeadVectors } from '../secure/aead-vectors.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const RT = join(root, 'firmware/runtime');
@@ -101,15 +102,7 @@ function cCall(op: 'seal' | 'open', key: Uint8Array, nonce: Uint8Array, buf: Uin
   return parse(ask([aeadLine(op, key, nonce, buf, a, bufLen)])[0]!);
 }
 
-interface Vectors {
-  block: { name: string; key: string; nonce: string; counter: number; out: string }[];
-  encrypt: { name: string; key: string; nonce: string; counter: number; plaintext: string; ciphertext: string }[];
-  poly1305: { name: string; key: string; msg: string; tag: string }[];
-  keygen: { name: string; key: string; nonce: string; otk: string }[];
-  aead: { name: string; key: string; nonce: string; ad: string; plaintext: string; ciphertext: string; tag: string }[];
-  hchacha20: { name: string; key: string; input: string; out: string }[];
-}
-const V = JSON.parse(readFileSync(new URL('../vectors/secure-aead.json', import.meta.url), 'utf8')) as Vectors;
+const V = loadAeadVectors();
 
 /** `bytes` at offset `at` of a buffer of random filler, `extra` bytes longer than at + bytes. */
 function placed(bytes: Uint8Array, at: number, extra = 5): Uint8Array {

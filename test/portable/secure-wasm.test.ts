@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { aeadOpen, aeadSeal } from '../../src/secure/aead.ts';
 import { chachaXor, hchacha20 } from '../../src/secure/chacha20.ts';
@@ -14,6 +14,7 @@ import { poly1305Mac } from '../../src/secure/poly1305.ts';
 import { fromHex, toHex } from '../helpers/hex.ts';
 import { Prng } from '../helpers/prng.ts';
 import { CoreWasm, ROOT, ensureWasm, loadCore } from './wasm.ts';
+import { loadAeadVectors } from '../secure/aead-vectors.ts';
 
 ensureWasm();
 // wasm.ts watches src/wire, src/framing and firmware/core; a change in src/secure rebuilds here.
@@ -27,15 +28,7 @@ if (!existsSync(coreWasm) || statSync(coreWasm).mtimeMs < newestSecure) {
 const wasm: CoreWasm = await loadCore();
 const x = wasm.x;
 
-interface Vectors {
-  block: { name: string; key: string; nonce: string; counter: number; out: string }[];
-  encrypt: { name: string; key: string; nonce: string; counter: number; plaintext: string; ciphertext: string }[];
-  poly1305: { name: string; key: string; msg: string; tag: string }[];
-  keygen: { name: string; key: string; nonce: string; otk: string }[];
-  aead: { name: string; key: string; nonce: string; ad: string; plaintext: string; ciphertext: string; tag: string }[];
-  hchacha20: { name: string; key: string; input: string; out: string }[];
-}
-const V = JSON.parse(readFileSync(join(ROOT, 'test/vectors/secure-aead.json'), 'utf8')) as Vectors;
+const V = loadAeadVectors();
 
 // Layout of the IN area: key at 0, nonce (12) or HChaCha20 input (16) at 32, the buffer from 64.
 const KEY_AT = 0, NONCE_AT = 32, BUF_AT = 64;

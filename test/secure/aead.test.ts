@@ -9,7 +9,6 @@
 // exported, and every block vector runs 80 of them.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { poly1305 } from '@noble/ciphers/_poly1305.js';
 import * as errors from '../../src/wire/errors.ts';
@@ -19,19 +18,12 @@ import { poly1305Finish, poly1305Init, poly1305Mac, poly1305Pad16, poly1305Updat
 import { fromHex, toHex } from '../helpers/hex.ts';
 import { Prng } from '../helpers/prng.ts';
 import { runSecureAeadDiff } from '../fuzz/harness.ts';
+import { loadAeadVectors } from './aead-vectors.ts';
 
 const BAD_TAG = -800;
 const BAD_LENGTH = -801;
 
-interface Vectors {
-  block: { name: string; key: string; nonce: string; counter: number; out: string }[];
-  encrypt: { name: string; key: string; nonce: string; counter: number; plaintext: string; ciphertext: string }[];
-  poly1305: { name: string; key: string; msg: string; tag: string }[];
-  keygen: { name: string; key: string; nonce: string; otk: string }[];
-  aead: { name: string; key: string; nonce: string; ad: string; plaintext: string; ciphertext: string; tag: string }[];
-  hchacha20: { name: string; key: string; input: string; out: string }[];
-}
-const V = JSON.parse(readFileSync(new URL('../vectors/secure-aead.json', import.meta.url), 'utf8')) as Vectors;
+const V = loadAeadVectors();
 
 /** `bytes` at offset `at` of a buffer of random filler, `extra` bytes longer than at + bytes. */
 function placed(bytes: Uint8Array, at: number, extra = 5): Uint8Array {
