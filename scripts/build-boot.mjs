@@ -12,8 +12,10 @@
 //                                             before they could be confirmed (firmware/boot/qemu/test-app.c)
 // Uses the thermo object scripts/build-firmware.mjs compiles (it is built first if needed).
 //
-// Usage: node scripts/build-boot.mjs [--trusted-key <hex | file.pub>] [--json] [--force]
+// Usage: node scripts/build-boot.mjs [--trusted-key <hex | file.pub>] [--recovery-ms <n>] [--json] [--force]
 //   The trusted key may also come from CELL_BOOT_TRUSTED_KEY (hex or a .pub file); --trusted-key wins.
+//   --recovery-ms (or CELL_BOOT_RECOVERY_MS): the power-on recovery window, default 300, 0 = none;
+//   a non-default length is built as boot-…-w<n>.elf.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,7 +51,10 @@ export function parseTrustedKey(v) {
 }
 
 /** Build both images; returns paths and footprints. Throws (code EBUILDFW) with a readable message. */
-export function buildBootQemu({ force = false, quiet = true, trustedKey = null } = {}) {
+export function buildBootQemu({ force = false, quiet = true, trustedKey = null, recoveryMs = null } = {}) {
+  if (recoveryMs !== null && !(Number.isInteger(recoveryMs) && recoveryMs >= 0 && recoveryMs <= 60_000)) {
+    throw Object.assign(new Error(`recovery window: ${recoveryMs} is not a whole number of ms in 0..60000`), { code: 'EBUILDFW' });
+  }
   const log = quiet ? () => {} : (m) => console.error(m);
   const tools = checkTools();
   // The thermo app object (and its generated code) for this board.
@@ -59,7 +64,8 @@ export function buildBootQemu({ force = false, quiet = true, trustedKey = null }
   // The bootloader.
   const wasm = join(outDir, 'boot.wasm');
   const keyHex = trustedKey === null ? null : Buffer.from(trustedKey).toString('hex');
-  const bootName = keyHex === null ? `boot-${BOARD}` : `boot-${BOARD}-${keyHex.slice(0, 8)}`;
+  // The recovery window (boot-qemu.h BOOT_RECOVERY_MS, default 300 ms): another length, another name.
+  const bootName = (keyHex === null ? `boot-${BOARD}` : `boot-${BOARD}-${keyHex.slice(0, 8)}`) + (recoveryMs === null ? '' : `-w${recoveryMs}`);
   const bootElf = join(outDir, `${bootName}.elf`);
   const inputs = [join(root, 'firmware', 'boot'), rtDir, join(root, 'src', 'wire'), join(root, 'src', 'framing'),
     join(root, 'src', 'flash', 'boot-wire.ts'), fileURLToPath(import.meta.url)];
@@ -80,6 +86,7 @@ export function buildBootQemu({ force = false, quiet = true, trustedKey = null }
     const obj = join(hdrDir, 'boot.o');
     run('arm-none-eabi-gcc', [...CC_FLAGS, ...defs, `-I${hdrDir}`, `-I${rtDir}`, '-w', '-c', '-o', obj, wc], 'gcc (bootloader, generated code)');
     const keyDefs = keyHex === null ? [] : [`-DBOOT_TRUSTED_KEY_BYTES=${Array.from(trustedKey, (b) => `0x${b.toString(16).padStart(2, '0')}`).join(',')}`];
+    if (recoveryMs !== null) keyDefs.push(`-DBOOT_RECOVERY_MS=${recoveryMs}u`);
     log(`gcc     ${relative(root, bootElf)}${keyHex === null ? ' (development: no trusted key, signatures not checked)' : ` (trusted key ${keyHex})`}`);
     run('arm-none-eabi-gcc', [
       ...CC_FLAGS, ...defs, ...keyDefs, '-Wall', '-Wextra', '-Werror', `-I${hdrDir}`, `-I${rtDir}`, `-I${qDir}`, `-I${edDir}`, ...LD_FLAGS, `-L${rtDir}`,
@@ -142,7 +149,11 @@ if (isMain) {
     const ki = args.indexOf('--trusted-key');
     if (ki >= 0 && (args[ki + 1] === undefined || args[ki + 1].startsWith('--'))) throw Object.assign(new Error('--trusted-key needs a value: 64 hex digits or a .pub file'), { code: 'EBUILDFW' });
     const trustedKey = parseTrustedKey(ki >= 0 ? args[ki + 1] : process.env.CELL_BOOT_TRUSTED_KEY);
-    const r = buildBootQemu({ force: args.includes('--force'), quiet: args.includes('--json'), trustedKey });
+    const wi = args.indexOf('--recovery-ms');
+    const wv = wi >= 0 ? args[wi + 1] : process.env.CELL_BOOT_RECOVERY_MS;
+    if (wi >= 0 && (wv === undefined || wv.startsWith('--'))) throw Object.assign(new Error('--recovery-ms needs a value (0 disables the window)'), { code: 'EBUILDFW' });
+    const recoveryMs = wv === undefined || wv === '' ? null : Number(wv);
+    const r = buildBootQemu({ force: args.includes('--force'), quiet: args.includes('--json'), trustedKey, recoveryMs });
     if (args.includes('--json')) console.log(JSON.stringify(r, null, 2));
     else {
       console.log(`${r.bootElf}: wasm ${r.bootWasmBytes} B, flash ${r.boot.flash} B (text ${r.boot.text}, data ${r.boot.data}), RAM ${r.boot.ram} B (bss ${r.boot.bss}, stack ${r.boot.stack})`);

@@ -57,6 +57,12 @@ export class BootConfig {
    * `cell flash --insecure`); otherwise only images signed by exactly this key are accepted.
    */
   trustedKey: Uint8Array = new Uint8Array(32);
+  /**
+   * Starts the active (confirmed) slot gets without a healthy signal from the app (healthy())
+   * before boot() gives it up: the other slot if it verifies, else the bootloader. 0: no limit
+   * (and no record write per boot).
+   */
+  maxAttempts: u8 = 3;
 
   /** A trusted key is set: signatures are required. */
   keyed(): bool {
@@ -163,7 +169,9 @@ export class Bootloader {
    * it. Returns the slot (0/1) to hand over to, or BOOT_STAY (enter the bootloader: asked to by
    * ENTER_BOOT, or no valid image). Order: STAY flag (cleared: it holds for one boot) → a trial
    * that already started and was not confirmed is rolled back → a pending trial starts (flag
-   * written before the jump, so it runs at most once) → the active slot → the other valid slot.
+   * written before the jump, so it runs at most once) → the active slot, its start counted
+   * (written before the jump) unless it already had maxAttempts starts without a healthy signal:
+   * then it is rejected → the other valid slot (one start counted) → the bootloader.
    */
   boot(): i32 {
     const st = this.state;
@@ -189,15 +197,77 @@ export class Bootloader {
       st.flags = st.flags & ~FLAG_TRIAL_STARTED;
       if (this.store.save(st) < 0) return BOOT_STAY;
     }
-    if (st.active != NO_SLOT && this.verifySlot(<i32>st.active)) return <i32>st.active;
+    const max: u8 = this.config.maxAttempts;
+    let gaveUp = false;
+    if (st.active != NO_SLOT && this.verifySlot(<i32>st.active)) {
+      const a: i32 = <i32>st.active;
+      if (max == 0) return a;
+      if (st.attempts < max) {
+        st.attempts = st.attempts + 1;
+        if (this.store.save(st) < 0) return BOOT_STAY;
+        return a;
+      }
+      // Started `max` times and never healthy (faults, hangs, resets before it gets going): give
+      // it up as a failed trial is given up. Saved together with the fallback below (one write).
+      st.slot(a).state = SLOT_REJECTED;
+      st.active = NO_SLOT;
+      st.attempts = 0;
+      gaveUp = true;
+    }
     for (let s = 0; s < 2; s++) {
       if (s != <i32>st.active && this.verifySlot(s)) {
         st.active = <u8>s;
-        this.store.save(st);
+        st.attempts = max == 0 ? 0 : 1;
+        if (this.store.save(st) < 0) return BOOT_STAY;
         return s;
       }
     }
+    if (gaveUp) this.store.save(st);
     return BOOT_STAY;
+  }
+
+  /**
+   * The running app says it works (docs/flash.md §5.5: the app's main loop got going): the
+   * active slot's start count goes back to 0 (one record write, none when it already is 0). A
+   * trial is not affected (it needs CONFIRM). 0 or -code.
+   */
+  healthy(): i32 {
+    const st = this.state;
+    if (this.mode != MODE_APP || this.running == NO_SLOT || this.running != st.active || st.attempts == 0) return 0;
+    st.attempts = 0;
+    return this.store.save(st);
+  }
+
+  /**
+   * Before the recovery window (docs/flash.md §5.6): load the record, so a frame in the window is
+   * answered from it, and roll back a trial that started and was never confirmed (what boot()
+   * would do first), so INFO shows what the device would boot. 0 or -code.
+   */
+  prepare(): i32 {
+    const st = this.state;
+    this.session = SESSION_NONE;
+    this.mode = MODE_BOOTLOADER;
+    this.running = NO_SLOT;
+    const r = this.store.load(st);
+    if (r < 0) return r;
+    if (st.trial != NO_SLOT && (st.flags & FLAG_TRIAL_STARTED) != 0) {
+      st.slot(<i32>st.trial).state = SLOT_REJECTED;
+      st.trial = NO_SLOT;
+      st.flags = st.flags & ~FLAG_TRIAL_STARTED;
+      return this.store.save(st);
+    }
+    return 0;
+  }
+
+  /**
+   * A frame arrived in the recovery window: the device stays in the bootloader (boot() is not
+   * called). A pending STAY flag is spent now (it would otherwise hold the next boot too). 0 or -code.
+   */
+  hold(): i32 {
+    const st = this.state;
+    if ((st.flags & FLAG_STAY) == 0) return 0;
+    st.flags = st.flags & ~FLAG_STAY;
+    return this.store.save(st);
   }
 
   /** The caller handed over to `slot` (app mode from now on, until the next boot()). */
@@ -224,6 +294,7 @@ export class Bootloader {
     st.active = st.trial;
     st.trial = NO_SLOT;
     st.flags = st.flags & ~FLAG_TRIAL_STARTED;
+    st.attempts = 0;
     return this.store.save(st);
   }
 

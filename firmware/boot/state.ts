@@ -12,9 +12,10 @@
 //         manifest flags u8 (bit 0 ALLOW_DOWNGRADE), 2 zero
 //   60 48 slot 1 (same)
 //   108 1 minimum security version (anti-rollback: raised when an image above it is confirmed)
-//   109 15 zero                    124 4  CRC-32C of bytes 0..123
+//   109 1 boot attempts: starts of the active slot since its last healthy signal (loader.ts)
+//   110 14 zero                    124 4  CRC-32C of bytes 0..123
 // Records written before the security fields existed have zeros there: minimum 0, every slot
-// at security version 0 — they load unchanged.
+// at security version 0, no attempt counted — they load unchanged.
 import { readU32LE, writeU32LE } from '../../src/wire/bytes.ts';
 import { crc32cSmall } from '../../src/framing/crc32c.ts';
 import { NO_SLOT, SLOT_EMPTY, SLOT_REJECTED, SHA256_BYTES } from '../../src/flash/boot-wire.ts';
@@ -27,6 +28,7 @@ export const FLAG_STAY: u8 = 1;
 export const FLAG_TRIAL_STARTED: u8 = 2;
 const SLOT_REC_BYTES: i32 = 48;
 const MIN_SEC_OFF: i32 = 108;
+const ATTEMPTS_OFF: i32 = 109;
 const CRC_OFF: i32 = 124;
 
 export class SlotRecord {
@@ -46,6 +48,8 @@ export class BootState {
   flags: u8 = 0;
   /** Lowest security version the device boots (monotonic but for a signed, allowed downgrade). */
   minSecurityVersion: u8 = 0;
+  /** Starts of the active slot not yet followed by a healthy signal from the app (0 = healthy). */
+  attempts: u8 = 0;
   s0: SlotRecord = new SlotRecord();
   s1: SlotRecord = new SlotRecord();
   /** Page (0 or 1) the current copy was read from; -1 when neither copy was valid. */
@@ -87,7 +91,8 @@ export function encodeRecord(st: BootState, buf: Uint8Array): void {
   writeSlotRec(st.s0, buf, 12);
   writeSlotRec(st.s1, buf, 12 + SLOT_REC_BYTES);
   buf[MIN_SEC_OFF] = st.minSecurityVersion;
-  for (let i = MIN_SEC_OFF + 1; i < CRC_OFF; i++) buf[i] = 0;
+  buf[ATTEMPTS_OFF] = st.attempts;
+  for (let i = ATTEMPTS_OFF + 1; i < CRC_OFF; i++) buf[i] = 0;
   writeU32LE(buf, CRC_OFF, crc32cSmall(buf, 0, CRC_OFF));
 }
 
@@ -132,7 +137,7 @@ export class StateStore {
     } else if (okA) use = 0;
     else if (okB) use = 1;
     if (use < 0) {
-      st.seq = 0; st.active = NO_SLOT; st.trial = NO_SLOT; st.flags = 0; st.page = -1; st.minSecurityVersion = 0;
+      st.seq = 0; st.active = NO_SLOT; st.trial = NO_SLOT; st.flags = 0; st.page = -1; st.minSecurityVersion = 0; st.attempts = 0;
       st.s0.state = SLOT_EMPTY; st.s0.version = 0; st.s0.imageBytes = 0; st.s0.securityVersion = 0; st.s0.manifestFlags = 0;
       st.s1.state = SLOT_EMPTY; st.s1.version = 0; st.s1.imageBytes = 0; st.s1.securityVersion = 0; st.s1.manifestFlags = 0;
       for (let i = 0; i < SHA256_BYTES; i++) { st.s0.sha256[i] = 0; st.s1.sha256[i] = 0; }
@@ -144,6 +149,7 @@ export class StateStore {
     st.trial = src[10];
     st.flags = src[11];
     st.minSecurityVersion = src[MIN_SEC_OFF];
+    st.attempts = src[ATTEMPTS_OFF];
     readSlotRec(src, 12, st.s0);
     readSlotRec(src, 12 + SLOT_REC_BYTES, st.s1);
     st.page = use;

@@ -7,7 +7,7 @@
 //   env.ed25519_verify(sigPtr, msgPtr, len, pubPtr) → 0 valid
 //   init(pageBytes, slotPages, chunkBytes, window)  once, after writing the board name (16 B) and the
 //     trusted key (32 B, zero: none) at reqPtr()
-//   boot() → slot | -1        handle(len) → answer length (frame at outPtr())        action() → 0 | 1 (reset)
+//   boot() → slot | -1        healthy() → 0 | <0        handle(len) → answer length (frame at outPtr())        action() → 0 | 1 (reset)
 import { Bootloader } from './loader.ts';
 import { newImportBootloader } from './import-flash.ts';
 
@@ -26,5 +26,6 @@ export function init(pageBytes: i32, slotPages: i32, chunkBytes: i32, window: i3
 
 export function boot(): i32 { return BL!.boot(); }
 export function enterApp(slot: i32): void { BL!.enterApp(slot); }
+export function healthy(): i32 { return BL!.healthy(); }
 export function handle(len: i32): i32 { return BL!.handle(REQ, len, OUT); }
 export function action(): i32 { return BL!.action; }

@@ -201,12 +201,16 @@ function startApp(slot: number): boolean {
 }
 
 let polling = false;
+let healthySent = false;
 function runApp(): void {
   if (app === null || polling) return;
   polling = true;
   try {
     let spins = 0;
     do app.poll(); while (appRxBytes > 0 && ++spins < 10000);
+    // The healthy signal (docs/flash.md §5.5): the app's first poll() that returned normally
+    // resets the active slot's start count (the simulator has no main loop of its own to time).
+    if (!healthySent) { healthySent = true; bl.healthy(); }
   } catch (e) {
     if (!(e instanceof ResetRequest)) {
       send(Buffer.concat([Buffer.of(0), Buffer.from(`!panic ${(e as Error).message}\n`), Buffer.of(0)]));
@@ -224,6 +228,7 @@ function runApp(): void {
 
 function reset(): void {
   app = null;
+  healthySent = false;
   appRx = [];
   appRxBytes = 0;
   deframer.reset();
@@ -239,9 +244,9 @@ function reset(): void {
       log(`boot app slot=${slot} version=${bl.state.slot(slot).version} trial=${trial}`);
       return;
     }
-    // A broken image: reset again (a trial is rolled back by the next boot(); a broken confirmed
-    // image would loop — on a real board the watchdog does the same).
-    if (tries > 3) { log('boot bootloader boot-loop'); bl.mode = 1; return; }
+    // A broken image: reset again (a trial is rolled back by the next boot(); a confirmed image
+    // is given up after BootConfig.maxAttempts starts without the healthy signal).
+    if (tries > 8) { log('boot bootloader boot-loop'); bl.mode = 1; return; }
   }
 }
 

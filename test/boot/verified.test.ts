@@ -12,13 +12,13 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { MemFlash } from './mem-flash.ts';
+import { MemFlash, PowerCut } from './mem-flash.ts';
 import { makeLoader, call, install, chunkPayload, PAGE, SLOT_PAGES, CHUNK } from './boot-driver.ts';
 import { BootLayout } from '../../firmware/boot/flash.ts';
 import { BOOT_STAY, type Bootloader } from '../../firmware/boot/loader.ts';
 import type { NobleVerifier } from '../../firmware/boot/noble-verify.ts';
 import { buildManifest, signManifest, type BuildOptions } from '../../src/flash/manifest.ts';
-import { OP_BEGIN, OP_CHUNK, OP_COMMIT, OP_CONFIRM, M_SIGNATURE, M_VERSION, SLOT_EMPTY } from '../../src/flash/boot-wire.ts';
+import { OP_BEGIN, OP_CHUNK, OP_COMMIT, OP_CONFIRM, OP_ENTER_BOOT, M_SIGNATURE, M_VERSION, SLOT_EMPTY } from '../../src/flash/boot-wire.ts';
 import { prng } from '../helpers/prng.ts';
 
 const pages = new BootLayout(PAGE, SLOT_PAGES).totalPages();
@@ -173,7 +173,8 @@ t('the minimum survives in the record across resets and a damaged newest copy fa
   b.boot();
   assert.is(b.state.minSecurityVersion, 2);
   assert.is(f.mem[b.state.page * PAGE + 108], 2, 'record byte 108');
-  assert.ok(f.mem.subarray(b.state.page * PAGE + 109, b.state.page * PAGE + 124).every((x) => x === 0), '109..123 zero');
+  assert.is(f.mem[b.state.page * PAGE + 109], 1, 'record byte 109: the start boot() just counted');
+  assert.ok(f.mem.subarray(b.state.page * PAGE + 110, b.state.page * PAGE + 124).every((x) => x === 0), '110..123 zero');
 });
 
 t('a development bootloader (no trusted key) still installs unsigned images, and a keyed one refuses what it installed', () => {
@@ -186,6 +187,88 @@ t('a development bootloader (no trusted key) still installs unsigned images, and
   const k = keyed(new MemFlash(PAGE, pages));
   k.boot();
   assert.is(call(k, OP_BEGIN, buildManifest(V1, { version: '1.0.0', board: 'sim' })).code, 712);
+});
+
+t('50 random power cuts (seeded) in a whole signed update — ENTER_BOOT, BEGIN, chunks, COMMIT, trial boot, CONFIRM, healthy: the device always boots a valid image of the allowed security version', () => {
+  const start = deviceOnV1().f.mem.slice();
+  // 32-byte chunks: ~80 CHUNKs, so the update has enough flash operations to pick 50 from.
+  const C = 32;
+  const kc = (f: MemFlash): Bootloader => makeLoader(f, C, PUB);
+  /** The update as the host drives it, every flash operation of it countable. */
+  const update = (f: MemFlash): void => {
+    let b = kc(f);
+    const s = b.boot();
+    b.enterApp(s);
+    b.healthy();
+    assert.ok(call(b, OP_ENTER_BOOT).ok);
+    b = kc(f);
+    assert.is(b.boot(), BOOT_STAY);
+    install(b, V2, M2, C);
+    b = kc(f);
+    const t = b.boot();
+    b.enterApp(t);
+    assert.ok(call(b, OP_CONFIRM).ok);
+    b.healthy();
+  };
+  const ref = new MemFlash(PAGE, pages);
+  ref.mem.set(start);
+  update(ref);
+  const total = ref.ops;
+  assert.ok(total >= 60, `${total} flash operations`);
+  assert.equal(reboot(ref), [0, 2]);
+  const r = prng(0x5eed17);
+  const cuts = new Set<number>();
+  while (cuts.size < 50) cuts.add(Math.floor(r() * total)); // cut at operation k+1 of total
+  const seen = { v1: 0, v2: 0 };
+  for (const k of [...cuts].sort((a, b) => a - b)) {
+    const f = new MemFlash(PAGE, pages);
+    f.mem.set(start);
+    f.budget = k;
+    try {
+      update(f);
+      assert.unreachable(`the power cut after ${k} of ${total} operations did not happen`);
+    } catch (e) {
+      if (!(e instanceof PowerCut)) throw e;
+    }
+    f.budget = -1;
+    // Power back: whatever runs verifies, is v1 or v2, and is not below the record's minimum, at
+    // every one of 4 resets (a committed trial runs and is confirmed, as a resuming host does).
+    let last = -1;
+    for (let reset = 0; reset < 4; reset++) {
+      const bl = keyed(f);
+      const s = bl.boot();
+      assert.ok(s >= 0, `cut after ${k} of ${total} ops, reset ${reset}: an image boots`);
+      assert.ok(bl.verifySlot(s), `cut after ${k}: the slot verifies`);
+      const v = bl.state.slot(s).version >>> 24;
+      assert.ok(v === 1 || v === 2, `cut after ${k}: v${v}`);
+      assert.ok(bl.state.slot(s).securityVersion >= bl.state.minSecurityVersion, `cut after ${k}: not below the minimum`);
+      bl.enterApp(s);
+      // A trial that runs is confirmed (the host's resume does that) — it ran at most once.
+      if (bl.state.trial === s) assert.ok(call(bl, OP_CONFIRM).ok); else bl.healthy();
+      last = v;
+    }
+    if (last === 1) seen.v1++; else seen.v2++;
+    assert.is(f.overwrites, 0, `cut after ${k}: no program over unerased bytes`);
+    // And the update, run again from there, completes (v2 confirmed, minimum 2).
+    const b = keyed(f);
+    if (b.boot() !== 0 || b.state.slot(0).version >>> 24 !== 2 || b.state.minSecurityVersion !== 2) {
+      const again = keyed(f);
+      const s = again.boot();
+      again.enterApp(s);
+      if (again.state.active !== 0 || again.state.slot(0).version >>> 24 !== 2) {
+        assert.ok(call(again, OP_ENTER_BOOT).ok);
+        const g = kc(f);
+        assert.is(g.boot(), BOOT_STAY);
+        install(g, V2, M2, C);
+        assert.equal(reboot(f), [0, 2], `cut after ${k}: the update run again`);
+      }
+    }
+    const after = keyed(f);
+    assert.is(after.boot(), 0);
+    assert.is(after.state.minSecurityVersion, 2, `cut after ${k}: minimum 2 once v2 is confirmed`);
+  }
+  console.log(`  50 cuts in ${total} flash operations: settled on v1 ${seen.v1}, v2 ${seen.v2}`);
+  assert.ok(seen.v1 > 0 && seen.v2 > 0, 'both outcomes occur');
 });
 
 t('host and device agree: checkImage and the bootloader accept and refuse the same manifests', async () => {

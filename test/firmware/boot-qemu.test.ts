@@ -8,7 +8,8 @@
 //   → v3 without CONFIRM, RESET from the app (SYSRESETREQ) → rolled back to v2
 //   → qemu `system_reset` (the reset button): still v2, and a typed call answers after each step
 //   → a reset in the middle of a transfer: v2 runs on, the flash starts over and v4 is installed
-//   → power cycle (a new qemu process over the same flash file): still v4
+//   → power cycle (a new qemu process over the same flash file): an INFO sent right at power-on
+//     is answered by the bootloader, which stays there (the recovery window); RESET → still v4
 //   → images that cannot start, each refused with 710 (BootNoTrial) and rolled back to v4 by the
 //     device itself: junk without a vector table (the bootloader panics and resets), an app that
 //     faults (its fault handler resets), one that hangs with interrupts masked (the watchdog the
@@ -19,10 +20,13 @@
 //     signing 704 at COMMIT — v4 untouched and running after each; a newer signed v5 (security
 //     version 3) installs and raises the device's minimum, v4 is then refused (717) and the app
 //     keeps running; v4 signed with --allow-downgrade installs.
+//   → boot attempts: the fault image installed and marked confirmed in the state record by hand
+//     is started exactly 3 times (the record's sequence number counts the writes), then the
+//     device falls back to v4 in the other slot and stays there.
 // The "flash" is the machine RAM at 0x21000000, backed by a file (memory-backend-file).
 // Skips (with a printed reason) when qemu, the arm toolchain, wabt or serialport are missing.
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +44,8 @@ import { crc32c } from '../../src/framing/crc32c.ts';
 import { writeU32LE } from '../../src/wire/bytes.ts';
 import { openUart, connectUart } from '../../src/uart/index.ts';
 import { ThermoDef, THERMO_MAX_FRAME_BYTES } from '../../firmware/thermo/schema.ts';
+import { BootState, StateStore } from '../../firmware/boot/state.ts';
+import { MemFlash } from '../boot/mem-flash.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const BOARD = 'mps2-an385';
@@ -253,10 +259,33 @@ if ('skip' in built || typeof SerialPort === 'string') {
     await typedCall();
   });
 
-  s('power cycle (a new qemu process, the same flash file): the confirmed v4 boots', async () => {
+  s('power cycle (a new qemu process, the same flash file): a raw INFO right at power-on keeps the device in the bootloader (recovery window); after RESET the confirmed v4 boots', async () => {
     await qemu!.restart(); // a new pty, started paused
     hold();
-    await qemu!.cont();
+    const c = new BootClient(await openUart({ path: port() }));
+    let held: DeviceInfo | null = null;
+    let tries = 0;
+    try {
+      await qemu!.cont();
+      const t0 = performance.now();
+      // INFO again every 100 ms until answered: the first answer must come from the bootloader.
+      while (held === null && performance.now() - t0 < 10_000) {
+        tries++;
+        try { held = decodeDeviceInfo(await c.request(OP_INFO, null, 100)); } catch { /* not yet */ }
+      }
+      assert.ok(held !== null, 'INFO answered after the power cycle');
+      console.log(`  power-on: INFO answered after ${(performance.now() - t0).toFixed(0)} ms (${tries} sent), mode ${held!.mode}`);
+      assert.is(held!.mode, 'bootloader', 'held in the bootloader by the recovery window');
+      assert.is(held!.activeSlot, 1, 'with the confirmed v4 valid and active');
+      assert.is(held!.slots[1]!.state, 'valid');
+      // It stays there (the window is over, no app was started) …
+      await new Promise((r) => setTimeout(r, 600));
+      assert.is(decodeDeviceInfo(await c.request(OP_INFO, null, 3000)).mode, 'bootloader');
+      // … until RESET: a warm reset has no window.
+      await c.request(OP_RESET, null, 3000);
+    } finally {
+      await c.close();
+    }
     const d = await waitFor('the app after the power cycle', (x) => x.mode === 'app');
     assert.is(d.runningSlot, 1);
     assert.is(d.activeSlot, 1);
@@ -402,6 +431,74 @@ if ('skip' in built || typeof SerialPort === 'string') {
     const err3 = await flashImage({ port: port(), ...images['3.0.0']!, ...flashOpts }).then(() => null, (e: { code?: number }) => e);
     assert.is(err3?.code, 717);
     await waitFor('the app after the refusal', (x) => x.mode === 'app');
+  });
+
+  // ---- boot attempts (docs/flash.md §5.5) ----
+
+  /** The state record in the flash file (pages 0–1 of the RAM at 0x21000000), read and written
+   *  through the portable StateStore over a copy. */
+  const PAGE_BYTES = 1024;
+  const recordPages = (): { mf: MemFlash; st: BootState; store: StateStore } => {
+    const mf = new MemFlash(PAGE_BYTES, 2);
+    const fd = openSync(flashFile, 'r');
+    try { readSync(fd, mf.mem, 0, 2 * PAGE_BYTES, 0); } finally { closeSync(fd); }
+    const store = new StateStore(mf);
+    const st = new BootState();
+    assert.is(store.load(st), 0);
+    return { mf, st, store };
+  };
+
+  s('boot attempts: a *confirmed* app that faults at every start is started 3 times, then the device falls back to the other slot (v4) and stays there', async () => {
+    const img = testImage('fault');
+    const manifest = sign(img, { version: '9.9.4', board: BOARD, securityVersion: 2 });
+    let seq0 = 0;
+    await raw(async (c) => {
+      await enterBoot(c);
+      assert.is(await codeOf(c.request(OP_BEGIN, manifest, 10_000)), 0);
+      for (let off = 0; off < img.length; off += 1024) {
+        const n = Math.min(1024, img.length - off);
+        const p = new Uint8Array(8 + n);
+        writeU32LE(p, 0, off);
+        writeU32LE(p, 4, crc32c(img, off, n));
+        p.set(img.subarray(off, off + n), 8);
+        await c.request(OP_CHUNK, p, 5000);
+      }
+      assert.is(await codeOf(c.request(OP_COMMIT, null, 10_000)), 0);
+      // Confirmed by hand (as if it had answered CONFIRM once and broke later): the record says
+      // active = the fault image, no trial, no start counted.
+      const { mf, st, store } = recordPages();
+      assert.is(st.trial, 0);
+      st.active = st.trial;
+      st.trial = 0xff;
+      st.flags = 0;
+      st.attempts = 0;
+      assert.is(store.save(st), 0);
+      seq0 = st.seq;
+      const fd = openSync(flashFile, 'r+');
+      try { writeSync(fd, mf.mem, 0, 2 * PAGE_BYTES, 0); } finally { closeSync(fd); }
+      await c.request(OP_RESET, null, 3000);
+    });
+    const t0 = performance.now();
+    let d = await waitFor('the fallback to v4 in slot 1', (x) => x.mode === 'app' && x.runningSlot === 1);
+    const ms = performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 1500)); // past the app's healthy signal (500 ms)
+    d = await info();
+    assert.is(d.activeSlot, 1);
+    assert.is(d.slots[1]!.version, '4.0.0');
+    assert.is(d.slots[0]!.state, 'rejected');
+    assert.is(d.slots[0]!.version, '9.9.4');
+    const { st } = recordPages();
+    // Record writes since the hand-made copy: 3 counted starts of the fault image, the fallback
+    // (slot 0 rejected, slot 1 active, its start counted), v4's healthy signal (count back to 0).
+    assert.is(st.seq - seq0, 5, `record writes ${st.seq - seq0}: exactly 3 starts of the fault image`);
+    assert.is(st.attempts, 0, 'v4 reported healthy');
+    console.log(`  confirmed fault image: 3 starts, fallback to v4 in ${ms.toFixed(0)} ms (RESET → INFO from v4)`);
+    await typedCall();
+    // And it stays there across resets.
+    await qemu!.reset();
+    d = await waitFor('v4 after system_reset', (x) => x.mode === 'app');
+    assert.is(d.runningSlot, 1);
+    await typedCall();
   });
 
   s.run();

@@ -122,7 +122,8 @@ static void drain_then_reset(void) {
   board_reset();
 }
 
-/* The resident boot service: the running app hands its channel-3 frames to our instance. It
+/* The resident boot service: the running app hands its channel-3 frames to our instance (and,
+ * with req = NULL, len = 0, its healthy signal: docs/flash.md §5.5). It
  * runs on the bootloader's own stack (dead while the app runs), so the app's stack need not make
  * room for the bootloader's call depth. */
 extern uint32_t _estack;
@@ -136,6 +137,11 @@ static struct {
 
 static void service_body(void) {
   call.result = -1;
+  /* No frame at all: the app's healthy signal (boot-app.c), the active slot's start count back to 0. */
+  if (call.req == 0 && call.len == 0) {
+    call.result = (int32_t)Z_bootZ_healthy(&bl);
+    return;
+  }
   u32 frame = Z_bootZ_frameBytes(&bl);
   if (call.len == 0 || call.len > frame) return;
   memcpy(wasm_range(Z_bootZ_reqPtr(&bl), call.len), call.req, call.len);
@@ -205,7 +211,25 @@ __attribute__((noreturn)) static void jump_to_app(uint32_t slot) {
   __builtin_unreachable();
 }
 
+/* The recovery window (boot-qemu.h, docs/flash.md §5.6): 1 when a frame was answered in it. */
+#if BOOT_RECOVERY_MS > 0
+static int recovery_window(void) {
+  if ((s32)Z_bootZ_prepare(&bl) < 0) return 0;
+  uint32_t t0 = board_millis();
+  while (board_millis() - t0 < BOOT_RECOVERY_MS) {
+    u32 r = Z_bootZ_listen(&bl);
+    if (r == 2u) drain_then_reset();
+    if (r == 1u) return 1;
+  }
+  return 0;
+}
+#else
+static int recovery_window(void) { return 0; }
+#endif
+
 int main(void) {
+  const int cold = BOOT_HANDOFF->warm != BOOT_WARM_MAGIC;
+  BOOT_HANDOFF->warm = BOOT_WARM_MAGIC;
   BOOT_HANDOFF->magic = 0;
   wasm_rt_init();
   Z_boot_init_module();
@@ -215,8 +239,10 @@ int main(void) {
   memcpy(name, board_name, strlen(board_name) < 16 ? strlen(board_name) : 16);
   memcpy(name + 16, trusted_key, 32);
   Z_bootZ_init(&bl, BOOT_PAGE_BYTES, BOOT_SLOT_PAGES, BOOT_CHUNK_BYTES, BOOT_WINDOW);
-  s32 slot = (s32)Z_bootZ_boot(&bl);
-  if (slot >= 0) jump_to_app((uint32_t)slot);
+  if (!(cold && recovery_window())) {
+    s32 slot = (s32)Z_bootZ_boot(&bl);
+    if (slot >= 0) jump_to_app((uint32_t)slot);
+  }
   for (;;) {
     if (Z_bootZ_poll(&bl) != 0) drain_then_reset();
   }

@@ -63,6 +63,27 @@ static inline void boot_wdog_feed(void) {
   *(volatile uint32_t *)BOOT_WDOG_LOCK = 0u;
 }
 
+/*
+ * Boot attempts (docs/flash.md §5.5): the app's healthy signal is its first main-loop pass at or
+ * after BOOT_HEALTHY_MS since its start (boot-app.c); the bootloader's limit of starts without
+ * it is BootConfig.maxAttempts (3, loader.ts).
+ */
+#ifndef BOOT_HEALTHY_MS
+#define BOOT_HEALTHY_MS 500u
+#endif
+
+/*
+ * The recovery window (docs/flash.md §5.6): at a cold start (power-on: the hand-over record's
+ * `warm` word does not hold BOOT_WARM_MAGIC — RAM survives every reset under qemu, so only a new
+ * qemu process clears it) the bootloader serves the boot protocol for BOOT_RECOVERY_MS before it
+ * boots an app; a frame answered in it keeps the device in the bootloader. 0 disables it.
+ * Build-time: scripts/build-boot.mjs --recovery-ms <n> (or CELL_BOOT_RECOVERY_MS).
+ */
+#ifndef BOOT_RECOVERY_MS
+#define BOOT_RECOVERY_MS 300u
+#endif
+#define BOOT_WARM_MAGIC 0x4d524157u /* "WARM" */
+
 #define BOOT_HANDOFF_ADDR 0x20200000u
 #define BOOT_HANDOFF_MAGIC 0x43424f54u /* "TOBC" */
 
@@ -78,6 +99,7 @@ struct boot_handoff {
   uint32_t magic;
   uint32_t slot;
   boot_service_fn service;
+  uint32_t warm; /* BOOT_WARM_MAGIC once the bootloader ran since power-on */
 };
 
 #define BOOT_HANDOFF ((volatile struct boot_handoff *)BOOT_HANDOFF_ADDR)
