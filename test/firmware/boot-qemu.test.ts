@@ -22,7 +22,8 @@
 //     keeps running; v4 signed with --allow-downgrade installs.
 //   → boot attempts: the fault image installed and marked confirmed in the state record by hand
 //     is started exactly 3 times (the record's sequence number counts the writes), then the
-//     device falls back to v4 in the other slot and stays there.
+//     device falls back to v4 in the other slot and stays there; the hang image the same way,
+//     with v4 marked rejected: 3 watchdog resets, then the bootloader answers INFO and stays.
 // The "flash" is the machine RAM at 0x21000000, backed by a file (memory-backend-file).
 // Skips (with a printed reason) when qemu, the arm toolchain, wabt or serialport are missing.
 import { spawnSync } from 'node:child_process';
@@ -39,7 +40,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { flashImage, deviceInfo, buildManifest, signManifest, decodeDeviceInfo, type DeviceInfo, type FlashResult } from '../../src/flash/index.ts';
 import type { BuildOptions } from '../../src/flash/manifest.ts';
 import { BootClient } from '../../src/flash/client.ts';
-import { OP_BEGIN, OP_CHUNK, OP_COMMIT, OP_ENTER_BOOT, OP_INFO, OP_RESET, M_SIGNATURE, M_VERSION } from '../../src/flash/boot-wire.ts';
+import { OP_BEGIN, OP_CHUNK, OP_COMMIT, OP_ENTER_BOOT, OP_INFO, OP_RESET, M_SIGNATURE, M_VERSION, SLOT_REJECTED } from '../../src/flash/boot-wire.ts';
 import { crc32c } from '../../src/framing/crc32c.ts';
 import { writeU32LE } from '../../src/wire/bytes.ts';
 import { openUart, connectUart } from '../../src/uart/index.ts';
@@ -499,6 +500,57 @@ if ('skip' in built || typeof SerialPort === 'string') {
     d = await waitFor('v4 after system_reset', (x) => x.mode === 'app');
     assert.is(d.runningSlot, 1);
     await typedCall();
+  });
+
+  s('boot attempts: a confirmed app that hangs at every start, with no valid fallback: 3 watchdog resets, then the bootloader answers INFO and stays', async () => {
+    const img = testImage('hang');
+    const manifest = sign(img, { version: '9.9.5', board: BOARD, securityVersion: 2 });
+    let seq0 = 0;
+    await raw(async (c) => {
+      await enterBoot(c);
+      assert.is(await codeOf(c.request(OP_BEGIN, manifest, 10_000)), 0);
+      for (let off = 0; off < img.length; off += 1024) {
+        const n = Math.min(1024, img.length - off);
+        const p = new Uint8Array(8 + n);
+        writeU32LE(p, 0, off);
+        writeU32LE(p, 4, crc32c(img, off, n));
+        p.set(img.subarray(off, off + n), 8);
+        await c.request(OP_CHUNK, p, 5000);
+      }
+      assert.is(await codeOf(c.request(OP_COMMIT, null, 10_000)), 0);
+      // Confirmed by hand, and the other slot (v4) made unusable: rejected in the record.
+      const { mf, st, store } = recordPages();
+      assert.is(st.trial, 0);
+      st.slot(1).state = SLOT_REJECTED;
+      st.active = st.trial;
+      st.trial = 0xff;
+      st.flags = 0;
+      st.attempts = 0;
+      assert.is(store.save(st), 0);
+      seq0 = st.seq;
+      const fd = openSync(flashFile, 'r+');
+      try { writeSync(fd, mf.mem, 0, 2 * PAGE_BYTES, 0); } finally { closeSync(fd); }
+      await c.request(OP_RESET, null, 3000);
+    });
+    const t0 = performance.now();
+    // 3 starts, each ended by the watchdog (NMI after 2 s → panic → reset); then the bootloader.
+    let d: DeviceInfo | null = null;
+    for (let i = 0; i < 80 && d === null; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      try { const x = await info(); if (x.mode === 'bootloader') d = x; } catch { /* hung app: no answer */ }
+    }
+    const ms = performance.now() - t0;
+    assert.ok(d !== null, `the bootloader answers INFO (${ms.toFixed(0)} ms)\n${qemu?.log ?? ''}`);
+    assert.is(d!.activeSlot, null, 'the hang image given up');
+    assert.is(d!.slots[0]!.state, 'rejected');
+    assert.is(d!.slots[0]!.version, '9.9.5');
+    const { st } = recordPages();
+    assert.is(st.seq - seq0, 4, `record writes ${st.seq - seq0}: 3 starts counted, then the give-up`);
+    console.log(`  confirmed hang image, no fallback: 3 watchdog resets, bootloader answering after ${ms.toFixed(0)} ms`);
+    // It stays there: a reset (warm: no window) boots nothing.
+    await qemu!.reset();
+    d = await waitFor('the bootloader after system_reset', (x) => x.mode === 'bootloader');
+    assert.is(d.activeSlot, null);
   });
 
   s.run();
