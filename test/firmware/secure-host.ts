@@ -10,7 +10,8 @@ import { KeyRing } from '../../src/transports/secure-keys.ts';
 import { writeProvision } from '../../src/secure/provision.ts';
 import { secOpOf } from '../../src/secure/device.ts';
 import { readU32LE } from '../../src/wire/bytes.ts';
-import { Header, readHeader, KIND_REQUEST, CHANNEL_OPS, HEADER_BYTES, FLAG_AUTH } from '../../src/wire/header.ts';
+import { Header, readHeader, KIND_REQUEST, CHANNEL_OPS, CHANNEL_BOOT, HEADER_BYTES, FLAG_AUTH } from '../../src/wire/header.ts';
+import { BOOT_KEY_HI, OP_ENTER_BOOT, OP_RESET } from '../../src/flash/boot-wire.ts';
 import { LINK_OP_SEC_REQUEST, SEC_PROVISION_BYTES, SEC_TRAILER_BYTES } from '../../src/wire/layouts.ts';
 import { ThermoDef, ReadReq, Reading, THERMO_MAX_FRAME_BYTES } from '../../firmware/thermo/schema.ts';
 import { TapLink, RPC_COUNTERS } from '../../hw-tests/lib/tap-link.ts';
@@ -140,6 +141,31 @@ export async function plaintextProbe(port: SerialPortType, waitMs = 400): Promis
   const raw = rawFrame({ kind: KIND_REQUEST, callId: 77, channel: 0, keyLo: Number(k & 0xffffffffn), keyHi: Number(k >> 32n) }, payload.subarray(0, n));
   link.send(raw, raw.length);
   await sleep(waitMs);
+  link.close();
+  return seen;
+}
+
+/**
+ * Send plaintext boot commands (ENTER_BOOT, RESET: channel 3, the boot protocol's constant keys,
+ * docs/flash.md §1) as an attacker on the wire would, and collect what the device answers.
+ */
+export async function plaintextBootProbe(port: SerialPortType, waitMs = 400): Promise<Seen[]> {
+  const link = new StreamLink(port, { mtu: THERMO_MAX_FRAME_BYTES + SEC_TRAILER_BYTES });
+  const seen: Seen[] = [];
+  const h = new Header();
+  link.start({
+    onFrame: (buf, off, len) => {
+      if (readHeader(buf, off, len, len, h) < 0) return;
+      seen.push({ kind: h.kind, channel: h.channel, callId: h.callId, flags: h.flags, secOp: secOpOf(buf, off, len), length: len });
+    },
+    onClose: () => {},
+  });
+  let id = 90;
+  for (const op of [OP_ENTER_BOOT, OP_RESET]) {
+    const raw = rawFrame({ kind: KIND_REQUEST, callId: id++, channel: CHANNEL_BOOT, keyLo: op, keyHi: BOOT_KEY_HI }, new Uint8Array(0));
+    link.send(raw, raw.length);
+    await sleep(waitMs / 2);
+  }
   link.close();
   return seen;
 }

@@ -22,7 +22,7 @@ import { ThermoDef, cellFingerprint, simulatedCelsius, THERMO_MAX_FRAME_BYTES } 
 import { closePort, loadSerialPort, openPort, simUnavailable } from '../../hw-tests/lib/targets.ts';
 import { startPtyPair, type PtyPair } from '../../hw-tests/lib/pty.ts';
 import { startSim, type Sim } from '../../hw-tests/lib/sim.ts';
-import { SecureHost, plaintextProbe, isRequest, provisioningRecord, DEVICE_ID_HEX } from './secure-host.ts';
+import { SecureHost, plaintextProbe, plaintextBootProbe, isRequest, provisioningRecord, DEVICE_ID_HEX } from './secure-host.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 // The WebAssembly global, typed here: tsconfig's lib (ES2022, no DOM) does not declare it.
@@ -170,6 +170,32 @@ if (typeof wasm !== 'string' || typeof SerialPort === 'string') {
       const c = await host.counters();
       assert.ok(c.plaintextRefused >= 1, `plaintextRefused ${c.plaintextRefused}`);
       assert.is(c.requests, 3, 'only the sealed calls of the first test (read, read, info) reached the app (same boot)');
+    } finally {
+      host.close();
+      await closePort(p2);
+      port = null;
+    }
+  });
+
+  t('plaintext ENTER_BOOT and RESET from the wire are ignored: REQUESTs only, the app keeps running', async () => {
+    port = await openPort(SerialPort, pty!.pathB);
+    await new Promise((r) => setTimeout(r, 250)); // past the REQUEST rate limit (200 ms)
+    const p1 = port;
+    const seen = await plaintextBootProbe(p1);
+    await closePort(p1);
+    port = null;
+    assert.ok(seen.every(isRequest), `only REQUESTs: ${JSON.stringify(seen)}`);
+    const p2 = await openPort(SerialPort, pty!.pathB);
+    port = p2;
+    const host = new SecureHost(p2);
+    host.start();
+    try {
+      const s = await host.waitOpened(0);
+      const c = await host.counters();
+      // Same boot (no reset happened), and the boot channel never saw the frames.
+      assert.is(c.bootCounter, s.bootCounter);
+      assert.ok(c.plaintextRefused >= 2, `plaintextRefused ${c.plaintextRefused}`);
+      assert.ok(c.uptimeMs > 500, `uptime ${c.uptimeMs} ms: the device did not restart`);
     } finally {
       host.close();
       await closePort(p2);
