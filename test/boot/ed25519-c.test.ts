@@ -9,8 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -18,6 +17,7 @@ import { sha512 } from '@noble/hashes/sha2.js';
 import { fromHex, toHex } from '../helpers/hex.ts';
 import { Prng } from '../helpers/prng.ts';
 import { skipDeclared } from '../helpers/skip.ts';
+import { haveArm, haveCc, haveQemu, tempDirOnce } from '../helpers/c-tools.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const SRC = join(root, 'firmware/boot/ed25519');
@@ -27,24 +27,11 @@ const P = 2n ** 255n - 19n;
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
 const Point = ed25519.Point;
 
-function runs(cmd: string): boolean {
-  return spawnSync(cmd, ['--version'], { encoding: 'utf8' }).status === 0;
-}
-const haveCc = runs('cc');
-const haveArm = runs('arm-none-eabi-gcc');
-const haveQemu = runs('qemu-system-arm');
+
 
 // ---- the host build and its harness ----
 
-let tmp: string | null = null;
-function tmpDir(): string {
-  if (tmp === null) {
-    tmp = mkdtempSync(join(tmpdir(), 'cell-ed25519-'));
-    const dir = tmp;
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return tmp;
-}
+const tmpDir = tempDirOnce('ed25519');
 
 function cc(args: string[]): void {
   const r = spawnSync('cc', ['-std=c99', '-pedantic', '-O2', '-Wall', '-Wextra', '-Werror', ...args], { cwd: SRC, encoding: 'utf8' });

@@ -16,8 +16,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chacha20poly1305, hchacha } from '@noble/ciphers/chacha.js';
@@ -28,18 +27,14 @@ import { fromHex, toHex } from '../helpers/hex.ts';
 import { Prng } from '../helpers/prng.ts';
 import { skipDeclared } from '../helpers/skip.ts';
 import { loadAeadVectors } from '../secure/aead-vectors.ts';
+import { haveArm, haveCc, haveQemu, tempDirOnce } from '../helpers/c-tools.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const RT = join(root, 'firmware/runtime');
 const BAD_TAG = -800;
 const BAD_LENGTH = -801;
 
-function runs(cmd: string): boolean {
-  return spawnSync(cmd, ['--version'], { encoding: 'utf8' }).status === 0;
-}
-const haveCc = runs('cc');
-const haveArm = runs('arm-none-eabi-gcc');
-const haveQemu = runs('qemu-system-arm');
+
 
 /** Registers `name` in `s`, or reports it skipped when a tool it needs is missing. */
 function reg(s: ReturnType<typeof suite>, name: string, fn: () => void | Promise<void>, needs: Array<'cc' | 'arm' | 'qemu'> = ['cc']): void {
@@ -50,15 +45,7 @@ function reg(s: ReturnType<typeof suite>, name: string, fn: () => void | Promise
 
 // ---- the host build and its harness ----
 
-let tmp: string | null = null;
-function tmpDir(): string {
-  if (tmp === null) {
-    tmp = mkdtempSync(join(tmpdir(), 'cell-aead-'));
-    const dir = tmp;
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return tmp;
-}
+const tmpDir = tempDirOnce('aead');
 
 let exe: string | null = null;
 function harness(): string {
