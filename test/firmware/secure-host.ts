@@ -120,11 +120,8 @@ export class SecureHost {
 /** What a plain (unsecured) host sees after sending a plaintext frame: every frame the device sent meanwhile. */
 export interface Seen { kind: number; channel: number; callId: number; flags: number; secOp: number; length: number }
 
-/**
- * Send one plaintext read REQUEST on a plain StreamLink over `port` and collect every frame the
- * device sends within `waitMs`. A secured device answers nothing but a REQUEST (rate-limited).
- */
-export async function plaintextProbe(port: SerialPortType, waitMs = 400): Promise<Seen[]> {
+/** Send `frames` in plaintext on the port, `gapMs` apart, and collect what the device answers. */
+async function probe(port: SerialPortType, frames: Uint8Array[], gapMs: number): Promise<Seen[]> {
   const link = new StreamLink(port, { mtu: THERMO_MAX_FRAME_BYTES + SEC_TRAILER_BYTES });
   const seen: Seen[] = [];
   const h = new Header();
@@ -135,39 +132,29 @@ export async function plaintextProbe(port: SerialPortType, waitMs = 400): Promis
     },
     onClose: () => {},
   });
-  const k = keyOf('read');
-  const payload = new Uint8Array(ReadReq.maxSize);
-  const n = ReadReq.encode({ channel: 0 }, payload, 0);
-  const raw = rawFrame({ kind: KIND_REQUEST, callId: 77, channel: 0, keyLo: Number(k & 0xffffffffn), keyHi: Number(k >> 32n) }, payload.subarray(0, n));
-  link.send(raw, raw.length);
-  await sleep(waitMs);
+  for (const f of frames) {
+    link.send(f, f.length);
+    await sleep(gapMs);
+  }
   link.close();
   return seen;
 }
 
+/** A plaintext `read` request, as a host without the key sends it; what the device answers. */
+export async function plaintextProbe(port: SerialPortType, waitMs = 400): Promise<Seen[]> {
+  const k = keyOf('read');
+  const payload = new Uint8Array(ReadReq.maxSize);
+  const n = ReadReq.encode({ channel: 0 }, payload, 0);
+  return probe(port, [rawFrame({ kind: KIND_REQUEST, callId: 77, channel: 0, keyLo: Number(k & 0xffffffffn), keyHi: Number(k >> 32n) }, payload.subarray(0, n))], waitMs);
+}
+
 /**
- * Send plaintext boot commands (ENTER_BOOT, RESET: channel 3, the boot protocol's constant keys,
- * docs/flash.md §1) as an attacker on the wire would, and collect what the device answers.
+ * Plaintext boot commands (ENTER_BOOT, RESET: channel 3, the boot protocol's constant keys,
+ * docs/flash.md §1) as an attacker on the wire sends them; what the device answers.
  */
 export async function plaintextBootProbe(port: SerialPortType, waitMs = 400): Promise<Seen[]> {
-  const link = new StreamLink(port, { mtu: THERMO_MAX_FRAME_BYTES + SEC_TRAILER_BYTES });
-  const seen: Seen[] = [];
-  const h = new Header();
-  link.start({
-    onFrame: (buf, off, len) => {
-      if (readHeader(buf, off, len, len, h) < 0) return;
-      seen.push({ kind: h.kind, channel: h.channel, callId: h.callId, flags: h.flags, secOp: secOpOf(buf, off, len), length: len });
-    },
-    onClose: () => {},
-  });
-  let id = 90;
-  for (const op of [OP_ENTER_BOOT, OP_RESET]) {
-    const raw = rawFrame({ kind: KIND_REQUEST, callId: id++, channel: CHANNEL_BOOT, keyLo: op, keyHi: BOOT_KEY_HI }, new Uint8Array(0));
-    link.send(raw, raw.length);
-    await sleep(waitMs / 2);
-  }
-  link.close();
-  return seen;
+  const frames = [OP_ENTER_BOOT, OP_RESET].map((op, i) => rawFrame({ kind: KIND_REQUEST, callId: 90 + i, channel: CHANNEL_BOOT, keyLo: op, keyHi: BOOT_KEY_HI }, new Uint8Array(0)));
+  return probe(port, frames, waitMs / 2);
 }
 
 /** A frame the device sent is a REQUEST (plaintext, link channel). */
