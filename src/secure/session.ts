@@ -92,7 +92,11 @@ export class SecureSession {
   readonly window: ReplayWindow = new ReplayWindow();
   /** Who computes the AEAD (replaceable by an implementation that gives the same bytes). */
   aead: SessionAead;
-  readonly counters: SecureCounters = new SecureCounters();
+  /**
+   * Where this session counts. A link that renews its session hands the new one its own counters
+   * (they are per link, not per session).
+   */
+  counters: SecureCounters = new SecureCounters();
   private readonly key: Uint8Array = new Uint8Array(SEC_KEY_BYTES);
   private readonly nonce: Uint8Array = new Uint8Array(SEC_NONCE_BYTES);
   private readonly kdfIn: Uint8Array = new Uint8Array(16);

@@ -391,11 +391,10 @@ export class SecureLink implements Link {
   }
 
   private adopt(s: SecureSession, idHex: string, boot: number, sessionNo: number): void {
-    const old = this.counters;
-    // Counters are per link, not per session: carry the running totals into the new session.
-    Object.assign(s.counters, old);
-    s.counters.sessions++;
-    (this as { counters: SecureCounters }).counters = s.counters;
+    // Counters are per link: the new session counts where the old one did (its verified ACCEPT
+    // went through the candidate's own, thrown away with the keys that did not verify).
+    s.counters = this.counters;
+    this.counters.sessions++;
     const rekey = (this.openFlags & SEC_OPEN_FLAG_REKEY) !== 0;
     this.session.end();
     this.session = s;
