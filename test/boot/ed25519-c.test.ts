@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -17,7 +17,7 @@ import { sha512 } from '@noble/hashes/sha2.js';
 import { fromHex, toHex } from '../helpers/hex.ts';
 import { Prng } from '../helpers/prng.ts';
 import { skipDeclared } from '../helpers/skip.ts';
-import { haveArm, haveCc, haveQemu, tempDirOnce } from '../helpers/c-tools.ts';
+import { callGraphStack, haveArm, haveCc, haveQemu, tempDirOnce } from '../helpers/c-tools.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const SRC = join(root, 'firmware/boot/ed25519');
@@ -525,36 +525,8 @@ reg(target, 'SHA-512 + verification within 6 KB of .text, the deepest call path 
       else assert.is(Number(m[2]), 0, `${m[1]}: no writable data`);
     }
   }
-  // The call graph (gcc -fcallgraph-info=su): frame sizes per function, edges per call.
-  const frame = new Map<string, number>();
-  const calls = new Map<string, Set<string>>();
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.ci'))) {
-    const ci = readFileSync(join(dir, f), 'utf8');
-    for (const m of ci.matchAll(/node: \{ title: "(?:[^"]*:)?([^":]+)" label: "[^"]*?(?:\\n(\d+) bytes \((static|dynamic)[^)]*\))?"/g)) {
-      assert.ok(m[3] !== 'dynamic', `${m[1]}: no dynamic stack`);
-      if (m[2] !== undefined) frame.set(m[1]!, Number(m[2]));
-    }
-    for (const m of ci.matchAll(/edge: \{ sourcename: "(?:[^"]*:)?([^":]+)" targetname: "(?:[^"]*:)?([^":]+)"/g)) {
-      if (!calls.has(m[1]!)) calls.set(m[1]!, new Set());
-      calls.get(m[1]!)!.add(m[2]!);
-    }
-  }
-  const LIBC = new Set(['memcpy', 'memset', 'memmove', 'memcmp']);
-  const deepest = (fn: string, seen: string[]): [number, string[]] => {
-    assert.ok(!seen.includes(fn), `no recursion (${[...seen, fn].join(' > ')})`);
-    const own = frame.get(fn);
-    if (own === undefined) {
-      assert.ok(LIBC.has(fn), `${fn}: a known leaf`);
-      return [0, [fn]];
-    }
-    let best: [number, string[]] = [0, []];
-    for (const c of calls.get(fn) ?? []) {
-      const d = deepest(c, [...seen, fn]);
-      if (d[0] > best[0]) best = d;
-    }
-    return [own + best[0], [fn, ...best[1]]];
-  };
-  const [stack, path] = deepest('cell_ed25519_verify', []);
+  const deepest = callGraphStack(dir, ['memcpy', 'memset', 'memmove', 'memcmp']);
+  const [stack, path] = deepest('cell_ed25519_verify');
   console.log(`  Cortex-M3 -Os: .text ${text} B, .rodata ${rodata} B; stack ${stack} B + libc leaves (${path.join(' > ')})`);
   assert.ok(text <= 6144, `.text ${text} <= 6144`);
   assert.ok(stack <= 2048, `stack ${stack} <= 2048`);

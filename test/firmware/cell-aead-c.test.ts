@@ -16,7 +16,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chacha20poly1305, hchacha } from '@noble/ciphers/chacha.js';
@@ -27,7 +27,7 @@ import { fromHex, toHex } from '../helpers/hex.ts';
 import { Prng } from '../helpers/prng.ts';
 import { skipDeclared } from '../helpers/skip.ts';
 import { loadAeadVectors } from '../secure/aead-vectors.ts';
-import { haveArm, haveCc, haveQemu, tempDirOnce } from '../helpers/c-tools.ts';
+import { callGraphStack, haveArm, haveCc, haveQemu, tempDirOnce } from '../helpers/c-tools.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const RT = join(root, 'firmware/runtime');
@@ -517,33 +517,8 @@ reg(target, `.text within ${TEXT_LIMIT} B, no data or tables, no 64-bit multiply
   const long = dis.stdout.split('\n').filter((l) => /\t(u|s)(mull|mlal)/.test(l));
   assert.equal(long, [], 'no UMULL/UMLAL/SMULL/SMLAL (early termination: variable time on Cortex-M3)');
   assert.ok(!/__aeabi_/.test(dis.stdout), 'no compiler helper calls');
-  // The call graph (gcc -fcallgraph-info=su): frame sizes per function, edges per call.
-  const ci = readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.ci'))!), 'utf8');
-  const frame = new Map<string, number>();
-  const calls = new Map<string, Set<string>>();
-  for (const m of ci.matchAll(/node: \{ title: "(?:[^"]*:)?([^":]+)" label: "[^"]*?(?:\\n(\d+) bytes \((static|dynamic)[^)]*\))?"/g)) {
-    assert.ok(m[3] !== 'dynamic', `${m[1]}: no dynamic stack`);
-    if (m[2] !== undefined) frame.set(m[1]!, Number(m[2]));
-  }
-  for (const m of ci.matchAll(/edge: \{ sourcename: "(?:[^"]*:)?([^":]+)" targetname: "(?:[^"]*:)?([^":]+)"/g)) {
-    if (!calls.has(m[1]!)) calls.set(m[1]!, new Set());
-    calls.get(m[1]!)!.add(m[2]!);
-  }
-  const deepest = (fn: string, seen: string[]): [number, string[]] => {
-    assert.ok(!seen.includes(fn), `no recursion (${[...seen, fn].join(' > ')})`);
-    const own = frame.get(fn);
-    if (own === undefined) {
-      assert.ok(['memcpy', 'memset'].includes(fn), `${fn}: a known leaf`);
-      return [0, [fn]];
-    }
-    let best: [number, string[]] = [0, []];
-    for (const c of calls.get(fn) ?? []) {
-      const d = deepest(c, [...seen, fn]);
-      if (d[0] > best[0]) best = d;
-    }
-    return [own + best[0], [fn, ...best[1]]];
-  };
-  const stacks = ['cell_aead_seal', 'cell_aead_open', 'cell_hchacha20'].map((f) => deepest(f, []));
+  const deepest = callGraphStack(dir, ['memcpy', 'memset']);
+  const stacks = ['cell_aead_seal', 'cell_aead_open', 'cell_hchacha20'].map((f) => deepest(f));
   console.log(`  Cortex-M3 -Os: .text ${text} B (${fns.join(', ')})`);
   console.log(`  stack: seal ${stacks[0]![0]} B, open ${stacks[1]![0]} B, hchacha20 ${stacks[2]![0]} B + libc leaves (${stacks[0]![1].join(' > ')})`);
   assert.ok(text <= TEXT_LIMIT, `.text ${text} <= ${TEXT_LIMIT}`);
