@@ -78,6 +78,7 @@ if (typeof wasm !== 'string' || typeof SerialPort === 'string') {
   let pty: PtyPair | null = null;
   let sim: Sim | null = null;
   let port: SerialPortType | null = null;
+  const SP = SerialPort; // narrowed here, for the helpers below
 
   t.before(async () => {
     writeFileSync(recordFile, provisioningRecord());
@@ -152,55 +153,45 @@ if (typeof wasm !== 'string' || typeof SerialPort === 'string') {
     }
   });
 
-  t('a plaintext request gets no answer but a REQUEST, and is counted', async () => {
-    port = await openPort(SerialPort, pty!.pathB);
-    await new Promise((r) => setTimeout(r, 250)); // past the REQUEST rate limit (200 ms)
+  /**
+   * Send plaintext frames with `probe` (after the REQUEST rate limit, 200 ms), then open a sealed
+   * session on a fresh port: what the device answered, the session, and its ops counters then.
+   */
+  async function probeThenSeal(probe: typeof plaintextProbe) {
+    port = await openPort(SP, pty!.pathB);
+    await new Promise((r) => setTimeout(r, 250));
     const p1 = port;
-    const seen = await plaintextProbe(p1);
+    const seen = await probe(p1);
     await closePort(p1);
-    port = null;
-    assert.ok(seen.length >= 1, 'the device answered with a REQUEST');
-    assert.ok(seen.every(isRequest), `only REQUESTs: ${JSON.stringify(seen)}`);
-    const p2 = await openPort(SerialPort, pty!.pathB);
+    const p2 = await openPort(SP, pty!.pathB);
     port = p2;
     const host = new SecureHost(p2);
     host.start();
     try {
-      await host.waitOpened(0);
-      const c = await host.counters();
-      assert.ok(c.plaintextRefused >= 1, `plaintextRefused ${c.plaintextRefused}`);
-      assert.is(c.requests, 3, 'only the sealed calls of the first test (read, read, info) reached the app (same boot)');
+      const session = await host.waitOpened(0);
+      return { seen, session, counters: await host.counters() };
     } finally {
       host.close();
       await closePort(p2);
       port = null;
     }
+  }
+
+  t('a plaintext request gets no answer but a REQUEST, and is counted', async () => {
+    const { seen, counters: c } = await probeThenSeal(plaintextProbe);
+    assert.ok(seen.length >= 1, 'the device answered with a REQUEST');
+    assert.ok(seen.every(isRequest), `only REQUESTs: ${JSON.stringify(seen)}`);
+    assert.ok(c.plaintextRefused >= 1, `plaintextRefused ${c.plaintextRefused}`);
+    assert.is(c.requests, 3, 'only the sealed calls of the first test (read, read, info) reached the app (same boot)');
   });
 
   t('plaintext ENTER_BOOT and RESET from the wire are ignored: REQUESTs only, the app keeps running', async () => {
-    port = await openPort(SerialPort, pty!.pathB);
-    await new Promise((r) => setTimeout(r, 250)); // past the REQUEST rate limit (200 ms)
-    const p1 = port;
-    const seen = await plaintextBootProbe(p1);
-    await closePort(p1);
-    port = null;
+    const { seen, session: s, counters: c } = await probeThenSeal(plaintextBootProbe);
     assert.ok(seen.every(isRequest), `only REQUESTs: ${JSON.stringify(seen)}`);
-    const p2 = await openPort(SerialPort, pty!.pathB);
-    port = p2;
-    const host = new SecureHost(p2);
-    host.start();
-    try {
-      const s = await host.waitOpened(0);
-      const c = await host.counters();
-      // Same boot (no reset happened), and the boot channel never saw the frames.
-      assert.is(c.bootCounter, s.bootCounter);
-      assert.ok(c.plaintextRefused >= 2, `plaintextRefused ${c.plaintextRefused}`);
-      assert.ok(c.uptimeMs > 500, `uptime ${c.uptimeMs} ms: the device did not restart`);
-    } finally {
-      host.close();
-      await closePort(p2);
-      port = null;
-    }
+    // Same boot (no reset happened), and the boot channel never saw the frames.
+    assert.is(c.bootCounter, s.bootCounter);
+    assert.ok(c.plaintextRefused >= 2, `plaintextRefused ${c.plaintextRefused}`);
+    assert.ok(c.uptimeMs > 500, `uptime ${c.uptimeMs} ms: the device did not restart`);
   });
 
   t(`${RESETS} resets (reset button and power cycles): every session's (boot counter, session) is new`, async () => {
