@@ -83,6 +83,18 @@ const table: ErrorInfo[] = [
   { code: E.ERR_SECURE_UNSUPPORTED_SUITE, name: 'SecureUnsupportedSuite', hint: 'the peer asked for an AEAD suite this side does not implement (suite 1 = ChaCha20-Poly1305)' },
   { code: E.ERR_SECURE_HANDSHAKE_FAILED, name: 'SecureHandshakeFailed', hint: 'the device gave no valid session answer: is it provisioned with a key, and is it the key you passed?' },
   { code: E.ERR_SECURE_COUNTER_EXHAUSTED, name: 'SecureCounterExhausted', hint: 'the session used up its frame counter: a new session is opened (rekey)' },
+  { code: E.ERR_CAN_UNAVAILABLE, name: 'CanUnavailable', hint: 'SocketCAN cannot be used here: build the addon (`npm run build:native`, needs a C compiler) on Linux, or use an slcan adapter (`--can slcan:/dev/ttyACM0`)' },
+  { code: E.ERR_CAN_NO_INTERFACE, name: 'CanNoInterface', hint: 'the CAN interface does not exist or is down: `ip link set can0 up type can bitrate 500000 restart-ms 100` (docs/can.md)' },
+  { code: E.ERR_CAN_BUS_OFF, name: 'CanBusOff', hint: 'the CAN controller is bus-off after too many errors: check wiring, termination and bitrate; set `restart-ms 100` so it recovers by itself' },
+  { code: E.ERR_CAN_TRANSFER_CRC, name: 'CanTransferCrc', hint: 'a multi-frame CAN transfer failed its CRC-16: a frame was lost, repeated or corrupted; dropped' },
+  { code: E.ERR_CAN_TRANSFER_SEQUENCE, name: 'CanTransferSequence', hint: 'a CAN frame had the wrong toggle bit or transfer id for its transfer: a frame was lost or repeated; the transfer was dropped' },
+  { code: E.ERR_CAN_TRANSFER_ORPHAN, name: 'CanTransferOrphan', hint: 'a CAN frame continues no transfer in progress (its start frame was lost or timed out); dropped' },
+  { code: E.ERR_CAN_TRANSFER_TOO_LONG, name: 'CanTransferTooLong', hint: 'a CAN transfer is longer than this node accepts (its maximum frame): raise maxFrameBytes or send less' },
+  { code: E.ERR_CAN_REASSEMBLY_FULL, name: 'CanReassemblyFull', hint: 'every CAN reassembly slot (or this source node\'s share) is busy: the transfer was dropped; a node may be flooding the bus' },
+  { code: E.ERR_CAN_TRANSFER_TIMEOUT, name: 'CanTransferTimeout', hint: 'a multi-frame CAN transfer did not complete in time: its sender stopped or frames were lost' },
+  { code: E.ERR_CAN_BAD_FRAME, name: 'CanBadFrame', hint: 'a CAN frame this profile does not define (reserved port or node id, short compact prefix): another protocol shares the bus, or a newer peer' },
+  { code: E.ERR_CAN_STALE_ENTRY, name: 'CanStaleEntry', hint: 'a compact request names a table entry whose key check does not match: the device was reflashed; the caller relearns its table from the next HELLO' },
+  { code: E.ERR_CAN_ADAPTER, name: 'CanAdapter', hint: 'the slcan adapter refused a command or sent a line it should not: check the port, the bitrate letter (S0–S8) and that no other program uses the adapter' },
 ];
 
 const byCode = new Map<number, ErrorInfo>();

@@ -111,6 +111,32 @@ export const ERR_SECURE_HANDSHAKE_FAILED: i32 = 809;
 /** The session's frame counter is used up: a new session must be opened. */
 export const ERR_SECURE_COUNTER_EXHAUSTED: i32 = 810;
 
+// 9xx — CAN (docs/wire-format.md §8, docs/can.md): drivers, the compact profile, transfers
+/** CAN cannot be used here: the SocketCAN addon is not built, or this OS has no SocketCAN. */
+export const ERR_CAN_UNAVAILABLE: i32 = 900;
+/** The CAN interface does not exist or is down (`ip link set can0 up type can bitrate 500000`). */
+export const ERR_CAN_NO_INTERFACE: i32 = 901;
+/** The controller is bus-off: it stopped sending after too many errors (set `restart-ms`). */
+export const ERR_CAN_BUS_OFF: i32 = 902;
+/** A multi-frame transfer's CRC-16 does not match: a frame was lost, duplicated or corrupted. */
+export const ERR_CAN_TRANSFER_CRC: i32 = 903;
+/** A frame of a transfer with the wrong toggle bit or transfer id: a frame was lost or repeated. */
+export const ERR_CAN_TRANSFER_SEQUENCE: i32 = 904;
+/** A frame that continues no transfer in progress (its start was lost, or it timed out). */
+export const ERR_CAN_TRANSFER_ORPHAN: i32 = 905;
+/** A transfer longer than the receiver's maximum frame. */
+export const ERR_CAN_TRANSFER_TOO_LONG: i32 = 906;
+/** Every reassembly slot (or this source's share of them) is busy: the transfer was dropped. */
+export const ERR_CAN_REASSEMBLY_FULL: i32 = 907;
+/** A transfer did not complete before its timeout. */
+export const ERR_CAN_TRANSFER_TIMEOUT: i32 = 908;
+/** A CAN id or compact header this profile does not define (reserved port, bad node id, short prefix). */
+export const ERR_CAN_BAD_FRAME: i32 = 909;
+/** A compact REQUEST names a table entry whose key check does not match: the tables changed (reflash); refused. */
+export const ERR_CAN_STALE_ENTRY: i32 = 910;
+/** The slcan adapter answered with an error (BELL) or a line it should not send. */
+export const ERR_CAN_ADAPTER: i32 = 911;
+
 // First code a cell may declare for its own errors.
 export const ERR_APP_FIRST: i32 = 1000;
 export const ERR_APP_LAST: i32 = 65535;

@@ -180,3 +180,37 @@ export const SEC_PROVISION_OFF_DEVICE_ID: i32 = 8;
 export const SEC_PROVISION_OFF_KEY: i32 = 16;
 export const SEC_PROVISION_OFF_CRC: i32 = 60;
 export const SEC_PROVISION_BYTES: i32 = 64;
+
+// ---- CAN profile (docs/wire-format.md §8) -----------------------------------------------------
+// 29-bit extended identifier, most significant first:
+//   28..26 priority (0 wins arbitration)   25..22 kind (the header's)   21..14 port
+//   13..7  destination node                6..0   source node
+export const CAN_ID_PRIORITY_SHIFT: i32 = 26;
+export const CAN_ID_KIND_SHIFT: i32 = 22;
+export const CAN_ID_PORT_SHIFT: i32 = 14;
+export const CAN_ID_DST_SHIFT: i32 = 7;
+export const CAN_ID_MASK: u32 = 0x1fffffff;
+/** Priority a frame with header priority bits p (0–3) gets: CAN_PRIORITY_NOMINAL − p. */
+export const CAN_PRIORITY_NOMINAL: u32 = 4;
+/** Node ids 0–126 name one node; 127 as a destination is every node (a HELLO's broadcast). */
+export const CAN_NODE_MAX: u32 = 126;
+export const CAN_NODE_BROADCAST: u32 = 127;
+/** Ports 0–247: entry index in the serving node's HELLO table (channel 0, that entry's key). */
+export const CAN_PORT_ENTRY_MAX: u32 = 247;
+/** Ports 248–254: channel (port − 248), call id 0, key 0 (HELLO, PING, PONG, GOODBYE). */
+export const CAN_PORT_CHANNEL_BASE: u32 = 248;
+export const CAN_PORT_CHANNEL_MAX: u32 = 6;
+/** Port 255: explicit; the transfer starts with u8 channel, u32 call id, u64 key. */
+export const CAN_PORT_EXPLICIT: u32 = 255;
+export const CAN_EXPLICIT_PREFIX_BYTES: i32 = 13;
+/** A compact REQUEST starts with one byte: the low byte of the entry's method key. */
+export const CAN_KEY_CHECK_BYTES: i32 = 1;
+/** Call id of a compact call as the receiving rpc layer sees it: bit 31 | port << 5 | transfer id. */
+export const CAN_COMPACT_CALL_BIT: u32 = 0x80000000;
+// Tail byte (the last byte of every frame): start, end, toggle, 5-bit transfer id.
+export const CAN_TAIL_SOT: u8 = 0x80;
+export const CAN_TAIL_EOT: u8 = 0x40;
+export const CAN_TAIL_TOGGLE: u8 = 0x20;
+export const CAN_TAIL_TID_MASK: u8 = 0x1f;
+/** A multi-frame transfer ends with CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) of its bytes, LE. */
+export const CAN_TRANSFER_CRC_BYTES: i32 = 2;
