@@ -26,6 +26,11 @@ export interface LinkHarness {
   pair(): Promise<LinkPair>;
   /** Largest frame to try (defaults to a.caps.mtu, capped at 1 MiB). */
   maxFrameBytes?: number;
+  /**
+   * Heartbeat of both rpc ends (default 0). A link with no connection of its own (CAN: a node
+   * that loses power just falls silent) learns of its peer's death only from the heartbeat.
+   */
+  heartbeatMs?: number;
 }
 
 /** A frame: header (EVENT kind, call id = seq) + `len` payload bytes derived from seq. */
@@ -57,8 +62,8 @@ async function until(cond: () => boolean, what: string, maxMs = 5000): Promise<v
 async function rpcPair(h: LinkHarness): Promise<{ p: LinkPair; client: Client<typeof Thermo>; log: { cancelled: number; streamReturned: number; maxBuffered: number } }> {
   const p = await h.pair();
   const log = { cancelled: 0, streamReturned: 0, maxBuffered: 0 };
-  serve(Thermo, thermoImpl(log), p.b, { heartbeatMs: 0 });
-  const client = await connect(Thermo, p.a, { heartbeatMs: 0 });
+  serve(Thermo, thermoImpl(log), p.b, { heartbeatMs: h.heartbeatMs ?? 0 });
+  const client = await connect(Thermo, p.a, { heartbeatMs: h.heartbeatMs ?? 0 });
   return { p, client, log };
 }
 
