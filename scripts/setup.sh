@@ -42,6 +42,23 @@ if [ ${#arm_need[@]} -gt 0 ]; then
     && $sudo apt-get update -qq && $sudo apt-get install -y -qq "${arm_need[@]}" >/dev/null; } \
     || echo "setup: the arm packages could not be installed; npm run test:arm will skip"
 fi
+# Real kernel SocketCAN for the CAN tests (test/helpers/can-vm.ts): the host kernel may have no
+# CAN, so Debian's kernel (which has vcan) boots in a qemu micro-VM with a busybox initramfs built
+# from its modules. Only what is missing; without them the CAN VM suites skip and say why.
+can_need=()
+command -v qemu-system-x86_64 >/dev/null 2>&1 || can_need+=(qemu-system-x86)
+[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || can_need+=(busybox-static)
+command -v cpio >/dev/null 2>&1 || can_need+=(cpio)
+command -v modprobe >/dev/null 2>&1 || can_need+=(kmod)
+ls /lib/modules/*/kernel/drivers/net/can/vcan.ko* >/dev/null 2>&1 && ls /boot/vmlinuz-* >/dev/null 2>&1 || can_need+=(linux-image-amd64)
+if [ ${#can_need[@]} -gt 0 ] && [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then
+  echo "setup: installing packages for the CAN micro-VM (missing: ${can_need[*]})"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  { $sudo apt-get update -qq && $sudo apt-get install -y -qq "${can_need[@]}" file >/dev/null; } \
+    || echo "setup: the CAN micro-VM packages could not be installed; the CAN VM suites will skip"
+fi
 if [ "$(id -u)" -eq 0 ] && [ -d /proc/sys/fs/binfmt_misc ]; then
   [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || true
   for q in qemu-aarch64 qemu-arm; do
