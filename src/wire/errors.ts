@@ -4,7 +4,7 @@
 // otherwise return a byte count, so a caller tests `n < 0` and reports `-n`.
 //
 // Ranges: 1xx wire, 2xx framing, 3xx codec, 4xx rpc, 5xx transport, 6xx mesh, 7xx boot/flash,
-// 8xx link security, 1000–65535 errors declared by cells in their schema.
+// 8xx link security, 9xx CAN, 1000–65535 errors declared by cells in their schema.
 
 // 1xx — wire header
 export const ERR_WIRE_TRUNCATED: i32 = 100;

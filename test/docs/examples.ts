@@ -8,6 +8,7 @@ import { errorTable } from '../../src/wire/error-names.ts';
 import { Ping, Reading } from '../vectors/schemas.ts';
 import { toHex } from '../helpers/hex.ts';
 import { secureExamples } from '../secure/vectors.ts';
+import { canDocExamples } from '../can/doc-examples.ts';
 
 /** Hex bytes separated by spaces, in groups of the given sizes separated by two spaces. */
 function hex(b: Uint8Array, groups: number[] = []): string {
@@ -64,6 +65,7 @@ export function examples(): Record<string, string> {
     'codec-ping': hex(ping.subarray(0, pn)),
     'fingerprint-reading': fingerprintExample(R.canonical, R.fingerprint),
     ...secureDocExamples(),
+    ...canDocExamples(),
   };
 }
 
