@@ -24,7 +24,7 @@ import { CAN_PENDING, CanReassembler, CanTxTransfer } from '../../framing/can-tr
 import {
   CanCompact, CanKeyTable, canCompress, canExpand, canIdDst, canIdKind, canIdSrc, canKindAnswer,
 } from '../../framing/can-header.ts';
-import { checkMtu, LinkStats, type Link, type LinkCapabilities, type LinkHandlers } from '../link.ts';
+import { checkMtu, copyBytes, LinkStats, type Link, type LinkCapabilities, type LinkHandlers } from '../link.ts';
 import { CanCallTable } from './calls.ts';
 import {
   CAN_FLAG_BRS, CAN_FLAG_EXTENDED, CAN_FLAG_FD, type CanBusEvent, type CanDriver,
@@ -343,7 +343,7 @@ export class CanPeerLink implements Link {
       this.bus.onHello?.(this.node, h.length > HELLO_OFF_FLAGS && (buf[payloadOff + HELLO_OFF_FLAGS]! & HELLO_FLAG_ANSWER) !== 0);
     }
     writeHeader(h, this.rx, 0);
-    this.rx.set(buf.subarray(payloadOff, payloadOff + h.length), HEADER_BYTES);
+    copyBytes(buf, payloadOff, this.rx, HEADER_BYTES, h.length);
     this.stats.framesIn++;
     this.stats.bytesIn += total;
     if (this.handlers === null) {

@@ -12,14 +12,13 @@ import { CAN_COMPACT_CALL_BIT, CAN_PORT_ENTRY_MAX, CAN_TAIL_TID_MASK } from '../
 
 const TIDS = CAN_TAIL_TID_MASK + 1;
 
-interface Slot {
-  /** Compact: port << 5 | tid; explicit: the wire id. */
-  readonly ref: number;
-  readonly compact: boolean;
-}
+// A call's slot as one number (no object per call): compact = -(port << 5 | tid) - 1, explicit =
+// the wire id (1–0x7FFFFFFF).
+const compactSlot = (ref: number): number => -ref - 1;
+const refOf = (slot: number): number => -slot - 1;
 
 export class CanCallTable {
-  private readonly byCall = new Map<number, Slot>();
+  private readonly byCall = new Map<number, number>();
   private readonly byCompact = new Map<number, number>();
   private readonly byWire = new Map<number, number>();
   /** Per port: a bit per transfer id in use, and where the round robin goes next. */
@@ -44,7 +43,7 @@ export class CanCallTable {
         this.busy[port] = (used | (1 << tid)) >>> 0;
         this.nextTid[port] = (tid + 1) % TIDS;
         const ref = (port << 5) | tid;
-        this.byCall.set(callId, { ref, compact: true });
+        this.byCall.set(callId, compactSlot(ref));
         this.byCompact.set(ref, callId);
         return tid;
       }
@@ -52,7 +51,7 @@ export class CanCallTable {
     let wire = this.nextWire;
     while (this.byWire.has(wire)) wire = wire >= 0x7fffffff ? 1 : wire + 1;
     this.nextWire = wire >= 0x7fffffff ? 1 : wire + 1;
-    this.byCall.set(callId, { ref: wire, compact: false });
+    this.byCall.set(callId, wire);
     this.byWire.set(wire, callId);
     return -1;
   }
@@ -61,13 +60,13 @@ export class CanCallTable {
   tidOf(callId: number): number {
     const s = this.byCall.get(callId);
     if (s === undefined) return -2;
-    return s.compact ? s.ref & CAN_TAIL_TID_MASK : -1;
+    return s < 0 ? refOf(s) & CAN_TAIL_TID_MASK : -1;
   }
 
   /** The wire id of an explicit call (its own id if it has none). */
   wireIdOf(callId: number): number {
     const s = this.byCall.get(callId);
-    return s !== undefined && !s.compact ? s.ref : callId;
+    return s !== undefined && s > 0 ? s : callId;
   }
 
   /** The rpc call id an answer's call id (compact reference or wire id) belongs to, or -1. */
@@ -81,12 +80,13 @@ export class CanCallTable {
     const s = this.byCall.get(callId);
     if (s === undefined) return;
     this.byCall.delete(callId);
-    if (s.compact) {
-      this.byCompact.delete(s.ref);
-      const port = s.ref >>> 5;
-      this.busy[port] = (this.busy[port]! & ~(1 << (s.ref & CAN_TAIL_TID_MASK))) >>> 0;
+    if (s < 0) {
+      const ref = refOf(s);
+      this.byCompact.delete(ref);
+      const port = ref >>> 5;
+      this.busy[port] = (this.busy[port]! & ~(1 << (ref & CAN_TAIL_TID_MASK))) >>> 0;
     } else {
-      this.byWire.delete(s.ref);
+      this.byWire.delete(s);
     }
   }
 
