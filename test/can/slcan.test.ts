@@ -366,6 +366,26 @@ else {
     assert.instance(r, RangeError);
   });
 
+  s('frames that arrive between open and start() wait for start()', async () => {
+    const bus = new MemoryCanBus();
+    const ad = await startSlcanAdapter(bus);
+    const peer = bus.attach('peer');
+    collect(peer);
+    try {
+      const drv = await openSlcan({ path: ad.path, bitrate: 100_000 });
+      for (let i = 0; i < 5; i++) peer.send(0x300 + i, 0, Uint8Array.of(i), 0, 1);
+      await new Promise((r) => setTimeout(r, 50));
+      const got = collect(drv);
+      await until(() => got.length === 5);
+      assert.equal(got.map((g) => g.id), [0x300, 0x301, 0x302, 0x303, 0x304]);
+      assert.is(drv.stats.ignored, 0);
+      drv.close();
+      await until(() => drv.closed);
+    } finally {
+      await ad.close();
+    }
+  });
+
   s('unplug (socat killed) → onClose(LinkIo 501) once', async () => {
     const bus = new MemoryCanBus();
     const ad = await startSlcanAdapter(bus);

@@ -344,7 +344,7 @@ export class SlcanDriver implements CanDriver {
         resolve: (ok) => {
           clearTimeout(t);
           this.waiter = null;
-          if (stopAfter && ok) this.parser.stop = true;
+          if (stopAfter && ok) { this.parser.stop = true; this.stashing = true; }
           resolve(ok);
         },
         reject: (e) => { clearTimeout(t); this.waiter = null; reject(e); },
@@ -384,7 +384,7 @@ export class SlcanDriver implements CanDriver {
     if (this.finished) return;
     if (this.stashing && this.handlers === null) { this.early.push(chunk); return; }
     const at = this.parser.feed(chunk);
-    if (at < chunk.length) { this.stashing = true; this.early.push(chunk.subarray(at)); } // after the `O` answer
+    if (at < chunk.length) this.early.push(chunk.subarray(at)); // after the `O` answer
   };
   /** The `O` answer came: bytes wait in `early` until start(). */
   private stashing = false;
