@@ -449,6 +449,15 @@ export abstract class RpcCore {
 
   // ---- the port: what a subclass provides ------------------------------------------------
 
+  /**
+   * The port's receive pump: process received frames until an application request needs the
+   * app → its entry index (HELLO order), or -1 when there is nothing more for now. The app's loop
+   * calls it through RpcCore (firmware/thermo/cell.ts serves any port: UART, secure, CAN).
+   */
+  poll(): i32 {
+    return -1;
+  }
+
   /** One answer frame, header + payload, unframed, at frame[0..len). */
   abstract transmit(frame: Uint8Array, len: i32): void;
   /** Fill the port's ops counters (C_FRAMES_OK..C_ERR_TOO_SHORT, C_BYTES_DISCARDED, C_RX_BYTES, C_UPTIME_MS, C_RX_*). */

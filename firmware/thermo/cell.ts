@@ -17,8 +17,8 @@
 // where it is first used: thermoOn, called from the app's top level); poll() never allocates.
 // There is no other top-level statement here on purpose: the app's start function stays one
 // function that allocates (test/firmware/thermo-sim.test.ts checks it).
-import { RpcDevice, millis } from '../shared/rpc.ts';
-import { RPC_PAYLOAD, RPC_ERROR_PAYLOAD } from '../shared/rpc-core.ts';
+import { millis } from '../shared/rpc.ts';
+import { RpcCore, RPC_PAYLOAD, RPC_ERROR_PAYLOAD } from '../shared/rpc-core.ts';
 import {
   ENTRY_READ, ENTRY_SET_LED, ENTRY_CONFIGURE, ENTRY_INFO,
   ENTRY_SAMPLES, ERR_READ_SENSOR_FAULT, SENSOR_CHANNELS, INFO_PAYLOAD, INFO_PAYLOAD_LEN,
@@ -30,7 +30,7 @@ import {
 } from './gen/codec.ts';
 
 /** The device the cell is served on (thermoOn). A global, not a parameter: the image stays as small. */
-let RPC: RpcDevice = changetype<RpcDevice>(0);
+let RPC: RpcCore = changetype<RpcCore>(0);
 
 const READ_REQ = new ReadReq();
 const READING = new Reading();
@@ -138,10 +138,11 @@ function tickSamples(): void {
 }
 
 /**
- * Serve the cell on `rpc` from now on (a plain RpcDevice, or a secure one: firmware/thermo-secure).
+ * Serve the cell on `rpc` from now on (a plain RpcDevice, a secure one: firmware/thermo-secure, or
+ * the CAN port: firmware/thermo-can).
  * Call it once, at top level, before the first poll.
  */
-export function thermoOn(rpc: RpcDevice): void {
+export function thermoOn(rpc: RpcCore): void {
   RPC = rpc;
   FAULT.reason = FaultReason.noSuchChannel;
 }
