@@ -3,7 +3,8 @@
 //   1. generates AssemblyScript for the portable test schemas (test/portable/schemas.ts) with
 //      src/codec/codegen-as.ts into build/as-gen/{codec,harness}.ts;
 //   2. compiles asconfig.json target `core` (firmware/core/vectors*.ts + the harness, for the
-//      vector tests, vectors-secure.ts for src/secure's AEAD; firmware/core/rpc-vectors.ts: the
+//      vector tests, vectors-secure.ts for src/secure's AEAD, vectors-can.ts for the CAN profile's
+//      transfers and compact header; firmware/core/rpc-vectors.ts: the
 //      device's RPC core, for the RPC conformance vectors) and target `small` (the smallest
 //      profile) twice: firmware/core/small.ts
 //      (header, COBS, CRC, frameEncode, deframer) → small.wasm, and firmware/core/small-core.ts
@@ -115,6 +116,8 @@ async function main() {
     if (haveFraming) entries.splice(1, 0, 'firmware/core/vectors-framing.ts');
     // ChaCha20-Poly1305 and HChaCha20 of src/secure (test/portable/secure-wasm.test.ts).
     entries.splice(1, 0, 'firmware/core/vectors-secure.ts');
+    // The CAN profile's transfers and compact header (test/portable/can-wasm.test.ts).
+    entries.splice(1, 0, 'firmware/core/vectors-can.ts');
     results.push(await compile('core', entries));
   }
   if (only === 'small' && haveFraming) {

@@ -61,7 +61,7 @@ export class CanKeyTable {
   loadHello(buf: Uint8Array, off: i32, len: i32): i32 {
     this.count = 0;
     if (len == 0) return 0;
-    if (len < HELLO_MIN_BYTES || off < 0 || off + len > buf.length) return -ERR_CAN_BAD_FRAME;
+    if (len < HELLO_MIN_BYTES || off < 0 || len > buf.length - off) return -ERR_CAN_BAD_FRAME; // no i32 overflow in wasm
     const end = off + len;
     let p = off + HELLO_OFF_NAME + <i32>buf[off + HELLO_OFF_NAME_LEN];
     if (p + HELLO_COUNT_BYTES > end) return -ERR_CAN_BAD_FRAME;
@@ -85,7 +85,10 @@ export class CanKeyTable {
 
   /** The port (entry index) of a key, or -1. */
   indexOf(lo: u32, hi: u32): i32 {
-    for (let i = 0; i < this.count; i++) if (this.keyLo[i] == lo && this.keyHi[i] == hi) return i;
+    // `>>> 0`: a key that went through `|` or `^` is a negative number in JS (a no-op in asc).
+    const l: u32 = lo >>> 0;
+    const h: u32 = hi >>> 0;
+    for (let i = 0; i < this.count; i++) if (this.keyLo[i] == l && this.keyHi[i] == h) return i;
     return -1;
   }
 }
@@ -150,9 +153,9 @@ export function canCompress(h: Header, src: u32, dst: u32, own: CanKeyTable, pee
  * `own`: this node's table (ports of calls made to it); `peer`: the sender's (ports of answers
  * and events it sends). Fills `out` (length = the payload's) and returns the prefix length (the
  * payload starts at off + it), or -code: -ERR_CAN_BAD_FRAME (a kind, port, node or prefix this
- * profile does not define); -ERR_CAN_STALE_ENTRY when a compact REQUEST's key check does not
- * match its entry — `out` is then filled with key 0 (answered UnknownMethod by the rpc layer)
- * and the prefix is CAN_KEY_CHECK_BYTES long.
+ * profile does not define, or a range outside buf); -ERR_CAN_STALE_ENTRY when a compact
+ * REQUEST's key check does not match its entry — `out` is then filled with key 0 (answered
+ * UnknownMethod by the rpc layer) and the prefix is CAN_KEY_CHECK_BYTES long.
  */
 export function canExpand(id: u32, buf: Uint8Array, off: i32, len: i32, tid: i32,
   own: CanKeyTable, peer: CanKeyTable, out: Header): i32 {
@@ -162,6 +165,8 @@ export function canExpand(id: u32, buf: Uint8Array, off: i32, len: i32, tid: i32
   if (kind == 0 || kind > <u32>KIND_LAST || canIdSrc(id) > CAN_NODE_MAX) return -ERR_CAN_BAD_FRAME;
   const pri: u32 = canIdPriority(id);
   const p: u32 = pri >= CAN_PRIORITY_NOMINAL ? 0 : (CAN_PRIORITY_NOMINAL - pri > 3 ? 3 : CAN_PRIORITY_NOMINAL - pri);
+  // A range outside buf: refused (JS would read zeros where wasm traps).
+  if (off < 0 || len < 0 || len > buf.length - off) return -ERR_CAN_BAD_FRAME;
   out.kind = <u8>kind;
   out.flags = <u8>(p << FLAG_PRIORITY_SHIFT);
   out.channel = 0;

@@ -78,10 +78,23 @@ export class CanTxTransfer {
   private ended: bool = true;
   private fd: bool = false;
   private multi: bool = false;
+  /** begin() was given a range outside its buffers: next() refuses (JS would read zeros, wasm trap). */
+  private bad: bool = false;
 
-  /** Start a transfer of prefix[0..prefixLen) ++ payload[off..off+len) with transfer id `tid` (0–31). */
+  /**
+   * Start a transfer of prefix[0..prefixLen) ++ payload[off..off+len) with transfer id `tid` (0–31).
+   * A prefix longer than 16 bytes is cut to 16; a range outside its buffer makes next() return
+   * -ERR_CAN_BAD_FRAME (done is then true: the transfer is not sent).
+   */
   begin(prefix: Uint8Array, prefixLen: i32, payload: Uint8Array, off: i32, len: i32, fd: bool, tid: i32): void {
     if (prefixLen > 16) prefixLen = 16;
+    this.bad = prefixLen < 0 || prefixLen > prefix.length || off < 0 || len < 0 || len > payload.length - off;
+    if (this.bad) {
+      this.ended = true; // no loop on `done` can spin; next() reports the refusal
+      this.prefixLen = 0;
+      this.payloadLen = 0;
+      return;
+    }
     for (let i = 0; i < prefixLen; i++) this.prefix[i] = prefix[i];
     this.prefixLen = prefixLen;
     this.payload = payload;
@@ -120,9 +133,11 @@ export class CanTxTransfer {
 
   /**
    * Write the next frame into out[outOff..) and return its data length (a valid CAN length),
-   * 0 when the transfer is complete, or -ERR_FRAME_BUFFER_TOO_SMALL.
+   * 0 when the transfer is complete, -ERR_FRAME_BUFFER_TOO_SMALL, or -ERR_CAN_BAD_FRAME after a
+   * begin() with a range outside its buffers.
    */
   next(out: Uint8Array, outOff: i32): i32 {
+    if (this.bad) return -ERR_CAN_BAD_FRAME;
     if (this.done) return 0;
     const cap: i32 = this.fd ? CAN_FD_BYTES - 1 : CAN_CLASSIC_BYTES - 1;
     const lastCap: i32 = this.fd ? CAN_FD_BYTES - 2 : CAN_CLASSIC_BYTES - 1;
@@ -135,7 +150,7 @@ export class CanTxTransfer {
       frameLen = canFdLength(data + 2);
       pad = frameLen - data - 2;
     }
-    if (outOff < 0 || outOff + frameLen > out.length) return -ERR_FRAME_BUFFER_TOO_SMALL;
+    if (outOff < 0 || frameLen > out.length - outOff) return -ERR_FRAME_BUFFER_TOO_SMALL; // no i32 overflow in wasm
     for (let i = 0; i < data; i++) out[outOff + i] = this.byteAt(this.pos + i);
     let o = outOff + data;
     if (frameLen > data + 1) {
@@ -208,14 +223,15 @@ export class CanReassembler {
     this.maxBytes = maxBytes;
     this.perSource = perSource;
     this.timeoutMs = timeoutMs;
-    this.data = new Uint8Array(slots * maxBytes);
+    const data = new Uint8Array(slots * maxBytes);
+    this.data = data;
+    this.buf = data; // before any read of `this` (asc: TS2564)
     this.key = new Uint32Array(slots);
     this.used = new Uint8Array(slots);
     this.len = new Int32Array(slots);
     this.slotTid = new Uint8Array(slots);
     this.nextToggle = new Uint8Array(slots);
     this.started = new Float64Array(slots);
-    this.buf = this.data;
   }
 
   /** Transfers in progress. */
@@ -279,7 +295,7 @@ export class CanReassembler {
    * the frame (or the transfer it ended) is refused, counted.
    */
   push(id: u32, frame: Uint8Array, off: i32, len: i32, nowMs: f64): i32 {
-    if (len < 1 || off < 0 || off + len > frame.length) return this.fail(ERR_CAN_BAD_FRAME);
+    if (len < 1 || off < 0 || len > frame.length - off) return this.fail(ERR_CAN_BAD_FRAME); // no i32 overflow in wasm
     const tail: u8 = frame[off + len - 1];
     const sot = (tail & CAN_TAIL_SOT) != 0;
     const eot = (tail & CAN_TAIL_EOT) != 0;

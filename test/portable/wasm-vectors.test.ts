@@ -20,7 +20,8 @@ const wasm: CoreWasm = await loadCore();
 // codec-as.test.ts, rpc-conformance in test/rpc/conformance.test.ts. A new file shows up in the
 // output until a suite reads it.
 const HANDLED = new Set(['header.json', 'cobs.json', 'crc32c.json', 'frame.json', 'codec.json', 'rpc-conformance.json',
-  'secure-aead.json', 'secure-frames.json']); // the last two: secure-wasm.test.ts, secure-session-wasm.test.ts
+  'secure-aead.json', 'secure-frames.json', // secure-wasm.test.ts, secure-session-wasm.test.ts
+  'can.json']); // can-wasm.test.ts
 for (const f of readdirSync(join(ROOT, 'test/vectors'))) {
   if (f.endsWith('.json') && !HANDLED.has(f)) console.log(`  (test/vectors/${f} is not run through the wasm build yet: add it to test/portable)`);
 }
