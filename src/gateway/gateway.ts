@@ -22,7 +22,9 @@ import { firstUndescribedEntry, type CellDescription } from '../codec/schema-jso
 import { DeviceUpstream, type DeviceIdentity, type DeviceUpstreamOptions } from './device.ts';
 import type { SecureEvent } from '../transports/secure-link.ts';
 import { DeviceWatcher, parseDeviceGlob, type GatewayDeviceSpec, type GlobDeviceSpec, type HotplugOptions, type WatchedSpec } from './hotplug.ts';
-import { DeviceStats, LATENCY_BUCKETS_SECONDS, methodStatus, type DeviceStatsOptions, type GatewayDeviceMetrics, type GatewayStatus } from './stats.ts';
+import { DeviceStats, LATENCY_BUCKETS_SECONDS, methodStatus, type DeviceStatsOptions, type GatewayCanBusMetrics, type GatewayDeviceMetrics, type GatewayStatus } from './stats.ts';
+import { CanDevices, type CanDevice, type CanDevicesOptions } from '../can/sessions.ts';
+import type { CanBus } from '../transports/can/bus.ts';
 
 /**
  * What the gateway needs of a mesh node (a MeshNode has it; tests may pass a smaller one).
@@ -52,7 +54,20 @@ export type GatewayEvent =
   /** A device node matching a glob (or a device with a configured serial number) appeared; it is probed next. */
   | { event: 'plugged'; path: string; match: string; message: string; atMs: number }
   /** That node disappeared: the cell is withdrawn from the mesh and the port closed. */
-  | { event: 'unplugged'; path: string; cell: string | null; match: string; message: string; atMs: number };
+  | { event: 'unplugged'; path: string; cell: string | null; match: string; message: string; atMs: number }
+  /** A CAN device node went silent: its cell is withdrawn until the node answers again (then `announced`). */
+  | { event: 'withdrawn'; path: string; cell: string; message: string; atMs: number }
+  /** A CAN device node booted again during a session (calls in flight ended Unavailable); it is probed next. */
+  | { event: 'restarted'; path: string; cell: string | null; message: string; atMs: number };
+
+/**
+ * One CAN bus behind the gateway (docs/gateway.md §9): every device node on it — found by its
+ * boot HELLO, or configured in `nodes` and probed — is announced like a UART device.
+ */
+export interface GatewayCanSpec extends Omit<CanDevicesOptions, 'describe'> {
+  /** The bus (its node id is the gateway's on this bus); the gateway starts it, does not close it. */
+  bus: CanBus;
+}
 
 export interface GatewayOptions {
   /**
@@ -79,6 +94,8 @@ export interface GatewayOptions {
    * used only when every entry of the device's HELLO has the same name and key in it.
    */
   schemas?: CellDescription[];
+  /** CAN buses whose device nodes are announced too (docs/gateway.md §9). */
+  can?: GatewayCanSpec[];
 }
 
 /**
@@ -128,7 +145,11 @@ export interface Gateway {
 }
 
 interface DeviceState {
-  up: DeviceUpstream;
+  up: DeviceUpstream | CanDevice;
+  /** A CAN device node: withdrawn when it goes silent, announced again when it answers. */
+  can: boolean;
+  /** CAN: its first probe has not ended yet (whenAnnounced waits for it). */
+  pending: boolean;
   path: string;
   /** The metrics label: the path, or "serial:<n>" (docs/gateway.md §7). */
   key: string;
@@ -259,7 +280,7 @@ export function startGateway(opts: GatewayOptions): Gateway {
         },
       },
     });
-    const d: DeviceState = { up, path: up.address, key, match, hotplug, stats, provided: null, chain: Promise.resolve(), awaitingReannounce: false, removed: false };
+    const d: DeviceState = { up, can: false, pending: false, path: up.address, key, match, hotplug, stats, provided: null, chain: Promise.resolve(), awaitingReannounce: false, removed: false };
     ref.d = d;
     byKey.delete(key); // re-inserted last: the newest is evicted last
     byKey.set(key, d);
@@ -359,7 +380,75 @@ export function startGateway(opts: GatewayOptions): Gateway {
   }, reserved, opts.hotplug);
   const firstScan = watcher?.ready ?? Promise.resolve();
 
-  const allAnnounced = (): boolean => [...states].every((d) => d.provided !== null);
+  // CAN device nodes (docs/gateway.md §9): each node of each bus is a device; a node that goes
+  // silent is withdrawn (the name is unhandled, the proxy stopped) and announced again, with a new
+  // proxy, when it answers a probe or broadcasts its HELLO again.
+  const canSets: { spec: GatewayCanSpec; devices: CanDevices }[] = [];
+  const withdrawCan = (d: DeviceState, message: string): void => {
+    d.chain = d.chain.then(async () => {
+      const p = d.provided;
+      if (p === null) return;
+      d.provided = null;
+      d.awaitingReannounce = false;
+      if (names.get(p.name) === d) names.delete(p.name);
+      d.up.onLink = null; // sessions wait for the next proxy
+      await p.stop(); // the protocol is unhandled: identify tells the peers; calls in flight end
+      if (!closing) emit({ event: 'withdrawn', path: d.path, cell: p.name, message, atMs: at() });
+    }).catch((e: unknown) => {
+      emit({ event: 'error', path: d.path, cell: null, message: `withdrawing it: ${e instanceof Error ? e.message : String(e)}`, atMs: at() });
+    });
+  };
+  const addCanDevice = (dev: CanDevice, busName: string): void => {
+    if (closing) return;
+    const key = dev.address;
+    const stats = statsFor(key);
+    const d: DeviceState = {
+      up: dev, can: true, pending: dev.identity === null, path: dev.address, key, match: `CAN ${busName}`, hotplug: false, stats,
+      provided: null, chain: Promise.resolve(), awaitingReannounce: false, removed: false,
+    };
+    byKey.delete(key);
+    byKey.set(key, d);
+    states.add(d);
+    dev.onState((st, detail) => {
+      if (d.removed || closing) return;
+      const err = detail as CellError | null;
+      if (st === 'found') {
+        emit({ event: 'plugged', path: d.path, match: d.match, message: `CAN node ${dev.node} said HELLO; probing`, atMs: at() });
+      } else if (st === 'lost') {
+        stats.portClosed();
+        const cell = d.provided?.name ?? dev.identity?.name ?? null;
+        emit({ event: 'lost', path: d.path, cell, code: err?.code ?? 501, message: err?.message ?? 'silent', atMs: at() });
+        withdrawCan(d, `CAN node ${dev.node} is silent${cell !== null ? `; "${cell}" withdrawn until it answers again` : ''}`);
+      } else if (st === 'restarted') {
+        emit({ event: 'restarted', path: d.path, cell: d.provided?.name ?? dev.identity?.name ?? null, message: err?.message ?? 'restarted', atMs: at() });
+      } else if (st === 'probe-failed') {
+        if (d.pending) { d.pending = false; checkAnnounced(); }
+        emit({ event: 'probe-failed', path: d.path, code: err?.code ?? 401, message: err?.message ?? 'no HELLO', atMs: at() });
+      }
+    });
+    const identified = (id: DeviceIdentity, again: boolean): void => {
+      if (d.removed || closing) return;
+      d.pending = false;
+      stats.portOpened(dev.sessions.port);
+      emit({ event: 'identified', path: d.path, cell: id.name, entries: id.hello.entries.map((e) => e.name), again, atMs: at() });
+      if (again && d.provided?.name === (dev.announceAs ?? id.name)) d.awaitingReannounce = true;
+      d.chain = d.chain.then(() => apply(d, id, again)).catch((e: unknown) => {
+        emit({ event: 'error', path: d.path, cell: id.name, message: e instanceof Error ? e.message : String(e), atMs: at() });
+      });
+    };
+    dev.onIdentity(identified);
+    if (dev.identity !== null && dev.status === 'up') identified(dev.identity, false);
+  };
+  for (const spec of opts.can ?? []) {
+    const { bus, ...rest } = spec;
+    const devices = new CanDevices(bus, { ...rest, describe: true });
+    canSets.push({ spec, devices });
+    const busName = `${bus.driver.name} (node ${bus.node})`;
+    for (const dev of devices.devices()) addCanDevice(dev, busName);
+    devices.onDevice((dev) => addCanDevice(dev, busName));
+  }
+
+  const allAnnounced = (): boolean => [...states].every((d) => d.provided !== null || (d.can && !d.pending && (d.up as CanDevice).status !== 'up'));
 
   const deviceMetrics = (d: DeviceState): GatewayDeviceMetrics => {
     const present = states.has(d);
@@ -423,11 +512,23 @@ export function startGateway(opts: GatewayOptions): Gateway {
         meshPeers: peers,
         latencyBucketsSeconds: [...LATENCY_BUCKETS_SECONDS],
         devices: [...byKey.values()].map(deviceMetrics),
+        canBuses: canSets.map(({ spec, devices }): GatewayCanBusMetrics => {
+          const b = spec.bus;
+          const ds = b.driver.stats;
+          return {
+            bus: b.driver.name, node: b.node, fd: b.fd, state: b.driver.state, open: !b.closed,
+            nodes: devices.devices().length, nodesUp: devices.devices().filter((x) => x.status === 'up').length,
+            ignoredNodes: devices.ignoredNodes,
+            stats: { ...b.stats },
+            driver: { framesIn: ds.framesIn, framesOut: ds.framesOut, errorFrames: ds.errorFrames, txBackoffs: ds.txBackoffs, rxOverflows: ds.rxOverflows, errIo: ds.errIo, dropped: ds.dropped },
+          };
+        }),
       };
     },
     async close() {
       closing = true;
       watcher?.close();
+      await Promise.all(canSets.map((c) => c.devices.close()));
       await Promise.all([...states, ...retiring].map(async (d) => {
         await d.chain;
         const p = d.provided;

@@ -442,6 +442,26 @@ export interface GatewayStatus {
   /** Upper bounds of the latency buckets, in seconds (+Inf implied). */
   latencyBucketsSeconds: number[];
   devices: GatewayDeviceMetrics[];
+  /** CAN buses behind the gateway (docs/gateway.md §9); absent or empty without CAN. */
+  canBuses?: GatewayCanBusMetrics[];
+}
+
+/** Counters of one CAN bus behind the gateway (CanBus.stats and its driver's stats). */
+export interface GatewayCanBusMetrics {
+  /** The driver's name: the interface ("can0") or "slcan:/dev/ttyACM0". */
+  bus: string;
+  /** The gateway's node id on it. */
+  node: number;
+  fd: boolean;
+  /** The controller's error state as the driver last saw it. */
+  state: string;
+  open: boolean;
+  /** Device nodes known / up now; nodes whose HELLO was not taken in (learn off, over the bound). */
+  nodes: number;
+  nodesUp: number;
+  ignoredNodes: number;
+  stats: { framesIn: number; framesOut: number; transfersIn: number; transfersOut: number; foreign: number; errTransfer: number; errBadFrame: number; staleEntries: number; lateAnswers: number; heldDropped: number };
+  driver: { framesIn: number; framesOut: number; errorFrames: number; txBackoffs: number; rxOverflows: number; errIo: number; dropped: number };
 }
 
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = Object.freeze(LATENCY_BUCKETS_MS.map((ms) => ms / 1000));
