@@ -21,7 +21,8 @@
 //
 // "can-expand": one iteration = one canExpand of a random id (random 32 bits, or fields chosen
 // near the edges: kinds 0..15, ports around 247/248/254/255, node 127) and a random transfer
-// (0..20 bytes; sometimes the right key check byte or an explicit prefix with bit 31 set), with
+// (0..20 bytes; sometimes the right key check byte, or an explicit prefix whose call id has the
+// compact-call bit), with
 // one of four tables on each side (none, the thermo cell's real HELLO, a sensor, 250 entries).
 // Checked: no exception; the result is a prefix length (0, 1 or 13), -909 or -910; the header is
 // consistent with the id and the bytes (kind, priority, channel from the port, key from the
@@ -30,6 +31,7 @@
 import { CAN_PENDING, CanReassembler, CanTxTransfer } from '../../src/framing/can-transfer.ts';
 import { CanCompact, CanKeyTable, canCompress, canExpand, canId } from '../../src/framing/can-header.ts';
 import { Header, KIND_EVENT, KIND_REQUEST } from '../../src/wire/header.ts';
+import { CAN_COMPACT_CALL_BIT } from '../../src/wire/layouts.ts';
 import {
   ERR_CAN_BAD_FRAME, ERR_CAN_REASSEMBLY_FULL, ERR_CAN_STALE_ENTRY, ERR_CAN_TRANSFER_CRC, ERR_CAN_TRANSFER_ORPHAN,
   ERR_CAN_TRANSFER_SEQUENCE, ERR_CAN_TRANSFER_TIMEOUT, ERR_CAN_TRANSFER_TOO_LONG,
@@ -289,7 +291,7 @@ export interface CanExpandReport {
   results: Record<string, number>;
   /** Valid headers re-compressed and expanded back to the same header. */
   roundTrips: number;
-  /** Explicit answers with call id bit 31 set: accepted by canExpand, not reproduced by canCompress (see below). */
+  /** Explicit answers whose call id has the compact-call bit: accepted by canExpand, not reproduced by canCompress (see below). */
   outsideContract: number;
   failures: string[];
 }
@@ -332,7 +334,7 @@ export function runCanExpandFuzz(iterations: number, seed: number, onProgress?: 
         const t = (kind === 2 || kind === 8 || kind === 11) ? own : peer;
         if (port < t.count) buf[0] = t.keyLo[port]! & 0xff; // the right key check
       }
-      if (port === 255 && len >= 5 && rng.below(2) === 0) buf[4] = buf[4]! | 0x80; // call id bit 31
+      if (port === 255 && len >= 5 && rng.below(2) === 0) buf[4] = buf[4]! | (CAN_COMPACT_CALL_BIT >>> 24); // the compact-call bit (call id: LE bytes 1..4)
       const tid = rng.below(64);
       h.kind = 99; h.flags = 99; h.channel = 99; h.callId = 99; h.keyLo = 99; h.keyHi = 99; h.length = 99;
       const res = canExpand(id, buf, 0, len, tid, own, peer, h);
@@ -358,18 +360,18 @@ export function runCanExpandFuzz(iterations: number, seed: number, onProgress?: 
         const toServer = kind === 2 || kind === 8 || kind === 11;
         const t = toServer ? own : peer;
         if (port >= t.count || h.keyLo >>> 0 !== t.keyLo[port] || h.keyHi >>> 0 !== t.keyHi[port]) fail(it, `compact port ${port}: ${show(h)}`);
-        const cid = kind === KIND_EVENT ? 0 : (0x80000000 | (port << 5) | (tid & 31)) >>> 0;
+        const cid = kind === KIND_EVENT ? 0 : (CAN_COMPACT_CALL_BIT | (port << 5) | (tid & 31)) >>> 0;
         if (h.callId >>> 0 !== cid || h.channel !== 0) fail(it, `compact call id ${show(h)}`);
         if ((res === 1) !== (kind === KIND_REQUEST)) fail(it, 'key check prefix on a non-REQUEST');
         if (res === 1 && buf[0] !== (t.keyLo[port]! & 0xff)) fail(it, 'accepted a wrong key check');
       }
       // Round trip: the sender's view (own ↔ peer), the same transfer id; expands back to h.
-      // Outside the contract, skipped and counted: an explicit answer whose call id has bit 31 set.
-      // canExpand accepts it, but canCompress sends every answer with bit 31 compact, on port
-      // (callId >>> 5) & 0xff with the table's key and channel 0 — a different header (a caller
-      // only ever answers the compact ids canExpand gave it, which have channel 0 and port ≤ 247).
+      // Outside the contract, skipped and counted: an explicit answer whose call id has the
+      // compact-call bit. canExpand accepts it, but canCompress sends every answer with that bit
+      // compact, on port (callId >>> 5) & 0xff with the table's key and channel 0 — a different
+      // header (a node only ever answers the compact ids canExpand gave it: channel 0, port ≤ 247).
       const toServer = kind === 2 || kind === 8 || kind === 11;
-      if (res === 13 && !toServer && (h.callId & 0x80000000) !== 0) { report.outsideContract++; continue; }
+      if (res === 13 && !toServer && (h.callId & CAN_COMPACT_CALL_BIT) !== 0) { report.outsideContract++; continue; }
       canCompress(h, id & 0x7f, (id >>> 7) & 0x7f, peer, own, res === 13 ? -1 : toServer ? tid : -1, tid, c);
       const n = c.prefixLen + (len - res);
       buf2.set(c.prefix.subarray(0, c.prefixLen), 0);

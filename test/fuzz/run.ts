@@ -67,7 +67,7 @@ if (!json) {
     console.log(`    memory: at most ${canRx.maxOpen} open slots (of 16), ${canRx.maxPerSource} per source (cap 2); slowest 1 000 pushes ${canRx.slowestBlockMs.toFixed(1)} ms`);
   }
   if (canEx) {
-    console.log(`  can-expand: ${canEx.iterations} cases in ${canEx.seconds.toFixed(1)} s: ${counts(canEx.results)}; ${canEx.roundTrips} canCompress round trips, ${canEx.outsideContract} explicit answers with call id bit 31 (outside the contract, skipped)`);
+    console.log(`  can-expand: ${canEx.iterations} cases in ${canEx.seconds.toFixed(1)} s: ${counts(canEx.results)}; ${canEx.roundTrips} canCompress round trips, ${canEx.outsideContract} explicit answers with the compact-call bit in their call id (outside the contract, skipped)`);
   }
   console.log(`  failures: ${failures.length}`);
   for (const f of failures.slice(0, 10)) console.log(`    ${f}`);

@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { fromHex, toHex } from '../helpers/hex.ts';
 import { Prng } from '../helpers/prng.ts';
 import { CoreWasm, ensureWasm, loadCore } from './wasm.ts';
+import { CAN_COMPACT_CALL_BIT } from '../../src/wire/layouts.ts';
 import {
   TscCan, loadCanVectors, loadTables, runReassembly, type CanImpl, type HeaderJson, type RxConfig, type RxCounters,
 } from '../vectors/can-vectors.ts';
@@ -157,7 +158,7 @@ vec('round trips: every compact header expands to the header it came from (compa
     assert.is(e.header.keyLo, h.keyLo, c.name);
     assert.is(e.header.keyHi, h.keyHi, c.name);
     assert.is(e.header.length, h.length, c.name);
-    if (e.result === 13 || h.kind === 5 /* EVENT */ || (h.callId & 0x80000000) !== 0) assert.is(e.header.callId, h.callId >>> 0, c.name);
+    if (e.result === 13 || h.kind === 5 /* EVENT */ || (h.callId & CAN_COMPACT_CALL_BIT) !== 0) assert.is(e.header.callId, h.callId >>> 0, c.name);
   }
 });
 
@@ -239,7 +240,7 @@ diff('5 000 random canCompress / canExpand inputs: same ids, prefixes, results a
     loadTables(tsc, V.tables, own, peer);
     loadTables(asc, V.tables, own, peer);
     const key = rng.below(2) === 0 ? thermoKeys[rng.below(thermoKeys.length)]! : [rng.next(), rng.next()];
-    const callId = rng.below(3) === 0 ? 0 : rng.below(2) === 0 ? (0x80000000 | rng.below(1 << 13)) >>> 0 : rng.next();
+    const callId = rng.below(3) === 0 ? 0 : rng.below(2) === 0 ? (CAN_COMPACT_CALL_BIT | rng.below(1 << 13)) >>> 0 : rng.next();
     const h: HeaderJson = {
       kind: rng.below(14), flags: rng.below(4) << 6, channel: rng.below(3) === 0 ? rng.below(256) : 0, callId,
       keyLo: rng.below(5) === 0 ? 0 : key[0]!, keyHi: rng.below(5) === 0 ? 0 : key[1]!, length: rng.below(30),

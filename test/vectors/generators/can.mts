@@ -2,14 +2,18 @@
 // can-header.ts (golden snapshot: review every diff by hand; the tail byte, CRC position and
 // padding are docs/wire-format.md §8.3, the id layout and prefixes §8.2).
 // Run: node --import tsx test/vectors/generators/can.mts
-// The tables: the thermo cell's real HELLO payload (firmware/thermo/gen/consts.ts), a sensor's
+// The tables: the thermo cell's real HELLO payload (deviceHello of firmware/shared/gen-cell.ts,
+// the bytes firmware/thermo/gen/consts.ts carries), a sensor's
 // (encodeHello: a method and an event, for EVENT on its own table) and a 250-entry one (entries
 // past index 247 go explicit).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { toHex, fromHex } from '../../helpers/hex.ts';
 import { encodeHello } from '../../../src/rpc/payloads.ts';
+import { deviceHello } from '../../../firmware/shared/gen-cell.ts';
+import { ThermoDef, THERMO_MAX_FRAME_BYTES } from '../../../firmware/thermo/schema.ts';
 import { canId } from '../../../src/framing/can-header.ts';
+import { CAN_COMPACT_CALL_BIT } from '../../../src/wire/layouts.ts';
 import {
   KIND_CANCEL, KIND_CREDIT, KIND_ERROR, KIND_EVENT, KIND_GOODBYE, KIND_HELLO, KIND_PING, KIND_PONG, KIND_REQUEST,
   KIND_RESPONSE, KIND_STREAM_END, KIND_STREAM_ITEM,
@@ -138,12 +142,8 @@ addScript('classic and FD single frames: handed over in place, no CRC; 0-byte tr
 addScript('CRC: a multi-frame transfer of fewer than 2 bytes in total (no room for its CRC)', CFG, [push(ID(9), 'a1'), push(ID(9), '0141')]);
 
 // ---- tables ------------------------------------------------------------------------------------
-const consts = readFileSync(fileURLToPath(new URL('../../../firmware/thermo/gen/consts.ts', import.meta.url)), 'utf8');
-const helloBlock = /export const HELLO: usize = memory\.data<u8>\(\[([^\]]*)\]\)/.exec(consts)?.[1];
-const helloLen = Number(/export const HELLO_LEN: i32 = (\d+)/.exec(consts)?.[1]);
-if (!helloBlock) throw new Error('no HELLO in firmware/thermo/gen/consts.ts');
-const thermo = Uint8Array.from(helloBlock.split(',').map((s) => s.trim()).filter((s) => s !== '').map((s) => Number(s)));
-if (thermo.length !== helloLen) throw new Error(`thermo HELLO: ${thermo.length} bytes, HELLO_LEN ${helloLen}`);
+const thermo = deviceHello(ThermoDef, THERMO_MAX_FRAME_BYTES);
+if (thermo.length !== 177) throw new Error(`thermo HELLO: ${thermo.length} bytes (177 when this file was written: review)`);
 const entry = (kind: 'method' | 'event' | 'stream', name: string, key: bigint) => ({ kind, name, key, requestFp: key ^ 0x1111n, responseFp: key ^ 0x2222n });
 const sensor = encodeHello({
   version: 1, flags: 3, heartbeatMs: 1000, maxFrameBytes: 256, cellName: 'sensor',
@@ -158,7 +158,7 @@ const tableCase = (name: string, hello: Uint8Array): void => {
   const result = impl.tableLoad(0, hello);
   V.tableLoads.push({ name, hello: toHex(hello), result, keys: impl.tableKeys(0) });
 };
-tableCase('thermo (firmware/thermo/gen/consts.ts): 5 entries', thermo);
+tableCase('thermo (the HELLO of firmware/thermo/gen/consts.ts): 5 entries', thermo);
 tableCase('sensor: a method and an event', sensor);
 tableCase('250 entries: the first 248 are compact', big);
 tableCase('empty HELLO: no table', new Uint8Array(0));
@@ -182,7 +182,9 @@ const hdr = (kind: number, o: Partial<HeaderJson> & { key?: string } = {}): Head
   const [keyLo, keyHi] = o.key !== undefined ? KEY[o.key]! : [o.keyLo ?? 0, o.keyHi ?? 0];
   return { kind, flags: o.flags ?? 0, channel: o.channel ?? 0, callId: o.callId ?? 0, keyLo, keyHi, length: o.length ?? 3 };
 };
-const compact = (port: number, tid: number): number => (0x80000000 | (port << 5) | tid) >>> 0;
+const compact = (port: number, tid: number): number => (CAN_COMPACT_CALL_BIT | (port << 5) | tid) >>> 0;
+/** Call id 1 with the compact-call bit set, as 4 LE bytes (hex). */
+const compactBitId = ((): string => { const v = (CAN_COMPACT_CALL_BIT | 1) >>> 0; return [0, 8, 16, 24].map((s) => ((v >>> s) & 0xff).toString(16).padStart(2, '0')).join(''); })();
 const CALLER = 10, THERMO = 3;
 
 /**
@@ -247,8 +249,8 @@ addExpand('source node 127', 'thermo', 'none', reqId(0, 127), Uint8Array.from([0
 addExpand('HELLO on an entry port', 'thermo', 'none', canId(4, KIND_HELLO, 0, THERMO, CALLER), new Uint8Array(0), 0);
 addExpand('PING on an entry port', 'thermo', 'none', canId(4, KIND_PING, 3, THERMO, CALLER), new Uint8Array(0), 0);
 addExpand('explicit prefix 12 bytes: too short', 'thermo', 'none', reqId(255), EXPLICIT_PREFIX.slice(0, 12), 0);
-addExpand('explicit REQUEST with call id bit 31: refused', 'thermo', 'none', reqId(255), fromHex('00' + '01000080' + 'ebce6bcd62351ead'), 0);
-addExpand('explicit RESPONSE with call id bit 31: accepted', 'none', 'thermo', canId(4, KIND_RESPONSE, 255, CALLER, THERMO), fromHex('00' + '01000080' + 'ebce6bcd62351ead' + '99'), 0);
+addExpand('explicit REQUEST with the compact-call bit in its call id: refused', 'thermo', 'none', reqId(255), fromHex('00' + compactBitId + 'ebce6bcd62351ead'), 0);
+addExpand('explicit RESPONSE with the compact-call bit in its call id', 'none', 'thermo', canId(4, KIND_RESPONSE, 255, CALLER, THERMO), fromHex('00' + compactBitId + 'ebce6bcd62351ead' + '99'), 0);
 addExpand('CAN priority 0 → header priority 3 (clamped)', 'thermo', 'none', canId(0, KIND_PING, 248, THERMO, CALLER), new Uint8Array(0), 0);
 addExpand('CAN priority 7 → header priority 0', 'thermo', 'none', canId(7, KIND_PING, 248, THERMO, CALLER), new Uint8Array(0), 0);
 addExpand('bits above the 29-bit id are ignored', 'thermo', 'none', (0xe0000000 | canId(4, KIND_PING, 249, THERMO, CALLER)) >>> 0, new Uint8Array(0), 0);
