@@ -84,6 +84,8 @@ class WasmCan implements CanImpl {
 }
 
 const builds: [string, CanImpl][] = [['tsc', new TscCan()], ['asc', new WasmCan()]];
+/** Appended to golden-vector failures: the vectors are a snapshot of the code (review the diff). */
+const REGEN = ' — if the profile changed on purpose: node --import tsx test/vectors/generators/can.mts';
 const framesHex = (f: Uint8Array[] | number): string[] | number => (typeof f === 'number' ? f : f.map(toHex));
 
 const vec = suite('can: test/vectors/can.json in the tsc and asc builds');
@@ -108,7 +110,7 @@ for (const [name, impl] of builds) {
 
   vec(`${name}: segmentation, ${V.segment.length} transfers, exact frame bytes`, () => {
     for (const s of V.segment) {
-      assert.equal(framesHex(impl.segment(fromHex(s.prefix), fromHex(s.payload), s.fd, s.tid)), s.frames, s.name);
+      assert.equal(framesHex(impl.segment(fromHex(s.prefix), fromHex(s.payload), s.fd, s.tid)), s.frames, s.name + REGEN);
       assert.is(s.frames.length, impl.frameCount(Math.min(fromHex(s.prefix).length, 16) + fromHex(s.payload).length, s.fd), s.name);
     }
   });
@@ -116,8 +118,8 @@ for (const [name, impl] of builds) {
   vec(`${name}: reassembly scripts, ${V.reassembly.length}: every result, transfer and counter`, () => {
     for (const r of V.reassembly) {
       const got = runReassembly(impl, r.config, r.steps);
-      assert.equal(got.steps, r.steps, r.name);
-      assert.equal(got.counters, r.counters, r.name);
+      assert.equal(got.steps, r.steps, r.name + REGEN);
+      assert.equal(got.counters, r.counters, r.name + REGEN);
     }
   });
 
@@ -132,7 +134,7 @@ for (const [name, impl] of builds) {
     for (const c of V.compress) {
       loadTables(impl, V.tables, c.own, c.peer);
       const got = impl.compress(c.header, c.src, c.dst, c.callTid, c.rollingTid);
-      assert.equal({ id: got.id >>> 0, prefix: toHex(got.prefix), tid: got.tid }, { id: c.id, prefix: c.prefix, tid: c.tid }, c.name);
+      assert.equal({ id: got.id >>> 0, prefix: toHex(got.prefix), tid: got.tid }, { id: c.id, prefix: c.prefix, tid: c.tid }, c.name + REGEN);
     }
   });
 
@@ -140,8 +142,8 @@ for (const [name, impl] of builds) {
     for (const e of V.expand) {
       loadTables(impl, V.tables, e.own, e.peer);
       const got = impl.expand(e.id, fromHex(e.data), e.tid);
-      assert.is(got.result, e.result, e.name);
-      if (got.result >= 0 || got.result === -910) assert.equal(got.header, e.header, e.name);
+      assert.is(got.result, e.result, e.name + REGEN);
+      if (got.result >= 0 || got.result === -910) assert.equal(got.header, e.header, e.name + REGEN);
     }
   });
 }
