@@ -19,6 +19,8 @@
  *      env.aead_seal/aead_open(key, nonce, ad, adLen,  ChaCha20-Poly1305 in place (cell-aead.c):
  *        txt, txtLen, tag, tagLen): i32            firmware/shared/device-aead.ts
  *      env.hchacha20(key, in, out): void           HChaCha20 (cell-aead.c): the session key
+ *      env.can_read/can_write/can_node/can_fd      the CAN controller (firmware/shared/rpc-can.ts):
+ *                                                  weak stubs only, no board here has one
  *  - a pointer range outside linear memory traps (then: panic line, reset).
  */
 #include <stdint.h>
@@ -155,6 +157,37 @@ __attribute__((weak)) void Z_envZ_hchacha20(struct Z_env_instance_t *e, u32 key,
 }
 
 /* Nothing to do once per main-loop pass in a plain image (cell-rt.h). */
+/*
+ * CAN (firmware/shared/rpc-can.ts). No board here has a CAN controller (nor does qemu emulate one
+ * on them): these weak defaults only let a CAN app link. A board with one overrides them over its
+ * driver (bxCAN, FDCAN, MCAN): a receive FIFO drained by its interrupt into a ring, the acceptance
+ * filter set to (dst = node or 127), the TX mailboxes.
+ *   can_read(meta, data, max): i32   one frame: id and flags (u32 each) at meta, data → data;
+ *                                    its length, or -1: none
+ *   can_write(id, flags, ptr, len): i32  0 queued, < 0 refused
+ *   can_node(): i32                  this board's node id (127: none configured, the app is silent)
+ *   can_fd(): i32                    1: send CAN FD frames
+ */
+__attribute__((weak)) u32 Z_envZ_can_read(struct Z_env_instance_t *e, u32 meta, u32 data, u32 max) {
+  (void)e; (void)meta; (void)data; (void)max;
+  return (u32)-1;
+}
+
+__attribute__((weak)) u32 Z_envZ_can_write(struct Z_env_instance_t *e, u32 id, u32 flags, u32 ptr, u32 len) {
+  (void)e; (void)id; (void)flags; (void)ptr; (void)len;
+  return (u32)-1;
+}
+
+__attribute__((weak)) u32 Z_envZ_can_node(struct Z_env_instance_t *e) {
+  (void)e;
+  return 127u;
+}
+
+__attribute__((weak)) u32 Z_envZ_can_fd(struct Z_env_instance_t *e) {
+  (void)e;
+  return 0u;
+}
+
 __attribute__((weak)) void cell_main_loop_hook(void) {}
 
 static void uart_puts(const char *s) {

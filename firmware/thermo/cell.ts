@@ -1,7 +1,8 @@
 // The `thermo` sensor cell's application (schema: firmware/thermo/schema.ts; docs/firmware.md
-// §"Thermo sensor cell"): decode, serve, encode — on whatever RpcDevice the app hands to
-// thermoOn(). Shared by firmware/thermo/app.ts (plain) and firmware/thermo-secure/app.ts (sealed
-// frames: firmware/shared/rpc-secure.ts). AssemblyScript only.
+// §"Thermo sensor cell"): decode, serve, encode — on whatever port (an RpcCore) the app hands to
+// thermoOn(). Shared by firmware/thermo/app.ts (plain), firmware/thermo-secure/app.ts (sealed
+// frames: firmware/shared/rpc-secure.ts) and firmware/thermo-can/app.ts (a CAN node:
+// firmware/shared/rpc-can.ts). AssemblyScript only.
 //
 //   read({channel})            → Reading {channel, celsius, seq}; channel >= 4 → sensorFault (1001)
 //                                with {channel, reason: noSuchChannel}
