@@ -6,12 +6,14 @@
 //   schemas = ["thermo.json"]                  metrics = "127.0.0.1:9464"
 //   [mesh]     listen, bootstrap, mdns, quic, dht, relay_server
 //   [[device]] path | serial | glob, name, baud, max_frame, schema
+//   [[can]]    interface, fd, bitrate, data_bitrate, node, max_frame, nodes, learn, probe_interval_ms
+//     [[can.device]] node, name, schema
 //
 // A bad file is refused before anything starts (exit 2) with the file, the line, the key and a
 // fix: TOML syntax, unknown keys (with "did you mean"), wrong types, a device with both `path`
-// and `serial`, bad multiaddrs, schema files that are missing or not a description. Keys kept for
-// later issues (`can`, `key`) are refused as "not yet supported". Relative paths in the file are
-// relative to the file's directory; on the command line, to the working directory.
+// and `serial`, bad multiaddrs, schema files that are missing or not a description. Relative
+// paths in the file are relative to the file's directory; on the command line, to the working
+// directory.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
@@ -23,17 +25,17 @@ import { KeyRing, readKeyFile } from '../transports/secure-keys.ts';
 
 /**
  * Keys reserved for later work: refused by name with what they will do, never silently ignored.
- * The tracker numbers of those issues are not known here yet: `issue` names the work.
+ * (None now: `can` was the last, implemented with the CAN transport.)
  */
-export const RESERVED_KEYS: Readonly<Record<'can', { what: string; issue: string; fix: string }>> = {
-  can: {
-    what: 'CAN devices (SocketCAN, serial-line CAN adapters)',
-    issue: 'issue: CAN transport',
-    fix: 'remove it; attach the device over a UART ([[device]] path = "...") meanwhile',
-  },
-};
+export const RESERVED_KEYS: Readonly<Record<string, { what: string; issue: string; fix: string }>> = {};
 
-const TOP_KEYS = ['dir', 'log', 'drain_ms', 'metrics', 'baud', 'max_frame', 'key', 'schemas', 'mesh', 'device'] as const;
+const TOP_KEYS = ['dir', 'log', 'drain_ms', 'metrics', 'baud', 'max_frame', 'key', 'schemas', 'mesh', 'device', 'can'] as const;
+const CAN_KEYS = ['interface', 'fd', 'bitrate', 'data_bitrate', 'node', 'max_frame', 'nodes', 'learn', 'probe_interval_ms', 'device'] as const;
+const CAN_DEVICE_KEYS = ['node', 'name', 'schema'] as const;
+/** The gateway's node id on a CAN bus unless `node` / --can-node says otherwise (docs/gateway.md §9). */
+export const DEFAULT_CAN_GATEWAY_NODE = 0;
+/** Largest CAN node id (127 is the broadcast address). */
+export const CAN_NODE_LIMIT = 126;
 const MESH_KEYS = ['listen', 'bootstrap', 'mdns', 'quic', 'dht', 'relay_server'] as const;
 const DEVICE_KEYS = ['path', 'serial', 'glob', 'name', 'baud', 'max_frame', 'schema', 'key'] as const;
 const DEVICE_RESERVED = [] as const;
@@ -75,6 +77,27 @@ export interface GatewayDeviceConfig {
   readonly origin: Origin;
 }
 
+/** One CAN bus of the file (`[[can]]`) or of `--can`. */
+export interface GatewayCanConfig {
+  /** "can0" (SocketCAN) or "slcan:/dev/ttyACM0" (an slcan USB adapter). */
+  readonly iface: string;
+  readonly fd: boolean;
+  /** slcan: the nominal bitrate (SocketCAN: set by `ip link`). */
+  readonly bitrate?: number;
+  readonly dataBitrate?: number;
+  /** The gateway's node id on this bus. */
+  readonly node: number;
+  readonly maxFrameBytes?: number;
+  /** Nodes probed from the start (static list), besides those that broadcast a HELLO. */
+  readonly nodes: readonly number[];
+  /** Take in nodes that broadcast a HELLO (default true). */
+  readonly learn: boolean;
+  readonly probeIntervalMs?: number;
+  /** Announced names by node. */
+  readonly names: Readonly<Record<number, string>>;
+  readonly origin: Origin;
+}
+
 /** The config file, checked (nothing read from the file system but the file itself). */
 export interface GatewayConfig {
   readonly file: string;
@@ -95,6 +118,7 @@ export interface GatewayConfig {
   readonly dht?: 'server' | 'client' | 'off';
   readonly relayServer?: boolean;
   readonly devices: readonly GatewayDeviceConfig[];
+  readonly can: readonly GatewayCanConfig[];
 }
 
 /** A device as `startGateway` takes it (plus the announced name). */
@@ -108,6 +132,8 @@ export type ConfiguredDevice = (
 export interface GatewayRunOptions {
   readonly configFile: string | null;
   readonly devices: ConfiguredDevice[];
+  /** CAN buses (the CLI opens each driver, then startGateway({ can })). */
+  readonly can: GatewayCanConfig[];
   readonly schemas: CellDescription[];
   readonly dir: string;
   readonly listen?: string[];
@@ -334,6 +360,12 @@ export function hostPortProblem(s: string): string | null {
   return port <= 65535 ? null : `has port ${port}: give 0-65535`;
 }
 
+/** A CAN interface as the gateway opens it: a network interface name, or slcan:<absolute path>. */
+export function canIfaceProblem(iface: string): string | null {
+  if (iface.startsWith('slcan:')) return iface.length > 6 && iface[6] === '/' ? null : 'needs the adapter\'s absolute path after "slcan:" (e.g. "slcan:/dev/ttyACM0")';
+  return /^[A-Za-z0-9_.-]{1,15}$/.test(iface) ? null : 'is not a network interface name (at most 15 letters, digits, _ . -), nor slcan:<path>';
+}
+
 /** Check a parsed config document. Throws the first problem as a CliError (exit 2). */
 export function checkGatewayConfig(raw: RawConfig, addrs: AddrChecks = basicAddrChecks): GatewayConfig {
   const { file, doc } = raw;
@@ -344,7 +376,7 @@ export function checkGatewayConfig(raw: RawConfig, addrs: AddrChecks = basicAddr
     new CliError(`${file}:${line}: ${key} ${why}`, { exit: EXIT_USAGE, name: 'BadGatewayConfig', fix, detail: { file, line, key } });
   const SEE = 'docs/gateway.md §1 "Config file" lists the keys';
   const reservedKey = (key: string, k: keyof typeof RESERVED_KEYS): CliError => {
-    const r = RESERVED_KEYS[k];
+    const r = RESERVED_KEYS[k]!;
     return fail(key, `is not yet supported (${r.issue}): ${r.what}`, r.fix);
   };
 
@@ -505,6 +537,79 @@ export function checkGatewayConfig(raw: RawConfig, addrs: AddrChecks = basicAddr
     });
   }
 
+  const can: GatewayCanConfig[] = [];
+  if (doc.can !== undefined) {
+    const list = Array.isArray(doc.can) ? doc.can : [doc.can];
+    const seenIface = new Map<string, string>();
+    const seenName = new Map<string, string>();
+    for (const d of devices) if (d.name !== undefined) seenName.set(d.name, `device[${devices.indexOf(d)}]`);
+    list.forEach((c, i) => {
+      const key = `can[${i}]`;
+      if (!isTable(c)) throw fail(key, `must be a table, not ${typeName(c)}`, 'write each bus as a [[can]] section with interface = "can0" (or "slcan:/dev/ttyACM0")');
+      unknown(c, key, CAN_KEYS, []);
+      const iface = str(c, 'interface', `${key}.interface`, 'interface = "can0"');
+      if (iface === undefined) throw fail(key, 'has no interface', 'interface = "can0" (SocketCAN; set it up with `ip link`), or interface = "slcan:/dev/ttyACM0" (a USB adapter)');
+      const bad = canIfaceProblem(iface);
+      if (bad !== null) throw fail(`${key}.interface`, `"${iface}" ${bad}`, 'interface = "can0", "vcan0" or "slcan:/dev/serial/by-id/usb-..."');
+      const prev = seenIface.get(iface);
+      if (prev !== undefined) throw fail(`${key}.interface`, `repeats ${prev} (${iface})`, 'list each bus once; its devices go in its [[can.device]] sections');
+      seenIface.set(iface, key);
+      const fd = bool(c, 'fd', `${key}.fd`) ?? false;
+      const slcan = iface.startsWith('slcan:');
+      const bitrate = int(c, 'bitrate', `${key}.bitrate`, 10_000, 1_000_000, 'bitrate = 500000');
+      const dataBitrate = int(c, 'data_bitrate', `${key}.data_bitrate`, 500_000, 5_000_000, 'data_bitrate = 2000000');
+      if (!slcan && (bitrate !== undefined || dataBitrate !== undefined)) {
+        throw fail(`${key}.${bitrate !== undefined ? 'bitrate' : 'data_bitrate'}`, 'applies to slcan adapters only: a SocketCAN interface has its bitrate from `ip link`',
+          `remove it and run: ip link set ${iface} type can bitrate 500000${fd ? ' dbitrate 2000000 fd on' : ''} restart-ms 100 && ip link set ${iface} up`);
+      }
+      if (dataBitrate !== undefined && !fd) throw fail(`${key}.data_bitrate`, 'needs fd = true', 'fd = true (a CAN FD adapter), or remove data_bitrate');
+      const node = int(c, 'node', `${key}.node`, 0, CAN_NODE_LIMIT, `node = ${DEFAULT_CAN_GATEWAY_NODE} (the gateway's own id on this bus)`) ?? DEFAULT_CAN_GATEWAY_NODE;
+      const mfc = maxFrame(c, `${key}.max_frame`);
+      const probeIntervalMs = int(c, 'probe_interval_ms', `${key}.probe_interval_ms`, 100, 3_600_000, 'probe_interval_ms = 5000');
+      const learn = bool(c, 'learn', `${key}.learn`) ?? true;
+      const nodes: number[] = [];
+      const nodeOf = (v: unknown, k: string, example: string): number => {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > CAN_NODE_LIMIT) throw fail(k, `must be a node id from 0 to ${CAN_NODE_LIMIT}, not ${typeName(v)}`, example);
+        if (v === node) throw fail(k, `is ${v}, the gateway's own node id on this bus`, `give the gateway another id (${key}.node = ...) or the device another one`);
+        return v;
+      };
+      if (c.nodes !== undefined) {
+        if (!Array.isArray(c.nodes)) throw fail(`${key}.nodes`, `must be a list of node ids, not ${typeName(c.nodes)}`, 'nodes = [10, 11, 12]');
+        c.nodes.forEach((v, j) => { const n = nodeOf(v, `${key}.nodes[${j}]`, 'nodes = [10, 11, 12]'); if (!nodes.includes(n)) nodes.push(n); });
+      }
+      const names: Record<number, string> = {};
+      if (c.device !== undefined) {
+        const devs = Array.isArray(c.device) ? c.device : [c.device];
+        devs.forEach((d, j) => {
+          const dk = `${key}.device[${j}]`;
+          if (!isTable(d)) throw fail(dk, `must be a table, not ${typeName(d)}`, 'write each device as a [[can.device]] section with node = 10');
+          unknown(d, dk, CAN_DEVICE_KEYS, []);
+          if (d.node === undefined) throw fail(dk, 'has no node', 'node = 10 (the device\'s CAN node id)');
+          const n = nodeOf(d.node, `${dk}.node`, 'node = 10');
+          if (names[n] !== undefined) throw fail(`${dk}.node`, `repeats node ${n}`, 'one [[can.device]] per node');
+          const name = str(d, 'name', `${dk}.name`, 'name = "cellar-thermo"');
+          if (name !== undefined) {
+            if (!NAME_RE.test(name) || name.length > 255) throw fail(`${dk}.name`, `"${name}" is not a cell name: letters, digits, _ and -, not starting with a digit, at most 255`, 'e.g. name = "cellar-thermo"');
+            const other = seenName.get(name);
+            if (other !== undefined) throw fail(`${dk}.name`, `"${name}" is also the name of ${other}: one node provides a name once`, 'give each device its own name');
+            seenName.set(name, dk);
+            names[n] = name;
+          }
+          const schema = str(d, 'schema', `${dk}.schema`, 'schema = "/etc/cell/schemas/thermo.json"');
+          if (schema !== undefined) schemas.push({ file: path(schema), origin: origin(`${dk}.schema`) });
+          if (!nodes.includes(n)) nodes.push(n);
+        });
+      }
+      can.push({
+        iface, fd, node, nodes, learn, names, origin: origin(key),
+        ...(bitrate !== undefined ? { bitrate } : {}),
+        ...(dataBitrate !== undefined ? { dataBitrate } : {}),
+        ...(mfc !== undefined ? { maxFrameBytes: mfc } : {}),
+        ...(probeIntervalMs !== undefined ? { probeIntervalMs } : {}),
+      });
+    });
+  }
+
   const b = baud(doc, 'baud');
   const mf = maxFrame(doc, 'max_frame');
   const drainMs = int(doc, 'drain_ms', 'drain_ms', 0, MAX_DRAIN_MS, 'drain_ms = 5000 (keep it below systemd\'s TimeoutStopSec)');
@@ -512,7 +617,7 @@ export function checkGatewayConfig(raw: RawConfig, addrs: AddrChecks = basicAddr
   const quic = bool(mesh, 'quic', 'mesh.quic');
   const relayServer = bool(mesh, 'relay_server', 'mesh.relay_server');
   return {
-    file, schemas, devices,
+    file, schemas, devices, can,
     ...(dir !== undefined ? { dir: path(dir) } : {}),
     ...(log !== undefined ? { log: log as 'json' | 'text' } : {}),
     ...(drainMs !== undefined ? { drainMs } : {}),
@@ -635,10 +740,11 @@ export async function gatewayOptions(p: Parsed, raw?: RawConfig | null, addrs?: 
       const name = d.name !== undefined ? { name: d.name } : {};
       return d.path !== undefined ? { path: d.path, ...name, ...l } : { serialNumber: d.serialNumber!, ...name, ...l };
     });
-  if (devices.length === 0) {
-    throw new CliError(cfg !== null ? `${cfg.file}: no [[device]]: the gateway would have nothing to serve` : 'no device: give --uart <path> (or --serial <number>) at least once, or --config <file>', {
+  const can = canBuses(p, cfg, frameFlag);
+  if (devices.length === 0 && can.length === 0) {
+    throw new CliError(cfg !== null ? `${cfg.file}: no [[device]] and no [[can]]: the gateway would have nothing to serve` : 'no device: give --uart <path> (or --serial <number>, or --can <interface>) at least once, or --config <file>', {
       exit: EXIT_USAGE, ...(cfg !== null ? { name: 'BadGatewayConfig', detail: { file: cfg.file, line: 0, key: 'device' } } : {}),
-      fix: cfg !== null ? 'add a [[device]] section with path = "/dev/ttyUSB0" (docs/gateway.md §1 "Config file")' : 'e.g. cell gateway --uart /dev/ttyUSB0, or cell gateway --config /etc/cell/gateway.toml',
+      fix: cfg !== null ? 'add a [[device]] section with path = "/dev/ttyUSB0", or a [[can]] section with interface = "can0" (docs/gateway.md §1 "Config file")' : 'e.g. cell gateway --uart /dev/ttyUSB0, cell gateway --can can0, or cell gateway --config /etc/cell/gateway.toml',
     });
   }
 
@@ -646,7 +752,7 @@ export async function gatewayOptions(p: Parsed, raw?: RawConfig | null, addrs?: 
   const fileRefs = cfg?.schemas ?? [];
   const refs = [
     ...(list('schema').length > 0 ? list('schema').map((s) => ({ file: resolve(s), origin: flagOrigin('--schema') })) : fileRefs.filter((s) => s.origin.key.startsWith('schemas'))),
-    ...(fromFlags ? [] : fileRefs.filter((s) => !s.origin.key.startsWith('schemas'))),
+    ...fileRefs.filter((s) => (!fromFlags && s.origin.key.startsWith('device')) || (!canFromFlags(p) && s.origin.key.startsWith('can'))),
   ];
   const schemas: CellDescription[] = [];
   const byName = new Map<string, { file: string; origin: Origin }>();
@@ -674,6 +780,7 @@ export async function gatewayOptions(p: Parsed, raw?: RawConfig | null, addrs?: 
   return {
     configFile: cfg?.file ?? null,
     devices,
+    can,
     schemas,
     dir: f.dir !== undefined ? resolve(f.dir as string) : cfg?.dir ?? '.',
     ...(listen !== undefined ? { listen } : {}),
@@ -686,4 +793,61 @@ export async function gatewayOptions(p: Parsed, raw?: RawConfig | null, addrs?: 
     drainMs: cfg?.drainMs ?? DEFAULT_DRAIN_MS,
     ...(cfg?.metrics !== undefined ? { metrics: cfg.metrics } : {}),
   };
+}
+
+const canFromFlags = (p: Parsed): boolean => p.flags.can !== undefined && (!Array.isArray(p.flags.can) || p.flags.can.length > 0);
+
+/**
+ * The CAN buses: `--can <interface>[,fd]` (repeatable) replaces the file's [[can]] list;
+ * `--can-node` (the gateway's node id), `--can-bitrate` (slcan) and `--can-nodes 10,11` (a static
+ * list) apply to the buses of the flags; --max-frame to every bus.
+ */
+function canBuses(p: Parsed, cfg: GatewayConfig | null, frameFlag: number | undefined): GatewayCanConfig[] {
+  const f = p.flags;
+  const nodeFlag = f['can-node'] as number | undefined;
+  const bitrateFlag = f['can-bitrate'] as number | undefined;
+  const nodesFlag = f['can-nodes'] as string | undefined;
+  if (nodeFlag !== undefined && (!Number.isInteger(nodeFlag) || nodeFlag < 0 || nodeFlag > CAN_NODE_LIMIT)) throw usage(`--can-node ${nodeFlag} is not a CAN node id`, `give 0-${CAN_NODE_LIMIT} (default ${DEFAULT_CAN_GATEWAY_NODE}; 127 is the broadcast address)`);
+  if (bitrateFlag !== undefined && (!Number.isInteger(bitrateFlag) || bitrateFlag < 10_000 || bitrateFlag > 1_000_000)) throw usage(`--can-bitrate ${bitrateFlag} is not a CAN bitrate`, 'e.g. --can-bitrate 500000 (slcan adapters: 10k, 20k, 50k, 100k, 125k, 250k, 500k, 800k, 1M)');
+  if (!canFromFlags(p)) {
+    if (nodeFlag !== undefined || bitrateFlag !== undefined || nodesFlag !== undefined) {
+      if (cfg === null || cfg.can.length === 0) throw usage('--can-node, --can-bitrate and --can-nodes go with --can', 'e.g. cell gateway --can can0 --can-node 1');
+    }
+    return (cfg?.can ?? []).map((c) => ({
+      ...c,
+      ...(nodeFlag !== undefined ? { node: nodeFlag } : {}),
+      ...(frameFlag !== undefined ? { maxFrameBytes: frameFlag } : c.maxFrameBytes === undefined && cfg?.maxFrameBytes !== undefined ? { maxFrameBytes: cfg.maxFrameBytes } : {}),
+    }));
+  }
+  const node = nodeFlag ?? DEFAULT_CAN_GATEWAY_NODE;
+  const nodes: number[] = [];
+  if (nodesFlag !== undefined) {
+    for (const t of nodesFlag.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+      const n = Number(t);
+      if (!Number.isInteger(n) || n < 0 || n > CAN_NODE_LIMIT || n === node) throw usage(`--can-nodes: "${t}" is not a device node id`, `give ids 0-${CAN_NODE_LIMIT} other than the gateway's own (${node}), e.g. --can-nodes 10,11,12`);
+      if (!nodes.includes(n)) nodes.push(n);
+    }
+  }
+  const list = Array.isArray(f.can) ? f.can as string[] : [f.can as string];
+  const seen = new Set<string>();
+  return list.map((text): GatewayCanConfig => {
+    const parts = text.split(',').map((x) => x.trim());
+    const iface = parts[0]!;
+    const bad = canIfaceProblem(iface);
+    if (bad !== null) throw usage(`--can "${text}": "${iface}" ${bad}`, 'e.g. --can can0, --can can0,fd or --can slcan:/dev/ttyACM0');
+    let fd = false;
+    for (const o of parts.slice(1)) {
+      if (o === 'fd') fd = true;
+      else throw usage(`--can "${text}": unknown option "${o}"`, 'the only option is fd: --can can0,fd (CAN FD frames)');
+    }
+    if (seen.has(iface)) throw usage(`--can ${iface} is given twice`, 'give each bus once');
+    seen.add(iface);
+    if (bitrateFlag !== undefined && !iface.startsWith('slcan:')) throw usage(`--can-bitrate applies to slcan adapters only (${iface} is SocketCAN)`, `set the bitrate with ip link: ip link set ${iface} type can bitrate ${bitrateFlag} restart-ms 100`);
+    const maxFrameBytes = frameFlag ?? cfg?.maxFrameBytes;
+    return {
+      iface, fd, node, nodes, learn: true, names: {}, origin: flagOrigin('--can'),
+      ...(bitrateFlag !== undefined ? { bitrate: bitrateFlag } : {}),
+      ...(maxFrameBytes !== undefined ? { maxFrameBytes } : {}),
+    };
+  });
 }

@@ -13,12 +13,14 @@ import type { Link } from '../transports/link.ts';
 import { cellPaths, isCellDir } from './cell-dir.ts';
 import { CliError } from './errors.ts';
 import { connectablePath } from './run-files.ts';
+import type { CanCallTarget } from './can-target.ts';
 
 export type Target =
   | { readonly kind: 'unix'; readonly path: string; readonly dir?: string; readonly text: string }
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number; readonly text: string }
   | { readonly kind: 'uart'; readonly path: string; readonly baudRate: number; readonly text: string; readonly keyFiles?: readonly string[] }
-  | { readonly kind: 'mesh'; readonly name: string; readonly text: string };
+  | { readonly kind: 'mesh'; readonly name: string; readonly text: string }
+  | CanCallTarget;
 
 /**
  * A device on a serial port (`--port /dev/ttyUSB0 [--baud 115200] [--key FILE]...`): COBS + CRC
@@ -56,7 +58,8 @@ export function resolveTarget(text: string): Target {
 }
 
 export function describeTarget(t: Target): string {
-  return t.kind === 'tcp' ? `${t.host}:${t.port}` : t.kind === 'uart' ? `${t.path} (${t.baudRate} baud)` : t.kind === 'mesh' ? `mesh:${t.name}` : t.path;
+  return t.kind === 'tcp' ? `${t.host}:${t.port}` : t.kind === 'uart' ? `${t.path} (${t.baudRate} baud)` : t.kind === 'mesh' ? `mesh:${t.name}`
+    : t.kind === 'can' ? `CAN ${t.iface} node ${t.node}` : t.path;
 }
 
 export interface OpenLinkOptions {
@@ -71,6 +74,7 @@ export interface OpenLinkOptions {
 export async function openLink(t: Target, o: OpenLinkOptions = {}): Promise<Link> {
   if (t.kind === 'uart') return openSerial(t);
   if (t.kind === 'mesh') return (await import('./commands/mesh.ts')).openMeshLink(t.name);
+  if (t.kind === 'can') return (await import('./can-target.ts')).openCanLink(t);
   const unixPath = t.kind === 'unix' ? connectablePath(t.path) : '';
   try {
     if (t.kind !== 'unix') return await connectTcp(t.port, t.host);

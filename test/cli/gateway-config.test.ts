@@ -75,6 +75,7 @@ example('every flag of `cell gateway` has a key in the file', () => {
     config: '(the file itself)', uart: '[[device]] path', serial: '[[device]] serial', baud: 'baud', schema: 'schemas',
     'max-frame': 'max_frame', dir: 'dir', listen: 'mesh.listen', bootstrap: 'mesh.bootstrap', 'no-mdns': 'mesh.mdns',
     'no-quic': 'mesh.quic', dht: 'mesh.dht', 'relay-server': 'mesh.relay_server', json: 'log', key: 'key',
+    can: '[[can]] interface', 'can-node': '[[can]] node', 'can-nodes': '[[can]] nodes', 'can-bitrate': '[[can]] bitrate',
   };
   assert.equal(Object.keys(spec.flags).sort(), Object.keys(keyOf).sort());
   const docs = readFileSync(join(root, 'examples/gateway.toml'), 'utf8');
@@ -113,7 +114,7 @@ const cases: { name: string; text: string; line: number; key: string; msg: RegEx
   { name: 'metrics address', text: 'metrics = "localhost"\n', line: 1, key: 'metrics', msg: /host:port/, fix: /127\.0\.0\.1:9464/ },
   { name: 'metrics port', text: 'metrics = "127.0.0.1:99999"\n', line: 1, key: 'metrics', msg: /port 99999/, fix: /127\.0\.0\.1:9464/ },
   { name: 'drain_ms negative', text: 'drain_ms = -1\n', line: 1, key: 'drain_ms', msg: /integer from 0/, fix: /TimeoutStopSec/ },
-  { name: 'reserved: [[can]]', text: '\n[[can]]\ninterface = "can0"\n', line: 2, key: 'can', msg: /not yet supported \(issue: CAN transport\)/, fix: /UART/ },
+  { name: '[[can]] without an interface', text: '\n[[can]]\nfd = true\n', line: 2, key: 'can[0]', msg: /has no interface/, fix: /interface = "can0"/ },
   { name: 'key: a missing key file', text: 'key = "no-such.key"\n', line: 1, key: 'key', msg: /no such file/, fix: /cell keys fleet/ },
   { name: 'key: not a path', text: 'key = 7\n', line: 1, key: 'key', msg: /must be a key file path/, fix: /cell keys fleet/ },
   { name: 'key: a device\'s missing key file', text: '[[device]]\npath = "/dev/a"\nkey = "abc"\n', line: 3, key: 'device[0].key', msg: /no such file/, fix: /mode 0600/ },

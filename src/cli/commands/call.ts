@@ -1,5 +1,6 @@
 // cell call <target> [method] [json] [--deadline ms] [--count N] [--json]
 // cell call --port /dev/ttyX [--baud N] [--schema FILE] [method] [json] ...   (a device on a serial port)
+// cell call --can can0:<node> [--can-node N] [--schema FILE] [method] [json] ... (a device node on a CAN bus)
 import type { CellDescription, SchemaJson } from '../../codec/schema-json.ts';
 import { connect, type CellDef, type Client } from '../../rpc/index.ts';
 import { closest, type CommandSpec, type Parsed } from '../args.ts';
@@ -24,6 +25,9 @@ export const spec: CommandSpec = {
     'With --port the target is a device on a serial port (COBS + CRC frames, docs/uart.md) and the',
     'positionals are [method] [json]. A device that does not serve describe is described by --schema',
     'FILE (default .cell/schemas/<cell>.json), checked entry by entry against the device\'s HELLO keys.',
+    'With --can <interface>:<node> the target is a device node on a CAN bus: SocketCAN for an interface',
+    'name (can0, vcan0; needs the addon: npm run build:native), an slcan USB adapter for slcan:<path>',
+    '(--can-bitrate, default 500000). This command is node --can-node (default 1) on the bus.',
   ].join('\n'),
   args: [
     { name: 'target', desc: 'cell directory, socket path (unix:/p, *.sock) or host:port (omit with --port)', optional: true },
@@ -38,6 +42,10 @@ export const spec: CommandSpec = {
     baud: { type: 'number', arg: 'N', desc: 'with --port: the line rate (default 115200)' },
     schema: { type: 'string', arg: 'FILE', desc: 'with --port: the description of a device that does not serve describe' },
     key: { type: 'string', arg: 'FILE', multiple: true, desc: 'with --port: a device or fleet key file: every frame sealed, plaintext refused (docs/security.md)' },
+    can: { type: 'string', arg: 'iface:node', desc: 'call the device node on a CAN bus: can0:10 (SocketCAN) or slcan:/dev/ttyACM0:10 (USB adapter)' },
+    'can-node': { type: 'number', arg: 'id', desc: 'with --can: this command\'s own node id on the bus (default 1; the gateway\'s default is 0)' },
+    'can-fd': { type: 'boolean', desc: 'with --can: send CAN FD frames' },
+    'can-bitrate': { type: 'number', arg: 'bit/s', desc: 'with --can slcan:...: the CAN bitrate (default 500000)' },
     'no-shm': { type: 'boolean', desc: 'a local cell: stay on the Unix socket instead of moving to shared memory (also CELL_NO_SHM=1)' },
   },
   examples: [
@@ -46,6 +54,7 @@ export const spec: CommandSpec = {
     'cell call examples/thermo alarm --count 1',
     'cell call 127.0.0.1:7070',
     `cell call --port /dev/ttyUSB0 --schema firmware/thermo/gen/schema.json read '{"channel": 0}'`,
+    `cell call --can can0:10 --schema firmware/thermo/gen/schema.json read '{"channel": 0}'`,
   ],
 };
 
@@ -76,14 +85,27 @@ export function summarize(d: CellDescription): string[] {
 
 export async function run(p: Parsed, ctx: Ctx): Promise<number> {
   const port = str(p, 'port');
+  const can = str(p, 'can');
   let target: Target, targetText: string, name: string | undefined, jsonText: string | undefined;
-  if (port !== undefined) {
+  const canFlags = ['can-node', 'can-fd', 'can-bitrate'].filter((k) => p.flags[k] !== undefined);
+  if (can === undefined && canFlags.length > 0) throw new CliError(`--${canFlags[0]} goes with --can`, { exit: EXIT_USAGE, name: 'BadArgument', fix: 'cell call --can can0:10 [method] [json]' });
+  if (can !== undefined) {
+    if (port !== undefined) throw new CliError('--can and --port are two targets: give one', { exit: EXIT_USAGE, name: 'BadArgument' });
+    if (p.positionals.length > 2) throw new CliError(`unexpected argument "${p.positionals[2]}" (with --can: [method] [json])`, { exit: EXIT_USAGE, name: 'BadArgument' });
+    if (num(p, 'baud') !== undefined || p.flags.key !== undefined) throw new CliError('--baud and --key go with --port, not --can', { exit: EXIT_USAGE, name: 'BadArgument' });
+    [name, jsonText] = p.positionals as [string | undefined, string | undefined];
+    const { canTarget } = await import('../can-target.ts');
+    const bitrate = num(p, 'can-bitrate');
+    const localNode = num(p, 'can-node');
+    target = await canTarget(can, { fd: bool(p, 'can-fd'), ...(bitrate !== undefined ? { bitrate } : {}), ...(localNode !== undefined ? { localNode } : {}) });
+    targetText = `--can ${can}`;
+  } else if (port !== undefined) {
     if (p.positionals.length > 2) throw new CliError(`unexpected argument "${p.positionals[2]}" (with --port: [method] [json])`, { exit: EXIT_USAGE, name: 'BadArgument' });
     [name, jsonText] = p.positionals as [string | undefined, string | undefined];
     target = uartTarget(port, num(p, 'baud'), (p.flags.key as string[] | undefined) ?? []);
     targetText = `--port ${port}`;
   } else {
-    if (p.positionals.length === 0) throw new CliError('missing <target> (a cell directory, socket path or host:port; or --port /dev/ttyX)', { exit: EXIT_USAGE, name: 'BadArgument', fix: 'cell call <target> [method] [json]' });
+    if (p.positionals.length === 0) throw new CliError('missing <target> (a cell directory, socket path or host:port; or --port /dev/ttyX, or --can can0:<node>)', { exit: EXIT_USAGE, name: 'BadArgument', fix: 'cell call <target> [method] [json]' });
     if (num(p, 'baud') !== undefined || str(p, 'schema') !== undefined || p.flags.key !== undefined) throw new CliError('--baud, --schema and --key go with --port', { exit: EXIT_USAGE, name: 'BadArgument' });
     [targetText, name, jsonText] = p.positionals as [string, string | undefined, string | undefined];
     target = resolveTarget(targetText);

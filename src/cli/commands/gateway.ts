@@ -1,4 +1,4 @@
-// cell gateway --uart /dev/ttyX [--uart ...] [mesh options] [--json]   (docs/gateway.md §1)
+// cell gateway --uart /dev/ttyX [--uart ...] [--can can0[,fd] ...] [mesh options] [--json]   (docs/gateway.md §1, §9)
 // cell gateway --config /etc/cell/gateway.toml [flags that override it]   (§1 "Config file")
 // Starts a mesh node (docs/mesh.md) and a gateway (src/gateway, cell/gateway) on it: every device on
 // the given serial ports is probed, its cell announced by name, and calls and streams are proxied
@@ -29,6 +29,9 @@ export const spec: CommandSpec = {
     'name (`cell call thermo read`) need no schema file of their own.',
     '--config FILE reads every setting from a TOML file (docs/gateway.md §1 "Config file";',
     'examples/gateway.toml); flags given as well override it. A bad file is refused with its line.',
+    '--can IFACE[,fd] adds a CAN bus (SocketCAN "can0", or an slcan adapter "slcan:/dev/ttyACM0"): every',
+    'device node on it (its boot HELLO, or --can-nodes probed) is announced the same way, withdrawn',
+    'when it goes silent and announced again when it answers (docs/gateway.md §9).',
     'The node key lives in <dir>/.cell/mesh/key (same PeerId on every start).',
   ].join('\n'),
   args: [],
@@ -37,6 +40,10 @@ export const spec: CommandSpec = {
     uart: { type: 'string', arg: 'path', multiple: true, desc: 'serial port of a device (repeat for more; replaces the file\'s [[device]] list)' },
     serial: { type: 'string', arg: 'number', multiple: true, desc: 'a device by USB serial number instead of path (repeat for more)' },
     baud: { type: 'number', arg: 'rate', desc: 'line rate of every port (default 115200)' },
+    can: { type: 'string', arg: 'iface[,fd]', multiple: true, desc: 'a CAN bus: can0 (SocketCAN), slcan:/dev/ttyACM0 (USB adapter); ",fd" for CAN FD (repeat for more; replaces the file\'s [[can]] list)' },
+    'can-node': { type: 'number', arg: 'id', desc: 'the gateway\'s own node id on the CAN buses (default 0)' },
+    'can-nodes': { type: 'string', arg: 'ids', desc: 'device node ids probed from the start, e.g. 10,11,12 (others are found by their boot HELLO)' },
+    'can-bitrate': { type: 'number', arg: 'bit/s', desc: 'slcan adapters: the CAN bitrate (default 500000; SocketCAN: set it with ip link)' },
     schema: { type: 'string', arg: 'FILE', multiple: true, desc: 'description served for a device that has none (firmware: firmware/<app>/gen/schema.json); matched by cell name, used only when its keys match the device\'s HELLO' },
     key: { type: 'string', arg: 'FILE', multiple: true, desc: 'secure every device link with this fleet or device key file (docs/security.md); a device\'s plaintext is then refused' },
     'max-frame': { type: 'number', arg: 'bytes', desc: 'largest frame sent to a device, header included (default 4096; thermo firmware: 512)' },
@@ -52,6 +59,8 @@ export const spec: CommandSpec = {
   examples: [
     'cell gateway --uart /dev/ttyUSB0',
     'cell gateway --uart /dev/ttyUSB0 --uart /dev/ttyACM0 --max-frame 512 --json',
+    'cell gateway --can can0 --can-nodes 10,11 --schema firmware/thermo/gen/schema.json',
+    'cell gateway --uart /dev/ttyUSB0 --can slcan:/dev/ttyACM0 --can-bitrate 250000',
     'cell gateway --uart /dev/ttyUSB0 --schema firmware/thermo/gen/schema.json   (callers need no schema file)',
     'cell gateway --serial A6008isP --bootstrap /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...',
     'cell gateway --config /etc/cell/gateway.toml --json   (the systemd unit: systemd/cell-gateway.service)',
@@ -72,6 +81,8 @@ function describeEvent(e: GatewayEventLike): string {
     case 'reopened': return `${e.path}: back; probing`;
     case 'upstream': return `${e.path}: "${s('cell')}" session ${e.up === true ? 'up' : 'down'}`;
     case 'probe-failed': return `${e.path}: no HELLO yet (${s('message')}); retrying`;
+    case 'withdrawn': return `${e.path}: "${s('cell')}" withdrawn (${s('message')})`;
+    case 'restarted': return `${e.path}: restarted${e.cell !== null ? ` ("${s('cell')}")` : ''}; probing`;
     case 'secure': return `${e.path}: ${s('message')}`;
     default: return `${e.path}: ${s('message')}`;
   }
@@ -82,7 +93,7 @@ function levelOf(event: string, what?: unknown): Level {
   switch (event) {
     case 'error': return 'error';
     case 'secure': return what === 'refused' || what === 'lockout' ? 'warn' : 'info';
-    case 'lost': case 'probe-failed': return 'warn';
+    case 'lost': case 'probe-failed': case 'withdrawn': return 'warn';
     case 'upstream': return 'debug';
     default: return 'info';
   }
@@ -202,10 +213,23 @@ async function serve(opts: GatewayRunOptions, log: EventLog): Promise<number> {
       relay: { client: true, server: opts.relayServer },
       onWarning: (m) => log('warn', 'warning', m),
     });
+    // CAN buses open before anything is probed: a missing addon or interface stops the start.
+    let buses: import('../../transports/can/bus.ts').CanBus[];
+    try {
+      buses = await openCanBuses(opts);
+    } catch (e) {
+      await nodeP.then((n) => n.stop(), () => {});
+      throw e;
+    }
+    for (const b of buses) log('info', 'can', `CAN bus ${b.driver.name}: node ${b.node}${b.fd ? ', FD' : ''}`, { bus: b.driver.name, node: b.node, fd: b.fd });
     // Devices are probed while the node starts (the gateway waits for the node only to announce).
     const gw = startGateway({
       node: nodeP,
       devices: opts.devices,
+      can: buses.map((bus, i) => {
+        const c = opts.can[i]!;
+        return { bus, nodes: c.nodes, names: c.names, learn: c.learn, ...(c.probeIntervalMs !== undefined ? { probeIntervalMs: c.probeIntervalMs } : {}) };
+      }),
       schemas: opts.schemas,
       onEvent: (e) => log(levelOf(e.event, (e as { what?: unknown }).what), e.event, describeEvent(e as GatewayEventLike), e as unknown as Record<string, unknown>),
     });
@@ -214,6 +238,7 @@ async function serve(opts: GatewayRunOptions, log: EventLog): Promise<number> {
       node = await nodeP;
     } catch (e) {
       await gw.close();
+      for (const b of buses) b.close();
       throw e;
     }
     log('info', 'node', `mesh node ${node.peerId} listening on ${node.addrs().join(' ')}`, { peerId: node.peerId, addrs: node.addrs() },
@@ -223,6 +248,7 @@ async function serve(opts: GatewayRunOptions, log: EventLog): Promise<number> {
       if (opts.metrics !== undefined) metrics = await startMetrics(gw, opts.metrics, log);
     } catch (e) {
       await gw.close();
+      for (const b of buses) b.close();
       await node.stop();
       throw e;
     }
@@ -245,10 +271,60 @@ async function serve(opts: GatewayRunOptions, log: EventLog): Promise<number> {
     // 3. Close: proxies (what is left ends Closed), ports, metrics, then the node.
     await metrics?.close();
     await gw.close();
+    for (const b of buses) b.close();
     await node.stop();
     log('info', 'stopped', 'stopped');
     return 0;
   } finally {
     signals.dispose();
   }
+}
+
+/**
+ * Open the driver and the CanBus of every configured bus (src/can/open.ts: the SocketCAN addon and
+ * serialport load only now). A missing addon is CanUnavailable (900) with the fix; what is open
+ * already is closed again.
+ */
+async function openCanBuses(opts: GatewayRunOptions): Promise<import('../../transports/can/bus.ts').CanBus[]> {
+  if (opts.can.length === 0) return [];
+  const { openCanDriver } = await import('../../can/open.ts');
+  const { CanBus } = await import('../../transports/can/bus.ts');
+  const out: import('../../transports/can/bus.ts').CanBus[] = [];
+  try {
+    for (const c of opts.can) {
+      let driver;
+      try {
+        driver = await openCanDriver(c.iface, { fd: c.fd, ...(c.bitrate !== undefined ? { bitrate: c.bitrate } : {}), ...(c.dataBitrate !== undefined ? { dataBitrate: c.dataBitrate } : {}) });
+      } catch (e) {
+        throw canOpenError(e, c.iface);
+      }
+      out.push(new CanBus(driver, { node: c.node, fd: c.fd, ...(c.maxFrameBytes !== undefined ? { maxFrameBytes: c.maxFrameBytes } : {}) }));
+    }
+  } catch (e) {
+    for (const b of out) b.close();
+    throw e;
+  }
+  return out;
+}
+
+/** A driver that did not open, as a CliError with the fix (900: the addon; 901: the interface). */
+export function canOpenError(e: unknown, iface: string): CliError {
+  const code = (e as { code?: unknown }).code;
+  const msg = e instanceof Error ? e.message : String(e);
+  if (code === 900) {
+    const addon = /addon/i.test(msg);
+    return new CliError(msg, {
+      code: 900, name: 'CanUnavailable', detail: { interface: iface },
+      fix: addon
+        ? 'build the SocketCAN addon: `npm run build:native` (needs a C compiler: apt-get install build-essential) — or use a USB adapter through slcan (slcan:/dev/ttyACM0), which needs no addon'
+        : 'this kernel has no SocketCAN: load it (`modprobe can-raw`, and `modprobe vcan` for a virtual bus), or use a USB adapter through slcan (slcan:/dev/ttyACM0)',
+    });
+  }
+  if (code === 901) {
+    return new CliError(msg, {
+      code: 901, name: 'CanNoInterface', detail: { interface: iface },
+      fix: `set the interface up: ip link set ${iface} type can bitrate 500000 restart-ms 100 && ip link set ${iface} up (a virtual bus: ip link add ${iface} type vcan && ip link set ${iface} up)`,
+    });
+  }
+  return toCliError(e);
 }
