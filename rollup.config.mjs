@@ -22,6 +22,7 @@ const entries = [
   'src/transports/secure.ts',
   'src/uart/index.ts',
   'src/shm/index.ts',
+  'src/can/index.ts',
   'src/mesh/index.ts',
   'src/gateway/index.ts',
   'src/flash/index.ts',
