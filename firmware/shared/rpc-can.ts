@@ -42,8 +42,10 @@
 //     A HELLO is answered when it is addressed to us, or sent to all by a caller (flag CALLING: a
 //     gateway asking who is there); a HELLO that is an ANSWER, or another device's boot HELLO
 //     (to all, not CALLING), is ignored (counted in `ignored`): devices call no one, and two
-//     devices answering each other's HELLOs would never stop. An answered HELLO ends a running
-//     stream (RpcCore: a new session).
+//     devices answering each other's HELLOs would never stop. A HELLO or GOODBYE ends a running
+//     stream (RpcCore: a new session) only when it comes from the stream's node; CREDIT and
+//     CANCEL from any other node are ignored while a stream runs (compact call ids of two nodes
+//     can be equal).
 // The compact header: our own table (the ports of calls made to us) is our HELLO's, loaded once;
 // the device keeps no peer table — it calls nothing, and answers to compact calls carry call ids
 // with bit 31 set, which canCompress turns back into ports.
@@ -66,7 +68,10 @@ import {
   C_RX_BYTES, C_UPTIME_MS, C_RX_OVERRUNS, C_RX_PEAK,
 } from './rpc-core.ts';
 import { millis } from './rpc.ts';
-import { Header, HEADER_BYTES, readHeader, writeHeader, KIND_HELLO, KIND_STREAM_ITEM, KIND_STREAM_END } from '../../src/wire/header.ts';
+import {
+  Header, HEADER_BYTES, readHeader, writeHeader, KIND_CANCEL, KIND_CREDIT, KIND_GOODBYE, KIND_HELLO, KIND_STREAM_ITEM,
+  KIND_STREAM_END,
+} from '../../src/wire/header.ts';
 import {
   CAN_EXPLICIT_PREFIX_BYTES, CAN_NODE_BROADCAST, CAN_NODE_MAX, CAN_TRANSFER_CRC_BYTES, HELLO_FLAG_ANSWER,
   HELLO_FLAG_CALLING, HELLO_OFF_FLAGS,
@@ -234,11 +239,22 @@ export class CanRpcDevice extends RpcCore {
         return -1;
       }
     }
+    // A running stream is another node's business only: its CREDIT and CANCEL come from the node
+    // that started it (compact call ids of two nodes can be equal), and another node's HELLO or
+    // GOODBYE starts or ends that node's session, not the stream's.
+    const kind = h.kind;
+    const foreignToStream = this.streamActive && src != this.streamNode;
+    if (foreignToStream && (kind == KIND_CREDIT || kind == KIND_CANCEL)) {
+      unchecked(this.counter[C_IGNORED]++);
+      return -1;
+    }
     const q = this.req;
     writeHeader(h, q, 0);
     for (let i = 0; i < plen; i++) unchecked(q[HEADER_BYTES + i] = from[base + i]);
     this.peerNode = src;
-    return this.ingest(HEADER_BYTES + plen);
+    const e = this.ingest(HEADER_BYTES + plen);
+    if (foreignToStream && (kind == KIND_HELLO || kind == KIND_GOODBYE)) this.streamActive = true;
+    return e;
   }
 
   /** The app starts the stream of the request it is answering: its items go to that node. */

@@ -103,6 +103,7 @@ if (typeof wasm !== 'string') {
     const t = suite(`thermo cell on CAN (sim, ${mode}): three devices and a Node caller`);
     const NODES = [10, 11, 12];
     let host: CanBus;
+    let second: CanBus;
     let devs: CanSim[] = [];
     let raw: CanDriver;
     const rawFrames: Array<{ id: number; data: Uint8Array }> = [];
@@ -116,12 +117,15 @@ if (typeof wasm !== 'string') {
       host.onHello = (node, answer) => { hellos.push({ node, answer }); };
       host.onPeer = (node) => { peers.push(node); };
       host.start();
+      second = new CanBus(wire.attach('second'), { node: 2, fd, maxFrameBytes: 512 });
+      second.start();
       raw = wire.attach('raw-node-5');
       raw.start({ onFrame: (id, _f, data, off, len) => { if (canIdDst(id) === 5) rawFrames.push({ id, data: data.slice(off, off + len) }); }, onClose: () => {} });
       devs = NODES.map((node) => startCanSim({ wasm: module, node, driver: wire.attach(`dev${node}`) }));
     });
     t.after(() => {
       host.close();
+      second.close();
       for (const d of devs) d.stop();
       raw.close();
     });
@@ -182,10 +186,18 @@ if (typeof wasm !== 'string') {
       assert.equal(await c12.configure({ intervalMs: 2, alarmAbove: 80 }), { ok: true });
       const items: Array<{ i: number; celsius: number }> = [];
       let reads = 0;
+      let other: Awaited<ReturnType<typeof connect<typeof ThermoDef>>> | null = null;
       for await (const s of c12.samples({ count: 12 }, { credit: 3, deadlineMs: 5000 })) {
         items.push(s);
         if ((await c11.read({ channel: 0 })).channel === 0) reads++;
+        // Mid-stream, a second caller (node 2) connects to the streaming device (its HELLO) and
+        // calls it: the stream of node 1 goes on.
+        if (s.i === 4) {
+          other = await connect(ThermoDef, second.peer(12), { heartbeatMs: 0, deadlineMs: 2000 });
+          assert.is((await other.read({ channel: 1 })).channel, 1);
+        }
       }
+      await other!.close();
       assert.equal(items.map((s) => s.i), [...Array(12).keys()]);
       for (const s of items) assert.is(s.celsius, simulatedCelsius(0, s.i));
       assert.is(reads, 12);
