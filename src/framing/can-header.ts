@@ -17,6 +17,7 @@ import {
   CAN_COMPACT_CALL_BIT, CAN_EXPLICIT_PREFIX_BYTES, CAN_ID_DST_SHIFT, CAN_ID_KIND_SHIFT, CAN_ID_MASK,
   CAN_ID_PORT_SHIFT, CAN_ID_PRIORITY_SHIFT, CAN_KEY_CHECK_BYTES, CAN_NODE_MAX, CAN_PORT_CHANNEL_BASE,
   CAN_PORT_CHANNEL_MAX, CAN_PORT_ENTRY_MAX, CAN_PORT_EXPLICIT, CAN_PRIORITY_NOMINAL, CAN_TAIL_TID_MASK,
+  CAN_WIRE_CALL_ID_MAX,
   HELLO_COUNT_BYTES, HELLO_ENTRY_OFF_NAME, HELLO_ENTRY_OFF_NAME_LEN, HELLO_ENTRY_TAIL_BYTES, HELLO_MIN_BYTES,
   HELLO_OFF_NAME, HELLO_OFF_NAME_LEN,
 } from '../wire/layouts.ts';
@@ -106,7 +107,7 @@ export class CanCompact {
  * `own`: the sender's table (its events, the calls it answers); `peer`: the receiver's (the calls
  * made to it). `callTid`: the transfer id a caller chose for its call (REQUEST, CANCEL, CREDIT),
  * or -1 to send the call explicit; `rollingTid`: the transfer id for everything else. Explicit
- * call ids must have bit 31 clear (the caller maps its ids; canExpand refuses others).
+ * call ids must be at most CAN_WIRE_CALL_ID_MAX (the caller maps its ids; canExpand refuses others).
  */
 export function canCompress(h: Header, src: u32, dst: u32, own: CanKeyTable, peer: CanKeyTable,
   callTid: i32, rollingTid: i32, out: CanCompact): void {
@@ -125,8 +126,10 @@ export function canCompress(h: Header, src: u32, dst: u32, own: CanKeyTable, pee
       }
     }
   } else if (canKindAnswer(kind)) {
-    if ((h.callId & CAN_COMPACT_CALL_BIT) != 0) {
-      port = <i32>((h.callId >>> 5) & 0xff);
+    // Compact only what came compact: channel 0 and an entry port (anything else says it all explicitly).
+    const ref: u32 = (h.callId >>> 5) & 0xff;
+    if ((h.callId & ~CAN_WIRE_CALL_ID_MAX) == CAN_COMPACT_CALL_BIT && h.channel == 0 && ref <= CAN_PORT_ENTRY_MAX) {
+      port = <i32>ref;
       tid = <i32>(h.callId & CAN_TAIL_TID_MASK);
     }
   } else if (kind == KIND_EVENT) {
@@ -159,14 +162,14 @@ export function canCompress(h: Header, src: u32, dst: u32, own: CanKeyTable, pee
  */
 export function canExpand(id: u32, buf: Uint8Array, off: i32, len: i32, tid: i32,
   own: CanKeyTable, peer: CanKeyTable, out: Header): i32 {
+  // A range outside buf: refused (JS would read zeros where wasm traps).
+  if (off < 0 || len < 0 || len > buf.length - off) return -ERR_CAN_BAD_FRAME;
   id = id & CAN_ID_MASK;
   const kind: u32 = canIdKind(id);
   const port: u32 = canIdPort(id);
   if (kind == 0 || kind > <u32>KIND_LAST || canIdSrc(id) > CAN_NODE_MAX) return -ERR_CAN_BAD_FRAME;
   const pri: u32 = canIdPriority(id);
   const p: u32 = pri >= CAN_PRIORITY_NOMINAL ? 0 : (CAN_PRIORITY_NOMINAL - pri > 3 ? 3 : CAN_PRIORITY_NOMINAL - pri);
-  // A range outside buf: refused (JS would read zeros where wasm traps).
-  if (off < 0 || len < 0 || len > buf.length - off) return -ERR_CAN_BAD_FRAME;
   out.kind = <u8>kind;
   out.flags = <u8>(p << FLAG_PRIORITY_SHIFT);
   out.channel = 0;
@@ -180,7 +183,7 @@ export function canExpand(id: u32, buf: Uint8Array, off: i32, len: i32, tid: i32
     out.callId = readU32LE(buf, off + 1);
     out.keyLo = readU32LE(buf, off + 5);
     out.keyHi = readU32LE(buf, off + 9);
-    if (canKindToServer(kind) && (out.callId & CAN_COMPACT_CALL_BIT) != 0) return -ERR_CAN_BAD_FRAME;
+    if (canKindToServer(kind) && out.callId > CAN_WIRE_CALL_ID_MAX) return -ERR_CAN_BAD_FRAME;
     prefix = CAN_EXPLICIT_PREFIX_BYTES;
   } else if (port >= CAN_PORT_CHANNEL_BASE) {
     out.channel = <u8>(port - CAN_PORT_CHANNEL_BASE);

@@ -244,11 +244,17 @@ export class CanReassembler {
   /** Free every slot older than timeoutMs (each counted as a timeout). */
   sweep(nowMs: f64): void {
     for (let i = 0; i < this.slots; i++) {
-      if (this.used[i] != 0 && nowMs - this.started[i] > this.timeoutMs) {
+      if (this.used[i] != 0 && this.expired(i, nowMs)) {
         this.used[i] = 0;
         this.fail(ERR_CAN_TRANSFER_TIMEOUT);
       }
     }
+  }
+
+  /** Slot i is older than timeoutMs, or the caller's clock went back (a wrapped counter). */
+  private expired(i: i32, nowMs: f64): bool {
+    const age = nowMs - this.started[i];
+    return age > this.timeoutMs || age < 0;
   }
 
   /** Drop every transfer in progress (a bus restart), uncounted. */
@@ -278,7 +284,7 @@ export class CanReassembler {
     let free = -1;
     let mine = 0;
     for (let i = 0; i < this.slots; i++) {
-      if (this.used[i] != 0 && nowMs - this.started[i] > this.timeoutMs) {
+      if (this.used[i] != 0 && this.expired(i, nowMs)) {
         this.used[i] = 0;
         this.fail(ERR_CAN_TRANSFER_TIMEOUT);
       }
@@ -303,14 +309,20 @@ export class CanReassembler {
     const tid: u8 = tail & CAN_TAIL_TID_MASK;
     // Data bytes: all but the tail; an end frame longer than 8 bytes also has its padding count.
     let data = len - 1;
-    if (eot && len > CAN_CLASSIC_BYTES) {
-      const pad: i32 = frame[off + len - 2];
-      if (pad > len - 2) return this.fail(ERR_CAN_BAD_FRAME);
-      data = len - 2 - pad;
-      for (let i = data; i < len - 2; i++) if (frame[off + i] != 0) return this.fail(ERR_CAN_BAD_FRAME);
-    }
     const key: u32 = (id & CAN_ID_MASK) & ~(<u32>7 << CAN_ID_PRIORITY_SHIFT);
     let slot = this.find(key);
+    if (eot && len > CAN_CLASSIC_BYTES) {
+      const pad: i32 = frame[off + len - 2];
+      let badPad = pad > len - 2;
+      if (!badPad) {
+        data = len - 2 - pad;
+        for (let i = data; i < len - 2; i++) if (frame[off + i] != 0) badPad = true;
+      }
+      if (badPad) {
+        if (slot >= 0 && !sot) this.used[slot] = 0; // the transfer it would have ended is lost with it
+        return this.fail(ERR_CAN_BAD_FRAME);
+      }
+    }
     if (sot) {
       if (toggle != 1) return this.fail(ERR_CAN_TRANSFER_SEQUENCE);
       if (slot >= 0) { this.used[slot] = 0; this.fail(ERR_CAN_TRANSFER_SEQUENCE); } // the previous one never ended

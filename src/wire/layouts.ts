@@ -205,8 +205,11 @@ export const CAN_PORT_EXPLICIT: u32 = 255;
 export const CAN_EXPLICIT_PREFIX_BYTES: i32 = 13;
 /** A compact REQUEST starts with one byte: the low byte of the entry's method key. */
 export const CAN_KEY_CHECK_BYTES: i32 = 1;
-/** Call id of a compact call as the receiving rpc layer sees it: bit 31 | port << 5 | transfer id. */
-export const CAN_COMPACT_CALL_BIT: u32 = 0x80000000;
+/** Call id of a compact call as the receiving rpc layer sees it: bit 29 | port << 5 | transfer id
+ *  (under 2^30, so a small integer in JS engines: nothing is boxed on the frame path). */
+export const CAN_COMPACT_CALL_BIT: u32 = 0x20000000;
+/** Explicit calls use wire call ids 1..CAN_WIRE_CALL_ID_MAX (bits 29–31 clear). */
+export const CAN_WIRE_CALL_ID_MAX: u32 = 0x1fffffff;
 // Tail byte (the last byte of every frame): start, end, toggle, 5-bit transfer id.
 export const CAN_TAIL_SOT: u8 = 0x80;
 export const CAN_TAIL_EOT: u8 = 0x40;

@@ -69,6 +69,9 @@ export class CanBusStats {
   heldDropped = 0;
 }
 
+/** Resolution of the reassembler's clock (transfer timeouts). */
+const CLOCK_TICK_MS = 50;
+
 /** One CAN interface, one node id: the transfers, the peers. */
 export class CanBus {
   readonly node: number;
@@ -94,6 +97,12 @@ export class CanBus {
   private readonly now: () => number;
   readonly heldFrames: number;
   private started = false;
+  /**
+   * The reassembler's clock: whole milliseconds in 30 bits, read every CLOCK_TICK_MS by a timer
+   * rather than per frame (a small integer: reading performance.now() per frame boxes a number).
+   */
+  private clockMs = 0;
+  private clockTimer: ReturnType<typeof setInterval> | null = null;
   private closedFlag = false;
   private backpressure = false;
 
@@ -120,6 +129,12 @@ export class CanBus {
   start(): void {
     if (this.started) return;
     this.started = true;
+    this.clockMs = (this.now() | 0) & 0x3fffffff;
+    this.clockTimer = setInterval(() => {
+      this.clockMs = (this.now() | 0) & 0x3fffffff;
+      this.reassembler.sweep(this.clockMs); // a transfer that stopped mid-way frees its slot on time
+    }, CLOCK_TICK_MS);
+    this.clockTimer.unref?.();
     this.driver.setFilters?.([
       { id: this.node << 7, mask: 0x7f << 7 },
       { id: CAN_NODE_BROADCAST << 7, mask: 0x7f << 7 },
@@ -152,6 +167,7 @@ export class CanBus {
   close(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    this.stopClock();
     for (const link of [...this.peers.values()]) link.close();
     this.driver.close();
   }
@@ -182,7 +198,7 @@ export class CanBus {
     const dst = canIdDst(id);
     const src = canIdSrc(id);
     if ((dst !== this.node && dst !== CAN_NODE_BROADCAST) || src === this.node) { this.stats.foreign++; return; }
-    const n = this.reassembler.push(id, data, off, len, this.now());
+    const n = this.reassembler.push(id, data, off, len, this.clockMs);
     if (n === CAN_PENDING) return;
     if (n < 0) {
       this.stats.errTransfer++;
@@ -209,8 +225,14 @@ export class CanBus {
     for (const link of [...this.peers.values()]) link.drained();
   }
 
+  private stopClock(): void {
+    if (this.clockTimer !== null) clearInterval(this.clockTimer);
+    this.clockTimer = null;
+  }
+
   private driverClosed(err: CellError | null): void {
     this.closedFlag = true;
+    this.stopClock();
     const e = err ?? null;
     for (const link of [...this.peers.values()]) link.closeWith(e ?? new CellError(ERR_LINK_CLOSED, `CAN driver ${this.driver.name} closed`));
     this.onClose?.(e);
@@ -331,10 +353,9 @@ export class CanPeerLink implements Link {
     }
     const kind = canIdKind(id);
     if (canKindAnswer(kind)) {
-      const call = this.calls.callOf(h.callId);
+      const call = this.calls.answer(h.callId, kind === KIND_RESPONSE || kind === KIND_ERROR || kind === KIND_STREAM_END);
       if (call < 0) { stats.lateAnswers++; return; }
       h.callId = call;
-      if (kind === KIND_RESPONSE || kind === KIND_ERROR || kind === KIND_STREAM_END) this.calls.close(call);
     }
     const total = HEADER_BYTES + h.length;
     if (total > this.rx.length) { this.stats.errOversize++; return; }
