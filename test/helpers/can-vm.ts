@@ -262,6 +262,23 @@ function jobScript(job: string, opts: CanVmOptions): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * Kernel parameters that make the guest's clock independent of host load. Under TCG the guest
+ * TSC runs at the host's TSC rate, but the kernel's calibration against the PIT fails when the
+ * host is busy (other VMs, a parallel test run): the TSC is then marked unstable, microvm has no
+ * HPET or ACPI PM timer to fall back on, and the boot hangs with the clock at 0.000000. Giving
+ * the frequency (tsc_early_khz), a preset delay loop (lpj, HZ=250) and no watchdog (the host's
+ * TSC is the reference) boots the same in ~2 s whatever the load.
+ */
+function timeParams(): string {
+  let khz = 0;
+  try {
+    const mhz = readFileSync('/proc/cpuinfo', 'utf8').match(/^cpu MHz\s*:\s*([\d.]+)/m)?.[1];
+    if (mhz !== undefined) khz = Math.round(Number(mhz) * 1000);
+  } catch { /* no /proc/cpuinfo: calibrate */ }
+  return khz > 0 ? `tsc_early_khz=${khz} tsc=reliable lpj=${khz * 4} no_timer_check` : '';
+}
+
 /** Boots the VM, sets up the interfaces, runs the commands one after another, returns their output. */
 export async function runInCanVm(opts: CanVmOptions): Promise<CanVmResult> {
   const t0 = performance.now();
@@ -289,7 +306,7 @@ export async function runInCanVm(opts: CanVmOptions): Promise<CanVmResult> {
       '-device', 'virtio-9p-device,fsdev=host,mount_tag=host',
       '-fsdev', `local,id=job,path=${job},security_model=none,multidevs=remap`,
       '-device', 'virtio-9p-device,fsdev=job,mount_tag=job',
-      '-append', `console=ttyS0 quiet panic=-1 cell.job=${job}`,
+      '-append', `console=ttyS0 quiet panic=-1 ${timeParams()} cell.job=${job}`,
     ];
     const timeoutMs = opts.timeoutMs ?? 60_000;
     let consoleText = '';
@@ -312,9 +329,9 @@ export async function runInCanVm(opts: CanVmOptions): Promise<CanVmResult> {
     });
     const outputs: CanVmOutput[] = opts.commands.map((_, n) => {
       const read = (f: string) => { try { return readFileSync(join(job, f), 'utf8'); } catch { return ''; } };
-      const [code, ms] = read(`${n}.code`).trim().split(' ').map(Number);
-      return { code: code ?? -1, stdout: read(`${n}.out`), stderr: read(`${n}.err`), ms: ms ?? -1 };
-    }).map((o) => ({ ...o, code: Number.isFinite(o.code) ? o.code : -1, ms: Number.isFinite(o.ms) ? o.ms : -1 }));
+      const m = read(`${n}.code`).trim().match(/^(\d+) (\d+)$/);
+      return { code: m ? Number(m[1]) : -1, stdout: read(`${n}.out`), stderr: read(`${n}.err`), ms: m ? Number(m[2]) : -1 };
+    });
     if (reason === '' && existsSync(join(job, 'setup.failed'))) reason = `interface set-up failed: ${readFileSync(join(job, 'setup.log'), 'utf8').trim()}`;
     if (reason === '' && !consoleText.includes(DONE)) reason = 'the VM stopped before the commands finished (see console)';
     if (reason === '') {
