@@ -25,16 +25,14 @@ async function measure(ifname: string, fd: boolean, frameBytes: number, pings: n
   const b = openSocketCan(ifname, { fd, highWaterFrames: 256 });
   const payload = new Uint8Array(frameBytes).fill(0xa5);
   // A lost frame would stall a phase: say where instead of hanging.
-  let progress = 0;
   let seen = -1;
   const watchdog = setInterval(() => {
     const now = rtts.length + received;
-    if (now === seen && progress === 0) {
+    if (now === seen) {
       console.log(JSON.stringify({ stalled: ifname, mode, pings: rtts.length, received, a: a.stats, b: b.stats, queuedA: a.queued, queuedB: b.queued }));
       process.exit(1);
     }
     seen = now;
-    progress = 0;
   }, 5000);
 
   // Ping-pong: a sends, b echoes from its onFrame, a sends the next from its onFrame.

@@ -22,6 +22,7 @@ const CASES: [string, string][] = [
   ['fd', 'CAN FD frames (up to 64 bytes, BRS) on an FD vcan, and a classic frame through an FD socket'],
   ['filters', 'a socket with kernel filters sees only matching ids; setFilters changes them'],
   ['errors', 'error frames are counted and reported (bus state derived) only when error reporting is on'],
+  ['rxOverflow', 'frames wait in the kernel until start(); a full receive queue drops and counts them (SO_RXQ_OVFL)'],
   ['enobufs', 'a burst of 10 000 frames into a tiny paced queue: ENOBUFS backs off, every frame arrives in order'],
   ['closeMidBurst', 'closing mid-burst is clean (sent + dropped = queued); the interface going down closes with CanNoInterface'],
 ];

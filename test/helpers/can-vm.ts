@@ -45,7 +45,9 @@ export interface CanVmCommand {
    * A TypeScript (or JS) entry file: bundled on the host with esbuild into one ESM file and run
    * with this process's node (`node <bundle> ...argv`). tsx under TCG costs ~8 s per process;
    * a bundle starts in ~2 s. In the bundle `import.meta.url` is the entry file's URL for every
-   * module (so a loader that walks up to package.json still finds the package).
+   * module (so a loader that walks up to package.json still finds the package). The script must
+   * not import this helper statically (esbuild would bundle esbuild, which hangs in the guest):
+   * use `await import(computedSpecifier)` for a host-only path, as bench/can/raw.ts does.
    */
   readonly script?: string;
   /** Working directory in the guest (the host's paths are the guest's). Default: this process's cwd. */

@@ -4,7 +4,8 @@
 // - Receive: the addon reads with recvmmsg in batches into one ArrayBuffer made once per socket
 //   and calls `onBatch(count)`; this file walks the batch and calls `onFrame` with views into
 //   that buffer — no object, no Buffer per frame. Kernel receive timestamps (SO_TIMESTAMP) and
-//   the kernel's drop counter (SO_RXQ_OVFL → stats.rxOverflows) come with each batch.
+//   the kernel's drop counter (SO_RXQ_OVFL → stats.rxOverflows) come with each batch (the kernel
+//   stamps the count on frames queued after a drop, so it shows with the next frame received).
 // - Send: frames are copied into a ring of 80-byte slots (the addon's transmit layout) and
 //   written with sendmmsg from a microtask, so a burst of `send` calls in one tick is one system
 //   call per 64 frames. A full kernel queue (ENOBUFS from the qdisc, EAGAIN from the socket

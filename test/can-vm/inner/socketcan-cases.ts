@@ -194,6 +194,34 @@ const cases: Record<string, () => Promise<Record<string, unknown>>> = {
     return { events: on.events.length };
   },
 
+  async rxOverflow() {
+    // Frames wait in the kernel between open and start(); past the socket's receive buffer the
+    // kernel drops them and says how many (SO_RXQ_OVFL → stats.rxOverflows).
+    const N = 3000;
+    const drv = openSocketCan('vcan0');
+    const tx = open('vcan0');
+    const d = new Uint8Array(8);
+    for (let i = 0; i < N; i++) {
+      d[0] = i & 0xff; d[1] = i >>> 8;
+      tx.drv.send(0x77, 0, d, 0, 8);
+    }
+    await until(() => tx.drv.stats.framesOut === N, 10_000, 'the sender to finish');
+    const seqs: number[] = [];
+    drv.start({ onFrame(_id, _fl, data, off) { seqs.push(data[off]! | (data[off + 1]! << 8)); }, onClose() {} });
+    await until(() => seqs.length > 0, 5000, 'the queued frames');
+    await sleep(100);
+    // The kernel stamps its drop count on frames queued after the drops: one more frame brings it.
+    d[0] = 0xff; d[1] = 0xff;
+    tx.drv.send(0x77, 0, d, 0, 8);
+    await until(() => seqs[seqs.length - 1] === 0xffff, 5000, `the frame after the drops (kept ${seqs.length})`);
+    const kept = seqs.length - 1;
+    check(kept + drv.stats.rxOverflows === N, `received ${kept} + dropped ${drv.stats.rxOverflows} != ${N}`);
+    check(seqs.slice(0, kept).every((v, i) => v === i), 'the frames kept are the first ones, in order');
+    drv.close();
+    tx.drv.close();
+    return { kept, dropped: drv.stats.rxOverflows };
+  },
+
   async enobufs() {
     // vcan2 is paced by tbf (rate 500kbit, limit 200 bytes): the qdisc refuses (ENOBUFS) long before
     // 10 000 frames are in; every frame must still arrive, in order.
