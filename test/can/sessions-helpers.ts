@@ -27,12 +27,12 @@ export class SimCanDevice {
     return this;
   }
 
-  /** Off the bus: nothing heard from this node any more. */
+  /** Off the bus at once, as a power loss: nothing heard from this node any more (no GOODBYE). */
   async silence(): Promise<void> {
     const s = this.served, b = this.bus;
     this.served = null; this.bus = null;
-    await s?.close();
     b?.close();
+    await s?.close();
   }
 
   /** A reset: off, and booted again at once (its boot HELLO goes out). */
