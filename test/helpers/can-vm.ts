@@ -12,7 +12,7 @@
 //   read-write over a second 9p mount at the same path, where each command's stdout, stderr and
 //   exit code land (the console is only for boot messages and progress markers).
 // - The kernel (uncompressed vmlinux: boots in ~2 s instead of ~5 s for the bzImage) and the
-//   initramfs are built once per machine and kernel version into $TMPDIR/cell-can-vm-<kver>-v<N>;
+//   initramfs are built once per machine and kernel version into $TMPDIR/cell-can-vm-<kver>-v<N>-<uid>;
 //   two processes building at once each build in their own directory and rename it into place.
 // - `canVmAvailable()` says why a VM cannot run here (no qemu-system-x86_64, no kernel with vcan,
 //   no busybox, CELL_CAN_VM=0); tests skip with that reason.
@@ -186,7 +186,7 @@ $B poweroff -f
 function ensureImage(): { dir: string; kernel: string; initrd: string } {
   const k = findKernel();
   if (k === null) throw new Error('can-vm: no kernel with vcan');
-  const dir = join(tmpdir(), `cell-can-vm-${k.kver}-v${HARNESS_VERSION}`);
+  const dir = join(tmpdir(), `cell-can-vm-${k.kver}-v${HARNESS_VERSION}-${process.getuid?.() ?? 0}`);
   const initrd = join(dir, 'initramfs.cpio.gz');
   const kernelOf = (d: string) => (existsSync(join(d, 'vmlinux')) ? join(d, 'vmlinux') : k.vmlinuz);
   if (existsSync(initrd)) return { dir, kernel: kernelOf(dir), initrd };
