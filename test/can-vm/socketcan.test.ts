@@ -42,7 +42,7 @@ if (skipReason !== '') {
         { name: 'vcan1', fd: true },
         { name: 'vcan2', txqueuelen: 4, qdisc: 'root tbf rate 500kbit burst 1000 limit 200' },
       ],
-      commands: [{ script: inner }],
+      commands: [{ script: inner, timeoutMs: 60_000 }],
       timeoutMs: 90_000,
     });
     for (const line of run.outputs[0]?.stdout.split('\n') ?? []) {

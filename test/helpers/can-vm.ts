@@ -54,6 +54,8 @@ export interface CanVmCommand {
   readonly cwd?: string;
   /** Extra environment (the guest starts from PATH, HOME=/tmp, CELL_IN_CAN_VM=1). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Kill this command (SIGKILL, exit code 137) after this long, so the next ones still run. */
+  readonly timeoutMs?: number;
 }
 
 export interface CanVmOutput {
@@ -258,7 +260,8 @@ function jobScript(job: string, opts: CanVmOptions): string {
     const env = Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${q(v)}`).join(' ');
     const cwd = c.cwd ?? process.cwd();
     const argv = c.script !== undefined ? [process.execPath, join(job, `${n}.bundle.mjs`), ...(c.argv ?? [])] : c.argv ?? [];
-    lines.push(`t0=$(up); ( cd ${q(cwd)} && exec env ${env} ${argv.map(q).join(' ')} ) > "$J/${n}.out" 2> "$J/${n}.err" < /dev/null; echo "$? $(( ($(up) - t0) * 10 ))" > "$J/${n}.code"`);
+    const limit = c.timeoutMs !== undefined ? `timeout -s KILL ${Math.max(1, Math.ceil(c.timeoutMs / 1000))} ` : '';
+    lines.push(`t0=$(up); ( cd ${q(cwd)} && exec ${limit}env ${env} ${argv.map(q).join(' ')} ) > "$J/${n}.out" 2> "$J/${n}.err" < /dev/null; echo "$? $(( ($(up) - t0) * 10 ))" > "$J/${n}.code"`);
     lines.push(`echo "cell-vm: command ${n} done"`);
   });
   return lines.join('\n') + '\n';
