@@ -56,7 +56,7 @@ export type GatewayEvent =
   /** That node disappeared: the cell is withdrawn from the mesh and the port closed. */
   | { event: 'unplugged'; path: string; cell: string | null; match: string; message: string; atMs: number }
   /** A CAN device node went silent: its cell is withdrawn until the node answers again (then `announced`). */
-  | { event: 'withdrawn'; path: string; cell: string; message: string; atMs: number }
+  | { event: 'unannounced'; path: string; cell: string; message: string; atMs: number }
   /** A CAN device node booted again during a session (calls in flight ended Unavailable); it is probed next. */
   | { event: 'restarted'; path: string; cell: string | null; message: string; atMs: number };
 
@@ -393,7 +393,7 @@ export function startGateway(opts: GatewayOptions): Gateway {
       if (names.get(p.name) === d) names.delete(p.name);
       d.up.onLink = null; // sessions wait for the next proxy
       await p.stop(); // the protocol is unhandled: identify tells the peers; calls in flight end
-      if (!closing) emit({ event: 'withdrawn', path: d.path, cell: p.name, message, atMs: at() });
+      if (!closing) emit({ event: 'unannounced', path: d.path, cell: p.name, message, atMs: at() });
     }).catch((e: unknown) => {
       emit({ event: 'error', path: d.path, cell: null, message: `withdrawing it: ${e instanceof Error ? e.message : String(e)}`, atMs: at() });
     });

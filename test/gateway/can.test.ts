@@ -89,14 +89,14 @@ test('a device restarts mid-call: the call fails Unavailable, then calls resume'
   assert.is(codeOf(err), 401, `the call in flight: ${(err as Error | null)?.message}`);
   await until(() => events.some((e) => e.event === 'restarted' && e.path === 'gw:11'), 'restarted');
   await until(async () => t.read({ channel: 2 }, { deadlineMs: 2000 }).then((r) => r.channel === 2, () => false), 'calls again', 20_000);
-  assert.not.ok(events.some((e) => e.event === 'withdrawn' && e.path === 'gw:11'), 'a restart does not withdraw');
+  assert.not.ok(events.some((e) => e.event === 'unannounced' && e.path === 'gw:11'), 'a restart does not withdraw');
   await t.close();
 });
 
 test('a device goes silent: lost and withdrawn; back: announced again and called by name', async () => {
   const before = events.length;
   await sims[2]!.silence();
-  await until(() => events.slice(before).some((e) => e.event === 'withdrawn' && e.path === 'gw:12'), 'withdrawn', 20_000);
+  await until(() => events.slice(before).some((e) => e.event === 'unannounced' && e.path === 'gw:12'), 'withdrawn', 20_000);
   assert.ok(events.slice(before).some((e) => e.event === 'lost' && e.path === 'gw:12'));
   assert.not.ok(gw!.devices().find((d) => d.path === 'gw:12')!.announced);
   sims[2]!.start(true); // back: its boot HELLO
@@ -105,7 +105,7 @@ test('a device goes silent: lost and withdrawn; back: announced again and called
   assert.is((await t.read({ channel: 3 }, { deadlineMs: 5000 })).channel, 3);
   await t.close();
   // The other two were never disturbed.
-  assert.not.ok(events.slice(before).some((e) => e.event === 'withdrawn' && e.path !== 'gw:12'));
+  assert.not.ok(events.slice(before).some((e) => e.event === 'unannounced' && e.path !== 'gw:12'));
 });
 
 test.run();

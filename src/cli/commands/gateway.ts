@@ -81,7 +81,7 @@ function describeEvent(e: GatewayEventLike): string {
     case 'reopened': return `${e.path}: back; probing`;
     case 'upstream': return `${e.path}: "${s('cell')}" session ${e.up === true ? 'up' : 'down'}`;
     case 'probe-failed': return `${e.path}: no HELLO yet (${s('message')}); retrying`;
-    case 'withdrawn': return `${e.path}: "${s('cell')}" withdrawn (${s('message')})`;
+    case 'unannounced': return `${e.path}: "${s('cell')}" withdrawn (${s('message')})`;
     case 'restarted': return `${e.path}: restarted${e.cell !== null ? ` ("${s('cell')}")` : ''}; probing`;
     case 'secure': return `${e.path}: ${s('message')}`;
     default: return `${e.path}: ${s('message')}`;
@@ -93,7 +93,7 @@ function levelOf(event: string, what?: unknown): Level {
   switch (event) {
     case 'error': return 'error';
     case 'secure': return what === 'refused' || what === 'lockout' ? 'warn' : 'info';
-    case 'lost': case 'probe-failed': case 'withdrawn': return 'warn';
+    case 'lost': case 'probe-failed': case 'unannounced': return 'warn';
     case 'upstream': return 'debug';
     default: return 'info';
   }

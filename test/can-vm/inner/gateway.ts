@@ -178,7 +178,7 @@ async function scenario(ifname: string, fd: boolean, withCli: boolean): Promise<
     await runCase(`silent${suffix}`, async () => {
       const before = events.length;
       await devices[2]!.off();
-      await until(() => events.slice(before).some((e) => e.event === 'withdrawn'), 20_000, 'withdrawn');
+      await until(() => events.slice(before).some((e) => e.event === 'unannounced'), 20_000, 'withdrawn');
       devices[2]!.boot();
       await until(() => events.slice(before).some((e) => e.event === 'announced'), 20_000, 'announced again');
       const c = await mesh.call('thermo-c');
