@@ -242,7 +242,8 @@ export class CanDevice implements LinkListener {
     this.owner.forget(this);
   }
 
-  private emit(s: CanDeviceState, d: CellError | CanDeviceIdentity | null): void {
+  /** @internal */
+  emit(s: CanDeviceState, d: CellError | CanDeviceIdentity | null): void {
     for (const fn of this.stateFns) { try { fn(s, d); } catch { /* a listener's bug is not ours */ } }
   }
 
@@ -420,7 +421,6 @@ export class CanDevices {
   readonly probeTimeoutMs: number;
   readonly helloTimeoutMs: number;
   readonly describe: boolean;
-  /** @internal */ busClosed = false;
   /** Frames from nodes not taken in (learn off, or over maxDevices). */
   ignoredNodes = 0;
   private readonly byNode = new Map<number, CanDevice>();
@@ -446,11 +446,9 @@ export class CanDevices {
     bus.onHello = (node, answer) => this.hello(node, answer);
     const prevClose = bus.onClose;
     bus.onClose = (err) => {
-      this.busClosed = true;
       for (const d of this.byNode.values()) d.busGone();
       prevClose?.(err);
     };
-    if (bus.closed) this.busClosed = true;
     bus.start();
     for (const node of opts.nodes ?? []) {
       if (node === bus.node) throw new RangeError(`CAN node ${node} is this bus's own id`);
@@ -543,12 +541,8 @@ export class CanDevices {
     if (d === undefined) {
       if (answer || !this.learn || this.byNode.size >= this.maxDevices) { this.ignoredNodes++; return; }
       d = this.add(node);
-      emitFound(d);
+      d.emit('found', null);
     }
     d.hello(answer);
   }
-}
-
-function emitFound(d: CanDevice): void {
-  (d as unknown as { emit(s: CanDeviceState, x: null): void }).emit('found', null);
 }

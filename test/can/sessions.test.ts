@@ -134,4 +134,38 @@ s('foreign and unknown nodes: no learning with learn off, bounded by maxDevices'
   await sim.silence();
 });
 
+s('the bus closes: sessions end, every device is lost, nothing is probed any more', async () => {
+  const wire = await makeWire();
+  const bus = gatewayBus(wire);
+  const devices = new CanDevices(bus, { probeIntervalMs: 50, probeTimeoutMs: 100 });
+  const sims = [new SimCanDevice(wire, 10).start(), new SimCanDevice(wire, 11).start()];
+  await until(() => devices.devices().length === 2 && devices.devices().every((d) => d.status === 'up'), 'two up');
+  const dev = devices.device(10);
+  const closes: (CellError | null)[] = [];
+  dev.onLink = (link) => { link.start({ onFrame: () => {}, onClose: (e) => closes.push(e) }); };
+  await until(() => dev.session !== null, 'a session');
+  const states = record(dev);
+  bus.close();
+  await until(() => devices.devices().every((d) => d.status === 'lost'), 'all lost');
+  assert.ok(states.includes('lost'));
+  assert.is(closes.length, 1, 'the session ended');
+  const probes = dev.probes;
+  await new Promise((r) => setTimeout(r, 200));
+  assert.is(dev.probes, probes, 'no probes on a closed bus');
+  await devices.close();
+  for (const x of sims) await x.silence();
+});
+
+s('learning is bounded: maxDevices nodes at most, the others counted', async () => {
+  const wire = await makeWire();
+  const bus = gatewayBus(wire);
+  const devices = new CanDevices(bus, { maxDevices: 2, probeIntervalMs: 100, probeTimeoutMs: 200 });
+  const sims = [10, 11, 12, 13].map((n) => new SimCanDevice(wire, n).start());
+  await until(() => devices.ignoredNodes >= 2, 'two ignored');
+  assert.is(devices.devices().length, 2);
+  await devices.close();
+  bus.close();
+  for (const x of sims) await x.silence();
+});
+
 s.run();
