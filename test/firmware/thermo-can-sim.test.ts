@@ -1,8 +1,11 @@
 // The thermo cell on CAN (firmware/thermo-can: firmware/thermo/cell.ts on the CAN port,
 // firmware/shared/rpc-can.ts): its wasm run in this process by hw-tests/lib/sim-can.ts as three
 // nodes (10, 11, 12) of one in-process bus (test/can/bus-helpers.ts), called by a Node node (1)
-// through CanBus/CanPeerLink and the typed client — classic frames, then CAN FD.
-// Skips (with a printed reason) when asc is missing.
+// through CanBus/CanPeerLink and the typed client — classic frames, then CAN FD. Then the same on
+// real kernel SocketCAN: a vcan in the CAN micro-VM (test/helpers/can-vm.ts), the devices on
+// sockets of their own (hw-tests/lib/sim-can-vm-cases.ts), and the command-line simulator
+// (hw-tests/lib/sim-can-device.mjs) as a process.
+// Skips (with a printed reason) when asc is missing; the VM part when the VM or the addon is.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -19,6 +22,9 @@ import { KIND_ERROR, KIND_REQUEST } from '../../src/wire/header.ts';
 import { ERR_RPC_TIMEOUT, ERR_RPC_UNAVAILABLE, ERR_RPC_UNKNOWN_METHOD } from '../../src/wire/errors.ts';
 import { callError, connect } from '../../src/rpc/index.ts';
 import { ThermoDef, THERMO_FW_VERSION, cellFingerprint, simulatedCelsius } from '../../firmware/thermo/schema.ts';
+import { canVmAvailable, runInCanVm, type CanVmResult } from '../helpers/can-vm.ts';
+import { skipDeclared } from '../helpers/skip.ts';
+import { canAddonStatus } from '../../src/transports/can/native.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 interface WasmApi {
@@ -97,6 +103,7 @@ if (typeof wasm !== 'string') {
 
   const module = new Wasm.Module(readFileSync(wasm));
   for (const fd of [false, true]) canSuite(fd);
+  vmSuite(wasm);
 
   function canSuite(fd: boolean): void {
     const mode = fd ? 'FD' : 'classic';
@@ -277,4 +284,46 @@ if (typeof wasm !== 'string') {
 
     t.run();
   }
+}
+
+/** The thermo-can wasm on a real kernel vcan (classic vcan0, FD vcan1) in the CAN micro-VM: one boot for all cases. */
+function vmSuite(wasmPath: string): void {
+  const CASES: [string, string][] = [
+    ['classic', 'three simulated devices and a caller on vcan0 (one socket each): read, info, sensorFault, samples, a reset'],
+    ['fd', 'the same on an FD vcan'],
+    ['cli', 'the command-line simulator (sim-can-device.mjs --can vcan0 --node 13): boot HELLO, read, "reset"'],
+  ];
+  const vm = canVmAvailable();
+  const addon = canAddonStatus();
+  const why = !vm.ok ? vm.reason : !addon.available ? addon.reason : '';
+  const v = suite('thermo cell on CAN: real kernel SocketCAN (micro-VM)');
+  if (why !== '') {
+    for (const [, title] of CASES) skipDeclared(v, title, why);
+    v.run();
+    return;
+  }
+  let run: CanVmResult | undefined;
+  const results = new Map<string, { ok: boolean; error?: string; [k: string]: unknown }>();
+  v.before(async () => {
+    run = await runInCanVm({
+      interfaces: [{ name: 'vcan0' }, { name: 'vcan1', fd: true }],
+      commands: [{
+        script: fileURLToPath(new URL('../../hw-tests/lib/sim-can-vm-cases.ts', import.meta.url)),
+        argv: [wasmPath, fileURLToPath(new URL('../../hw-tests/lib/sim-can-device.mjs', import.meta.url))],
+      }],
+      timeoutMs: 180_000,
+    });
+    for (const line of run.outputs[0]?.stdout.split('\n') ?? []) {
+      if (line.startsWith('CASE ')) { const r = JSON.parse(line.slice(5)) as { name: string; ok: boolean }; results.set(r.name, r); }
+    }
+    console.log(`  CAN VM: boot ${Math.round(run.bootMs)} ms, total ${Math.round(run.totalMs)} ms; ${[...results.values()].map((r) => JSON.stringify(r)).join('\n  ')}`);
+  });
+  for (const [name, title] of CASES) {
+    v(title, () => {
+      const r = results.get(name);
+      assert.ok(r !== undefined, `no result for ${name}: ${run?.reason ?? ''}\n${run?.outputs[0]?.stderr ?? ''}\n${run?.console.slice(-2000) ?? ''}`);
+      assert.ok(r.ok, r.error);
+    });
+  }
+  v.run();
 }
