@@ -24,6 +24,7 @@ import { callError, connect } from '../../src/rpc/index.ts';
 import { ThermoDef, THERMO_FW_VERSION, cellFingerprint, simulatedCelsius } from '../../firmware/thermo/schema.ts';
 import { canVmAvailable, runInCanVm, type CanVmResult } from '../helpers/can-vm.ts';
 import { skipDeclared } from '../helpers/skip.ts';
+import { TapLink } from '../../hw-tests/lib/tap-link.ts';
 import { canAddonStatus } from '../../src/transports/can/native.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -234,6 +235,33 @@ if (typeof wasm !== 'string') {
       raw.send(canId(4, KIND_REQUEST, 0, 10, 5), CAN_FLAG_EXTENDED | (fd ? CAN_FLAG_FD : 0), data, 0, data.length);
       await until('a RESPONSE to node 5', () => rawFrames.some((x) => (x.data[x.data.length - 1]! & CAN_TAIL_EOT) !== 0));
       assert.is(canIdKind(rawFrames[0]!.id), 3);
+    });
+
+    t('the ops counters over CAN (channel 2, explicit): transfers, and reassembly faults counted', async () => {
+      const tap = new TapLink(host.peer(12), 2000);
+      const c = await connect(ThermoDef, tap, { heartbeatMs: 0, deadlineMs: 2000 });
+      try {
+        const before = await tap.counters();
+        assert.ok(before.framesOk > 0 && before.requests > 0 && before.txFrames > 0, JSON.stringify(before));
+        const flags = CAN_FLAG_EXTENDED | (fd ? CAN_FLAG_FD : 0);
+        const id = canId(4, KIND_REQUEST, 0, 12, 5);
+        // A two-frame transfer whose CRC is wrong; then a frame with no start (an orphan).
+        const a = Uint8Array.of(KEY_READ_LOW_BYTE, 1, 2, 3, 4, 5, 6, CAN_TAIL_SOT | CAN_TAIL_TOGGLE | 9);
+        const b = Uint8Array.of(7, 0xde, 0xad, CAN_TAIL_EOT | 9);
+        raw.send(id, flags, a, 0, a.length);
+        raw.send(id, flags, b, 0, b.length);
+        const orphan = Uint8Array.of(1, 2, CAN_TAIL_EOT | 10);
+        raw.send(id, flags, orphan, 0, orphan.length);
+        await sleep(20);
+        const after = await tap.counters();
+        assert.is(after.errCrc - before.errCrc, 1, 'the bad CRC');
+        assert.is(after.errCobs - before.errCobs, 1, 'the orphan (sequence faults)');
+        assert.ok(after.rxBytes > before.rxBytes);
+        assert.is(after.rxPeak, 0, 'no frame refused by can_write');
+        console.log(`  ${mode}: device 12 ops ${JSON.stringify({ framesOk: after.framesOk, errCrc: after.errCrc, errCobs: after.errCobs, rxBytes: after.rxBytes, txFrames: after.txFrames, ignored: after.ignored })}`);
+      } finally {
+        await c.close();
+      }
     });
 
     t('a device reset mid-call: the call fails (Timeout), the next call works after the new HELLO', async () => {
