@@ -65,7 +65,7 @@
 //  22 rxPeak         frames can_write refused (TX lost: bus-off, no mailbox)
 import {
   RpcCore, C_IGNORED, C_FRAMES_OK, C_ERR_CRC, C_ERR_COBS, C_ERR_OVERSIZE, C_ERR_TOO_SHORT, C_BYTES_DISCARDED,
-  C_RX_BYTES, C_UPTIME_MS, C_RX_OVERRUNS, C_RX_PEAK,
+  C_RX_BYTES, C_UPTIME_MS, C_RX_OVERRUNS, C_RX_PEAK, MAX_ENTRIES,
 } from './rpc-core.ts';
 import { millis } from './rpc.ts';
 import {
@@ -126,7 +126,7 @@ export class CanRpcDevice extends RpcCore {
    * ignores it; canCompress reads the peer table only for calls (callTid ≥ 0: never here). One
    * table instead of two: each holds 248 keys (2 KB).
    */
-  private readonly own: CanKeyTable = new CanKeyTable();
+  private readonly own: CanKeyTable = new CanKeyTable(MAX_ENTRIES);
   private readonly rh: Header = new Header();
   private readonly th: Header = new Header();
   /** One received frame: meta (id, flags) and data. */

@@ -49,8 +49,15 @@ export function canKindAnswer(kind: u32): bool {
 /** The method keys of a node's HELLO table, by entry index (= port). */
 export class CanKeyTable {
   count: i32 = 0;
-  readonly keyLo: Uint32Array = new Uint32Array(CAN_PORT_ENTRY_MAX + 1);
-  readonly keyHi: Uint32Array = new Uint32Array(CAN_PORT_ENTRY_MAX + 1);
+  readonly keyLo: Uint32Array;
+  readonly keyHi: Uint32Array;
+
+  /** `capacity`: entries kept (1–248); a device that knows its table size keeps just that many. */
+  constructor(capacity: i32 = <i32>CAN_PORT_ENTRY_MAX + 1) {
+    if (capacity < 1 || capacity > <i32>CAN_PORT_ENTRY_MAX + 1) capacity = <i32>CAN_PORT_ENTRY_MAX + 1;
+    this.keyLo = new Uint32Array(capacity);
+    this.keyHi = new Uint32Array(capacity);
+  }
 
   clear(): void { this.count = 0; }
 
@@ -73,7 +80,7 @@ export class CanKeyTable {
       if (p + HELLO_ENTRY_OFF_NAME > end) { this.count = 0; return -ERR_CAN_BAD_FRAME; }
       const k = p + HELLO_ENTRY_OFF_NAME + <i32>buf[p + HELLO_ENTRY_OFF_NAME_LEN];
       if (k + HELLO_ENTRY_TAIL_BYTES > end) { this.count = 0; return -ERR_CAN_BAD_FRAME; }
-      if (n <= <i32>CAN_PORT_ENTRY_MAX) {
+      if (n < this.keyLo.length) {
         this.keyLo[n] = readU32LE(buf, k);
         this.keyHi[n] = readU32LE(buf, k + 4);
         n++;
