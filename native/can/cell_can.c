@@ -4,7 +4,8 @@
 // non-blocking and watched by uv_poll on the loop of the calling thread.
 //
 //   open(ifname, opts, onBatch, onError) → handle { rx: ArrayBuffer, slots, mtu, ifindex }
-//       opts: { fd, loopback, recvOwn, errMask, filters: Uint32Array [id, mask, id, mask, …], slots }
+//       opts: { fd, loopback, recvOwn, errMask, filters: Uint32Array [id, mask, id, mask, …], slots,
+//               rcvbuf (SO_RCVBUF bytes; SO_RCVBUFFORCE first, so root can pass rmem_max) }
 //       The socket is bound at once (frames queue in the kernel) but read only after start().
 //       onBatch(count, rxOverflowTotal): `count` frames are in `rx` (layout below); called once
 //       per recvmmsg batch, the buffer is reused by the next batch.
@@ -427,6 +428,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   bool recv_own = opt_bool(env, argv[1], "recvOwn", false);
   double err_mask = opt_num(env, argv[1], "errMask", 0);
   double slots_d = opt_num(env, argv[1], "slots", SLOTS_DEFAULT);
+  double rcvbuf = opt_num(env, argv[1], "rcvbuf", 0);
+  if (!(rcvbuf >= 0 && rcvbuf <= 1 << 30)) rcvbuf = 0;
   if (!(slots_d >= 1 && slots_d <= SLOTS_MAX)) slots_d = SLOTS_DEFAULT;
   napi_value filters;
   if (napi_get_named_property(env, argv[1], "filters", &filters) != napi_ok) return NULL;
@@ -472,6 +475,11 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (!failed && setsockopt(fd, SOL_CAN_RAW, CAN_RAW_ERR_FILTER, &em, sizeof em) < 0) failed = "CAN_RAW_ERR_FILTER";
   if (!failed && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMP, &one, sizeof one) < 0) failed = "SO_TIMESTAMP";
   if (!failed && setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) < 0) failed = "SO_RXQ_OVFL";
+  if (!failed && rcvbuf > 0) {
+    // Past net.core.rmem_max only with CAP_NET_ADMIN (SO_RCVBUFFORCE); else the kernel caps it.
+    int b = (int)rcvbuf;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &b, sizeof b) < 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &b, sizeof b) < 0) failed = "SO_RCVBUF";
+  }
   if (failed) {
     int e = errno;
     close(fd);

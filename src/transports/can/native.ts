@@ -34,6 +34,8 @@ export interface CanAddonOpenOptions {
   filters?: Uint32Array;
   /** Receive batch size (recvmmsg), 1–256; default 64. */
   slots?: number;
+  /** SO_RCVBUF in bytes (SO_RCVBUFFORCE where allowed); 0 = the kernel default. */
+  rcvbuf?: number;
 }
 
 /**

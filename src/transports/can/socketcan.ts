@@ -43,6 +43,14 @@ export interface SocketCanOptions {
   readonly receiveOwn?: boolean;
   /** recvmmsg batch size, 1–256. Default 64. */
   readonly rxBatch?: number;
+  /**
+   * The socket's receive buffer in bytes (SO_RCVBUF; SO_RCVBUFFORCE with CAP_NET_ADMIN, else
+   * capped at net.core.rmem_max). A CAN bus has no flow control: frames that arrive while this
+   * process is busy wait here, and past it the kernel drops them (stats.rxOverflows). Each frame
+   * costs ~1 KiB of it (skb overhead), so the default (~200 KiB) holds ~280 frames, ~70 ms of a
+   * saturated 500 kbit/s bus. Default: the kernel's.
+   */
+  readonly receiveBufferBytes?: number;
 }
 
 // linux/can.h
@@ -162,6 +170,7 @@ export class SocketCanDriver implements CanDriver {
       this.h = addon.open(ifname, {
         fd: this.fd, loopback: opts.loopback !== false, recvOwn: opts.receiveOwn === true,
         errMask: this.errorReporting ? CAN_ERR_MASK : 0, filters, slots: opts.rxBatch ?? 64,
+        rcvbuf: opts.receiveBufferBytes ?? 0,
       }, (n, ovf) => this.onBatch(n, ovf), (code, errno, message) => {
         this.stats.errIo++;
         this.fail(mapError(ifname, { code, errno, message }));

@@ -15,10 +15,10 @@ function check(cond: unknown, msg: string): asserts cond {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+async function until(cond: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await sleep(5);
   }
 }
@@ -226,7 +226,9 @@ const cases: Record<string, () => Promise<Record<string, unknown>>> = {
     // vcan2 is paced by tbf (rate 500kbit, limit 200 bytes): the qdisc refuses (ENOBUFS) long before
     // 10 000 frames are in; every frame must still arrive, in order.
     const N = 10_000;
-    const rx = open('vcan2', {}, false);
+    // A receive buffer of ~8 000 frames: this one process also sends, and under TCG on a busy
+    // host it can stall longer than the default buffer's ~70 ms of a 500 kbit/s bus.
+    const rx = open('vcan2', { receiveBufferBytes: 8 << 20 }, false);
     const tx = open('vcan2', { highWaterFrames: 64 });
     const d = new Uint8Array(8);
     const t0 = Date.now();
@@ -235,7 +237,7 @@ const cases: Record<string, () => Promise<Record<string, unknown>>> = {
       d[0] = i & 0xff; d[1] = (i >>> 8) & 0xff; d[2] = (i >>> 16) & 0xff; d[3] = 0;
       if (!tx.drv.send(0x10, 0, d, 0, 8)) falses++;
     }
-    await until(() => rx.rx.length >= N, 45_000, `${N} frames through the paced vcan2 (got ${rx.rx.length})`);
+    await until(() => rx.rx.length >= N, 45_000, () => `${N} frames through the paced vcan2 (got ${rx.rx.length}; tx ${JSON.stringify(tx.drv.stats)}, queued ${tx.drv.queued}, rx ${JSON.stringify(rx.drv.stats)})`);
     const ms = Date.now() - t0;
     await sleep(50);
     check(rx.rx.length === N, `received ${rx.rx.length} of ${N}`);
