@@ -24,11 +24,26 @@ export const CAN_FD_BYTES: i32 = 64;
 export const CAN_PENDING: i32 = -1;
 
 /** CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection; check "123456789" = 0x29B1), continued from `crc`. */
+/** CRC-16/CCITT-FALSE of one nibble n at the top of the register, 16 entries (32 bytes). */
+const CRC16_NIBBLE: Uint16Array = crc16NibbleTable();
+
+function crc16NibbleTable(): Uint16Array {
+  const t = new Uint16Array(16);
+  for (let n: u32 = 0; n < 16; n++) {
+    let v: u32 = n << 12;
+    for (let k = 0; k < 4; k++) v = (v & 0x8000) != 0 ? ((v << 1) ^ 0x1021) & 0xffff : (v << 1) & 0xffff;
+    t[n] = <u16>v;
+  }
+  return t;
+}
+
+/** CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection; check "123456789" = 0x29B1), continued from `crc`. */
 export function canCrc16(crc: u32, buf: Uint8Array, off: i32, len: i32): u32 {
   let c: u32 = crc & 0xffff;
   for (let i = 0; i < len; i++) {
-    c ^= (<u32>buf[off + i]) << 8;
-    for (let k = 0; k < 8; k++) c = (c & 0x8000) != 0 ? ((c << 1) ^ 0x1021) & 0xffff : (c << 1) & 0xffff;
+    const b: u32 = buf[off + i];
+    c = ((c << 4) ^ (<u32>CRC16_NIBBLE[((c >>> 12) ^ (b >>> 4)) & 15])) & 0xffff;
+    c = ((c << 4) ^ (<u32>CRC16_NIBBLE[((c >>> 12) ^ b) & 15])) & 0xffff;
   }
   return c;
 }
@@ -213,6 +228,8 @@ export class CanReassembler {
   private readonly slotTid: Uint8Array;
   private readonly nextToggle: Uint8Array;
   private readonly started: Float64Array;
+  /** Slots in use: push() skips the slot search while it is 0 (every one-frame transfer). */
+  private openSlots: i32 = 0;
 
   /** slots ≥ 1, maxBytes ≥ 8, perSource 1..slots, timeoutMs > 0. Allocates slots × maxBytes once. */
   constructor(slots: i32, maxBytes: i32, perSource: i32, timeoutMs: f64) {
@@ -236,16 +253,18 @@ export class CanReassembler {
 
   /** Transfers in progress. */
   get open(): i32 {
-    let n = 0;
-    for (let i = 0; i < this.slots; i++) if (this.used[i] != 0) n++;
-    return n;
+    return this.openSlots;
+  }
+
+  private release(i: i32): void {
+    if (this.used[i] != 0) { this.used[i] = 0; this.openSlots--; }
   }
 
   /** Free every slot older than timeoutMs (each counted as a timeout). */
   sweep(nowMs: f64): void {
     for (let i = 0; i < this.slots; i++) {
       if (this.used[i] != 0 && this.expired(i, nowMs)) {
-        this.used[i] = 0;
+        this.release(i);
         this.fail(ERR_CAN_TRANSFER_TIMEOUT);
       }
     }
@@ -260,6 +279,7 @@ export class CanReassembler {
   /** Drop every transfer in progress (a bus restart), uncounted. */
   reset(): void {
     for (let i = 0; i < this.slots; i++) this.used[i] = 0;
+    this.openSlots = 0;
   }
 
   private fail(code: i32): i32 {
@@ -275,6 +295,7 @@ export class CanReassembler {
   }
 
   private find(key: u32): i32 {
+    if (this.openSlots == 0) return -1;
     for (let i = 0; i < this.slots; i++) if (this.used[i] != 0 && this.key[i] == key) return i;
     return -1;
   }
@@ -285,7 +306,7 @@ export class CanReassembler {
     let mine = 0;
     for (let i = 0; i < this.slots; i++) {
       if (this.used[i] != 0 && this.expired(i, nowMs)) {
-        this.used[i] = 0;
+        this.release(i);
         this.fail(ERR_CAN_TRANSFER_TIMEOUT);
       }
       if (this.used[i] == 0) { if (free < 0) free = i; } else if ((this.key[i] & 0x7f) == src) mine++;
@@ -319,13 +340,13 @@ export class CanReassembler {
         for (let i = data; i < len - 2; i++) if (frame[off + i] != 0) badPad = true;
       }
       if (badPad) {
-        if (slot >= 0 && !sot) this.used[slot] = 0; // the transfer it would have ended is lost with it
+        if (slot >= 0 && !sot) this.release(slot); // the transfer it would have ended is lost with it
         return this.fail(ERR_CAN_BAD_FRAME);
       }
     }
     if (sot) {
       if (toggle != 1) return this.fail(ERR_CAN_TRANSFER_SEQUENCE);
-      if (slot >= 0) { this.used[slot] = 0; this.fail(ERR_CAN_TRANSFER_SEQUENCE); } // the previous one never ended
+      if (slot >= 0) { this.release(slot); this.fail(ERR_CAN_TRANSFER_SEQUENCE); } // the previous one never ended
       if (eot) { // single frame: handed over in place, no copy
         this.buf = frame;
         this.off = off;
@@ -337,6 +358,7 @@ export class CanReassembler {
       slot = this.claim(key & 0x7f, nowMs);
       if (slot < 0) return this.fail(ERR_CAN_REASSEMBLY_FULL);
       this.used[slot] = 1;
+      this.openSlots++;
       this.key[slot] = key;
       this.len[slot] = 0;
       this.slotTid[slot] = tid;
@@ -344,13 +366,13 @@ export class CanReassembler {
     } else {
       if (slot < 0) return this.fail(ERR_CAN_TRANSFER_ORPHAN);
       if (this.slotTid[slot] != tid || this.nextToggle[slot] != toggle) {
-        this.used[slot] = 0;
+        this.release(slot);
         return this.fail(ERR_CAN_TRANSFER_SEQUENCE);
       }
     }
     const have = this.len[slot];
     if (have + data > this.maxBytes) {
-      this.used[slot] = 0;
+      this.release(slot);
       return this.fail(ERR_CAN_TRANSFER_TOO_LONG);
     }
     const base = slot * this.maxBytes;
@@ -358,7 +380,7 @@ export class CanReassembler {
     this.len[slot] = have + data;
     this.nextToggle[slot] = toggle ^ 1;
     if (!eot) return CAN_PENDING;
-    this.used[slot] = 0;
+    this.release(slot);
     const total = have + data;
     if (total < CAN_TRANSFER_CRC_BYTES) return this.fail(ERR_CAN_TRANSFER_CRC);
     const n = total - CAN_TRANSFER_CRC_BYTES;
