@@ -17,7 +17,16 @@ export interface OpenCanDriverOptions {
   dataBitrate?: number;
   /** SocketCAN: report error frames and state changes. @default false */
   errorReporting?: boolean;
+  /**
+   * SocketCAN: the socket's receive buffer (SO_RCVBUF). A long transfer (describe() of a cell: a
+   * few hundred frames in one burst) must fit while this process is busy: CAN has no flow control
+   * and the kernel drops what does not. @default CAN_RECEIVE_BUFFER_BYTES (2 MiB, ~2000 frames)
+   */
+  receiveBufferBytes?: number;
 }
+
+/** The receive buffer openCanDriver asks for (capped by net.core.rmem_max without CAP_NET_ADMIN). */
+export const CAN_RECEIVE_BUFFER_BYTES = 2 << 20;
 
 export interface CanTarget {
   /** The interface as written: "can0" or "slcan:/dev/ttyACM0". */
@@ -79,5 +88,5 @@ export async function openCanDriver(iface: string, opts: OpenCanDriverOptions = 
   } catch (e) {
     throw new CellError(ERR_CAN_UNAVAILABLE, `SocketCAN is not available: ${(e as Error).message}`, { interface: name });
   }
-  return mod.openSocketCan(name, { fd: opts.fd ?? false, errorReporting: opts.errorReporting ?? false });
+  return mod.openSocketCan(name, { fd: opts.fd ?? false, errorReporting: opts.errorReporting ?? false, receiveBufferBytes: opts.receiveBufferBytes ?? CAN_RECEIVE_BUFFER_BYTES });
 }

@@ -20,11 +20,11 @@
 // not disturb the calls), bigAnswer (describe(): a 2.8 KB answer, ~400 classic frames in one
 // burst, to a fresh socket).
 //
-// Run on 2026-12-07 (runInCanVm, Debian 6.1 kernel under TCG): every case passes but bigAnswer
-// and cli, which need that burst: the receiving socket's queue overflows (driver rxOverflows 132
-// of ~400 frames; CAN has no flow control and a TCG guest reads slowly) and the transfer never
-// completes — a finding for the SocketCAN driver (SO_RCVBUF) or for pacing long transfers, not
-// for the session layer. With firmware devices (no describe(), `--schema FILE`) cli needs no burst.
+// Run on 2026-12-07 (runInCanVm, Debian 6.1 kernel under TCG): every case passes (boot ~2.7 s,
+// cases ~11 s). bigAnswer and cli need the sockets' receive buffer that openCanDriver asks for
+// (CAN_RECEIVE_BUFFER_BYTES, 2 MiB): with the kernel's default (~200 KiB, ~280 frames) the burst
+// overflowed the receiving socket under TCG (rxOverflows 132 of ~440 frames; CAN has no flow
+// control) and the transfer never completed.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +35,7 @@ import { CAN_FLAG_EXTENDED } from '../../../src/transports/can/driver.ts';
 import { MemoryCanBus } from '../../../src/transports/can/memory-bus.ts';
 import { openSocketCan } from '../../../src/transports/can/socketcan.ts';
 import { serveCan, type CanServer } from '../../../src/can/serve.ts';
+import { CAN_RECEIVE_BUFFER_BYTES } from '../../../src/can/open.ts';
 import { startGateway, type Gateway, type GatewayEvent, type GatewayMeshNode, type GatewayProvided } from '../../../src/gateway/gateway.ts';
 import { FrameProxy } from '../../../src/mesh/proxy.ts';
 import { connect } from '../../../src/rpc/index.ts';
@@ -48,7 +49,7 @@ const root = fileURLToPath(new URL('../../..', import.meta.url));
 const wires = new Map<string, MemoryCanBus>();
 
 function driver(ifname: string, fd: boolean): CanDriver {
-  if (!memory) return openSocketCan(ifname, { fd });
+  if (!memory) return openSocketCan(ifname, { fd, receiveBufferBytes: CAN_RECEIVE_BUFFER_BYTES }); // what openCanDriver asks for
   let w = wires.get(ifname);
   if (w === undefined) { w = new MemoryCanBus({ fd }); wires.set(ifname, w); }
   return w.attach(ifname);
