@@ -2,12 +2,13 @@
 // §Benchmarks), run by bench/can/can.bench.ts through test/helpers/can-vm.ts. Rounds alternate
 // floor and Cell; each verdict is the median of the per-round ratios.
 //   RTT: a typed thermo `read` (1 request frame, 2 answer frames on classic CAN, 1 + 1 on FD)
-//     through CanBus + rpc ÷ a raw ping-pong of the same frames through the same addon (one
+//     through CanBus + rpc, in the callback form (`client.read.send`, each answer sending the
+//     next call; the `await client.read()` form for information) ÷ a raw ping-pong of the same frames through the same addon (one
 //     frame out, the echoing socket answers with as many frames as the reply has).
 //   Throughput: compact EVENT transfers of 7 payload bytes (one 8-byte frame each) from one peer
 //     link to the other ÷ raw 8-byte frames one way, both with at most WINDOW frames in flight
 //     (a vcan has no flow control: a full receive queue drops).
-// Prints one JSON object. Figures are TCG-emulated: compare the ratios, not the absolute numbers.
+// Also on classic vcan2, paced at 500 kbit/s by a tbf qdisc. Prints one JSON object. Figures are TCG-emulated: compare the ratios, not the absolute numbers.
 import { CanBus } from '../../src/transports/can/bus.ts';
 import { CAN_FLAG_BRS, CAN_FLAG_EXTENDED, CAN_FLAG_FD } from '../../src/transports/can/driver.ts';
 import { openSocketCan, type SocketCanDriver } from '../../src/transports/can/socketcan.ts';
@@ -55,7 +56,7 @@ async function rawRtt(ifname: string, fd: boolean, reqBytes: number, resLens: nu
 }
 
 /** Cell: a thermo `read` through two CanBus nodes and the rpc layer. */
-async function cellRtt(ifname: string, fd: boolean, pings: number): Promise<number[]> {
+async function cellRtt(ifname: string, fd: boolean, pings: number, promises = false): Promise<number[]> {
   const gw = new CanBus(openSocketCan(ifname, { fd }), { node: 1, fd });
   const dev = new CanBus(openSocketCan(ifname, { fd }), { node: 10, fd });
   gw.start(); dev.start();
@@ -71,10 +72,28 @@ async function cellRtt(ifname: string, fd: boolean, pings: number): Promise<numb
   };
   const client = await connect(ThermoDef, gw.peer(10), { heartbeatMs: 0 });
   const rtts: number[] = [];
-  for (let i = 0; i < pings; i++) {
-    const t0 = performance.now();
-    await client.read({ channel: 1 });
-    rtts.push(performance.now() - t0);
+  if (promises) {
+    for (let i = 0; i < pings; i++) {
+      const t0 = performance.now();
+      await client.read({ channel: 1 });
+      rtts.push(performance.now() - t0);
+    }
+  } else {
+    // The callback form (`send`): each answer sends the next call, as the raw floor does.
+    const req = { channel: 1 };
+    const into = { into: { channel: 0, celsius: 0, seq: 0 } };
+    let t0 = 0;
+    await new Promise<void>((resolve, reject) => {
+      const onAnswer = (err: unknown): void => {
+        if (err !== null) { reject(err); return; }
+        rtts.push(performance.now() - t0);
+        if (rtts.length === pings) { resolve(); return; }
+        t0 = performance.now();
+        client.read.send(req, onAnswer, into);
+      };
+      t0 = performance.now();
+      client.read.send(req, onAnswer, into);
+    });
   }
   await client.close();
   gw.close(); dev.close();
@@ -133,19 +152,21 @@ async function cellFlood(ifname: string, fd: boolean, frames: number): Promise<n
 async function mode(ifname: string, fd: boolean) {
   // The same frames as a thermo read: request 3 bytes; reply 13 bytes = 8 + 5 (classic) or one 12-byte FD frame.
   const resLens = fd ? [12] : [8, 5];
-  const rounds: Array<{ rawUs: number; cellUs: number; ratio: number; rawFps: number; cellFps: number; fpsRatio: number }> = [];
+  const rounds: Array<{ rawUs: number; cellUs: number; ratio: number; awaitRatio: number; rawFps: number; cellFps: number; fpsRatio: number }> = [];
   await rawRtt(ifname, fd, 3, resLens, 50); await cellRtt(ifname, fd, 50); // warm-up
   for (let r = 0; r < ROUNDS; r++) {
     const raw = median(await rawRtt(ifname, fd, 3, resLens, PINGS)) * 1000;
     const cell = median(await cellRtt(ifname, fd, PINGS)) * 1000;
+    const cellAwait = median(await cellRtt(ifname, fd, PINGS, true)) * 1000;
     const rawFps = await rawFlood(ifname, fd, FRAMES);
     const cellFps = await cellFlood(ifname, fd, FRAMES);
-    rounds.push({ rawUs: Math.round(raw), cellUs: Math.round(cell), ratio: cell / raw, rawFps: Math.round(rawFps), cellFps: Math.round(cellFps), fpsRatio: cellFps / rawFps });
+    rounds.push({ rawUs: Math.round(raw), cellUs: Math.round(cell), ratio: cell / raw, awaitRatio: cellAwait / raw, rawFps: Math.round(rawFps), cellFps: Math.round(cellFps), fpsRatio: cellFps / rawFps });
     process.stderr.write(`can bench ${ifname} round ${r + 1}/${ROUNDS}: rtt ${(cell / raw).toFixed(2)}x, fps ${(cellFps / rawFps).toFixed(2)}x\n`);
   }
   return {
     frames: { request: 1, reply: resLens.length },
     rttRatio: median(rounds.map((r) => r.ratio)),
+    rttRatioAwait: median(rounds.map((r) => r.awaitRatio)),
     fpsRatio: median(rounds.map((r) => r.fpsRatio)),
     rawRttUs: median(rounds.map((r) => r.rawUs)),
     cellRttUs: median(rounds.map((r) => r.cellUs)),
@@ -157,5 +178,8 @@ async function mode(ifname: string, fd: boolean) {
 
 const classic = await mode('vcan0', false);
 const fd = await mode('vcan1', true);
-console.log(JSON.stringify({ classic, fd }));
+// vcan2 is paced by a tbf qdisc at 500 kbit/s of socket buffers (a 16-byte can_frame each, about
+// 3.9 k frames/s, near a real 500 kbit/s bus's 3.1–3.8 k): the wire time a real bus adds.
+const paced = await mode('vcan2', false);
+console.log(JSON.stringify({ classic, fd, classicPaced500k: paced }));
 process.exit(0);

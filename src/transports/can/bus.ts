@@ -250,7 +250,10 @@ export class CanPeerLink implements Link {
   readonly ownTable = new CanKeyTable();
   readonly peerTable = new CanKeyTable();
   private readonly calls = new CanCallTable();
-  private readonly header = new Header();
+  // Two headers: a send from inside onFrame, onPeer or onHello (an answer, a HELLO back) must not
+  // overwrite the header of the frame being received.
+  private readonly txHeader = new Header();
+  private readonly rxHeader = new Header();
   private readonly rx: Uint8Array;
   private handlers: LinkHandlers | null = null;
   private held: Uint8Array[] = [];
@@ -284,7 +287,7 @@ export class CanPeerLink implements Link {
   send(frame: Uint8Array, len: number = frame.length): boolean {
     checkMtu(len, this.caps.mtu);
     if (this.closedFlag || this.bus.closed) { this.stats.dropped++; return false; }
-    const h = this.header;
+    const h = this.txHeader;
     const r = readHeader(frame, 0, len, this.caps.mtu - HEADER_BYTES, h);
     if (r < 0) { this.stats.errMalformed++; return true; } // our own rpc layer never does this
     let callTid = -1;
@@ -342,7 +345,7 @@ export class CanPeerLink implements Link {
   /** @internal A complete transfer from this peer. */
   receiveTransfer(id: number, buf: Uint8Array, off: number, len: number, tid: number): void {
     if (this.closedFlag) return;
-    const h = this.header;
+    const h = this.rxHeader;
     const stats = this.bus.stats;
     const prefix = canExpand(id, buf, off, len, tid, this.ownTable, this.peerTable, h);
     let payloadOff = off + prefix;
