@@ -6,10 +6,7 @@
 //
 // Environment: CELL_CAN_ADDON=0 forces "absent" (fallback tests); CELL_CAN_ADDON=/path/x.node
 // loads that file instead of the package's build.
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadAddon, type AddonSpec, type AddonStatus } from '../native-addon.ts';
 
 /** A channel returned by `open`: the receive batch buffer and what the kernel said about the interface. */
 export interface CanAddonHandle {
@@ -61,69 +58,17 @@ export interface CanAddon {
 
 export const CAN_SLOT_BYTES = 80;
 
-export interface CanAddonStatus {
-  available: boolean;
-  /** The .node file loaded or looked for; null when none was looked for (disabled, no package root). */
-  path: string | null;
-  /** Why it is absent and how to fix that, or which file was loaded. */
-  reason: string;
-}
+export type CanAddonStatus = AddonStatus;
 
-const BUILD_HINT = 'run `npm run build:native` (needs a C compiler: apt-get install build-essential)';
-const RELATIVE_PATH = join('native', 'can', 'build', 'cell_can.node');
-
+const SPEC: AddonSpec = { dir: 'can', title: 'the SocketCAN addon', envVar: 'CELL_CAN_ADDON', exports: ['open', 'start', 'send', 'setFilters', 'setErrorMask', 'close'] };
 let cached: { addon: CanAddon | null; status: CanAddonStatus } | undefined;
 
 /** The addon, or null when it is absent (see `canAddonStatus()`). Loaded once per process (thread). */
 export function loadCanAddon(): CanAddon | null {
-  return load().addon;
+  return (cached ??= loadAddon<CanAddon>(SPEC)).addon;
 }
 
 /** Whether the addon loaded, from where, and if not, why and how to fix it. */
 export function canAddonStatus(): CanAddonStatus {
-  return { ...load().status };
-}
-
-/** The directory holding the package.json named "cell" above this file (src/ under tsx, dist/ when built). */
-function packageRoot(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'cell') return dir;
-      } catch { /* not a readable package.json: keep walking */ }
-    }
-    const up = dirname(dir);
-    if (up === dir) return null;
-    dir = up;
-  }
-}
-
-function load(): NonNullable<typeof cached> {
-  if (cached !== undefined) return cached;
-  const absent = (path: string | null, reason: string) => (cached = { addon: null, status: { available: false, path, reason } });
-  const env = process.env['CELL_CAN_ADDON'];
-  if (env === '0') return absent(null, 'the SocketCAN addon is disabled by CELL_CAN_ADDON=0; unset it to use the addon');
-
-  let path: string;
-  if (env !== undefined && env !== '') {
-    path = env;
-  } else {
-    const root = packageRoot();
-    if (root === null) return absent(null, `no package.json named "cell" above ${fileURLToPath(import.meta.url)}, so no ${RELATIVE_PATH}: ${BUILD_HINT} in the cell package`);
-    path = join(root, RELATIVE_PATH);
-  }
-  if (!existsSync(path)) return absent(path, `the SocketCAN addon ${path} is not built: ${BUILD_HINT}`);
-
-  let raw: Partial<CanAddon>;
-  try {
-    raw = createRequire(import.meta.url)(path) as Partial<CanAddon>;
-  } catch (err) {
-    return absent(path, `the SocketCAN addon ${path} did not load (${(err as Error).message.split('\n')[0]}): rebuild it, ${BUILD_HINT}`);
-  }
-  const missing = (['open', 'start', 'send', 'setFilters', 'setErrorMask', 'close'] as const).filter((k) => typeof raw[k] !== 'function');
-  if (missing.length > 0) return absent(path, `${path} is not the SocketCAN addon (no ${missing.join(', ')}): ${BUILD_HINT}`);
-
-  return (cached = { addon: raw as CanAddon, status: { available: true, path, reason: `loaded ${path}` } });
+  return { ...(cached ??= loadAddon<CanAddon>(SPEC)).status };
 }
