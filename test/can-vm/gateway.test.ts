@@ -5,10 +5,8 @@
 // cases. Skipped with the reason when the VM cannot run here (no qemu, kernel, busybox;
 // CELL_CAN_VM=0) or the addon is not built.
 import { test } from 'uvu';
-import * as assert from 'uvu/assert';
 import { fileURLToPath } from 'node:url';
-import { canVmAvailable, runInCanVm, type CanVmResult } from '../helpers/can-vm.ts';
-import { skipDeclared } from '../helpers/skip.ts';
+import { canVmAvailable, canVmCaseTests } from '../helpers/can-vm.ts';
 import { canAddonStatus } from '../../src/transports/can/native.ts';
 
 const inner = fileURLToPath(new URL('./inner/gateway.ts', import.meta.url));
@@ -30,44 +28,15 @@ const CASES: [string, string][] = [
   ['silent-fd', 'CAN FD: a silent device withdrawn and announced again'],
 ];
 
-interface CaseResult { name: string; ok: boolean; error?: string; ms: number; skipped?: string; [k: string]: unknown }
-
-let run: CanVmResult | undefined;
-const results = new Map<string, CaseResult>();
-
-if (skipReason !== '') {
-  for (const [, title] of CASES) skipDeclared(test, `CAN gateway in the VM: ${title}`, skipReason);
-} else {
-  test.before(async () => {
-    run = await runInCanVm({
-      interfaces: [{ name: 'vcan0' }, { name: 'vcan1', fd: true }],
-      commands: [{ script: inner, timeoutMs: 150_000 }],
-      timeoutMs: 180_000,
-    });
-    for (const line of run.outputs[0]?.stdout.split('\n') ?? []) {
-      if (!line.startsWith('CASE ')) continue;
-      const r = JSON.parse(line.slice(5)) as CaseResult;
-      results.set(r.name, r);
-    }
-    const figures = [...results.values()].map((r) => {
-      const { name, ok, error, ...rest } = r;
-      void ok; void error;
-      return `${name} ${JSON.stringify(rest)}`;
-    });
-    console.log(`\n  CAN gateway VM: boot ${Math.round(run.bootMs)} ms, total ${Math.round(run.totalMs)} ms\n  ${figures.join('\n  ')}`);
-  });
-
-  for (const [name, title] of CASES) {
-    test(`CAN gateway in the VM: ${title}`, () => {
-      const r = results.get(name);
-      if (r === undefined) {
-        const out = run?.outputs[0];
-        assert.unreachable(`case ${name} did not report: ${run?.reason}\nstdout: ${out?.stdout.slice(-2000)}\nstderr: ${out?.stderr.slice(-3000)}\nconsole: ${run?.console.slice(-1500)}`);
-        return;
-      }
-      assert.ok(r.ok, `${name}: ${r.error}`);
-    });
-  }
-}
+canVmCaseTests(test, {
+  label: 'CAN gateway in the VM',
+  cases: CASES,
+  skipReason,
+  run: {
+    interfaces: [{ name: 'vcan0' }, { name: 'vcan1', fd: true }],
+    commands: [{ script: inner, timeoutMs: 150_000 }],
+    timeoutMs: 180_000,
+  },
+});
 
 test.run();

@@ -6,10 +6,8 @@
 // Skipped with the reason when the VM cannot run here (no qemu, kernel, busybox; CELL_CAN_VM=0)
 // or the addon is not built.
 import { test } from 'uvu';
-import * as assert from 'uvu/assert';
 import { fileURLToPath } from 'node:url';
-import { canVmAvailable, runInCanVm, type CanVmResult } from '../helpers/can-vm.ts';
-import { skipDeclared } from '../helpers/skip.ts';
+import { canVmAvailable, canVmCaseTests } from '../helpers/can-vm.ts';
 import { canAddonStatus } from '../../src/transports/can/native.ts';
 
 const inner = fileURLToPath(new URL('./inner/socketcan-cases.ts', import.meta.url));
@@ -27,48 +25,19 @@ const CASES: [string, string][] = [
   ['closeMidBurst', 'closing mid-burst is clean (sent + dropped = queued); the interface going down closes with CanNoInterface'],
 ];
 
-interface CaseResult { name: string; ok: boolean; error?: string; ms: number; [k: string]: unknown }
-
-let run: CanVmResult | undefined;
-const results = new Map<string, CaseResult>();
-
-if (skipReason !== '') {
-  for (const [, title] of CASES) skipDeclared(test, `SocketCAN in the VM: ${title}`, skipReason);
-} else {
-  test.before(async () => {
-    run = await runInCanVm({
-      interfaces: [
-        { name: 'vcan0' },
-        { name: 'vcan1', fd: true },
-        { name: 'vcan2', txqueuelen: 4, qdisc: 'root tbf rate 500kbit burst 1000 limit 200' },
-      ],
-      commands: [{ script: inner, timeoutMs: 60_000 }],
-      timeoutMs: 90_000,
-    });
-    for (const line of run.outputs[0]?.stdout.split('\n') ?? []) {
-      if (!line.startsWith('CASE ')) continue;
-      const r = JSON.parse(line.slice(5)) as CaseResult;
-      results.set(r.name, r);
-    }
-    const figures = [...results.values()].map((r) => {
-      const { name, ok, error, ...rest } = r;
-      void ok; void error;
-      return `${name} ${JSON.stringify(rest)}`;
-    });
-    console.log(`\n  CAN VM: boot ${Math.round(run.bootMs)} ms, total ${Math.round(run.totalMs)} ms, cases ${run.outputs[0]?.ms ?? -1} ms in the guest\n  ${figures.join('\n  ')}`);
-  });
-
-  for (const [name, title] of CASES) {
-    test(`SocketCAN in the VM: ${title}`, () => {
-      const r = results.get(name);
-      if (r === undefined) {
-        const out = run?.outputs[0];
-        assert.unreachable(`case ${name} did not report: ${run?.reason}\nstdout: ${out?.stdout.slice(-2000)}\nstderr: ${out?.stderr.slice(-3000)}\nconsole: ${run?.console.slice(-1500)}`);
-        return;
-      }
-      assert.ok(r.ok, `${name}: ${r.error}`);
-    });
-  }
-}
+canVmCaseTests(test, {
+  label: 'SocketCAN in the VM',
+  cases: CASES,
+  skipReason,
+  run: {
+    interfaces: [
+      { name: 'vcan0' },
+      { name: 'vcan1', fd: true },
+      { name: 'vcan2', txqueuelen: 4, qdisc: 'root tbf rate 500kbit burst 1000 limit 200' },
+    ],
+    commands: [{ script: inner, timeoutMs: 60_000 }],
+    timeoutMs: 90_000,
+  },
+});
 
 test.run();

@@ -8,7 +8,6 @@
 // Skips (with a printed reason) when asc is missing; the VM part when the VM or the addon is.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { makeWire } from '../can/bus-helpers.ts';
@@ -22,10 +21,10 @@ import { KIND_ERROR, KIND_REQUEST } from '../../src/wire/header.ts';
 import { ERR_RPC_TIMEOUT, ERR_RPC_UNAVAILABLE, ERR_RPC_UNKNOWN_METHOD } from '../../src/wire/errors.ts';
 import { callError, connect } from '../../src/rpc/index.ts';
 import { ThermoDef, THERMO_FW_VERSION, cellFingerprint, simulatedCelsius } from '../../firmware/thermo/schema.ts';
-import { canVmAvailable, runInCanVm, type CanVmResult } from '../helpers/can-vm.ts';
-import { skipDeclared } from '../helpers/skip.ts';
+import { canVmAvailable, canVmCaseTests } from '../helpers/can-vm.ts';
 import { TapLink } from '../../hw-tests/lib/tap-link.ts';
 import { canAddonStatus } from '../../src/transports/can/native.ts';
+import { buildFirmwareWasm, reachable } from '../helpers/firmware-wasm.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 interface WasmApi {
@@ -34,31 +33,6 @@ interface WasmApi {
 }
 const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-function buildWasm(): string | { skip: string } {
-  const r = spawnSync(process.execPath, ['scripts/build-firmware.mjs', 'thermo-can', '--wasm-only', '--json'], { cwd: root, encoding: 'utf8' });
-  if (r.status !== 0) {
-    const msg = (r.stderr || '').trim();
-    if (/toolchain incomplete/.test(msg)) return { skip: msg.replace(/^build-firmware: /, '') };
-    throw new Error(`firmware build failed:\n${msg}`);
-  }
-  return `${root}${(JSON.parse(r.stdout) as { wasm: string }[])[0]!.wasm}`;
-}
-
-/** Functions reachable from `root` in the asc text output (.wat): a static call graph. */
-function reachable(wat: string, from: string): Set<string> {
-  const calls = new Map<string, string[]>();
-  let cur = '';
-  for (const line of wat.split('\n')) {
-    const f = line.match(/^ \(func (\$\S+)/);
-    if (f) { cur = f[1]!; calls.set(cur, []); continue; }
-    const c = line.match(/\bcall (\$\S+)/);
-    if (c && cur) calls.get(cur)!.push(c[1]!);
-  }
-  const seen = new Set<string>();
-  const visit = (fn: string): void => { if (seen.has(fn)) return; seen.add(fn); for (const g of calls.get(fn) ?? []) visit(g); };
-  visit(from);
-  return seen;
-}
 
 /** The key check a compact `read` request carries: the low byte of its method key. */
 const KEY_READ_LOW_BYTE = Number(ThermoDef.entries.find((e) => e.name === 'read')!.key & 0xffn);
@@ -72,7 +46,7 @@ async function until(what: string, ok: () => boolean, ms = 3000): Promise<void> 
   }
 }
 
-const wasm = buildWasm();
+const wasm = buildFirmwareWasm('thermo-can');
 if (typeof wasm !== 'string') {
   console.log(`\n  thermo on CAN (simulator): SKIPPED — ${wasm.skip.split('\n').join('\n    ')}\n`);
   const s = suite('thermo cell on CAN (sim)');
@@ -325,33 +299,18 @@ function vmSuite(wasmPath: string): void {
   const addon = canAddonStatus();
   const why = !vm.ok ? vm.reason : !addon.available ? addon.reason : '';
   const v = suite('thermo cell on CAN: real kernel SocketCAN (micro-VM)');
-  if (why !== '') {
-    for (const [, title] of CASES) skipDeclared(v, title, why);
-    v.run();
-    return;
-  }
-  let run: CanVmResult | undefined;
-  const results = new Map<string, { ok: boolean; error?: string; [k: string]: unknown }>();
-  v.before(async () => {
-    run = await runInCanVm({
+  canVmCaseTests(v, {
+    label: 'thermo on CAN in the VM',
+    cases: CASES,
+    skipReason: why,
+    run: {
       interfaces: [{ name: 'vcan0' }, { name: 'vcan1', fd: true }],
       commands: [{
         script: fileURLToPath(new URL('../../hw-tests/lib/sim-can-vm-cases.ts', import.meta.url)),
         argv: [wasmPath, fileURLToPath(new URL('../../hw-tests/lib/sim-can-device.mjs', import.meta.url))],
       }],
       timeoutMs: 180_000,
-    });
-    for (const line of run.outputs[0]?.stdout.split('\n') ?? []) {
-      if (line.startsWith('CASE ')) { const r = JSON.parse(line.slice(5)) as { name: string; ok: boolean }; results.set(r.name, r); }
-    }
-    console.log(`  CAN VM: boot ${Math.round(run.bootMs)} ms, total ${Math.round(run.totalMs)} ms; ${[...results.values()].map((r) => JSON.stringify(r)).join('\n  ')}`);
+    },
   });
-  for (const [name, title] of CASES) {
-    v(title, () => {
-      const r = results.get(name);
-      assert.ok(r !== undefined, `no result for ${name}: ${run?.reason ?? ''}\n${run?.outputs[0]?.stderr ?? ''}\n${run?.console.slice(-2000) ?? ''}`);
-      assert.ok(r.ok, r.error);
-    });
-  }
   v.run();
 }

@@ -10,7 +10,6 @@
 // or serialport are missing.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +22,7 @@ import { closePort, loadSerialPort, openPort, simUnavailable } from '../../hw-te
 import { startPtyPair, type PtyPair } from '../../hw-tests/lib/pty.ts';
 import { startSim, type Sim } from '../../hw-tests/lib/sim.ts';
 import { SecureHost, plaintextProbe, plaintextBootProbe, isRequest, provisioningRecord, DEVICE_ID_HEX } from './secure-host.ts';
+import { buildFirmwareWasm, reachable } from '../helpers/firmware-wasm.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 // The WebAssembly global, typed here: tsconfig's lib (ES2022, no DOM) does not declare it.
@@ -34,34 +34,9 @@ const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 const RESETS = 200;
 const POWER_CYCLE_EVERY = 20;
 
-function buildWasm(): string | { skip: string } {
-  const r = spawnSync(process.execPath, ['scripts/build-firmware.mjs', 'thermo-secure', '--wasm-only', '--json'], { cwd: root, encoding: 'utf8' });
-  if (r.status !== 0) {
-    const msg = (r.stderr || '').trim();
-    if (/toolchain incomplete/.test(msg)) return { skip: msg.replace(/^build-firmware: /, '') };
-    throw new Error(`firmware build failed:\n${msg}`);
-  }
-  return `${root}${(JSON.parse(r.stdout) as { wasm: string }[])[0]!.wasm}`;
-}
-
-/** Functions reachable from `root` in the asc text output (.wat): a static call graph. */
-function reachable(wat: string, from: string): Set<string> {
-  const calls = new Map<string, string[]>();
-  let cur = '';
-  for (const line of wat.split('\n')) {
-    const f = line.match(/^ \(func (\$\S+)/);
-    if (f) { cur = f[1]!; calls.set(cur, []); continue; }
-    const c = line.match(/\bcall (\$\S+)/);
-    if (c && cur) calls.get(cur)!.push(c[1]!);
-  }
-  const seen = new Set<string>();
-  const visit = (fn: string): void => { if (seen.has(fn)) return; seen.add(fn); for (const g of calls.get(fn) ?? []) visit(g); };
-  visit(from);
-  return seen;
-}
 
 const missing = simUnavailable();
-const wasm = missing ? { skip: missing } : buildWasm();
+const wasm = missing ? { skip: missing } : buildFirmwareWasm('thermo-secure');
 const SerialPort = typeof wasm === 'string' ? await loadSerialPort() : wasm.skip;
 
 if (typeof wasm !== 'string' || typeof SerialPort === 'string') {

@@ -6,40 +6,15 @@ import { suite } from 'uvu';
 import { thermoSuite } from '../../hw-tests/thermo.suite.ts';
 import { loadSerialPort, simTarget, simUnavailable } from '../../hw-tests/lib/targets.ts';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { generateThermo } from '../../firmware/thermo/gen.ts';
 import { ThermoDef } from '../../firmware/thermo/schema.ts';
 import { hex64 } from '../../src/codec/index.ts';
+import { buildFirmwareWasm, reachable } from '../helpers/firmware-wasm.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-function buildWasm(): string | { skip: string } {
-  const r = spawnSync(process.execPath, ['scripts/build-firmware.mjs', 'thermo', '--wasm-only', '--json'], { cwd: root, encoding: 'utf8' });
-  if (r.status !== 0) {
-    const msg = (r.stderr || '').trim();
-    if (/toolchain incomplete/.test(msg)) return { skip: msg.replace(/^build-firmware: /, '') };
-    throw new Error(`firmware build failed:\n${msg}`);
-  }
-  return `${root}${(JSON.parse(r.stdout) as { wasm: string }[])[0]!.wasm}`;
-}
-
-/** Functions reachable from `root` in the asc text output (.wat): a static call graph. */
-function reachable(wat: string, root: string): Set<string> {
-  const calls = new Map<string, string[]>();
-  let cur = '';
-  for (const line of wat.split('\n')) {
-    const f = line.match(/^ \(func (\$\S+)/);
-    if (f) { cur = f[1]!; calls.set(cur, []); continue; }
-    const c = line.match(/\bcall (\$\S+)/);
-    if (c && cur) calls.get(cur)!.push(c[1]!);
-  }
-  const seen = new Set<string>();
-  const visit = (fn: string): void => { if (seen.has(fn)) return; seen.add(fn); for (const g of calls.get(fn) ?? []) visit(g); };
-  visit(root);
-  return seen;
-}
 
 const statics = suite('thermo firmware: generated constants and static checks');
 statics('gen.ts: the device constants carry the keys of ThermoDef and the HELLO a Node server would send', () => {
@@ -60,7 +35,7 @@ statics('poll() never allocates: ~lib/rt/stub/__new is reachable from the start 
 statics.run();
 
 const missing = simUnavailable();
-const wasm = missing ? { skip: missing } : buildWasm();
+const wasm = missing ? { skip: missing } : buildFirmwareWasm('thermo');
 const SerialPort = typeof wasm === 'string' ? await loadSerialPort() : wasm.skip;
 
 if (typeof wasm !== 'string' || typeof SerialPort === 'string') {

@@ -21,6 +21,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { skipDeclared } from './skip.ts';
 import { buildSync } from 'esbuild';
 
 /** A vcan interface created in the guest before the commands run. */
@@ -365,5 +366,59 @@ export async function runInCanVm(opts: CanVmOptions): Promise<CanVmResult> {
     return { ok: reason === '', outputs, bootMs, totalMs: performance.now() - t0, console: consoleText, reason };
   } finally {
     rmSync(job, { recursive: true, force: true });
+  }
+}
+
+/** One `CASE <json>` line of a script run in the VM. */
+export interface CanVmCase { name: string; ok: boolean; error?: string; ms?: number; [k: string]: unknown }
+
+/** The CASE lines of a command's stdout, by name. */
+export function canVmCases(out: CanVmOutput | undefined): Map<string, CanVmCase> {
+  const cases = new Map<string, CanVmCase>();
+  for (const line of out?.stdout.split('\n') ?? []) {
+    if (!line.startsWith('CASE ')) continue;
+    const r = JSON.parse(line.slice(5)) as CanVmCase;
+    cases.set(r.name, r);
+  }
+  return cases;
+}
+
+type UvuTest = ((title: string, fn: () => void | Promise<void>) => void) & {
+  before: (fn: () => Promise<void>) => void;
+  skip: (title: string, fn: () => void) => void;
+};
+
+/**
+ * A suite whose tests each check one case of a script run once in the VM (one boot for the file):
+ * `cases` are [case name, test title]; the script prints a `CASE <json>` line per case. When
+ * `skipReason` is not '' every test is declared skipped with it (skipDeclared).
+ */
+export function canVmCaseTests(test: UvuTest, opts: {
+  readonly label: string;
+  readonly cases: readonly (readonly [string, string])[];
+  readonly run: CanVmOptions;
+  readonly skipReason: string;
+}): void {
+  if (opts.skipReason !== '') {
+    for (const [, title] of opts.cases) skipDeclared(test, `${opts.label}: ${title}`, opts.skipReason);
+    return;
+  }
+  let run: CanVmResult | undefined;
+  let results = new Map<string, CanVmCase>();
+  test.before(async () => {
+    run = await runInCanVm(opts.run);
+    results = canVmCases(run.outputs[0]);
+    const figures = [...results.values()].map(({ name, ok, error, ...rest }) => { void ok; void error; return `${name} ${JSON.stringify(rest)}`; });
+    console.log(`\n  ${opts.label}: boot ${Math.round(run.bootMs)} ms, total ${Math.round(run.totalMs)} ms\n  ${figures.join('\n  ')}`);
+  });
+  for (const [name, title] of opts.cases) {
+    test(`${opts.label}: ${title}`, () => {
+      const r = results.get(name);
+      if (r === undefined) {
+        const out = run?.outputs[0];
+        throw new Error(`case ${name} did not report: ${run?.reason}\nstdout: ${out?.stdout.slice(-2000)}\nstderr: ${out?.stderr.slice(-3000)}\nconsole: ${run?.console.slice(-1500)}`);
+      }
+      if (!r.ok) throw new Error(`${name}: ${r.error}`);
+    });
   }
 }
