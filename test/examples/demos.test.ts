@@ -1,5 +1,5 @@
-// The README's demo command (`npm run demo`) works: each of its four parts runs to "… ok" and
-// exits 0 (examples/demo.ts, rpc-demo.ts, mesh-demo.ts, secure-demo.ts). The mesh and secure parts skip, with the reason,
+// The README's demo command (`npm run demo`) works: each of its five parts runs to "… ok" and
+// exits 0 (examples/demo.ts, rpc-demo.ts, mesh-demo.ts, secure-demo.ts, can-demo.ts). The mesh and secure parts skip, with the reason,
 // where the simulated device cannot run (no socat, serialport or firmware toolchain).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -16,7 +16,7 @@ function run(file: string): { status: number | null; out: string } {
   return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
-for (const [file, ok] of [['examples/demo.ts', /./], ['examples/rpc-demo.ts', /demo ok/]] as const) {
+for (const [file, ok] of [['examples/demo.ts', /./], ['examples/rpc-demo.ts', /demo ok/], ['examples/can-demo.ts', /can demo ok/]] as const) {
   test(`${file} runs to the end`, () => {
     const r = run(file);
     assert.is(r.status, 0, r.out.slice(-3000));
