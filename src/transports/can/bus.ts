@@ -375,6 +375,6 @@ export class CanPeerLink implements Link {
       this.held.push(this.rx.slice(0, total));
       return;
     }
-    this.handlers.onFrame(this.rx, 0, total);
+    this.handlers.onFrame(this.rx, 0, total, h); // our parse: the rpc layer does not read the header again
   }
 }
