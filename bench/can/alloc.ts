@@ -101,3 +101,10 @@ export function formatCanAlloc(r: CanAllocReport): string {
   const one = (g: GcReport, frames: number) => `${g.label}: ${g.iterations} calls (${frames} frames each), ${g.minor} scavenges, ${g.major} mark-compacts, heap ${g.heapGrowth >= 0 ? '+' : ''}${g.heapGrowth} B, ${g.nsPerIteration.toFixed(0)} ns/call`;
   return `${one(r.classic, r.framesPerCallClassic)}\n${one(r.fd, r.framesPerCallFd)}`;
 }
+
+// Run as a script (`node --import tsx bench/can/alloc.ts [calls]`): the report as one JSON line.
+// test/bench/can-alloc.test.ts runs it in a fresh process, away from other suites' type feedback.
+if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'))) {
+  const r = await measureCanAlloc(Number(process.argv[2] ?? 300_000));
+  console.log(JSON.stringify({ ...r, text: formatCanAlloc(r) }));
+}

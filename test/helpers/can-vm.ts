@@ -92,7 +92,7 @@ export interface CanVmOptions {
   readonly bootTimeoutMs?: number;
 }
 
-const HARNESS_VERSION = 1; // bump when the initramfs contents change
+const HARNESS_VERSION = 2; // bump when the initramfs contents change
 const MODULES = ['vcan', 'can-raw', 'can-dev', 'can-gw', 'can-isotp', '9p', '9pnet_virtio', 'virtio_mmio', 'sch_tbf'];
 const READY = 'CELL-CAN-VM-READY';
 const DONE = 'CELL-CAN-VM-DONE';
@@ -151,6 +151,16 @@ function sh(script: string): string {
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/**
+ * The guest's /tmp is a tmpfs over the host's: a working directory under /tmp (a fresh CI clone,
+ * a temp worktree) is handed to the init script to keep visible (cell.keep=).
+ */
+function keepParam(opts: CanVmOptions): string {
+  const dirs = [process.cwd(), ...opts.commands.map((c) => c.cwd ?? process.cwd())];
+  const under = dirs.find((d) => d.startsWith('/tmp/') && !/\s/.test(d));
+  return under === undefined ? '' : ` cell.keep=${resolve(under)}`;
+}
+
 /** The uncompressed vmlinux inside a bzImage (its xz payload), or null when it cannot be had. */
 function extractVmlinux(vmlinuz: string, out: string): boolean {
   if (which('xz') === null) return false;
@@ -175,7 +185,12 @@ if ! $B mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 host $H; th
 $B mount -t proc proc $H/proc
 $B mount -t sysfs sys $H/sys
 $B mount -t devtmpfs dev $H/dev
+# A checkout under /tmp (a CI clone, a temp worktree) stays visible through the tmpfs: bind it
+# aside, mount the tmpfs, put it back at its path.
+KEEP=$($B sed -n 's/.*cell.keep=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
+if [ -n "$KEEP" ]; then $B mkdir -p /mnt/keep && $B mount --bind $H$KEEP /mnt/keep; fi
 $B mount -t tmpfs -o mode=1777 tmp $H/tmp
+if [ -n "$KEEP" ]; then $B mkdir -p $H$KEEP && $B mount --move /mnt/keep $H$KEEP; fi
 $B mount -t tmpfs run $H/run 2>/dev/null
 $B mkdir -p $H/dev/shm && $B mount -t tmpfs shm $H/dev/shm
 $B mkdir -p $H$JOB
@@ -314,7 +329,7 @@ export async function runInCanVm(opts: CanVmOptions): Promise<CanVmResult> {
       '-device', 'virtio-9p-device,fsdev=host,mount_tag=host',
       '-fsdev', `local,id=job,path=${job},security_model=none,multidevs=remap`,
       '-device', 'virtio-9p-device,fsdev=job,mount_tag=job',
-      '-append', `console=ttyS0 quiet panic=-1 ${timeParams()} cell.job=${job}`,
+      '-append', `console=ttyS0 quiet panic=-1 ${timeParams()} cell.job=${job}${keepParam(opts)}`,
     ];
     const timeoutMs = opts.timeoutMs ?? 60_000;
     const bootLimitMs = Math.min(opts.bootTimeoutMs ?? 30_000, timeoutMs);
