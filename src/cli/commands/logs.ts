@@ -63,8 +63,12 @@ export async function run(p: Parsed, ctx: Ctx): Promise<number> {
   await new Promise<void>((resolve) => {
     const tick = (): void => readNew(false);
     watchFile(file, { interval: 200 }, tick);
-    process.once('SIGINT', () => { unwatchFile(file, tick); resolve(); });
-    process.once('SIGTERM', () => { unwatchFile(file, tick); resolve(); });
+    // Also a plain poll: watchFile alone was seen to miss appends for a minute under load (its
+    // stat comparison runs on libuv's thread pool); readNew does nothing when the size is unchanged.
+    const poll = setInterval(tick, 250);
+    const stop = (): void => { unwatchFile(file, tick); clearInterval(poll); resolve(); };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
   });
   return 0;
 }
