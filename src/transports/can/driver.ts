@@ -106,6 +106,30 @@ export interface CanDriver {
   close(): void;
 }
 
+/** Does a frame pass `filters` (one of them matches; an empty list passes everything)? For drivers that filter in software. */
+export function canFilterPasses(filters: readonly CanFilter[], id: number, flags: number): boolean {
+  if (filters.length === 0) return true;
+  const ext = (flags & CAN_FLAG_EXTENDED) !== 0;
+  for (let i = 0; i < filters.length; i++) {
+    const x = filters[i]!;
+    if ((x.extended ?? true) !== ext) continue;
+    if (((id & x.mask) >>> 0) === ((x.id & x.mask) >>> 0)) return true;
+  }
+  return false;
+}
+
+/**
+ * The argument checks of `CanDriver.send`: an FD frame on a classic driver, a length no frame can
+ * have, an id out of range for its format are the caller's bug (RangeError), not a bus fault.
+ */
+export function checkCanSend(name: string, driverFd: boolean, id: number, flags: number, len: number): void {
+  const fdFrame = (flags & CAN_FLAG_FD) !== 0;
+  if (fdFrame && !driverFd) throw new RangeError(`${name}: CAN FD frame on a classic driver (open it with fd: true)`);
+  if (!isValidCanLength(len, fdFrame)) throw new RangeError(`${name}: invalid CAN data length ${len}`);
+  const ext = (flags & CAN_FLAG_EXTENDED) !== 0;
+  if (!Number.isInteger(id) || id < 0 || id > (ext ? 0x1fffffff : 0x7ff)) throw new RangeError(`${name}: invalid CAN id ${id}`);
+}
+
 /** Valid CAN FD data lengths by DLC 0–15. */
 export const CAN_DLC_TO_LEN: readonly number[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 20, 24, 32, 48, 64];
 

@@ -15,10 +15,11 @@
 //     benchmark reads the bus utilisation from `bus.stats`.
 // Frame bytes live in each driver's ring of 64-byte slots (grown by doubling, never shrunk): no
 // allocation per frame once the rings have their size.
+import { copyBytes } from '../link.ts';
 import { CellError } from '../../wire/cell-error.ts';
 import { ERR_LINK_IO } from '../../wire/errors.ts';
 import {
-  CAN_FLAG_BRS, CAN_FLAG_EXTENDED, CAN_FLAG_FD, CAN_FD_MAX_BYTES, CanDriverStats, isValidCanLength,
+  CAN_FLAG_BRS, CAN_FLAG_EXTENDED, CAN_FLAG_FD, CAN_FD_MAX_BYTES, CanDriverStats, canFilterPasses, checkCanSend,
   type CanBusEvent, type CanBusState, type CanDriver, type CanDriverHandlers, type CanFilter,
 } from './driver.ts';
 
@@ -152,18 +153,14 @@ export class MemoryCanDriver implements CanDriver {
 
   send(id: number, flags: number, data: Uint8Array, off: number, len: number): boolean {
     if (this.closedFlag) { this.stats.dropped++; return false; }
-    const fdFrame = (flags & CAN_FLAG_FD) !== 0;
-    if (fdFrame && !this.fd) throw new RangeError(`${this.name}: CAN FD frame on a classic bus`);
-    if (!isValidCanLength(len, fdFrame)) throw new RangeError(`${this.name}: invalid CAN data length ${len}`);
-    const ext = (flags & CAN_FLAG_EXTENDED) !== 0;
-    if (!Number.isInteger(id) || id < 0 || id > (ext ? 0x1fffffff : 0x7ff)) throw new RangeError(`${this.name}: invalid CAN id ${id}`);
+    checkCanSend(this.name, this.fd, id, flags, len);
     if (this.count === this.ids.length) this.grow();
     const cap = this.ids.length;
     const at = (this.head + this.count) % cap;
     this.ids[at] = id;
-    this.flagsOf[at] = fdFrame ? flags & 0xf : flags & CAN_FLAG_EXTENDED;
+    this.flagsOf[at] = (flags & CAN_FLAG_FD) !== 0 ? flags & 0xf : flags & CAN_FLAG_EXTENDED;
     this.lens[at] = len;
-    this.slots.set(data.subarray(off, off + len), at * CAN_FD_MAX_BYTES);
+    copyBytes(data, off, this.slots, at * CAN_FD_MAX_BYTES, len); // no view per frame
     this.count++;
     this.bus.kick();
     if (this.count > this.hwm) { this.needDrain = true; return false; }
@@ -197,15 +194,7 @@ export class MemoryCanDriver implements CanDriver {
 
   /** @internal Does a frame pass this driver's filters? */
   passes(id: number, flags: number): boolean {
-    const f = this.filters;
-    if (f.length === 0) return true;
-    const ext = (flags & CAN_FLAG_EXTENDED) !== 0;
-    for (let i = 0; i < f.length; i++) {
-      const x = f[i]!;
-      if ((x.extended ?? true) !== ext) continue;
-      if (((id & x.mask) >>> 0) === ((x.id & x.mask) >>> 0)) return true;
-    }
-    return false;
+    return canFilterPasses(this.filters, id, flags);
   }
 
   close(): void {

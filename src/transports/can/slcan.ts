@@ -27,7 +27,7 @@ import { ERR_CAN_ADAPTER, ERR_LINK_IO } from '../../wire/errors.ts';
 import { UartIo } from '../uart-io.ts';
 import {
   CAN_DLC_TO_LEN, CAN_FLAG_BRS, CAN_FLAG_ESI, CAN_FLAG_EXTENDED, CAN_FLAG_FD, CAN_FD_MAX_BYTES, CanDriverStats,
-  isValidCanLength, type CanBusState, type CanDriver, type CanDriverHandlers, type CanFilter,
+  canFilterPasses, checkCanSend, type CanBusState, type CanDriver, type CanDriverHandlers, type CanFilter,
 } from './driver.ts';
 
 export interface SlcanOptions {
@@ -400,15 +400,7 @@ export class SlcanDriver implements CanDriver {
   }
 
   private passes(id: number, flags: number): boolean {
-    const f = this.filters;
-    if (f.length === 0) return true;
-    const ext = (flags & CAN_FLAG_EXTENDED) !== 0;
-    for (let i = 0; i < f.length; i++) {
-      const x = f[i]!;
-      if ((x.extended ?? true) !== ext) continue;
-      if (((id & x.mask) >>> 0) === ((x.id & x.mask) >>> 0)) return true;
-    }
-    return false;
+    return canFilterPasses(this.filters, id, flags);
   }
 
   // -- CanDriver ------------------------------------------------------------------------------
@@ -423,11 +415,7 @@ export class SlcanDriver implements CanDriver {
 
   send(id: number, flags: number, data: Uint8Array, off: number, len: number): boolean {
     if (this.closed) { this.stats.dropped++; return false; }
-    const fdFrame = (flags & CAN_FLAG_FD) !== 0;
-    if (fdFrame && !this.fd) throw new RangeError(`${this.name}: CAN FD frame on a classic slcan channel (open with fd: true)`);
-    if (!isValidCanLength(len, fdFrame)) throw new RangeError(`${this.name}: invalid CAN data length ${len}`);
-    const ext = (flags & CAN_FLAG_EXTENDED) !== 0;
-    if (!Number.isInteger(id) || id < 0 || id > (ext ? 0x1fffffff : 0x7ff)) throw new RangeError(`${this.name}: invalid CAN id ${id}`);
+    checkCanSend(this.name, this.fd, id, flags, len);
     if (this.txLen + MAX_ENCODED > this.txBuf.length) {
       const b = Buffer.allocUnsafe(this.txBuf.length * 2);
       b.set(this.txBuf.subarray(0, this.txLen), 0);
