@@ -24,61 +24,31 @@
 //     is started exactly 3 times (the record's sequence number counts the writes), then the
 //     device falls back to v4 in the other slot and stays there; the hang image the same way,
 //     with v4 marked rejected: 3 watchdog resets, then the bootloader answers INFO and stays.
-// The "flash" is the machine RAM at 0x21000000, backed by a file (memory-backend-file).
+// The "flash" is the machine RAM at 0x21000000, backed by a file (memory-backend-file). The build,
+// the signed images and the rig (INFO, flashImage, typed call, raw sessions) are shared with the
+// lm3s6965evb suite: boot-rig.ts.
 // Skips (with a printed reason) when qemu, the arm toolchain, wabt or serialport are missing.
-import { spawnSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, writeSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startQemu, type Qemu } from '../../hw-tests/lib/qemu.ts';
 import { loadSerialPort, qemuUnavailable } from '../../hw-tests/lib/targets.ts';
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { flashImage, deviceInfo, buildManifest, signManifest, decodeDeviceInfo, type DeviceInfo, type FlashResult } from '../../src/flash/index.ts';
-import type { BuildOptions } from '../../src/flash/manifest.ts';
+import { flashImage, buildManifest, decodeDeviceInfo, type DeviceInfo } from '../../src/flash/index.ts';
 import { BootClient } from '../../src/flash/client.ts';
-import { OP_BEGIN, OP_CHUNK, OP_COMMIT, OP_ENTER_BOOT, OP_INFO, OP_RESET, M_SIGNATURE, M_VERSION, SLOT_REJECTED } from '../../src/flash/boot-wire.ts';
-import { crc32c } from '../../src/framing/crc32c.ts';
-import { writeU32LE } from '../../src/wire/bytes.ts';
-import { openUart, connectUart } from '../../src/uart/index.ts';
-import { ThermoDef, THERMO_MAX_FRAME_BYTES } from '../../firmware/thermo/schema.ts';
+import { OP_BEGIN, OP_COMMIT, OP_INFO, OP_RESET, M_SIGNATURE, M_VERSION, SLOT_REJECTED } from '../../src/flash/boot-wire.ts';
+import { openUart } from '../../src/uart/index.ts';
 import { BootState, StateStore } from '../../firmware/boot/state.ts';
 import { MemFlash } from '../boot/mem-flash.ts';
+import { bootRig, buildBoot, codeOf, image, root, sendChunks, sign, PUB_HEX, type Built } from './boot-rig.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const BOARD = 'mps2-an385';
-/** The test publisher key; the bootloader under test trusts its public half. */
-const SECRET = sha256(new TextEncoder().encode('cell boot test key'));
-const PUB_HEX = Buffer.from(ed25519.getPublicKey(SECRET)).toString('hex');
-const sign = (img: Uint8Array, o: BuildOptions, key = SECRET): Uint8Array => signManifest(buildManifest(img, o), key);
-
-interface Built { trustedKey: string | null; testImages: Record<'fault' | 'hang' | 'hang-nmi', string>; bootElf: string; slotBin: string; slotBinBytes: number; bootWasmBytes: number; boot: { flash: number; ram: number }; app: { flash: number; ram: number } }
-
-function build(): Built | { skip: string } {
-  const r = spawnSync(process.execPath, ['scripts/build-boot.mjs', '--json', '--trusted-key', PUB_HEX], { cwd: root, encoding: 'utf8' });
-  if (r.status !== 0) {
-    const msg = (r.stderr || '').trim();
-    if (/toolchain incomplete/.test(msg)) return { skip: msg.replace(/^build-(boot|firmware): /, '') };
-    throw new Error(`bootloader build failed:\n${msg}`);
-  }
-  return JSON.parse(r.stdout) as Built;
-}
 
 const missing = qemuUnavailable();
-const built = missing ? { skip: missing } : build();
+const built = missing ? { skip: missing } : buildBoot(BOARD);
 const SerialPort = 'skip' in built ? built.skip : await loadSerialPort();
-
-/** The slot image with a version stamp appended (other bytes per version; the app ignores it). */
-function image(base: Uint8Array, version: string): Uint8Array {
-  const tag = new TextEncoder().encode(`cell-image ${version}\0`);
-  const out = new Uint8Array(base.length + tag.length);
-  out.set(base);
-  out.set(tag, base.length);
-  return out;
-}
 
 if ('skip' in built || typeof SerialPort === 'string') {
   const why = 'skip' in built ? built.skip : (SerialPort as string);
@@ -102,54 +72,12 @@ if ('skip' in built || typeof SerialPort === 'string') {
 
   const s = suite('bootloader under qemu (mps2-an385)');
   let qemu: Qemu | null = null;
-  let holder = -1;
   const dir = mkdtempSync(join(tmpdir(), 'cell-boot-qemu-'));
   const flashFile = join(dir, 'flash.bin');
-  /** Hold the pty open for the whole run (never read): qemu's pty chardev then never sees its
-   *  peer go away when flashImage and the clients open and close the port, so no byte waits for
-   *  the chardev's 1 s reconnect poll. */
-  const hold = (): void => {
-    if (holder >= 0) closeSync(holder);
-    holder = openSync(qemu!.ptyPath, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
-  };
-  const port = (): string => qemu!.ptyPath;
-  // Generous deadlines: a loaded 2-vCPU machine; nothing here asserts on time.
-  const flashOpts = { requestTimeoutMs: 3000, reconnectMs: 20_000 };
-
-  const info = (): Promise<DeviceInfo> => deviceInfo({ port: port(), timeoutMs: 2000 });
-  const flash = async (v: string, confirm = true): Promise<FlashResult> => {
-    const states: string[] = [];
-    try {
-      const r = await flashImage({ port: port(), ...images[v]!, confirm, ...flashOpts, onEvent: (e) => { if (e.type === 'state') states.push(e.state); } });
-      console.log(`  flash ${v}: slot ${r.slot}, ${r.imageBytes} B, transfer ${r.transferMs.toFixed(0)} ms, INFO → done ${r.totalMs.toFixed(0)} ms, ${r.retransmits} retransmits (${states.join(' → ')})`);
-      return r;
-    } catch (e) {
-      throw new Error(`flash ${v} failed after states [${states.join(', ')}]: ${String(e)}\n${qemu?.log ?? ''}`);
-    }
-  };
-  /** A typed call to the running thermo app answers. */
-  const typedCall = async (): Promise<void> => {
-    const dev = await connectUart(ThermoDef, { path: port(), maxFrameBytes: THERMO_MAX_FRAME_BYTES, deadlineMs: 10_000, openTimeoutMs: 10_000, helloRetryMs: 1500 });
-    try {
-      const r = await dev.read({ channel: 2 });
-      assert.is(r.channel, 2);
-      assert.ok(r.seq >= 1);
-    } finally {
-      await dev.close();
-    }
-  };
-  const waitFor = async (what: string, pred: (d: DeviceInfo) => boolean): Promise<DeviceInfo> => {
-    let last: unknown = null;
-    for (let i = 0; i < 40; i++) {
-      try {
-        const d = await info();
-        if (pred(d)) return d;
-        last = d;
-      } catch (e) { last = e; }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last, null, 1) ?? String(last)}`);
-  };
+  const rig = bootRig(() => qemu!);
+  const { port, flashOpts, info, typedCall, waitFor, raw, enterBoot } = rig;
+  const hold = rig.hold;
+  const flash = (v: string, confirm = true) => rig.flash(images[v]!, v, confirm);
 
   s.before(async () => {
     qemu = await startQemu({
@@ -160,7 +88,7 @@ if ('skip' in built || typeof SerialPort === 'string') {
     await qemu.cont();
   });
   s.after(async () => {
-    if (holder >= 0) closeSync(holder);
+    rig.release();
     await qemu?.kill();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -337,29 +265,8 @@ if ('skip' in built || typeof SerialPort === 'string') {
 
   // ---- verified boot through the raw boot protocol ----
 
-  /** A raw boot-protocol client on the pty. */
-  const raw = async <T>(f: (c: BootClient) => Promise<T>): Promise<T> => {
-    const c = new BootClient(await openUart({ path: port() }));
-    try { return await f(c); } finally { await c.close(); }
-  };
-  /** 0 when answered, else the ERROR code. */
-  const codeOf = (p: Promise<unknown>): Promise<number> => p.then(() => 0, (e: { code?: number }) => e.code ?? -1);
   /** The slots as INFO reports them (state, version, size, hash prefix). */
   const slots = (d: DeviceInfo): string => JSON.stringify({ active: d.activeSlot, trial: d.trialSlot, slots: d.slots });
-  const enterBoot = async (c: BootClient): Promise<DeviceInfo> => {
-    let d = decodeDeviceInfo(await c.request(OP_INFO, null, 3000));
-    if (d.mode === 'app') {
-      await c.request(OP_ENTER_BOOT, null, 3000);
-      for (let i = 0; i < 60; i++) {
-        await new Promise((r) => setTimeout(r, 200));
-        try { d = decodeDeviceInfo(await c.request(OP_INFO, null, 1000)); } catch { continue; }
-        if (d.mode === 'bootloader') break;
-      }
-    }
-    assert.is(d.mode, 'bootloader');
-    return d;
-  };
-
   s('verified boot, raw protocol: unsigned 712, garbage signature 713, another signer 714, a field changed after signing 713, older security version 717, a flipped image byte 704 — v4 untouched and running', async () => {
     const v5 = images['5.0.0']!;
     const garbage = v5.manifest.slice();
@@ -388,14 +295,7 @@ if ('skip' in built || typeof SerialPort === 'string') {
       const t0 = performance.now();
       assert.is(await codeOf(c.request(OP_BEGIN, v5.manifest, 10_000)), 0, 'BEGIN of the genuine manifest');
       const beginMs = performance.now() - t0;
-      for (let off = 0; off < tampered.length; off += 1024) {
-        const n = Math.min(1024, tampered.length - off);
-        const p = new Uint8Array(8 + n);
-        writeU32LE(p, 0, off);
-        writeU32LE(p, 4, crc32c(tampered, off, n));
-        p.set(tampered.subarray(off, off + n), 8);
-        await c.request(OP_CHUNK, p, 5000);
-      }
+      await sendChunks(c, tampered);
       assert.is(await codeOf(c.request(OP_COMMIT, null, 10_000)), 704, 'COMMIT of the tampered image');
       console.log(`  BEGIN round trips under qemu: ${Object.entries(ms).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ')}; a genuine manifest (verified, slot erased) ${beginMs.toFixed(0)} ms`);
       const after = decodeDeviceInfo(await c.request(OP_INFO, null, 3000));
@@ -456,14 +356,7 @@ if ('skip' in built || typeof SerialPort === 'string') {
     await raw(async (c) => {
       await enterBoot(c);
       assert.is(await codeOf(c.request(OP_BEGIN, manifest, 10_000)), 0);
-      for (let off = 0; off < img.length; off += 1024) {
-        const n = Math.min(1024, img.length - off);
-        const p = new Uint8Array(8 + n);
-        writeU32LE(p, 0, off);
-        writeU32LE(p, 4, crc32c(img, off, n));
-        p.set(img.subarray(off, off + n), 8);
-        await c.request(OP_CHUNK, p, 5000);
-      }
+      await sendChunks(c, img);
       assert.is(await codeOf(c.request(OP_COMMIT, null, 10_000)), 0);
       // Confirmed by hand (as if it had answered CONFIRM once and broke later): the record says
       // active = the fault image, no trial, no start counted.
@@ -509,14 +402,7 @@ if ('skip' in built || typeof SerialPort === 'string') {
     await raw(async (c) => {
       await enterBoot(c);
       assert.is(await codeOf(c.request(OP_BEGIN, manifest, 10_000)), 0);
-      for (let off = 0; off < img.length; off += 1024) {
-        const n = Math.min(1024, img.length - off);
-        const p = new Uint8Array(8 + n);
-        writeU32LE(p, 0, off);
-        writeU32LE(p, 4, crc32c(img, off, n));
-        p.set(img.subarray(off, off + n), 8);
-        await c.request(OP_CHUNK, p, 5000);
-      }
+      await sendChunks(c, img);
       assert.is(await codeOf(c.request(OP_COMMIT, null, 10_000)), 0);
       // Confirmed by hand, and the other slot (v4) made unusable: rejected in the record.
       const { mf, st, store } = recordPages();

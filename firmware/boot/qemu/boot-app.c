@@ -1,5 +1,6 @@
 /*
- * Linked into an app image for a slot of the qemu bootloader (firmware/boot/qemu/boot-qemu.h):
+ * Linked into an app image for a slot of a native bootloader (firmware/boot/qemu/boot-qemu.h, or
+ * the header BOOT_BOARD_H names, e.g. firmware/boot/lm3s/boot-lm3s.h):
  * the env import `boot_request` of firmware/shared/rpc.ts hands a channel-3 frame to the
  * bootloader's resident service through the hand-over record. Overrides the weak default of
  * firmware/runtime/host.c (no bootloader: -1, the app answers 403). Also feeds the watchdog the
@@ -10,7 +11,11 @@
 #include "app.h"
 #include "board.h"
 #include "cell-rt.h"
+#ifdef BOOT_BOARD_H
+#include BOOT_BOARD_H
+#else
 #include "boot-qemu.h"
+#endif
 
 /* The healthy signal (docs/flash.md §5.5): the first main-loop pass at or after BOOT_HEALTHY_MS
  * since the app's reset calls the resident service with no frame, which sets the active slot's

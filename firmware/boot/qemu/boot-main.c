@@ -1,16 +1,22 @@
 /*
- * The bootloader of the qemu target (docs/flash.md §10): firmware/boot/native.ts translated by
- * `wasm2c -n boot`, its flash imports over the SSRAM window of boot-qemu.h, its UART imports over
- * board_uart_*, and the hand-over to an app: copy the slot to the execution region, point VTOR
- * at its vector table, load its MSP, branch to its reset handler. Replaces host.c (which is the
- * main() of apps) in this image; the runtime (wasm-rt-bare.c, cortex-m.c, board-*.c) is shared.
+ * The bootloader of the native boards (docs/flash.md §10): firmware/boot/native.ts translated by
+ * `wasm2c -n boot`, its flash imports over the build's flash backend (boot-common.h: qemu/
+ * flash-ram.c on mps2-an385, lm3s/flash-semihost.c or lm3s/flash-lm3s.c on lm3s6965evb), its
+ * UART imports over board_uart_*, and the hand-over to an app: copy the slot to the execution
+ * region, point VTOR at its vector table, load its MSP, branch to its reset handler. Replaces
+ * host.c (which is the main() of apps) in this image; the runtime (wasm-rt-bare.c, cortex-m.c,
+ * board-*.c) is shared. The board's map comes from BOOT_BOARD_H (default boot-qemu.h).
  */
 #include <stdint.h>
 #include <string.h>
 #include "boot.h"
 #include "board.h"
 #include "cell-rt.h"
+#ifdef BOOT_BOARD_H
+#include BOOT_BOARD_H
+#else
 #include "boot-qemu.h"
+#endif
 #include "ed25519-verify.h"
 
 /* The publisher key this bootloader trusts: a build-time constant (scripts/build-boot.mjs
@@ -29,8 +35,6 @@ struct Z_env_instance_t {
 static Z_boot_instance_t bl;
 static struct Z_env_instance_t env = {&bl};
 
-#define FLASH_BYTES (BOOT_FLASH_PAGES * BOOT_PAGE_BYTES)
-#define FLASH ((uint8_t *)BOOT_FLASH_BASE)
 #define ERR_FLASH_IO ((u32)-708)
 
 static uint8_t *wasm_range(uint32_t ptr, uint32_t len) {
@@ -39,30 +43,19 @@ static uint8_t *wasm_range(uint32_t ptr, uint32_t len) {
   return mem->data + ptr;
 }
 
-static int flash_range(u32 addr, u32 len) { return (uint64_t)addr + len <= FLASH_BYTES; }
-
 u32 Z_envZ_flash_read(struct Z_env_instance_t *e, u32 addr, u32 ptr, u32 len) {
   (void)e;
-  if (!flash_range(addr, len)) return ERR_FLASH_IO;
-  memcpy(wasm_range(ptr, len), FLASH + addr, len);
-  return 0;
+  return boot_flash_read(addr, wasm_range(ptr, len), len) == 0 ? 0 : ERR_FLASH_IO;
 }
 
-/* NOR semantics: a program may only clear bits (so a write over unerased bytes shows up as a
- * hash mismatch, as on a real part). */
 u32 Z_envZ_flash_write(struct Z_env_instance_t *e, u32 addr, u32 ptr, u32 len) {
   (void)e;
-  if (!flash_range(addr, len)) return ERR_FLASH_IO;
-  const uint8_t *src = wasm_range(ptr, len);
-  for (u32 i = 0; i < len; i++) FLASH[addr + i] &= src[i];
-  return 0;
+  return boot_flash_write(addr, wasm_range(ptr, len), len) == 0 ? 0 : ERR_FLASH_IO;
 }
 
 u32 Z_envZ_flash_erase(struct Z_env_instance_t *e, u32 page) {
   (void)e;
-  if (page >= BOOT_FLASH_PAGES) return ERR_FLASH_IO;
-  memset(FLASH + page * BOOT_PAGE_BYTES, 0xff, BOOT_PAGE_BYTES);
-  return 0;
+  return boot_flash_erase(page) == 0 ? 0 : ERR_FLASH_IO;
 }
 
 /* Ed25519 (firmware/boot/ed25519/, strict RFC 8032) over the bootloader's wasm memory: every range
@@ -172,24 +165,16 @@ static int32_t service(const uint8_t *req, uint32_t len, uint8_t *out, uint32_t 
 /* A handler address inside the execution region, Thumb bit set. */
 static int in_region(uint32_t pc) { return (pc & 1u) && pc >= BOOT_EXEC_BASE && pc < BOOT_EXEC_BASE + BOOT_EXEC_BYTES; }
 
-/* Arm the watchdog (boot-qemu.h) for the app about to start; it stays locked. */
-static void wdog_arm(void) {
-  REG32(BOOT_WDOG_LOCK) = BOOT_WDOG_UNLOCK;
-  REG32(BOOT_WDOG_CONTROL) = 0;
-  REG32(BOOT_WDOG_LOAD) = BOOT_WDOG_CLK_HZ / 1000u * BOOT_WDOG_MS;
-  REG32(BOOT_WDOG_INTCLR) = 1u;
-  REG32(BOOT_WDOG_CONTROL) = 3u; /* INTEN (counts; first expiry → NMI) | RESEN (second → reset) */
-  REG32(BOOT_WDOG_LOCK) = 0u;
-}
-
 __attribute__((noreturn)) static void jump_to_app(uint32_t slot) {
-  memcpy((void *)BOOT_EXEC_BASE, FLASH + (2u + slot * BOOT_SLOT_PAGES) * BOOT_PAGE_BYTES, BOOT_EXEC_BYTES);
+  if (boot_flash_read((2u + slot * BOOT_SLOT_PAGES) * BOOT_PAGE_BYTES, (uint8_t *)BOOT_EXEC_BASE, BOOT_EXEC_BYTES) != 0) {
+    cell_panic("slot read");
+  }
   const uint32_t *vt = (const uint32_t *)BOOT_EXEC_BASE;
   uint32_t sp = vt[0], pc = vt[1];
   /* A slot that is not an image for this region (initial SP in app RAM and 8-byte aligned; reset,
    * NMI and HardFault handlers in the region): panic → reset → the next boot() rolls a trial back
    * (it was marked started before we got here). */
-  if (sp < 0x20000000u || sp > 0x20100000u || (sp & 7u) || !in_region(pc) || !in_region(vt[2]) || !in_region(vt[3])) {
+  if (sp < BOOT_APP_RAM_BASE || sp > BOOT_APP_RAM_END || (sp & 7u) || !in_region(pc) || !in_region(vt[2]) || !in_region(vt[3])) {
     cell_panic("bad app vector table");
   }
   Z_bootZ_enterApp(&bl, slot);
@@ -205,7 +190,7 @@ __attribute__((noreturn)) static void jump_to_app(uint32_t slot) {
   REG32(SCB_VTOR) = BOOT_EXEC_BASE;
   /* From here the app has BOOT_WDOG_MS to get round its main loop (and then every BOOT_WDOG_MS):
    * one that hangs or faults before it is confirmed is reset, and rolled back. */
-  wdog_arm();
+  boot_wdog_arm();
   __asm__ volatile(
     "dsb\n isb\n msr msp, %0\n cpsie i\n bx %1\n" ::"r"(sp), "r"(pc) : "memory");
   __builtin_unreachable();
@@ -231,6 +216,9 @@ int main(void) {
   const int cold = BOOT_HANDOFF->warm != BOOT_WARM_MAGIC;
   BOOT_HANDOFF->warm = BOOT_WARM_MAGIC;
   BOOT_HANDOFF->magic = 0;
+  /* A backend that cannot open its flash leaves every flash import failing (708): the
+   * bootloader then finds no image and serves the boot protocol, which reports the errors. */
+  (void)boot_flash_open();
   wasm_rt_init();
   Z_boot_init_module();
   Z_boot_instantiate(&bl, &env);

@@ -63,45 +63,21 @@ static inline void boot_wdog_feed(void) {
   *(volatile uint32_t *)BOOT_WDOG_LOCK = 0u;
 }
 
-/*
- * Boot attempts (docs/flash.md §5.5): the app's healthy signal is its first main-loop pass at or
- * after BOOT_HEALTHY_MS since its start (boot-app.c); the bootloader's limit of starts without
- * it is BootConfig.maxAttempts (3, loader.ts).
- */
-#ifndef BOOT_HEALTHY_MS
-#define BOOT_HEALTHY_MS 500u
-#endif
-
-/*
- * The recovery window (docs/flash.md §5.6): at a cold start (power-on: the hand-over record's
- * `warm` word does not hold BOOT_WARM_MAGIC — RAM survives every reset under qemu, so only a new
- * qemu process clears it) the bootloader serves the boot protocol for BOOT_RECOVERY_MS before it
- * boots an app; a frame answered in it keeps the device in the bootloader. 0 disables it.
- * Build-time: scripts/build-boot.mjs --recovery-ms <n> (or CELL_BOOT_RECOVERY_MS).
- */
-#ifndef BOOT_RECOVERY_MS
-#define BOOT_RECOVERY_MS 300u
-#endif
-#define BOOT_WARM_MAGIC 0x4d524157u /* "WARM" */
-
 #define BOOT_HANDOFF_ADDR 0x20200000u
-#define BOOT_HANDOFF_MAGIC 0x43424f54u /* "TOBC" */
+/* The initial stack pointer of an app image must lie in app RAM (jump_to_app checks it). */
+#define BOOT_APP_RAM_BASE 0x20000000u
+#define BOOT_APP_RAM_END 0x20100000u
 
-/*
- * Channel-3 frame (header + payload, deframed) from the running app: the answer frame goes to
- * out[0..n). Returns n | BOOT_SERVICE_RESET (reset once the answer is out), or -1 when the
- * request does not fit.
- */
-typedef int32_t (*boot_service_fn)(const uint8_t *req, uint32_t len, uint8_t *out, uint32_t max);
-#define BOOT_SERVICE_RESET 0x10000
+/** Arm the watchdog for the app about to start; it stays locked. */
+static inline void boot_wdog_arm(void) {
+  *(volatile uint32_t *)BOOT_WDOG_LOCK = BOOT_WDOG_UNLOCK;
+  *(volatile uint32_t *)BOOT_WDOG_CONTROL = 0;
+  *(volatile uint32_t *)BOOT_WDOG_LOAD = BOOT_WDOG_CLK_HZ / 1000u * BOOT_WDOG_MS;
+  *(volatile uint32_t *)BOOT_WDOG_INTCLR = 1u;
+  *(volatile uint32_t *)BOOT_WDOG_CONTROL = 3u; /* INTEN (counts; first expiry → NMI) | RESEN (second → reset) */
+  *(volatile uint32_t *)BOOT_WDOG_LOCK = 0u;
+}
 
-struct boot_handoff {
-  uint32_t magic;
-  uint32_t slot;
-  boot_service_fn service;
-  uint32_t warm; /* BOOT_WARM_MAGIC once the bootloader ran since power-on */
-};
-
-#define BOOT_HANDOFF ((volatile struct boot_handoff *)BOOT_HANDOFF_ADDR)
+#include "boot-common.h"
 
 #endif
