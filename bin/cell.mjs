@@ -26,9 +26,15 @@ function compileCacheDir() {
 }
 
 const built = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+// `cell gateway` runs the one-file build of the CLI (scripts/build-bundle.mjs): a service that
+// stays up for months pays less memory for one minified module than for ~440 separate ones.
+// The other commands may load user cells, which import this package: they run dist/ as it is.
+// CELL_GATEWAY_BUNDLE=0 runs the gateway from dist/cli too.
+const bundle = fileURLToPath(new URL('../dist/bundle/cell.mjs', import.meta.url));
+const useBundle = process.argv[2] === 'gateway' && process.env.CELL_GATEWAY_BUNDLE !== '0' && existsSync(bundle);
 let mod;
 if (existsSync(built) && process.env.CELL_CLI_FROM_SOURCE !== '1') {
-  mod = await import(pathToFileURL(built).href);
+  mod = await import(pathToFileURL(useBundle ? bundle : built).href);
 } else {
   const { register } = await import('tsx/esm/api');
   register();

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { skipTest } from './helpers/skip.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -69,6 +69,25 @@ dist('the built links find the framing accelerator next to the module (dist/fram
   const accel = await import(join(root, 'dist/framing/wasm-accel.js'));
   assert.ok(existsSync(join(root, 'dist/framing/framing-accel.wasm')), 'npm run build copies it into dist/framing/');
   assert.ok(accel.wasmFramingAvailable(), 'dist/framing/wasm-accel.js loads it');
+});
+
+dist('`cell gateway` runs the one-file build (dist/bundle/cell.mjs): ASCII, the polyfill kept, the accelerator beside it', () => {
+  const bundle = join(root, 'dist/bundle/cell.mjs');
+  if (!built || !existsSync(bundle)) return skipTest('dist/bundle/: run `npm run build` first');
+  const text = readFileSync(bundle);
+  // One-byte source in V8 (half the memory of a two-byte string): esbuild escapes non-ASCII.
+  assert.is(text.findIndex((b) => b > 0x7f), -1, 'no byte above 0x7f in the bundle');
+  assert.ok(existsSync(join(root, 'dist/bundle/framing-accel.wasm')), 'the framing accelerator next to the bundle');
+  // package.json "sideEffects" must keep the Node 20 Promise.withResolvers polyfill (libp2p needs it).
+  assert.match(text.toString('latin1'), /withResolvers/);
+  // bin/cell.mjs picks the bundle for `gateway` only; the bundle is the whole CLI.
+  const probe = `process.argv[2] = 'gateway'; const u = await import(${JSON.stringify(pathToFileURL(bundle).href)}); console.log(typeof u.runCli)`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim(), 'function');
+  const h = spawnSync(process.execPath, [join(root, 'bin/cell.mjs'), 'gateway', '--help'], { encoding: 'utf8' });
+  assert.is(h.status, 0, h.stderr);
+  assert.match(h.stdout, /cell gateway/);
 });
 
 dist.run();

@@ -3,7 +3,12 @@
 // by plain `node bin/cell.mjs`, no tsx) against simulated devices on socat ptys, loopback only.
 //   npm run bench:gateway [-- --runs 10] [-- --json] [-- --settle-s 20] [-- --only A,B,C,D]
 //                         [-- --warm-calls 200] [-- --gateway-node-flags "--max-semi-space-size=1"]
-//                         [-- --gateway-args "--no-quic"]
+//                         [-- --gateway-args "--no-quic"] [-- --plain-env]
+//
+// The gateway runs as the shipped service runs it: with the Environment= lines of
+// systemd/cell-gateway.service (NODE_OPTIONS with V8's memory settings, malloc tuning); callers
+// and floors run with none. --plain-env starts the gateway without them (what a plain
+// `cell gateway` in a shell gets).
 //
 //   A  spawn → 'announced' of the thermo device (the gateway's JSON events; also its own
 //      sinceStartMs, which counts from process start as performance.now() does)
@@ -72,6 +77,24 @@ if (!existsSync(schema)) fail(`${schema} is missing: npm run build:firmware`);
 // Children run the built CLI with plain node: nothing inherited that would load tsx or change it.
 const baseEnv = { ...process.env };
 for (const k of Object.keys(baseEnv)) if (k === 'NODE_OPTIONS' || k === 'CELL_CLI_FROM_SOURCE' || k.startsWith('CELL_MESH_')) delete baseEnv[k];
+
+/** KEY=VALUE pairs of the unit's Environment= lines (systemd quoting: "K=V with spaces" or K=V K2=V2). */
+function unitEnvironment(unitText) {
+  const env = {};
+  for (const line of unitText.split('\n')) {
+    const m = /^Environment=(.*)$/.exec(line.trim());
+    if (m === null) continue;
+    for (const word of m[1].match(/"[^"]*"|\S+/g) ?? []) {
+      const kv = word.startsWith('"') ? word.slice(1, -1) : word;
+      const eq = kv.indexOf('=');
+      if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+  }
+  return env;
+}
+const PLAIN_ENV = argv.includes('--plain-env');
+const UNIT_ENV = PLAIN_ENV ? {} : unitEnvironment(readFileSync(join(root, 'systemd', 'cell-gateway.service'), 'utf8'));
+const gatewayEnv = { ...baseEnv, ...UNIT_ENV };
 
 // ---- processes -----------------------------------------------------------------------------
 
@@ -197,6 +220,7 @@ const facts = {
   runs: RUNS,
   gatewayNodeFlags: GW_FLAGS,
   gatewayArgs: GW_ARGS,
+  gatewayEnv: UNIT_ENV,
 };
 log(`bench:gateway: ${facts.node}, ${facts.cpu}, load ${facts.loadStart.join(' ')}, ${RUNS} runs`);
 
@@ -233,7 +257,7 @@ let peerId = null;
 try {
   // Warm-up (not counted): the key, the PeerId the callers of B dial, the OS file cache.
   {
-    const gw = run(process.execPath, gatewayArgs(devices, await freePort()));
+    const gw = run(process.execPath, gatewayArgs(devices, await freePort()), { env: gatewayEnv });
     const n = await gw.waitLine((l) => l.json?.event === 'node', 'warm-up gateway node');
     peerId = n.json.peerId;
     await gw.waitLine((l) => l.json?.event === 'announced', 'warm-up gateway announced');
@@ -243,7 +267,7 @@ try {
   if (ONLY.has('A')) {
     for (let i = 0; i < RUNS; i++) {
       await floors();
-      const gw = run(process.execPath, gatewayArgs(devices, await freePort()));
+      const gw = run(process.execPath, gatewayArgs(devices, await freePort()), { env: gatewayEnv });
       const ann = await gw.waitLine((l) => l.json?.event === 'announced' && l.json.cell === 'thermo', 'A: announced');
       const id = await gw.waitLine((l) => l.json?.event === 'identified', 'A: identified');
       const nd = await gw.waitLine((l) => l.json?.event === 'node', 'A: node');
@@ -262,7 +286,7 @@ try {
     for (let i = 0; i < RUNS; i++) {
       const port = await freePort();
       const env = { ...baseEnv, CELL_MESH_BOOTSTRAP: `/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}`, CELL_MESH_NO_MDNS: '1', CELL_MESH_LISTEN: '/ip4/127.0.0.1/tcp/0', CELL_MESH_TIMEOUT_MS: '2000' };
-      const gw = run(process.execPath, gatewayArgs(devices, port));
+      const gw = run(process.execPath, gatewayArgs(devices, port), { env: gatewayEnv });
       const t0 = gw.t0;
       let attempts = 0, answered = null;
       while (answered === null && performance.now() - t0 < 30_000) {
@@ -281,7 +305,7 @@ try {
 
   if (ONLY.has('C')) {
     const port = await freePort();
-    const gw = run(process.execPath, gatewayArgs(devices, port));
+    const gw = run(process.execPath, gatewayArgs(devices, port), { env: gatewayEnv });
     await gw.waitLine((l) => l.json?.event === 'announced', 'C: announced');
     const env = { ...baseEnv, CELL_MESH_BOOTSTRAP: `/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}`, CELL_MESH_NO_MDNS: '1', CELL_MESH_LISTEN: '/ip4/127.0.0.1/tcp/0' };
     for (let i = -1; i < RUNS; i++) {
@@ -301,7 +325,7 @@ try {
     const names = devices.map((d) => d.name).join(',');
     const once = async (settleS) => {
       const port = await freePort();
-      const gw = run(process.execPath, gatewayArgs(devices, port));
+      const gw = run(process.execPath, gatewayArgs(devices, port), { env: gatewayEnv });
       const seen = new Set();
       const all = await gw.waitLine((l) => { if (l.json?.event === 'announced') seen.add(l.json.cell); return seen.size === devices.length; }, 'D: all announced');
       const w = run(process.execPath, [join(root, 'bench/gateway/caller.mjs'), '--bootstrap', `/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}`, '--names', names, '--calls', String(WARM_CALLS)]);
@@ -364,7 +388,7 @@ row('floor: VmRSS of a node with libp2p loaded', 'floorLibp2pRssMiB', 'MiB');
 row('floor: VmRSS, the gateway\'s modules loaded, nothing started', 'floorModulesRssMiB', 'MiB');
 
 const table = [
-  `gateway start-up: built CLI (dist/), ${facts.node}, ${facts.cpu}, ${facts.memGiB} GiB, commit ${facts.commit}${facts.dirty ? ' + changes' : ''}${GW_FLAGS.length > 0 ? `, gateway node flags ${GW_FLAGS.join(' ')}` : ''}${GW_ARGS.length > 0 ? `, gateway args ${GW_ARGS.join(' ')}` : ''}, ${RUNS} runs, load ${facts.loadStart.join(' ')} → ${facts.loadEnd.join(' ')}`,
+  `gateway start-up: built CLI (dist/), ${facts.node}, ${facts.cpu}, ${facts.memGiB} GiB, commit ${facts.commit}${facts.dirty ? ' + changes' : ''}, gateway env ${PLAIN_ENV ? 'plain (--plain-env)' : 'from systemd/cell-gateway.service: ' + Object.entries(UNIT_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}${GW_FLAGS.length > 0 ? `, gateway node flags ${GW_FLAGS.join(' ')}` : ''}${GW_ARGS.length > 0 ? `, gateway args ${GW_ARGS.join(' ')}` : ''}, ${RUNS} runs, load ${facts.loadStart.join(' ')} → ${facts.loadEnd.join(' ')}`,
   '',
   '| figure | median | p90 | min–max | × floor | target | |',
   '|---|---:|---:|---:|---:|---:|---|',
