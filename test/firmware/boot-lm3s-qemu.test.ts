@@ -10,8 +10,9 @@
 //   → refused through the raw protocol, each with v2 untouched and running after: unsigned 712,
 //     another signer 714, a field changed after signing 713, older security version 717, an image
 //     byte flipped after signing 704 at COMMIT
-//   → an app that hangs before it is confirmed: the Stellaris watchdog (qemu "luminary-watchdog")
-//     resets it, the next boot rolls back (710)
+//   → images that cannot start, each rolled back by the device (710): junk (no vector table for the
+//     SRAM region: the bootloader's check), an app that faults, an app that hangs with interrupts
+//     masked (the Stellaris watchdog, qemu "luminary-watchdog", resets it)
 //   → power cycle (a new qemu process over the same file): v2 boots; the slot in the file holds v2
 // Skips (with a printed reason) when qemu, the arm toolchain, wabt or serialport are missing.
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -150,16 +151,25 @@ if ('skip' in built || typeof SerialPort === 'string') {
     await rig.typedCall();
   });
 
-  s('an app that hangs with interrupts masked before it is confirmed: the watchdog resets it, rolled back (710)', async () => {
-    const img = new Uint8Array(readFileSync(`${root}${built.testImages.hang}`));
-    const t0 = performance.now();
-    const err = await flashImage({ port: rig.port(), image: img, manifest: sign(img, { version: '9.9.2', board: BOARD, securityVersion: 2 }), ...rig.flashOpts })
-      .then(() => null, (e: unknown) => e as { code?: number; message?: string });
-    assert.is(err?.code, 710, `BootNoTrial, got ${err?.code} ${err?.message}\n${qemu?.log ?? ''}`);
-    console.log(`  hang image: 710 after ${(performance.now() - t0).toFixed(0)} ms (${err!.message})`);
-    const d = await rig.waitFor('v2 back', (x) => x.mode === 'app');
-    assert.is(d.runningSlot, 0);
-    assert.is(d.slots[1]!.state, 'rejected');
+  s('images that cannot start, each rolled back by the device (710), v2 running after: junk (the bootloader\'s vector-table check), an app that faults, one that hangs with interrupts masked (the watchdog)', async () => {
+    const testImage = (kind: 'fault' | 'hang'): Uint8Array => new Uint8Array(readFileSync(`${root}${built.testImages[kind]}`));
+    const cases: [string, Uint8Array, string][] = [
+      ['junk', new Uint8Array(4096).map((_, i) => (i * 151 + 7) & 0xff), '9.9.9'],
+      ['fault', testImage('fault'), '9.9.1'],
+      ['hang', testImage('hang'), '9.9.2'],
+    ];
+    for (const [what, img, version] of cases) {
+      const t0 = performance.now();
+      const err = await flashImage({ port: rig.port(), image: img, manifest: sign(img, { version, board: BOARD, securityVersion: 2 }), ...rig.flashOpts })
+        .then(() => null, (e: unknown) => e as { code?: number; message?: string });
+      assert.is(err?.code, 710, `${what}: BootNoTrial, got ${err?.code} ${err?.message}\n${qemu?.log ?? ''}`);
+      console.log(`  ${what}: 710 after ${(performance.now() - t0).toFixed(0)} ms (${err!.message})`);
+      const d = await rig.waitFor('v2 back', (x) => x.mode === 'app');
+      assert.is(d.runningSlot, 0);
+      assert.is(d.slots[0]!.version, '2.0.0');
+      assert.is(d.slots[1]!.state, 'rejected');
+      assert.is(d.slots[1]!.version, version);
+    }
     await rig.typedCall();
   });
 
