@@ -23,8 +23,9 @@
  *   0x2000A000  bootloader RAM, 24 KiB - 16 B: stays intact while the app runs, because the app
  *               calls the bootloader's instance for channel-3 frames (the resident boot service)
  *   0x2000FFF0  the hand-over record (boot-common.h), 16 B
- * SRAM keeps its contents across a reset (qemu's system_reset and SYSRESETREQ; on the chip SRAM
- * is not cleared by a reset either), so the `warm` word tells a reset from a power-on.
+ * SRAM keeps its contents across qemu's system_reset and SYSRESETREQ, so the `warm` word tells a
+ * reset from a power-on there. On the chip SRAM is undefined after power-on (it may read as
+ * "warm" and skip the recovery window): silicon should use the reset cause (RESC) instead.
  */
 #ifndef CELL_BOOT_LM3S_H
 #define CELL_BOOT_LM3S_H
