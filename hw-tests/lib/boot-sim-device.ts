@@ -8,6 +8,12 @@
 //
 //   node --import tsx hw-tests/lib/boot-sim-device.ts --pty <path> --flash <file> [--board sim]
 //     [--page-bytes 1024] [--slot-pages 128] [--chunk-bytes 1024] [--window 4] [--trusted-key <hex>]
+//     [--sec-record <file> --sec-flash <file>]
+//   --sec-record / --sec-flash: link security for a secured app (firmware/thermo-secure): its key
+//   page and boot-counter pages (hw-tests/lib/sim-secure-env.mjs). While such an app runs, every
+//   frame goes to the app, which unseals channel-3 requests and hands them to the resident boot
+//   service through env.boot_request, as the board's app does with the bootloader's service
+//   (docs/flash.md §10): a plaintext ENTER_BOOT never reaches the bootloader.
 //   --trusted-key: the publisher key the bootloader trusts (as a board's build-time constant):
 //   it then verifies every manifest's Ed25519 signature itself (@noble/curves, strict) and refuses
 //   unsigned (712), forged (713), foreign (714) and rolled-back (717) images. Without it: a
@@ -29,6 +35,9 @@ import { ERR_BOOT_FLASH_IO } from '../../src/wire/errors.ts';
 import { Flash, BootLayout } from '../../firmware/boot/flash.ts';
 import { Bootloader, BootConfig, BOOT_STAY, ACTION_RESET } from '../../firmware/boot/loader.ts';
 import { NobleVerifier } from '../../firmware/boot/noble-verify.ts';
+import { secureEnv } from './sim-secure-env.mjs';
+import { aeadOpen, aeadSeal } from '../../src/secure/aead.ts';
+import { hchacha20 } from '../../src/secure/chacha20.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def?: string): string | undefined => {
@@ -150,12 +159,25 @@ const WebAssembly = (globalThis as unknown as { WebAssembly: {
 } }).WebAssembly;
 interface AppExports { poll(): void; memory: WasmMemory }
 let app: AppExports | null = null;
+/** The running app imports the device AEAD (a secured build) and the device has a key page. */
+let securedApp = false;
+/** firmware/shared/rpc-core.ts BOOT_RESET: reset once the (sealed) answer is out. */
+const BOOT_SERVICE_RESET = 0x10000;
 let appRx: Uint8Array[] = [];
 let appRxBytes = 0;
 let appT0 = 0;
 class ResetRequest extends Error {}
 
+const secRecord = opt('--sec-record');
+const secure = secRecord !== undefined
+  ? await secureEnv(null, {
+    recordPath: secRecord, flashPath: opt('--sec-flash'), memory: () => app!.memory,
+    loadAead: async () => ({ aeadSeal, aeadOpen, hchacha20 }),
+  })
+  : null;
+
 const env = {
+  ...(secure?.env ?? {}),
   uart_read(ptr: number, max: number): number {
     if (app === null || max <= 0 || appRxBytes === 0) return 0;
     const dst = new Uint8Array(app.memory.buffer, ptr, max);
@@ -176,8 +198,16 @@ const env = {
   },
   millis(): number { return (Math.floor(performance.now() - appT0) >>> 0) | 0; },
   reset(): void { throw new ResetRequest('reset'); },
-  // Channel 3 never reaches the app here (the device routes it to the Bootloader first).
-  boot_request(): number { return -1; },
+  // A plain app never gets channel 3 (the device routes it to the Bootloader first); a secured
+  // one hands over what it unsealed, and seals the answer (firmware/shared/rpc-core.ts bootRequest).
+  boot_request(req: number, len: number, out: number, max: number): number {
+    if (app === null || !securedApp) return -1;
+    const m = new Uint8Array(app.memory.buffer);
+    const k = bl.handle(m.slice(req, req + len), len, answer);
+    if (k > max) return -1;
+    if (k > 0) m.set(answer.subarray(0, k), out);
+    return k | (bl.action === ACTION_RESET ? BOOT_SERVICE_RESET : 0);
+  },
   uart_stat(): number { return 0; }, // no UART here: nothing overruns
 };
 
@@ -189,6 +219,8 @@ function startApp(slot: number): boolean {
     const module = new WebAssembly.Module(image);
     appT0 = performance.now();
     app = null;
+    securedApp = secure !== null && (WebAssembly as unknown as { Module: { imports(m: object): { module: string; name: string }[] } })
+      .Module.imports(module).some((i) => i.module === 'env' && i.name.startsWith('aead_'));
     const inst = new WebAssembly.Instance(module, { env });
     app = inst.exports as unknown as AppExports;
     if (typeof app.poll !== 'function' || !(app.memory instanceof WebAssembly.Memory)) throw new Error('the image exports no poll()/memory');
@@ -254,7 +286,7 @@ function onBytes(chunk: Uint8Array): void {
   deframer.feed(chunk, 0, chunk.length);
   for (let n = deframer.next(); n > 0; n = deframer.next()) {
     const f = deframer.frame;
-    if (n >= 20 && f[3] === CHANNEL_BOOT) {
+    if (n >= 20 && f[3] === CHANNEL_BOOT && !(app !== null && securedApp)) {
       const k = bl.handle(f, n, answer);
       if (k > 0) sendFrame(answer, k);
       if (bl.action === ACTION_RESET) {
@@ -288,5 +320,5 @@ openPort(true);
 reset();
 setInterval(runApp, 1);
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(sig, () => { flash.close(); process.exit(0); });
+  process.on(sig, () => { flash.close(); secure?.close(); process.exit(0); });
 }

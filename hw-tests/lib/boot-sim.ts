@@ -35,6 +35,9 @@ export interface BootSimOptions {
   startTimeoutMs?: number;
   /** Hex Ed25519 public key the bootloader trusts (it then verifies signatures). @default none: a development bootloader */
   trustedKey?: string;
+  /** Link security of a secured app: its key page (64-byte provisioning record file) and boot-counter pages file. @default none */
+  secRecordFile?: string;
+  secFlashFile?: string;
 }
 
 export interface BootEvent {
@@ -101,6 +104,8 @@ export async function startBootSim(opts: BootSimOptions): Promise<BootSim> {
       '--board', opts.board ?? 'sim', '--page-bytes', String(opts.pageBytes ?? 1024),
       '--slot-pages', String(opts.slotPages ?? 128), '--chunk-bytes', String(opts.chunkBytes ?? 1024),
       '--window', String(opts.window ?? 4), ...(opts.trustedKey !== undefined ? ['--trusted-key', opts.trustedKey] : []),
+      ...(opts.secRecordFile !== undefined ? ['--sec-record', opts.secRecordFile] : []),
+      ...(opts.secFlashFile !== undefined ? ['--sec-flash', opts.secFlashFile] : []),
     ], { cwd: ROOT });
     child.stderr!.on('data', (d: Buffer) => { state.log += d.toString(); });
     let buf = '';

@@ -32,8 +32,9 @@
 // a reset. poll() runs when bytes arrive and every millisecond (stream pacing).
 // Plain JavaScript (no tsx): starts in ~50 ms, so a restart is a fast "reset button" (an app with
 // env.aead_* also loads src/secure/aead.ts through tsx, once per process).
-import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { SerialPort } from 'serialport';
+import { secureEnv } from './sim-secure-env.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name) => {
@@ -50,24 +51,15 @@ if (!wasmPath || !ptyPath) {
 }
 const secRecordPath = opt('--sec-record');
 const secFlashPath = opt('--sec-flash');
-const SEC_RECORD_BYTES = 64;
-const SEC_PAGE_BYTES = 1024;
-const SEC_FLASH_BYTES = 2 * SEC_PAGE_BYTES;
-const ERR_FLASH_IO = -708;
-let secFd = -1;
-if (secFlashPath !== undefined) {
-  if (!existsSync(secFlashPath)) writeFileSync(secFlashPath, Buffer.alloc(SEC_FLASH_BYTES, 0xff));
-  secFd = openSync(secFlashPath, 'r+');
-}
-/** [addr, addr + len) inside the counter pages. */
-const secRange = (addr, len) => secFd >= 0 && addr >= 0 && len >= 0 && addr + len <= SEC_FLASH_BYTES;
-
 const module = new WebAssembly.Module(readFileSync(wasmPath));
-// The portable AEAD behind env.aead_*: the simulator keeps exercising the portable code.
-const portable = WebAssembly.Module.imports(module).some((i) => i.module === 'env' && i.name.startsWith('aead_'))
-  ? { ...await (await import('tsx/esm/api')).tsImport('../../src/secure/aead.ts', import.meta.url),
-    ...await (await import('tsx/esm/api')).tsImport('../../src/secure/chacha20.ts', import.meta.url) }
-  : null;
+// Key page, boot-counter pages and the portable AEAD of a secured app (hw-tests/lib/sim-secure-env.mjs).
+const secure = await secureEnv(module, {
+  recordPath: secRecordPath, flashPath: secFlashPath, memory: () => memory,
+  async loadAead() {
+    const { tsImport } = await import('tsx/esm/api');
+    return { ...await tsImport('../../src/secure/aead.ts', import.meta.url), ...await tsImport('../../src/secure/chacha20.ts', import.meta.url) };
+  },
+});
 const rx = [];
 let rxLen = 0;
 let rxPeak = 0; // highest rxLen since boot: the simulator's "receive ring" fill
@@ -111,52 +103,7 @@ const env = {
   boot_request() {
     return -1; // no bootloader: the app answers channel-3 requests 403 (hw-tests/lib/boot-sim-device.ts has one)
   },
-  sec_record(ptr) {
-    if (secRecordPath === undefined || !existsSync(secRecordPath)) return 0;
-    const rec = readFileSync(secRecordPath);
-    if (rec.length < SEC_RECORD_BYTES) return 0;
-    new Uint8Array(memory.buffer, ptr, SEC_RECORD_BYTES).set(rec.subarray(0, SEC_RECORD_BYTES));
-    return SEC_RECORD_BYTES;
-  },
-  sec_flash_page_bytes() {
-    return secFd >= 0 ? SEC_PAGE_BYTES : 0;
-  },
-  sec_flash_read(addr, ptr, len) {
-    if (!secRange(addr, len)) return ERR_FLASH_IO;
-    readSync(secFd, new Uint8Array(memory.buffer, ptr, len), 0, len, addr);
-    return 0;
-  },
-  sec_flash_erase(page) {
-    if (!secRange(page * SEC_PAGE_BYTES, SEC_PAGE_BYTES) || page < 0) return ERR_FLASH_IO;
-    writeSync(secFd, Buffer.alloc(SEC_PAGE_BYTES, 0xff), 0, SEC_PAGE_BYTES, page * SEC_PAGE_BYTES);
-    return 0;
-  },
-  sec_flash_write(addr, ptr, len) {
-    if (!secRange(addr, len)) return ERR_FLASH_IO;
-    const cur = Buffer.alloc(len);
-    readSync(secFd, cur, 0, len, addr);
-    const src = new Uint8Array(memory.buffer, ptr, len);
-    for (let i = 0; i < len; i++) cur[i] &= src[i]; // NOR: programming only clears bits
-    writeSync(secFd, cur, 0, len, addr);
-    return 0;
-  },
-};
-
-/**
- * env.aead_seal/aead_open(key, nonce, ad, adLen, txt, txtLen, tag, tagLen): the portable code over
- * the whole linear memory, as host.c gives cell-aead.c; key and nonce outside memory trap.
- */
-function aeadCall(fn, key, nonce, ...ranges) {
-  const m = new Uint8Array(memory.buffer);
-  if ((key >>> 0) + 32 > m.length || (nonce >>> 0) + 12 > m.length) throw new WebAssembly.RuntimeError('out of bounds memory access');
-  return fn(m, key >>> 0, m, nonce >>> 0, m, ...ranges);
-}
-env.aead_seal = (...a) => aeadCall(portable.aeadSeal, ...a);
-env.aead_open = (...a) => aeadCall(portable.aeadOpen, ...a);
-env.hchacha20 = (key, inp, out) => {
-  const m = new Uint8Array(memory.buffer);
-  if ((key >>> 0) + 32 > m.length || (inp >>> 0) + 16 > m.length || (out >>> 0) + 32 > m.length) throw new WebAssembly.RuntimeError('out of bounds memory access');
-  portable.hchacha20(m, key >>> 0, m, inp >>> 0, m, out >>> 0);
+  ...secure.env,
 };
 
 function boot() {
@@ -250,4 +197,4 @@ function startNoise(minMs, maxMs, bytes) {
 }
 
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { port.close(() => process.exit(0)); setTimeout(() => process.exit(0), 200).unref(); });
-process.on('exit', () => { if (secFd >= 0) closeSync(secFd); });
+process.on('exit', () => secure.close());

@@ -14,6 +14,7 @@ import { cellPaths, isCellDir } from './cell-dir.ts';
 import { CliError } from './errors.ts';
 import { connectablePath } from './run-files.ts';
 import type { CanCallTarget } from './can-target.ts';
+import { loadKeys } from './link-keys.ts';
 
 export type Target =
   | { readonly kind: 'unix'; readonly path: string; readonly dir?: string; readonly text: string }
@@ -116,14 +117,6 @@ async function openSerial(t: Extract<Target, { kind: 'uart' }>): Promise<Link> {
   }
 }
 
-async function loadKeys(files: readonly string[]): Promise<import('../transports/secure-keys.ts').KeyRing> {
-  const { KeyRing } = await import('../transports/secure-keys.ts');
-  try {
-    return KeyRing.fromFiles(files);
-  } catch (e) {
-    throw new CliError((e as Error).message, { code: (e as { code?: number }).code ?? 807, exit: 2, fix: 'create one with `cell keys fleet` / `cell keys device`, and keep it mode 0600' });
-  }
-}
 
 /**
  * Seal the port (docs/security.md §3): resolves once the device's ACCEPT verified, so a wrong or

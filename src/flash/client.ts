@@ -22,12 +22,20 @@ export class BootClient {
   /** Set once the link closed (the error it closed with, or a LinkClosed CellError). */
   closedWith: CellError | null = null;
   private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
+  private readonly firstId: number;
+  private nextId: number;
   private readonly hdr = new Header();
   private drainWaiters: (() => void)[] = [];
 
-  constructor(link: Link) {
+  /**
+   * `firstCallId`: where this client's call ids start. Two clients on one line (a secured
+   * device's sealed app and its plaintext bootloader, src/flash/secure-route.ts) use separate
+   * ranges, so an answer meant for one is never taken by the other.
+   */
+  constructor(link: Link, firstCallId = 1) {
     this.link = link;
+    this.firstId = firstCallId;
+    this.nextId = firstCallId;
     link.start({
       onFrame: (buf, off, len) => this.onFrame(buf, off, len),
       onClose: (err) => {
@@ -71,7 +79,7 @@ export class BootClient {
     const frame = new Uint8Array(HEADER_BYTES + n);
     const h = this.hdr;
     const id = this.nextId;
-    this.nextId = this.nextId >= 0x7ffffffe ? 1 : this.nextId + 1;
+    this.nextId = this.nextId >= this.firstId + 0x3ffffffe ? this.firstId : this.nextId + 1;
     h.kind = KIND_REQUEST; h.flags = 0; h.channel = CHANNEL_BOOT; h.callId = id;
     h.keyLo = op; h.keyHi = BOOT_KEY_HI; h.length = n;
     writeHeader(h, frame, 0);

@@ -17,7 +17,7 @@ import { crc32c } from '../framing/crc32c.ts';
 import { CellError } from '../wire/cell-error.ts';
 import {
   ERR_BOOT_CHUNK_CRC, ERR_BOOT_IMAGE_TOO_LARGE, ERR_BOOT_INCOMPLETE, ERR_BOOT_NO_ANSWER, ERR_BOOT_NO_SESSION,
-  ERR_BOOT_NO_TRIAL, ERR_BOOT_NOT_IN_BOOT_MODE, ERR_BOOT_WRONG_BOARD, ERR_LINK_IO, ERR_RPC_TIMEOUT,
+  ERR_BOOT_NO_TRIAL, ERR_BOOT_NOT_IN_BOOT_MODE, ERR_BOOT_WRONG_BOARD, ERR_LINK_IO, ERR_RPC_TIMEOUT, ERR_SECURE_PLAINTEXT_REFUSED,
 } from '../wire/errors.ts';
 import { writeU32LE } from '../wire/bytes.ts';
 import {
@@ -26,6 +26,9 @@ import {
   decodeBeginRes, decodeChunkRes, decodeInfo, decodeSlotRes, decodeStatusHead,
 } from './boot-wire.ts';
 import { BootClient } from './client.ts';
+import { SecureBootClient, type BootRequester } from './secure-route.ts';
+import { plaintextGuard } from '../transports/secure-link.ts';
+import type { KeyRing } from '../transports/secure-keys.ts';
 import { boardName, decodeOrThrow, formatVersion } from './manifest.ts';
 import type { Link } from '../transports/link.ts';
 
@@ -70,6 +73,12 @@ export interface FlashOptions {
   /** How long to wait for the port to exist again, and for a device to come back after a reset. @default 10000 */
   reconnectMs?: number;
   onEvent?: (e: FlashEvent) => void;
+  /**
+   * A secured device's keys (fleet or device key files, src/transports/secure-keys.ts): its app
+   * then gets INFO, ENTER_BOOT, RESET and CONFIRM sealed; its bootloader plaintext
+   * (src/flash/secure-route.ts). Without keys, a secured app is reported as such (804).
+   */
+  keys?: KeyRing;
   /** Open the link (tests inject their own). @default openUart from src/transports/uart.ts */
   open?: (o: { path: string; baudRate: number; paceBaud: number }) => Promise<Link>;
 }
@@ -124,6 +133,19 @@ class Lost extends Error {
   constructor(readonly reason: string) { super(reason); }
 }
 
+/** A closed link is a lost one (reopen, resume), unless it closed because the device is secured. */
+function lostOr(closedWith: CellError, reason: string): Error {
+  return closedWith.code === ERR_SECURE_PLAINTEXT_REFUSED ? closedWith : new Lost(reason);
+}
+
+/**
+ * The boot client for a port: with keys, one that seals what goes to a secured app; without, a
+ * plain one whose link closes with 804 (naming the device) when a secured app answers.
+ */
+function bootClientFor(link: Link, port: string, keys: KeyRing | undefined): BootRequester {
+  return keys !== undefined ? new SecureBootClient(link, keys) : new BootClient(plaintextGuard(link, port));
+}
+
 /** Is this error a lost link (reopen and resume) rather than a refusal by the device? */
 function isLinkLoss(e: unknown): boolean {
   const code = (e as { code?: unknown }).code;
@@ -150,15 +172,15 @@ export async function flashImage(o: FlashOptions): Promise<FlashResult> {
   /** Line time of n bytes at the paced rate (10 bits per byte), ms. */
   const lineMs = (n: number): number => (lineRate > 0 ? (n * 10 * 1000) / lineRate : 0);
 
-  let client: BootClient | null = null;
-  const connect = async (first: boolean): Promise<BootClient> => {
+  let client: BootRequester | null = null;
+  const connect = async (first: boolean): Promise<BootRequester> => {
     // The first open fails at once on a port that is not there (a typo); after a lost link the
     // port may be coming back (a replugged adapter), so wait for it.
     const deadline = Date.now() + (first ? 0 : reconnectMs);
     for (;;) {
       if (existsSync(o.port) || o.open !== undefined) {
         try {
-          return new BootClient(await open({ path: o.port, baudRate, paceBaud }));
+          return bootClientFor(await open({ path: o.port, baudRate, paceBaud }), o.port, o.keys);
         } catch (e) {
           if (Date.now() > deadline) throw e;
         }
@@ -170,13 +192,13 @@ export async function flashImage(o: FlashOptions): Promise<FlashResult> {
   };
 
   /** A request retried on Timeout/CRC; a closed link or exhausted retries → Lost. */
-  const req = async (c: BootClient, op: number, payload: Uint8Array | null, ms = timeoutMs, tries = retries): Promise<Uint8Array> => {
+  const req = async (c: BootRequester, op: number, payload: Uint8Array | null, ms = timeoutMs, tries = retries): Promise<Uint8Array> => {
     for (let i = 0; ; i++) {
       try {
         return await c.request(op, payload, ms);
       } catch (e) {
         const code = (e as { code?: number }).code;
-        if (c.closedWith !== null) throw new Lost(`link closed: ${c.closedWith.message}`);
+        if (c.closedWith !== null) throw lostOr(c.closedWith, `link closed: ${c.closedWith.message}`);
         if ((code === ERR_RPC_TIMEOUT || code === ERR_BOOT_CHUNK_CRC) && i + 1 < tries) { stats.retransmits++; continue; }
         if (code === ERR_RPC_TIMEOUT) throw new Lost('the device stopped answering');
         throw e;
@@ -184,13 +206,13 @@ export async function flashImage(o: FlashOptions): Promise<FlashResult> {
     }
   };
 
-  const info = async (c: BootClient, tries = retries): Promise<DeviceInfo> => decodeDeviceInfo(await req(c, OP_INFO, null, Math.min(timeoutMs, 500), tries));
+  const info = async (c: BootRequester, tries = retries): Promise<DeviceInfo> => decodeDeviceInfo(await req(c, OP_INFO, null, Math.min(timeoutMs, 500), tries));
 
   /**
    * Poll INFO until `pred` holds (the device is rebooting: silence is expected for a while, so an
    * unanswered INFO is polled again — not taken for a lost link, which is what req() makes of it).
    */
-  const waitFor = async (c: BootClient, what: string, pred: (d: DeviceInfo) => boolean): Promise<DeviceInfo> => {
+  const waitFor = async (c: BootRequester, what: string, pred: (d: DeviceInfo) => boolean): Promise<DeviceInfo> => {
     const deadline = Date.now() + reconnectMs;
     let last: DeviceInfo | null = null;
     while (Date.now() < deadline) {
@@ -198,7 +220,7 @@ export async function flashImage(o: FlashOptions): Promise<FlashResult> {
         last = decodeDeviceInfo(await c.request(OP_INFO, null, Math.min(timeoutMs, 500)));
         if (pred(last)) return last;
       } catch (e) {
-        if (c.closedWith !== null) throw new Lost(`link closed while waiting for ${what}`);
+        if (c.closedWith !== null) throw lostOr(c.closedWith, `link closed while waiting for ${what}`);
         if ((e as { code?: number }).code !== ERR_RPC_TIMEOUT) throw e;
       }
       await sleep(100);
@@ -218,7 +240,7 @@ export async function flashImage(o: FlashOptions): Promise<FlashResult> {
     { device: d });
 
   /** One attempt from INFO to done; throws Lost when the link goes away. */
-  const attempt = async (c: BootClient, round: number): Promise<FlashResult> => {
+  const attempt = async (c: BootRequester, round: number): Promise<FlashResult> => {
     let d: DeviceInfo;
     try {
       d = await info(c, 3);
@@ -317,7 +339,7 @@ export async function flashImage(o: FlashOptions): Promise<FlashResult> {
   };
 
   /** CHUNK every missing chunk with up to `window` in flight. */
-  const sendChunks = async (c: BootClient, d: DeviceInfo, chunkBytes: number, count: number, have: Uint8Array): Promise<void> => {
+  const sendChunks = async (c: BootRequester, d: DeviceInfo, chunkBytes: number, count: number, have: Uint8Array): Promise<void> => {
     const total = m.imageBytes;
     let done = 0;
     for (let i = 0; i < count; i++) if (have[i] === 1) done += Math.min(chunkBytes, total - i * chunkBytes);
@@ -385,9 +407,9 @@ export async function flashImage(o: FlashOptions): Promise<FlashResult> {
 }
 
 /** INFO of the device on `port` (for `cell flash --info` and tests). */
-export async function deviceInfo(o: { port: string; baudRate?: number; timeoutMs?: number; open?: FlashOptions['open'] }): Promise<DeviceInfo> {
+export async function deviceInfo(o: { port: string; baudRate?: number; timeoutMs?: number; open?: FlashOptions['open']; keys?: KeyRing }): Promise<DeviceInfo> {
   const link = await (o.open ?? defaultOpen)({ path: o.port, baudRate: o.baudRate ?? 115200, paceBaud: 0 });
-  const c = new BootClient(link);
+  const c = bootClientFor(link, o.port, o.keys);
   try {
     for (let i = 0; ; i++) {
       try {

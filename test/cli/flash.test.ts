@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { cliIn } from './helpers.ts';
 import { skipTest } from '../helpers/skip.ts';
 import { startDevice, stampWasm, thermoWasm, skipReason } from '../flash/helpers.ts';
+import { buildFirmwareWasm } from '../helpers/firmware-wasm.ts';
+import { provisioningRecord, DEVICE_ID, DEVICE_KEY } from '../firmware/secure-host.ts';
+import { writeKeyFile } from '../../src/transports/secure-keys.ts';
 
 const s = suite('cell keys / sign / flash');
 // Not helpers.tempDir: the CLI suites share one process under `npm test`, and another file's
@@ -112,6 +115,36 @@ s('sign --security-version / --allow-downgrade into a simulator whose bootloader
     assert.is(r.code, 0, r.stdout + r.stderr);
     const i = await cliIn(['flash', '--port', b.port, '--info']);
     assert.match(i.stdout, /version 1\.0\.0.*\[active\]/);
+  } finally {
+    await b.close();
+  }
+});
+
+s('flash --key into a secured device: sealed boot commands to its app; without the key --info names it secured (804, the fix names --key)', async () => {
+  const secWasm = skipReason() === null ? buildFirmwareWasm('thermo-secure') : { skip: skipReason()! };
+  if (typeof secWasm !== 'string') return skipTest(`secured flash through the CLI: ${secWasm.skip}`);
+  writeFileSync(join(dir, 'record.bin'), provisioningRecord());
+  const linkKey = join(dir, 'device.key');
+  writeKeyFile(linkKey, { kind: 'device', deviceId: DEVICE_ID, key: DEVICE_KEY });
+  const b = await startDevice({ secRecordFile: join(dir, 'record.bin'), secFlashFile: join(dir, 'counter.bin') });
+  try {
+    const img = join(dir, 'secure.wasm');
+    writeFileSync(img, stampWasm(new Uint8Array(readFileSync(secWasm)), 'secure cli'));
+    let r = await cliIn(['sign', img, '--board', 'sim', '--version', '1.0.0', '--key', join(dir, 'pub.key')]);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    // A blank device: the bootloader takes the image in plaintext, the new app is confirmed sealed.
+    r = await cliIn(['flash', '--port', b.port, img, '--dir', dir, '--key', linkKey, '--json']);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.is((JSON.parse(r.stdout.trim().split('\n').pop()!) as { confirmed: boolean }).confirmed, true);
+    r = await cliIn(['flash', '--port', b.port, '--info', '--json']);
+    assert.is(r.code, 1, r.stdout + r.stderr);
+    const e = errOf(r.stdout);
+    assert.is(e.code, 804);
+    assert.match(e.fix!, /--key/);
+    r = await cliIn(['flash', '--port', b.port, '--info', '--key', linkKey]);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /app running from slot \d/);
+    assert.match(r.stdout, /version 1\.0\.0.*\[active\]/);
   } finally {
     await b.close();
   }

@@ -1,4 +1,4 @@
-// cell flash --port <tty> <image> [--insecure] [--baud N] [--pace N] [--keys file] [--no-confirm]
+// cell flash --port <tty> <image> [--insecure] [--baud N] [--pace N] [--keys file] [--key file] [--no-confirm]
 //            [--info] [--json]
 // Put a signed image on a device through its bootloader (docs/flash.md §7).
 import { existsSync, readFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { buildManifest, checkImage, formatVersion } from '../../flash/manifest.t
 import { readTrustedKeysFile, trustedKeysFromToml } from '../../flash/keys.ts';
 import { BOOT_MODE_FIX, deviceInfo, flashImage, type FlashEvent } from '../../flash/flash.ts';
 import { humanProgress, formatBytes } from '../../flash/progress.ts';
+import { loadKeys } from '../link-keys.ts';
 
 export const spec: CommandSpec = {
   name: 'flash',
@@ -20,7 +21,10 @@ export const spec: CommandSpec = {
     'retransmitted when lost, resumed after a broken link. The device verifies the whole image',
     '(SHA-256), boots it on trial, and keeps it only when it answers again (CONFIRM); otherwise',
     'the next reset rolls back to the previous image. A running Cell app is asked to enter the',
-    'bootloader by itself. Progress goes to stderr; --json prints JSON-lines events on stdout.',
+    'bootloader by itself; a secured app (docs/security.md) only when asked with its link key',
+    '(--key: INFO, ENTER_BOOT, RESET and CONFIRM to the app are sealed; the bootloader speaks',
+    'plaintext and checks the image itself). Progress goes to stderr; --json prints JSON-lines',
+    'events on stdout.',
   ].join('\n'),
   args: [{ name: 'image', desc: 'the image file (not needed with --info)', optional: true }],
   flags: {
@@ -29,6 +33,7 @@ export const spec: CommandSpec = {
     pace: { type: 'number', arg: 'N', desc: 'write no faster than N baud (for ptys and simulators; default off)' },
     manifest: { type: 'string', arg: 'file', desc: 'manifest file (default: <image>.manifest)' },
     keys: { type: 'string', arg: 'file', desc: 'trusted publisher keys, one hex key per line (adds to cell.toml\'s)' },
+    key: { type: 'string', arg: 'FILE', multiple: true, desc: 'a secured device\'s link key (fleet or device key file): the app\'s boot commands go sealed' },
     dir: { type: 'string', arg: 'dir', desc: 'directory whose cell.toml lists trusted keys (default: .)' },
     insecure: { type: 'boolean', desc: 'accept an unsigned or untrusted image (development boards only)' },
     board: { type: 'string', arg: 'name', desc: 'with --insecure and no manifest: the board (default: what the device reports)' },
@@ -40,6 +45,7 @@ export const spec: CommandSpec = {
   examples: [
     'cell flash --port /dev/ttyUSB0 build/firmware/thermo.wasm',
     'cell flash --port /dev/ttyUSB0 --info',
+    'cell flash --port /dev/ttyUSB0 --key fleet.key build/firmware/thermo-secure.wasm',
     'cell flash --port /tmp/sim/ttyB app.wasm --insecure --version 0.1.0',
   ],
 };
@@ -58,6 +64,9 @@ const FIXES: Record<number, string> = {
   715: BOOT_MODE_FIX,
   716: 'the image file is truncated or was changed: use the file that was signed, or sign it again',
   717: 'the device has confirmed a newer security version and refuses older images: flash a newer image, or, to downgrade on purpose, sign this one with `cell sign --allow-downgrade`',
+  804: 'pass the device\'s link key: `cell flash --port <tty> --key fleet.key <image>` (docs/security.md); or flash through the bootloader\'s window after power-on',
+  805: 'pass the fleet key this device was provisioned from, or its device key (`cell keys device`)',
+  809: 'the key does not fit this device: pass the fleet key it was provisioned from, or its device key',
   501: 'check the --port path, that no other program has the port open, and the cable',
 };
 
@@ -84,8 +93,10 @@ async function flash(p: Parsed, ctx: Ctx): Promise<number> {
   const port = str(p, 'port');
   if (port === undefined) throw new CliError('--port is required', { exit: EXIT_USAGE, fix: 'cell flash --port /dev/ttyUSB0 <image>' });
   const baudRate = num(p, 'baud') ?? 115200;
+  const keyFiles = (p.flags.key as string[] | undefined) ?? [];
+  const keys = keyFiles.length > 0 ? await loadKeys(keyFiles) : undefined;
   if (bool(p, 'info')) {
-    const d = await deviceInfo({ port, baudRate });
+    const d = await deviceInfo({ port, baudRate, keys });
     if (ctx.json) ctx.out(stringify({ type: 'info', ...d }));
     else {
       ctx.out(`${port}: ${d.mode === 'app' ? `app running from slot ${d.runningSlot}${d.trialRunning ? ' (on trial)' : ''}` : 'in the bootloader'}, board ${d.board}, bootloader v${d.bootloaderVersion}, slots of ${formatBytes(d.maxImageBytes)}`);
@@ -101,7 +112,7 @@ async function flash(p: Parsed, ctx: Ctx): Promise<number> {
   let manifest: Uint8Array;
   if (existsSync(manifestPath)) manifest = new Uint8Array(readFileSync(manifestPath));
   else if (insecure) {
-    const board = str(p, 'board') ?? (await deviceInfo({ port, baudRate })).board;
+    const board = str(p, 'board') ?? (await deviceInfo({ port, baudRate, keys })).board;
     manifest = buildManifest(image, { version: str(p, 'version') ?? '0.0.0', board });
   } else {
     throw new CliError(`${imagePath} has no manifest (${manifestPath}): it is not signed`, { code: 712, fix: FIXES[712] });
@@ -113,7 +124,7 @@ async function flash(p: Parsed, ctx: Ctx): Promise<number> {
     ? (e) => ctx.out(stringify(e.type === 'progress' ? { ...e, rateBytesPerS: Math.round(e.rateBytesPerS), etaMs: Math.round(e.etaMs) } : e))
     : humanProgress((s) => process.stderr.write(s), process.stderr.isTTY === true);
   if (!ctx.json) ctx.err(`flashing ${imagePath}: ${info.imageBytes} bytes, version ${info.version}, board ${info.board}${info.signer !== null ? `, signed by ${info.signer.slice(0, 16)}…` : ''}`);
-  const r = await flashImage({ port, baudRate, paceBaud: num(p, 'pace') ?? 0, image, manifest, confirm: !bool(p, 'no-confirm'), onEvent });
+  const r = await flashImage({ port, baudRate, paceBaud: num(p, 'pace') ?? 0, image, manifest, confirm: !bool(p, 'no-confirm'), onEvent, keys });
   if (ctx.json) ctx.out(stringify({ type: 'done', ...r, totalMs: Math.round(r.totalMs), transferMs: Math.round(r.transferMs) }));
   else {
     const rate = r.transferMs > 0 ? formatBytes(Math.round((r.imageBytes * 1000) / r.transferMs)) + '/s' : '-';
@@ -123,3 +134,4 @@ async function flash(p: Parsed, ctx: Ctx): Promise<number> {
   }
   return 0;
 }
+
