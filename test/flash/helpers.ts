@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPtyPair, ptyUnavailable, type PtyPair } from '../../hw-tests/lib/pty.ts';
 import { startBootSim, type BootSim, type BootSimOptions } from '../../hw-tests/lib/boot-sim.ts';
+import { deviceInfo, type DeviceInfo } from '../../src/flash/flash.ts';
+import type { KeyRing } from '../../src/transports/secure-keys.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -63,3 +65,23 @@ export async function startDevice(o: Partial<BootSimOptions> = {}): Promise<Benc
     },
   };
 }
+
+/**
+ * Wait until the device's app runs (INFO answered in app mode, sealed with `keys`) and return its
+ * INFO; throws when the running slot holds another version, or nothing came back in ~5 s.
+ */
+export async function appRuns(b: Bench, version: string, keys?: KeyRing): Promise<DeviceInfo> {
+  for (let i = 0; ; i++) {
+    const d = await deviceInfo({ port: b.port, keys, timeoutMs: keys !== undefined ? 1000 : 500 }).catch(() => null);
+    if (d !== null && d.mode === 'app' && d.runningSlot !== null) {
+      const running = d.slots[d.runningSlot]!.version;
+      if (running !== version) throw new Error(`the app runs version ${running}, not ${version}`);
+      return d;
+    }
+    if (i > 50) throw new Error(`the app did not come back:\n${b.dev.log.slice(-1500)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The code a promise rejects with (0 when it resolves, -1 without a code). */
+export const codeOf = (p: Promise<unknown>): Promise<number> => p.then(() => 0, (e: { code?: number }) => e.code ?? -1);

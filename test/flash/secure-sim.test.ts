@@ -10,9 +10,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { startDevice, stampWasm, skipReason, type Bench } from './helpers.ts';
+import { appRuns, codeOf, startDevice, stampWasm, skipReason, type Bench } from './helpers.ts';
 import { buildManifest, signManifest, type BuildOptions } from '../../src/flash/manifest.ts';
-import { deviceInfo, flashImage, type DeviceInfo } from '../../src/flash/flash.ts';
+import { deviceInfo, flashImage } from '../../src/flash/flash.ts';
 import { BootClient } from '../../src/flash/client.ts';
 import { OP_ENTER_BOOT } from '../../src/flash/boot-wire.ts';
 import { KeyRing } from '../../src/transports/secure-keys.ts';
@@ -55,26 +55,12 @@ s.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const codeOf = (p: Promise<unknown>): Promise<number> => p.then(() => 0, (e: { code?: number }) => e.code ?? -1);
-
-/** The app runs `version`, as a sealed INFO says. */
-const appRuns = async (version: string): Promise<DeviceInfo> => {
-  for (let i = 0; ; i++) {
-    const d = await deviceInfo({ port: b.port, keys, timeoutMs: 1000 }).catch(() => null);
-    if (d !== null && d.mode === 'app' && d.runningSlot !== null) {
-      assert.is(d.slots[d.runningSlot]!.version, version);
-      return d;
-    }
-    if (i > 30) throw new Error(`the app did not come back:\n${b.dev.log.slice(-1500)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 s('a blank device: v1 goes in through the plaintext bootloader and is confirmed sealed by the secured app', async () => {
   if (skip !== null) return skipTest(`secured flash simulator: ${skip}`);
   const r = await flashImage({ port: b.port, ...release('1.0.0', { securityVersion: 1 }), keys });
   assert.ok(r.confirmed, 'CONFIRM reached the app sealed');
-  const d = await appRuns('1.0.0');
+  const d = await appRuns(b, '1.0.0', keys);
   assert.is(d.trialRunning, false);
   // INFO without the key: the app names itself secured instead of staying silent.
   assert.is(await codeOf(deviceInfo({ port: b.port })), 804);
@@ -89,7 +75,7 @@ s('v2 over the running secured app: ENTER_BOOT and CONFIRM sealed, the bootloade
   assert.ok(states.includes('entering-bootloader'), states.join(' '));
   const boots = b.dev.boots.slice(since);
   assert.equal(boots[0], { mode: 'bootloader', reason: 'requested' }, JSON.stringify(boots));
-  await appRuns('2.0.0');
+  await appRuns(b, '2.0.0', keys);
 });
 
 s('without the key: 804 before anything changes, and the app keeps running', async () => {
@@ -99,7 +85,7 @@ s('without the key: 804 before anything changes, and the app keeps running', asy
   assert.is(e?.code, 804, String(e));
   assert.match(e!.message, /secured/);
   assert.is(b.dev.boots.length, since, 'no reset');
-  await appRuns('2.0.0');
+  await appRuns(b, '2.0.0', keys);
 });
 
 s('a plaintext ENTER_BOOT never reaches the bootloader behind the secured app', async () => {
@@ -113,7 +99,7 @@ s('a plaintext ENTER_BOOT never reaches the bootloader behind the secured app', 
   }
   await new Promise((r) => setTimeout(r, 300));
   assert.is(b.dev.boots.length, since, 'no reset');
-  await appRuns('2.0.0');
+  await appRuns(b, '2.0.0', keys);
 });
 
 s('a key that does not fit: the session is refused (809) and the app keeps running', async () => {
@@ -121,7 +107,7 @@ s('a key that does not fit: the session is refused (809) and the app keeps runni
   const since = b.dev.boots.length;
   assert.is(await codeOf(flashImage({ port: b.port, ...release('3.0.0', { securityVersion: 3 }), keys: wrongKeys, requestTimeoutMs: 500, maxResumes: 0 })), 809);
   assert.is(b.dev.boots.length, since, 'no reset');
-  await appRuns('2.0.0');
+  await appRuns(b, '2.0.0', keys);
   assert.is(b.dev.log.includes('crash'), false, b.dev.log);
 });
 

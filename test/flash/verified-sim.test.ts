@@ -7,9 +7,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { startDevice, stampWasm, thermoWasm, skipReason, type Bench } from './helpers.ts';
+import { appRuns, codeOf, startDevice, stampWasm, thermoWasm, skipReason, type Bench } from './helpers.ts';
 import { buildManifest, signManifest, type BuildOptions } from '../../src/flash/manifest.ts';
-import { decodeDeviceInfo, deviceInfo, flashImage, type DeviceInfo } from '../../src/flash/flash.ts';
+import { decodeDeviceInfo, flashImage, type DeviceInfo } from '../../src/flash/flash.ts';
 import { BootClient } from '../../src/flash/client.ts';
 import { M_SIGNATURE, OP_BEGIN, OP_ENTER_BOOT, OP_INFO, OP_RESET } from '../../src/flash/boot-wire.ts';
 import { openUart } from '../../src/uart/index.ts';
@@ -35,18 +35,6 @@ let b: Bench;
 s.before(async () => { if (skip === null) b = await startDevice({ trustedKey: pub }); });
 s.after(async () => { if (skip === null) await b.close(); });
 
-const codeOf = (p: Promise<unknown>): Promise<number> => p.then(() => 0, (e: { code?: number }) => e.code ?? -1);
-const appRuns = async (version: string): Promise<DeviceInfo> => {
-  for (let i = 0; ; i++) {
-    const d = await deviceInfo({ port: b.port }).catch(() => null);
-    if (d !== null && d.mode === 'app' && d.runningSlot !== null) {
-      assert.is(d.slots[d.runningSlot]!.version, version);
-      return d;
-    }
-    if (i > 50) throw new Error(`the app did not come back:\n${b.dev.log.slice(-1500)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 s('signed v1 (security version 1) flashes; raw BEGINs of unsigned 712, forged 713, foreign 714, older 717 are refused and v1 runs on', async () => {
   if (skip !== null) return skipTest(`verified boot simulator: ${skip}`);
@@ -72,19 +60,19 @@ s('signed v1 (security version 1) flashes; raw BEGINs of unsigned 712, forged 71
   } finally {
     await c.close();
   }
-  await appRuns('1.0.0');
+  await appRuns(b, '1.0.0');
 });
 
 s('a newer signed image raises the minimum; the older one is then refused by the device (717) and the app keeps running; a signed downgrade installs', async () => {
   if (skip !== null) return skipTest(`verified boot simulator: ${skip}`);
   assert.ok((await flashImage({ port: b.port, ...release('2.0.0', { securityVersion: 2 }) })).confirmed);
-  await appRuns('2.0.0');
+  await appRuns(b, '2.0.0');
   const old = release('1.0.0', { securityVersion: 1 });
   assert.is(await codeOf(flashImage({ port: b.port, ...old })), 717);
-  await appRuns('2.0.0');
+  await appRuns(b, '2.0.0');
   const r = await flashImage({ port: b.port, ...release('1.0.0', { securityVersion: 1, allowDowngrade: true }) });
   assert.ok(r.confirmed);
-  await appRuns('1.0.0');
+  await appRuns(b, '1.0.0');
   assert.is(b.dev.log.includes('crash'), false, b.dev.log);
 });
 
