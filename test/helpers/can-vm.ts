@@ -16,6 +16,8 @@
 //   two processes building at once each build in their own directory and rename it into place.
 // - `canVmAvailable()` says why a VM cannot run here (no qemu-system-x86_64, no kernel with vcan,
 //   no busybox, CELL_CAN_VM=0); tests skip with that reason.
+// - The image builder (`ensureVmImage`: other modules, another /init), `findKernel` and the clock
+//   parameters (`timeParams`) are shared with test/helpers/systemd-vm.ts (systemd as PID 1).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, chmodSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,15 +99,15 @@ const MODULES = ['vcan', 'can-raw', 'can-dev', 'can-gw', 'can-isotp', '9p', '9pn
 const READY = 'CELL-CAN-VM-READY';
 const DONE = 'CELL-CAN-VM-DONE';
 
-interface Kernel { kver: string; vmlinuz: string; modules: string }
+export interface Kernel { kver: string; vmlinuz: string; modules: string }
 
-function which(cmd: string): string | null {
+export function which(cmd: string): string | null {
   const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
 /** The newest /boot/vmlinuz-<kver> whose /lib/modules/<kver> has vcan. */
-function findKernel(): Kernel | null {
+export function findKernel(): Kernel | null {
   let names: string[] = [];
   try { names = readdirSync('/boot').filter((n) => n.startsWith('vmlinuz-')); } catch { return null; }
   const found = names.map((n) => n.slice('vmlinuz-'.length)).filter((kver) => {
@@ -116,7 +118,7 @@ function findKernel(): Kernel | null {
   return kver === undefined ? null : { kver, vmlinuz: `/boot/vmlinuz-${kver}`, modules: `/lib/modules/${kver}` };
 }
 
-function busyboxPath(): string | null {
+export function busyboxPath(): string | null {
   for (const p of ['/bin/busybox', '/usr/bin/busybox']) {
     if (!existsSync(p)) continue;
     // The guest has no libraries before the 9p mount: only a static busybox will do.
@@ -202,14 +204,33 @@ $B sync
 $B poweroff -f
 `;
 
-/** Builds (once per machine and kernel) the vmlinux + initramfs; returns their directory. */
-function ensureImage(): { dir: string; kernel: string; initrd: string } {
+/** What goes into a micro-VM image besides the kernel and busybox (ensureVmImage). */
+export interface VmImageSpec {
+  /** Directory name prefix under $TMPDIR, e.g. 'cell-can-vm'. */
+  readonly prefix: string;
+  /** Bump when the initramfs contents change (part of the directory name). */
+  readonly version: number;
+  /** Modules (modprobe names) put into the initramfs with their dependencies, in load order. */
+  readonly modules: readonly string[];
+  /** A module file name prefix that must be among them (e.g. 'vcan.ko'), else the build fails. */
+  readonly required: string;
+  /** The initramfs's /init (busybox sh); it loads /lib/modules/<each line of /modules.order>. */
+  readonly init: string;
+}
+
+export interface VmImage { dir: string; kernel: string; initrd: string; kver: string }
+
+/**
+ * Builds (once per machine, kernel and spec version) the vmlinux + initramfs into
+ * $TMPDIR/<prefix>-<kver>-v<version>-<uid>; returns their paths.
+ */
+export function ensureVmImage(spec: VmImageSpec): VmImage {
   const k = findKernel();
   if (k === null) throw new Error('can-vm: no kernel with vcan');
-  const dir = join(tmpdir(), `cell-can-vm-${k.kver}-v${HARNESS_VERSION}-${process.getuid?.() ?? 0}`);
+  const dir = join(tmpdir(), `${spec.prefix}-${k.kver}-v${spec.version}-${process.getuid?.() ?? 0}`);
   const initrd = join(dir, 'initramfs.cpio.gz');
   const kernelOf = (d: string) => (existsSync(join(d, 'vmlinux')) ? join(d, 'vmlinux') : k.vmlinuz);
-  if (existsSync(initrd)) return { dir, kernel: kernelOf(dir), initrd };
+  if (existsSync(initrd)) return { dir, kernel: kernelOf(dir), initrd, kver: k.kver };
 
   const work = mkdtempSync(`${dir}.build-`);
   try {
@@ -219,7 +240,7 @@ function ensureImage(): { dir: string; kernel: string; initrd: string } {
     chmodSync(join(root, 'bin/busybox'), 0o755);
     // Modules in dependency order (modprobe --show-depends lists a module's dependencies first).
     const files: string[] = [];
-    for (const m of MODULES) {
+    for (const m of spec.modules) {
       const r = spawnSync('modprobe', ['-S', k.kver, '--show-depends', m], { encoding: 'utf8' });
       if (r.status !== 0) continue; // built in, or absent (can-isotp on an old kernel): not needed
       for (const line of r.stdout.split('\n')) {
@@ -227,7 +248,7 @@ function ensureImage(): { dir: string; kernel: string; initrd: string } {
         if (f !== undefined && !files.includes(f)) files.push(f);
       }
     }
-    if (!files.some((f) => basename(f).startsWith('vcan.ko'))) throw new Error(`can-vm: modprobe -S ${k.kver} --show-depends vcan listed no vcan module`);
+    if (!files.some((f) => basename(f).startsWith(spec.required))) throw new Error(`can-vm: modprobe -S ${k.kver} --show-depends listed no ${spec.required}`);
     const order: string[] = [];
     for (const f of files) {
       let name = basename(f);
@@ -239,7 +260,7 @@ function ensureImage(): { dir: string; kernel: string; initrd: string } {
       order.push(name);
     }
     writeFileSync(join(root, 'modules.order'), order.join('\n') + '\n');
-    writeFileSync(join(root, 'init'), INIT, { mode: 0o755 });
+    writeFileSync(join(root, 'init'), spec.init, { mode: 0o755 });
     sh(`cd ${q(root)} && find . | cpio -o -H newc --quiet | gzip -1 > ${q(join(work, 'initramfs.cpio.gz'))}`);
     rmSync(root, { recursive: true, force: true });
     extractVmlinux(k.vmlinuz, join(work, 'vmlinux')); // else the bzImage boots, only slower
@@ -253,7 +274,12 @@ function ensureImage(): { dir: string; kernel: string; initrd: string } {
     rmSync(work, { recursive: true, force: true });
     throw err;
   }
-  return { dir, kernel: kernelOf(dir), initrd };
+  return { dir, kernel: kernelOf(dir), initrd, kver: k.kver };
+}
+
+/** Builds (once per machine and kernel) the CAN VM's vmlinux + initramfs; returns their directory. */
+function ensureImage(): VmImage {
+  return ensureVmImage({ prefix: 'cell-can-vm', version: HARNESS_VERSION, modules: MODULES, required: 'vcan.ko', init: INIT });
 }
 
 function jobScript(job: string, opts: CanVmOptions): string {
@@ -293,7 +319,7 @@ function jobScript(job: string, opts: CanVmOptions): string {
  * the frequency (tsc_early_khz), a preset delay loop (lpj, HZ=250) and no watchdog (the host's
  * TSC is the reference) boots the same in ~2 s whatever the load.
  */
-function timeParams(): string {
+export function timeParams(): string {
   let khz = 0;
   try {
     const mhz = readFileSync('/proc/cpuinfo', 'utf8').match(/^cpu MHz\s*:\s*([\d.]+)/m)?.[1];
