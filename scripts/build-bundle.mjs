@@ -11,9 +11,11 @@
 // load the user's cells, which import the package itself; a second, bundled copy of the runtime
 // in the same process would split class identities (instanceof) and module state.
 //
-// Kept external: packages with native code, found at run time next to their own files
-// (@serialport/bindings-cpp's prebuilds, the QUIC transport's per-CPU binary), and tsx (loaded
-// only for TypeScript cells, by the commands that never run from here).
+// Kept external: native code, found at run time next to its own files (@serialport/bindings-cpp
+// locates its prebuilds from its own directory; the QUIC transport's per-CPU binary packages and
+// any .node file), and tsx (loaded only for TypeScript cells, by the commands that never run from
+// here). The QUIC transport's JavaScript is bundled: left external, it loaded its own second copy
+// of libp2p's utilities and the noble curves from node_modules, ~2.7 MB of source text.
 //
 // Usage: node scripts/build-bundle.mjs [--quiet]   (run by `npm run build` after rollup)
 import { build } from 'esbuild';
@@ -44,7 +46,7 @@ const result = await build({
   charset: 'ascii',
   sourcemap: 'linked',
   legalComments: 'none',
-  external: ['@serialport/bindings-cpp', '@chainsafe/libp2p-quic', 'tsx', 'tsx/*', 'esbuild'],
+  external: ['@serialport/bindings-cpp', '@chainsafe/libp2p-quic-*', '*.node', 'tsx', 'tsx/*', 'esbuild'],
   // CommonJS dependencies inside an ES module need a `require` of their own.
   banner: { js: "import { createRequire as __cellCreateRequire } from 'node:module'; const require = __cellCreateRequire(import.meta.url);" },
   logLevel: 'warning',

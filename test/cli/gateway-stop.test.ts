@@ -11,82 +11,20 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { ChildProcess } from 'node:child_process';
 import { deviceSimUnavailable, startDeviceSim, type DeviceSim } from '../../hw-tests/mesh/device-sim.ts';
-import { spawnTracked } from '../../hw-tests/lib/procs.ts';
 import { describeCell } from '../../src/codec/schema-json.ts';
 import { connect } from '../../src/rpc/index.ts';
 import { main } from '../../src/cli/main.ts';
 import type { MeshNode } from '../../src/mesh/index.ts';
 import { ThermoDef } from '../../firmware/thermo/schema.ts';
 import { skipDeclared } from '../helpers/skip.ts';
+import { HANG_MS, startGatewayCli, type GatewayProc } from '../helpers/gateway-cli.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const test = suite('cli: cell gateway --config, stopped by SIGTERM');
 const ALIAS = 'greenhouse-thermo';
 
 async function libp2pUnavailable(): Promise<string | null> {
   try { await import('libp2p'); return null; } catch (e) { return `libp2p is not installed (optional peer dependency): ${(e as Error).message.split('\n')[0]}`; }
-}
-
-type Line = Record<string, unknown> & { event: string };
-
-/** A `cell gateway --config` process and the JSON lines it printed. */
-interface GatewayProc {
-  readonly child: ChildProcess;
-  readonly lines: Line[];
-  readonly stderr: () => string;
-  /** The first line with this event (and matching `pred`), waiting for it. */
-  waitFor(event: string, pred?: (l: Line) => boolean): Promise<Line>;
-  /** Resolves with the exit code (null: killed by a signal). */
-  readonly exited: Promise<number | null>;
-}
-
-const HANG_MS = 60_000; // a hang guard, not a timing assertion
-
-function startGatewayCli(dir: string, config: string): GatewayProc {
-  const file = join(dir, 'gateway.toml');
-  writeFileSync(file, config);
-  const child = spawnTracked(process.execPath, [join(root, 'bin/cell.mjs'), 'gateway', '--config', file], {
-    cwd: dir, env: { ...process.env, CELL_CLI_FROM_SOURCE: '1', FORCE_COLOR: '0' },
-  });
-  const lines: Line[] = [];
-  const waiters = new Set<() => void>();
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-    let nl: number;
-    while ((nl = out.indexOf('\n')) >= 0) {
-      const text = out.slice(0, nl);
-      out = out.slice(nl + 1);
-      if (text.trim() === '') continue;
-      let l: Line;
-      try { l = JSON.parse(text) as Line; } catch { l = { event: '(not JSON)', text }; }
-      lines.push(l);
-      for (const w of [...waiters]) w();
-    }
-  });
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { for (const w of [...waiters]) w(); resolve(code); }));
-  const dump = (): string => `stdout:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\nstderr:\n${err}`;
-  return {
-    child, lines, stderr: () => err, exited,
-    waitFor(event, pred = () => true) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const l = lines.find((x) => x.event === event && pred(x));
-          if (l !== undefined) { done(); resolve(l); return; }
-          if (child.exitCode !== null || child.signalCode !== null) { done(); reject(new Error(`gateway exited (${child.exitCode ?? child.signalCode}) before "${event}"\n${dump()}`)); }
-        };
-        const timer = setTimeout(() => { done(); reject(new Error(`no "${event}" within ${HANG_MS} ms\n${dump()}`)); }, HANG_MS);
-        const done = (): void => { clearTimeout(timer); waiters.delete(check); };
-        waiters.add(check);
-        check();
-      });
-    },
-  };
 }
 
 function config(devicePath: string, drainMs: number): string {
