@@ -328,6 +328,25 @@ export function timeParams(): string {
   return khz > 0 ? `tsc_early_khz=${khz} tsc=reliable lpj=${khz * 4} no_timer_check` : '';
 }
 
+
+/**
+ * qemu-system-x86_64's arguments for one micro-VM (TCG, one vCPU, serial console on stdio): the
+ * kernel and initramfs of `image`, the host's root read-only over 9p (tag "host") and `jobDir`
+ * read-write (tag "job"), the kernel command line `append`.
+ */
+export function microVmArgs(image: { kernel: string; initrd: string }, memoryMb: number, jobDir: string, append: string): string[] {
+  return [
+    '-M', 'microvm,rtc=on', '-accel', 'tcg', '-cpu', 'max', '-m', String(memoryMb), '-smp', '1',
+    '-nodefaults', '-no-reboot', '-display', 'none', '-serial', 'stdio',
+    '-kernel', image.kernel, '-initrd', image.initrd,
+    '-fsdev', 'local,id=host,path=/,security_model=none,readonly=on,multidevs=remap',
+    '-device', 'virtio-9p-device,fsdev=host,mount_tag=host',
+    '-fsdev', `local,id=job,path=${jobDir},security_model=none,multidevs=remap`,
+    '-device', 'virtio-9p-device,fsdev=job,mount_tag=job',
+    '-append', append,
+  ];
+}
+
 /** Boots the VM, sets up the interfaces, runs the commands one after another, returns their output. */
 export async function runInCanVm(opts: CanVmOptions): Promise<CanVmResult> {
   const t0 = performance.now();
@@ -347,16 +366,7 @@ export async function runInCanVm(opts: CanVmOptions): Promise<CanVmResult> {
       });
     });
     writeFileSync(join(job, 'job.sh'), jobScript(job, opts));
-    const args = [
-      '-M', 'microvm,rtc=on', '-accel', 'tcg', '-cpu', 'max', '-m', String(opts.memoryMb ?? 1024), '-smp', '1',
-      '-nodefaults', '-no-reboot', '-display', 'none', '-serial', 'stdio',
-      '-kernel', image.kernel, '-initrd', image.initrd,
-      '-fsdev', 'local,id=host,path=/,security_model=none,readonly=on,multidevs=remap',
-      '-device', 'virtio-9p-device,fsdev=host,mount_tag=host',
-      '-fsdev', `local,id=job,path=${job},security_model=none,multidevs=remap`,
-      '-device', 'virtio-9p-device,fsdev=job,mount_tag=job',
-      '-append', `console=ttyS0 quiet panic=-1 ${timeParams()} cell.job=${job}${keepParam(opts)}`,
-    ];
+    const args = microVmArgs(image, opts.memoryMb ?? 1024, job, `console=ttyS0 quiet panic=-1 ${timeParams()} cell.job=${job}${keepParam(opts)}`);
     const timeoutMs = opts.timeoutMs ?? 60_000;
     const bootLimitMs = Math.min(opts.bootTimeoutMs ?? 30_000, timeoutMs);
     let consoleText = '';

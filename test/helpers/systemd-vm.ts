@@ -24,7 +24,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { canVmAvailable, ensureVmImage, findKernel, timeParams, type VmImage } from './can-vm.ts';
+import { canVmAvailable, ensureVmImage, findKernel, microVmArgs, timeParams, type VmImage } from './can-vm.ts';
 
 const IMAGE_VERSION = 2; // bump when INIT or MODULES change
 const MODULES = ['overlay', '9p', '9pnet_virtio', 'virtio_mmio'];
@@ -159,17 +159,8 @@ export async function runSystemdVm(opts: SystemdVmOptions): Promise<SystemdVmRes
       opts.setup ?? '',
     ].join('\n') + '\n');
 
-    const args = [
-      '-M', 'microvm,rtc=on', '-accel', 'tcg', '-cpu', 'max', '-m', String(opts.memoryMb ?? 1536), '-smp', '1',
-      '-nodefaults', '-no-reboot', '-display', 'none', '-serial', 'stdio',
-      '-kernel', image.kernel, '-initrd', image.initrd,
-      '-fsdev', 'local,id=host,path=/,security_model=none,readonly=on,multidevs=remap',
-      '-device', 'virtio-9p-device,fsdev=host,mount_tag=host',
-      '-fsdev', `local,id=job,path=${job},security_model=none,multidevs=remap`,
-      '-device', 'virtio-9p-device,fsdev=job,mount_tag=job',
-      // systemd.show_status=error: failed units on the console, not every started one.
-      '-append', `console=ttyS0 quiet panic=-1 ${timeParams()} systemd.unit=${opts.target} systemd.show_status=error`,
-    ];
+    // systemd.show_status=error: failed units on the console, not every started one.
+    const args = microVmArgs(image, opts.memoryMb ?? 1536, job, `console=ttyS0 quiet panic=-1 ${timeParams()} systemd.unit=${opts.target} systemd.show_status=error`);
     const timeoutMs = opts.timeoutMs ?? 240_000;
     let consoleText = '';
     let switchMs = -1;
