@@ -795,8 +795,10 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
  */
 function quicUnavailable(e: Error): string {
   const m = e.message.split('\n')[0]!;
-  const why = /Cannot find native binding|Cannot find module/.test(m)
-    ? `no native build of @chainsafe/libp2p-quic installed for ${process.platform}-${process.arch}; it ships x64 and arm64 builds only`
-    : m;
+  const built = process.arch === 'x64' || process.arch === 'arm64';
+  const why = !/Cannot find native binding|Cannot find module/.test(m) ? m
+    : built
+      ? `its native build for ${process.platform}-${process.arch} is not installed: reinstall with optional dependencies (npm install --include=optional)`
+      : `no native build of @chainsafe/libp2p-quic for ${process.platform}-${process.arch}; it ships x64 and arm64 builds only`;
   return `QUIC unavailable (${why}): TCP only`;
 }
