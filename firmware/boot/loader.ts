@@ -24,7 +24,7 @@ import {
 import {
   BOOT_KEY_HI, OP_INFO, OP_BEGIN, OP_CHUNK, OP_STATUS, OP_COMMIT, OP_CONFIRM, OP_RESET, OP_ENTER_BOOT,
   MODE_BOOTLOADER, MODE_APP, SLOT_EMPTY, SLOT_VALID, SLOT_RECEIVING, SLOT_REJECTED, NO_SLOT,
-  INFO_FLAG_TRIAL_RUNNING, INFO_FLAG_SESSION_OPEN, SESSION_NONE, SESSION_RECEIVING, SESSION_COMMITTED,
+  INFO_FLAG_TRIAL_RUNNING, INFO_FLAG_SESSION_OPEN, INFO_FLAG_VERIFIED, SESSION_NONE, SESSION_RECEIVING, SESSION_COMMITTED,
   BOARD_BYTES, SHA256_BYTES, CHUNK_HEAD_BYTES, MANIFEST_BYTES, MANIFEST_SIGNED_BYTES, MANIFEST_FLAG_ALLOW_DOWNGRADE,
   BootInfo, SlotInfo, Manifest, Answer,
   decodeManifest, encodeInfo, encodeBeginRes, encodeChunkRes, encodeSlotRes, encodeStatusHead, bitmapBytes,
@@ -363,6 +363,7 @@ export class Bootloader {
     d.version = s.version;
     d.imageBytes = s.imageBytes;
     d.shaPrefix = readU32LE(s.sha256, 0);
+    d.securityVersion = s.securityVersion;
   }
 
   private opInfo(out: Uint8Array): i32 {
@@ -380,7 +381,9 @@ export class Bootloader {
     let flags: u8 = 0;
     if (this.running != NO_SLOT && st.trial == this.running && (st.flags & FLAG_TRIAL_STARTED) != 0) flags = flags | INFO_FLAG_TRIAL_RUNNING;
     if (this.session != SESSION_NONE) flags = flags | INFO_FLAG_SESSION_OPEN;
+    if (this.config.keyed()) flags = flags | INFO_FLAG_VERIFIED;
     v.flags = flags;
+    v.minSecurityVersion = st.minSecurityVersion;
     this.fillSlot(st.s0, v.slot0);
     this.fillSlot(st.s1, v.slot1);
     return encodeInfo(v, out, HEADER_BYTES);

@@ -13,7 +13,15 @@ import { ERR_BOOT_BAD_MANIFEST, ERR_BOOT_BAD_REQUEST } from '../wire/errors.ts';
 
 /** High 32 bits of every boot method key: the bytes "BOOT" (wire bytes 12–15). */
 export const BOOT_KEY_HI: u32 = 0x544f4f42;
-export const BOOT_PROTOCOL_VERSION: u8 = 1;
+/**
+ * The boot protocol this side speaks. 2 added to INFO what version 1 left zero: whether the
+ * bootloader verifies signatures, its minimum security version and each slot's (docs/flash.md
+ * §2.2). A host reads both versions; a version-1 host refuses a version-2 device ("update one
+ * side"), since version 1 hosts check those bytes are zero.
+ */
+export const BOOT_PROTOCOL_VERSION: u8 = 2;
+/** The oldest boot protocol a host still reads. */
+export const BOOT_PROTOCOL_OLDEST: u8 = 1;
 
 // Operations (key low 32 bits).
 export const OP_INFO: u32 = 1;
@@ -40,6 +48,8 @@ export const NO_SLOT: u8 = 0xff;
 // INFO flags.
 export const INFO_FLAG_TRIAL_RUNNING: u8 = 1;
 export const INFO_FLAG_SESSION_OPEN: u8 = 2;
+/** Protocol 2: the bootloader holds a trusted publisher key and verifies every image (docs/flash.md §5.4). */
+export const INFO_FLAG_VERIFIED: u8 = 4;
 
 // Transfer session states (STATUS).
 export const SESSION_NONE: u8 = 0;
@@ -157,6 +167,8 @@ export class SlotInfo {
   imageBytes: u32 = 0;
   /** First 4 bytes of the image's SHA-256, as u32 LE. */
   shaPrefix: u32 = 0;
+  /** Protocol 2: the image's security version (0 under protocol 1). */
+  securityVersion: u8 = 0;
 }
 
 export class BootInfo {
@@ -172,13 +184,15 @@ export class BootInfo {
   activeSlot: u8 = NO_SLOT;
   trialSlot: u8 = NO_SLOT;
   flags: u8 = 0;
+  /** Protocol 2: the lowest security version the device still boots (0 under protocol 1). */
+  minSecurityVersion: u8 = 0;
   slot0: SlotInfo = new SlotInfo();
   slot1: SlotInfo = new SlotInfo();
 }
 
-function writeSlot(s: SlotInfo, buf: Uint8Array, off: i32): void {
+function writeSlot(s: SlotInfo, buf: Uint8Array, off: i32, protocol: u8): void {
   buf[off] = s.state;
-  buf[off + 1] = 0;
+  buf[off + 1] = protocol >= 2 ? s.securityVersion : 0;
   buf[off + 2] = 0;
   buf[off + 3] = 0;
   writeU32LE(buf, off + 4, s.version);
@@ -186,10 +200,12 @@ function writeSlot(s: SlotInfo, buf: Uint8Array, off: i32): void {
   writeU32LE(buf, off + 12, s.shaPrefix);
 }
 
-function readSlot(buf: Uint8Array, off: i32, s: SlotInfo): bool {
+function readSlot(buf: Uint8Array, off: i32, s: SlotInfo, protocol: u8): bool {
   const st = buf[off];
-  if (st > SLOT_REJECTED || !allZero(buf, off + 1, 3)) return false;
+  if (st > SLOT_REJECTED) return false;
+  if (protocol < 2 ? !allZero(buf, off + 1, 3) : !allZero(buf, off + 2, 2)) return false;
   s.state = st;
+  s.securityVersion = protocol < 2 ? 0 : buf[off + 1];
   s.version = readU32LE(buf, off + 4);
   s.imageBytes = readU32LE(buf, off + 8);
   s.shaPrefix = readU32LE(buf, off + 12);
@@ -209,9 +225,9 @@ export function encodeInfo(v: BootInfo, buf: Uint8Array, off: i32): i32 {
   buf[off + 28] = v.activeSlot;
   buf[off + 29] = v.trialSlot;
   buf[off + 30] = v.flags;
-  buf[off + 31] = 0;
-  writeSlot(v.slot0, buf, off + 32);
-  writeSlot(v.slot1, buf, off + 32 + SLOT_INFO_BYTES);
+  buf[off + 31] = v.protocol >= 2 ? v.minSecurityVersion : 0;
+  writeSlot(v.slot0, buf, off + 32, v.protocol);
+  writeSlot(v.slot1, buf, off + 32 + SLOT_INFO_BYTES, v.protocol);
   return INFO_BYTES;
 }
 
@@ -225,11 +241,14 @@ export function decodeInfo(buf: Uint8Array, off: i32, end: i32, v: BootInfo): i3
   const mode = buf[off + 1];
   if (mode != MODE_BOOTLOADER && mode != MODE_APP) return -ERR_BOOT_BAD_REQUEST;
   if (!slotFieldOk(buf[off + 27]) || !slotFieldOk(buf[off + 28]) || !slotFieldOk(buf[off + 29])) return -ERR_BOOT_BAD_REQUEST;
-  if ((buf[off + 30] & 0xfc) != 0 || buf[off + 31] != 0) return -ERR_BOOT_BAD_REQUEST;
+  // Protocol 1 left flag bits 2–7 and byte 31 zero; 2 uses bit 2 and byte 31. A later protocol is
+  // read by version 2's rules, so that the host can say which version the device speaks.
+  const protocol = buf[off];
+  if (protocol < 2 ? (buf[off + 30] & 0xfc) != 0 || buf[off + 31] != 0 : (buf[off + 30] & 0xf8) != 0) return -ERR_BOOT_BAD_REQUEST;
   if (buf[off + 26] == 0) return -ERR_BOOT_BAD_REQUEST;
   if (!boardOk(buf, off + 4)) return -ERR_BOOT_BAD_REQUEST;
-  if (!readSlot(buf, off + 32, v.slot0) || !readSlot(buf, off + 32 + SLOT_INFO_BYTES, v.slot1)) return -ERR_BOOT_BAD_REQUEST;
-  v.protocol = buf[off];
+  if (!readSlot(buf, off + 32, v.slot0, protocol) || !readSlot(buf, off + 32 + SLOT_INFO_BYTES, v.slot1, protocol)) return -ERR_BOOT_BAD_REQUEST;
+  v.protocol = protocol;
   v.mode = mode;
   v.bootloaderVersion = <u16>readU16LE(buf, off + 2);
   copyBytes(buf, off + 4, v.board, 0, BOARD_BYTES);
@@ -240,6 +259,7 @@ export function decodeInfo(buf: Uint8Array, off: i32, end: i32, v: BootInfo): i3
   v.activeSlot = buf[off + 28];
   v.trialSlot = buf[off + 29];
   v.flags = buf[off + 30];
+  v.minSecurityVersion = protocol < 2 ? 0 : buf[off + 31];
   return INFO_BYTES;
 }
 

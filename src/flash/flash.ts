@@ -21,7 +21,7 @@ import {
 } from '../wire/errors.ts';
 import { writeU32LE } from '../wire/bytes.ts';
 import {
-  Answer, BootInfo, BOOT_PROTOCOL_VERSION, CHUNK_HEAD_BYTES, INFO_FLAG_TRIAL_RUNNING, MODE_APP, MODE_BOOTLOADER, NO_SLOT, OP_BEGIN, OP_CHUNK,
+  Answer, BootInfo, BOOT_PROTOCOL_OLDEST, BOOT_PROTOCOL_VERSION, CHUNK_HEAD_BYTES, INFO_FLAG_SESSION_OPEN, INFO_FLAG_TRIAL_RUNNING, INFO_FLAG_VERIFIED, MODE_APP, MODE_BOOTLOADER, NO_SLOT, OP_BEGIN, OP_CHUNK,
   OP_COMMIT, OP_CONFIRM, OP_ENTER_BOOT, OP_INFO, OP_RESET, OP_STATUS, SLOT_VALID, STATUS_HEAD_BYTES,
   decodeBeginRes, decodeChunkRes, decodeInfo, decodeSlotRes, decodeStatusHead,
 } from './boot-wire.ts';
@@ -44,7 +44,16 @@ export interface DeviceInfo {
   trialSlot: number | null;
   trialRunning: boolean;
   sessionOpen: boolean;
-  slots: { state: 'empty' | 'valid' | 'receiving' | 'rejected'; version: string; imageBytes: number; shaPrefix: string }[];
+  /** The boot protocol the device speaks (docs/flash.md §2.2). */
+  protocol: number;
+  /**
+   * The bootloader holds a trusted key and verifies every image itself (§5.4); false: a
+   * development bootloader. null: the device speaks protocol 1, which does not say.
+   */
+  verifiedBoot: boolean | null;
+  /** The lowest security version the device still boots (§5.4); null under protocol 1. */
+  minSecurityVersion: number | null;
+  slots: { state: 'empty' | 'valid' | 'receiving' | 'rejected'; version: string; imageBytes: number; shaPrefix: string; securityVersion: number | null }[];
 }
 
 export type FlashEvent =
@@ -107,16 +116,22 @@ const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padSt
 export function decodeDeviceInfo(payload: Uint8Array): DeviceInfo {
   const v = new BootInfo();
   if (decodeInfo(payload, 0, payload.length, v) < 0) throw new CellError(700, 'the device sent an INFO answer that does not decode');
-  if (v.protocol !== BOOT_PROTOCOL_VERSION) throw new CellError(700, `the bootloader speaks boot protocol ${v.protocol}, this host ${BOOT_PROTOCOL_VERSION}: update one side`);
+  if (v.protocol < BOOT_PROTOCOL_OLDEST || v.protocol > BOOT_PROTOCOL_VERSION) {
+    throw new CellError(700, `the bootloader speaks boot protocol ${v.protocol}, this host ${BOOT_PROTOCOL_OLDEST}–${BOOT_PROTOCOL_VERSION}: update one side`);
+  }
+  const v2 = v.protocol >= 2;
   const slot = (s: typeof v.slot0) => ({
     state: STATES[s.state]!, version: formatVersion(s.version), imageBytes: s.imageBytes,
     shaPrefix: hex(Uint8Array.of(s.shaPrefix & 0xff, (s.shaPrefix >>> 8) & 0xff, (s.shaPrefix >>> 16) & 0xff, s.shaPrefix >>> 24)),
+    securityVersion: v2 ? s.securityVersion : null,
   });
   return {
     mode: v.mode === MODE_APP ? 'app' : 'bootloader', board: boardName(v.board), bootloaderVersion: v.bootloaderVersion,
     maxImageBytes: v.maxImageBytes, chunkBytes: v.chunkBytes, window: v.window,
     runningSlot: slotOrNull(v.runningSlot), activeSlot: slotOrNull(v.activeSlot), trialSlot: slotOrNull(v.trialSlot),
-    trialRunning: (v.flags & INFO_FLAG_TRIAL_RUNNING) !== 0, sessionOpen: (v.flags & 2) !== 0,
+    trialRunning: (v.flags & INFO_FLAG_TRIAL_RUNNING) !== 0, sessionOpen: (v.flags & INFO_FLAG_SESSION_OPEN) !== 0,
+    protocol: v.protocol, verifiedBoot: v2 ? (v.flags & INFO_FLAG_VERIFIED) !== 0 : null,
+    minSecurityVersion: v2 ? v.minSecurityVersion : null,
     slots: [slot(v.slot0), slot(v.slot1)],
   };
 }

@@ -78,6 +78,7 @@ s('flash --json into the simulator: state and progress events, then done; --info
     const i = await cliIn(['flash', '--port', b.port, '--info']);
     assert.is(i.code, 0);
     assert.match(i.stdout, /version 1\.2\.3.*\[active\]/);
+    assert.match(i.stdout, /verified boot: off \(a development bootloader/);
   } finally {
     await b.close();
   }
@@ -114,7 +115,8 @@ s('sign --security-version / --allow-downgrade into a simulator whose bootloader
     r = await cliIn(['flash', '--port', b.port, v1, '--dir', dir, '--json']);
     assert.is(r.code, 0, r.stdout + r.stderr);
     const i = await cliIn(['flash', '--port', b.port, '--info']);
-    assert.match(i.stdout, /version 1\.0\.0.*\[active\]/);
+    assert.match(i.stdout, /version 1\.0\.0 \(security 1\).*\[active\]/);
+    assert.match(i.stdout, /verified boot: on .*minimum security version 1/);
   } finally {
     await b.close();
   }

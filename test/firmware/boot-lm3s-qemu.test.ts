@@ -79,6 +79,9 @@ if ('skip' in built || typeof SerialPort === 'string') {
     assert.is(d.board, BOARD);
     assert.is(d.maxImageBytes, SLOT_PAGES * PAGE);
     assert.is(d.activeSlot, null);
+    // Boot protocol 2: this keyed build says it verifies images, minimum security version 0.
+    assert.is(d.verifiedBoot, true);
+    assert.is(d.minSecurityVersion, 0);
     const f = readFileSync(flashFile);
     assert.is(f.length, (2 + 2 * SLOT_PAGES) * PAGE);
     assert.ok(f.subarray(2 * PAGE).every((b) => b === 0xff), 'both slots erased');

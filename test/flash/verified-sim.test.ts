@@ -66,7 +66,12 @@ s('signed v1 (security version 1) flashes; raw BEGINs of unsigned 712, forged 71
 s('a newer signed image raises the minimum; the older one is then refused by the device (717) and the app keeps running; a signed downgrade installs', async () => {
   if (skip !== null) return skipTest(`verified boot simulator: ${skip}`);
   assert.ok((await flashImage({ port: b.port, ...release('2.0.0', { securityVersion: 2 }) })).confirmed);
-  await appRuns(b, '2.0.0');
+  const d = await appRuns(b, '2.0.0');
+  // INFO (boot protocol 2) says what the device enforces: a trusted key, the raised minimum.
+  assert.is(d.protocol, 2);
+  assert.is(d.verifiedBoot, true);
+  assert.is(d.minSecurityVersion, 2);
+  assert.is(d.slots[d.runningSlot!]!.securityVersion, 2);
   const old = release('1.0.0', { securityVersion: 1 });
   assert.is(await codeOf(flashImage({ port: b.port, ...old })), 717);
   await appRuns(b, '2.0.0');

@@ -16,8 +16,13 @@ type F = Record<string, any>;
 
 const board16 = (s: string): Uint8Array => { const b = new Uint8Array(16); b.set(new TextEncoder().encode(s)); return b; };
 
-function slotIn(f: F, s: SlotInfo): void { s.state = f.state; s.version = parseVersion(f.version); s.imageBytes = f.imageBytes; s.shaPrefix = f.shaPrefix; }
-function slotOut(s: SlotInfo): F { return { state: s.state, version: formatVersion(s.version), imageBytes: s.imageBytes, shaPrefix: s.shaPrefix }; }
+function slotIn(f: F, s: SlotInfo): void { s.state = f.state; s.version = parseVersion(f.version); s.imageBytes = f.imageBytes; s.shaPrefix = f.shaPrefix; s.securityVersion = f.securityVersion ?? 0; }
+/** Protocol 2 adds the slot's security version (protocol 1 leaves it out). */
+function slotOut(s: SlotInfo, protocol: number): F {
+  const o: F = { state: s.state, version: formatVersion(s.version), imageBytes: s.imageBytes, shaPrefix: s.shaPrefix };
+  if (protocol >= 2) o.securityVersion = s.securityVersion;
+  return o;
+}
 
 function frame(kind: number, op: number, callId: number, payload: Uint8Array): Uint8Array {
   const h = new Header();
@@ -44,7 +49,7 @@ export function encodeBootMessage(m: BootMessage): Uint8Array {
       const v = new BootInfo();
       v.protocol = f.protocol; v.mode = f.mode; v.bootloaderVersion = f.bootloaderVersion; v.board.set(board16(f.board)); v.maxImageBytes = f.maxImageBytes;
       v.chunkBytes = f.chunkBytes; v.window = f.window; v.runningSlot = f.runningSlot; v.activeSlot = f.activeSlot;
-      v.trialSlot = f.trialSlot; v.flags = f.flags; slotIn(f.slot0, v.slot0); slotIn(f.slot1, v.slot1);
+      v.trialSlot = f.trialSlot; v.flags = f.flags; v.minSecurityVersion = f.minSecurityVersion ?? 0; slotIn(f.slot0, v.slot0); slotIn(f.slot1, v.slot1);
       n = encodeInfo(v, buf, 0);
       break;
     }
@@ -90,7 +95,8 @@ export function decodeBootMessage(message: string, bytes: Uint8Array): F | numbe
       return {
         protocol: v.protocol, mode: v.mode, bootloaderVersion: v.bootloaderVersion, board: boardName(v.board), maxImageBytes: v.maxImageBytes,
         chunkBytes: v.chunkBytes, window: v.window, runningSlot: v.runningSlot, activeSlot: v.activeSlot, trialSlot: v.trialSlot,
-        flags: v.flags, slot0: slotOut(v.slot0), slot1: slotOut(v.slot1),
+        flags: v.flags, ...(v.protocol >= 2 ? { minSecurityVersion: v.minSecurityVersion } : {}),
+        slot0: slotOut(v.slot0, v.protocol), slot1: slotOut(v.slot1, v.protocol),
       };
     }
     case 'begin-res': { const a = new Answer(); const r = decodeBeginRes(bytes, 0, end, a); return r < 0 ? r : { slot: a.slot, resumed: a.resumed, chunkBytes: a.chunkBytes, chunkCount: a.chunkCount, chunksReceived: a.chunksReceived }; }

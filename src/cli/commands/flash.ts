@@ -100,7 +100,8 @@ async function flash(p: Parsed, ctx: Ctx): Promise<number> {
     if (ctx.json) ctx.out(stringify({ type: 'info', ...d }));
     else {
       ctx.out(`${port}: ${d.mode === 'app' ? `app running from slot ${d.runningSlot}${d.trialRunning ? ' (on trial)' : ''}` : 'in the bootloader'}, board ${d.board}, bootloader v${d.bootloaderVersion}, slots of ${formatBytes(d.maxImageBytes)}`);
-      d.slots.forEach((s, i) => ctx.out(`  slot ${i}: ${s.state}${s.state !== 'empty' ? `, version ${s.version}, ${s.imageBytes} bytes, sha256 ${s.shaPrefix}…` : ''}${d.activeSlot === i ? ' [active]' : ''}${d.trialSlot === i ? ' [trial]' : ''}`));
+      ctx.out(`  verified boot: ${d.verifiedBoot === null ? 'not reported (boot protocol 1)' : d.verifiedBoot ? `on (signatures checked by the device), minimum security version ${d.minSecurityVersion}` : 'off (a development bootloader: no trusted key)'}`);
+      d.slots.forEach((s, i) => ctx.out(`  slot ${i}: ${s.state}${s.state !== 'empty' ? `, version ${s.version}${s.securityVersion !== null ? ` (security ${s.securityVersion})` : ''}, ${s.imageBytes} bytes, sha256 ${s.shaPrefix}…` : ''}${d.activeSlot === i ? ' [active]' : ''}${d.trialSlot === i ? ' [trial]' : ''}`));
     }
     return 0;
   }

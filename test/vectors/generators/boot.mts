@@ -56,6 +56,15 @@ add('STATUS answer: no session', { message: 'status', fields: { state: 0, slot: 
 add('INFO request frame, call id 7', { message: 'request', fields: { op: 1, callId: 7, payload: '' } });
 add('CHUNK request frame, call id 9: offset 1024, 4 bytes de ad be ef', { message: 'chunk-req', fields: { callId: 9, offset: 1024, data: 'deadbeef' } });
 add('ERROR answer to CHUNK, call id 9: 701 BootChunkCrc', { message: 'error', fields: { op: 3, callId: 9, code: 701 } });
+const infoV2 = add('INFO answer, protocol 2: verified boot, minimum security version 3, app from slot 0 (security 3), slot 1 rejected (security 2)', {
+  message: 'info',
+  fields: {
+    protocol: 2, mode: 2, bootloaderVersion: 1, board: 'lm3s6965evb', maxImageBytes: 28672, chunkBytes: 1024, window: 4,
+    runningSlot: 0, activeSlot: 0, trialSlot: 255, flags: 4, minSecurityVersion: 3,
+    slot0: { state: 1, version: '2.1.0', imageBytes: 16384, shaPrefix: 0x11223344, securityVersion: 3 },
+    slot1: { state: 3, version: '2.0.0', imageBytes: 16000, shaPrefix: 0x55667788, securityVersion: 2 },
+  },
+});
 
 const m0 = cases[0]!.hex;
 const flip = (hex: string, byte: number, v: number): string => hex.slice(0, byte * 2) + v.toString(16).padStart(2, '0') + hex.slice(byte * 2 + 2);
@@ -71,6 +80,11 @@ const invalid = [
   { name: 'INFO: running slot 2', message: 'info', hex: flip(cases[2]!.hex, 27, 2), error: 700 },
   { name: 'INFO: window 0', message: 'info', hex: flip(cases[2]!.hex, 26, 0), error: 700 },
   { name: 'INFO: slot state 4', message: 'info', hex: flip(cases[2]!.hex, 32, 4), error: 700 },
+  { name: 'INFO protocol 1: flag bit 2 (protocol 2 only)', message: 'info', hex: flip(cases[2]!.hex, 30, 5), error: 700 },
+  { name: 'INFO protocol 1: byte 31 set (protocol 2 only)', message: 'info', hex: flip(cases[2]!.hex, 31, 1), error: 700 },
+  { name: 'INFO protocol 1: a slot\'s security version (protocol 2 only)', message: 'info', hex: flip(cases[2]!.hex, 33, 1), error: 700 },
+  { name: 'INFO protocol 2: flag bit 3', message: 'info', hex: flip(infoV2, 30, 0x0c), error: 700 },
+  { name: 'INFO protocol 2: slot byte 2 set', message: 'info', hex: flip(infoV2, 34, 1), error: 700 },
   { name: 'BEGIN answer: slot 2', message: 'begin-res', hex: flip(cases[4]!.hex, 0, 2), error: 700 },
   { name: 'BEGIN answer: received > count', message: 'begin-res', hex: flip(cases[4]!.hex, 6, 9), error: 700 },
   { name: 'STATUS answer: bitmap one byte short', message: 'status', hex: cases[7]!.hex.slice(0, -2), error: 700 },
