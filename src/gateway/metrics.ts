@@ -163,41 +163,32 @@ export function gatewayFamilies(s: GatewayStatus): PromFamily[] {
   return s.canBuses !== undefined && s.canBuses.length > 0 ? [...all, ...canFamilies(s)] : all;
 }
 
-/** The CAN bus families (docs/gateway.md §7, §9): only when the gateway has CAN buses. */
+type CanBusStatus = NonNullable<GatewayStatus['canBuses']>[number];
+
+/** The CAN bus families (docs/gateway.md §7, §9), one sample per bus each, in this order. */
+const CAN_FAMILIES: readonly (readonly [name: string, type: PromType, help: string, value: (b: CanBusStatus) => number])[] = [
+  ['cell_gateway_can_received_frames_total', 'counter', 'CAN frames received on the bus (all of them, foreign ones included).', (b) => b.stats.framesIn],
+  ['cell_gateway_can_sent_frames_total', 'counter', 'CAN frames sent on the bus.', (b) => b.stats.framesOut],
+  ['cell_gateway_can_received_transfers_total', 'counter', 'Complete Cell transfers (frames of the profile) reassembled.', (b) => b.stats.transfersIn],
+  ['cell_gateway_can_sent_transfers_total', 'counter', 'Cell transfers sent.', (b) => b.stats.transfersOut],
+  ['cell_gateway_can_foreign_frames_total', 'counter', 'Frames not for this node: other destinations, standard ids, other protocols.', (b) => b.stats.foreign],
+  ['cell_gateway_can_transfer_errors_total', 'counter', 'Frames or transfers the reassembler refused (CRC, sequence, orphan, too long, full, timeout).', (b) => b.stats.errTransfer],
+  ['cell_gateway_can_bad_frames_total', 'counter', 'Transfers whose compact header did not parse.', (b) => b.stats.errBadFrame],
+  ['cell_gateway_can_stale_entries_total', 'counter', 'Requests for a table entry the device no longer has (reflashed).', (b) => b.stats.staleEntries],
+  ['cell_gateway_can_error_frames_total', 'counter', 'CAN error frames seen by the driver.', (b) => b.driver.errorFrames],
+  ['cell_gateway_can_tx_backoffs_total', 'counter', 'Times the kernel or adapter queue was full (ENOBUFS/EAGAIN) and the driver backed off.', (b) => b.driver.txBackoffs],
+  ['cell_gateway_can_rx_overflows_total', 'counter', 'Frames the kernel dropped because the receive queue was full.', (b) => b.driver.rxOverflows],
+  ['cell_gateway_can_nodes', 'gauge', 'Device nodes known on the bus.', (b) => b.nodes],
+  ['cell_gateway_can_nodes_up', 'gauge', 'Device nodes answering now.', (b) => b.nodesUp],
+  ['cell_gateway_can_bus_off', 'gauge', '1 while the controller is bus-off.', (b) => (b.state === 'bus-off' ? 1 : 0)],
+];
+
+/** The CAN bus families: only when the gateway has CAN buses. */
 function canFamilies(s: GatewayStatus): PromFamily[] {
-  const fam = (name: string, type: PromType, help: string): PromFamily => ({ name, type, help, samples: [] });
-  const fIn = fam('cell_gateway_can_received_frames_total', 'counter', 'CAN frames received on the bus (all of them, foreign ones included).');
-  const fOut = fam('cell_gateway_can_sent_frames_total', 'counter', 'CAN frames sent on the bus.');
-  const tIn = fam('cell_gateway_can_received_transfers_total', 'counter', 'Complete Cell transfers (frames of the profile) reassembled.');
-  const tOut = fam('cell_gateway_can_sent_transfers_total', 'counter', 'Cell transfers sent.');
-  const foreign = fam('cell_gateway_can_foreign_frames_total', 'counter', 'Frames not for this node: other destinations, standard ids, other protocols.');
-  const errTransfer = fam('cell_gateway_can_transfer_errors_total', 'counter', 'Frames or transfers the reassembler refused (CRC, sequence, orphan, too long, full, timeout).');
-  const errBad = fam('cell_gateway_can_bad_frames_total', 'counter', 'Transfers whose compact header did not parse.');
-  const stale = fam('cell_gateway_can_stale_entries_total', 'counter', 'Requests for a table entry the device no longer has (reflashed).');
-  const errorFrames = fam('cell_gateway_can_error_frames_total', 'counter', 'CAN error frames seen by the driver.');
-  const backoffs = fam('cell_gateway_can_tx_backoffs_total', 'counter', 'Times the kernel or adapter queue was full (ENOBUFS/EAGAIN) and the driver backed off.');
-  const overflows = fam('cell_gateway_can_rx_overflows_total', 'counter', 'Frames the kernel dropped because the receive queue was full.');
-  const nodes = fam('cell_gateway_can_nodes', 'gauge', 'Device nodes known on the bus.');
-  const nodesUp = fam('cell_gateway_can_nodes_up', 'gauge', 'Device nodes answering now.');
-  const busOff = fam('cell_gateway_can_bus_off', 'gauge', '1 while the controller is bus-off.');
-  for (const b of s.canBuses ?? []) {
-    const l = [['bus', b.bus]] as const;
-    fIn.samples.push({ suffix: '', labels: l, value: b.stats.framesIn });
-    fOut.samples.push({ suffix: '', labels: l, value: b.stats.framesOut });
-    tIn.samples.push({ suffix: '', labels: l, value: b.stats.transfersIn });
-    tOut.samples.push({ suffix: '', labels: l, value: b.stats.transfersOut });
-    foreign.samples.push({ suffix: '', labels: l, value: b.stats.foreign });
-    errTransfer.samples.push({ suffix: '', labels: l, value: b.stats.errTransfer });
-    errBad.samples.push({ suffix: '', labels: l, value: b.stats.errBadFrame });
-    stale.samples.push({ suffix: '', labels: l, value: b.stats.staleEntries });
-    errorFrames.samples.push({ suffix: '', labels: l, value: b.driver.errorFrames });
-    backoffs.samples.push({ suffix: '', labels: l, value: b.driver.txBackoffs });
-    overflows.samples.push({ suffix: '', labels: l, value: b.driver.rxOverflows });
-    nodes.samples.push({ suffix: '', labels: l, value: b.nodes });
-    nodesUp.samples.push({ suffix: '', labels: l, value: b.nodesUp });
-    busOff.samples.push({ suffix: '', labels: l, value: b.state === 'bus-off' ? 1 : 0 });
-  }
-  return [fIn, fOut, tIn, tOut, foreign, errTransfer, errBad, stale, errorFrames, backoffs, overflows, nodes, nodesUp, busOff];
+  const buses = s.canBuses ?? [];
+  return CAN_FAMILIES.map(([name, type, help, value]) => ({
+    name, type, help, samples: buses.map((b) => ({ suffix: '', labels: [['bus', b.bus]] as const, value: value(b) })),
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------
