@@ -4,7 +4,7 @@
 // test/portable/can-wasm.test.ts (vectors: test/vectors/can.json). See vectors.ts for the calling
 // convention. One segmenter, one reassembler and two key tables live here; canRxNew allocates a
 // new reassembler (the stub runtime never frees: tests make a handful, never one per frame).
-import { IN, OUT } from './io.ts';
+import { IN, OUT, headerFieldsToOut, setHeaderFields } from './io.ts';
 import { writeU32LE } from '../../src/wire/bytes.ts';
 import { Header } from '../../src/wire/header.ts';
 import {
@@ -125,13 +125,7 @@ export function canTableKey(which: i32, i: i32, hi: i32): u32 {
  */
 export function canCompressHdr(kind: u32, flags: u32, channel: u32, callId: u32, keyLo: u32, keyHi: u32, length: u32,
   src: u32, dst: u32, callTid: i32, rollingTid: i32): i32 {
-  HDR.kind = <u8>kind;
-  HDR.flags = <u8>flags;
-  HDR.channel = <u8>channel;
-  HDR.callId = callId;
-  HDR.keyLo = keyLo;
-  HDR.keyHi = keyHi;
-  HDR.length = length;
+  setHeaderFields(HDR, kind, flags, channel, callId, keyLo, keyHi, length);
   canCompress(HDR, src, dst, OWN, PEER, callTid, rollingTid, COMPACT);
   writeU32LE(OUT, 0, COMPACT.id);
   writeU32LE(OUT, 4, <u32>COMPACT.prefixLen);
@@ -148,12 +142,6 @@ export function canCompressHdr(kind: u32, flags: u32, channel: u32, callId: u32,
 export function canExpandHdr(id: u32, bufLen: i32, off: i32, len: i32, tid: i32): i32 {
   HDR.kind = 0; HDR.flags = 0; HDR.channel = 0; HDR.callId = 0; HDR.keyLo = 0; HDR.keyHi = 0; HDR.length = 0;
   const r = canExpand(id, IN.subarray(0, bufLen), off, len, tid, OWN, PEER, HDR);
-  writeU32LE(OUT, 0, <u32>HDR.kind);
-  writeU32LE(OUT, 4, <u32>HDR.flags);
-  writeU32LE(OUT, 8, <u32>HDR.channel);
-  writeU32LE(OUT, 12, HDR.callId);
-  writeU32LE(OUT, 16, HDR.keyLo);
-  writeU32LE(OUT, 20, HDR.keyHi);
-  writeU32LE(OUT, 24, HDR.length);
+  headerFieldsToOut(HDR);
   return r;
 }

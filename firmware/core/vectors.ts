@@ -5,9 +5,8 @@
 // Calling convention: the host copies input into [inPtr(), inPtr() + ioBytes()), calls an export
 // with lengths/offsets, and reads output from [outPtr(), ...). Byte counts come back as i32
 // (negative = -error code); u32 results arrive in JS as signed numbers (`>>> 0` on the host).
-import { IN, OUT, IO_BYTES } from './io.ts';
+import { IN, OUT, IO_BYTES, headerFieldsToOut, setHeaderFields } from './io.ts';
 import { Header, readHeader, writeHeader } from '../../src/wire/header.ts';
-import { writeU32LE } from '../../src/wire/bytes.ts';
 
 const HDR = new Header();
 
@@ -23,26 +22,12 @@ export function ioBytes(): i32 { return IO_BYTES; }
  */
 export function headerRead(bufLen: i32, off: i32, available: i32, maxPayloadBytes: u32): i32 {
   const n = readHeader(IN.subarray(0, bufLen), off, available, maxPayloadBytes, HDR);
-  if (n > 0) {
-    writeU32LE(OUT, 0, <u32>HDR.kind);
-    writeU32LE(OUT, 4, <u32>HDR.flags);
-    writeU32LE(OUT, 8, <u32>HDR.channel);
-    writeU32LE(OUT, 12, HDR.callId);
-    writeU32LE(OUT, 16, HDR.keyLo);
-    writeU32LE(OUT, 20, HDR.keyHi);
-    writeU32LE(OUT, 24, HDR.length);
-  }
+  if (n > 0) headerFieldsToOut(HDR);
   return n;
 }
 
 /** writeHeader into OUT at `off`; returns 20 or -code. */
 export function headerWrite(kind: u32, flags: u32, channel: u32, callId: u32, keyLo: u32, keyHi: u32, length: u32, off: i32): i32 {
-  HDR.kind = <u8>kind;
-  HDR.flags = <u8>flags;
-  HDR.channel = <u8>channel;
-  HDR.callId = callId;
-  HDR.keyLo = keyLo;
-  HDR.keyHi = keyHi;
-  HDR.length = length;
+  setHeaderFields(HDR, kind, flags, channel, callId, keyLo, keyHi, length);
   return writeHeader(HDR, OUT, off);
 }
