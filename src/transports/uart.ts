@@ -6,7 +6,7 @@
 // serialport is an optional dependency: it is loaded here, lazily (`await import('serialport')`),
 // the first time a port is opened.
 import { existsSync } from 'node:fs';
-import type { SerialPort as SerialPortClass } from 'serialport';
+import { loadSerialPort } from './serialport-loader.ts';
 import { StreamLink } from './stream.ts';
 import { UartIo } from './uart-io.ts';
 import { CellError } from '../wire/cell-error.ts';
@@ -61,26 +61,12 @@ export interface UartPortOptions {
   list?: () => Promise<UartPortInfo[]>;
 }
 
-type SerialPortCtor = typeof SerialPortClass;
-let serialPortModule: Promise<SerialPortCtor> | null = null;
-
-/** Load serialport once, on first use (an optional dependency). */
-function loadSerialPort(): Promise<SerialPortCtor> {
-  serialPortModule ??= import('serialport').then(
-    (m) => m.SerialPort,
-    (e: Error) => {
-      serialPortModule = null;
-      throw new CellError(ERR_LINK_IO, `UART links need the optional dependency "serialport" (npm i serialport): ${e.message}`);
-    },
-  );
-  return serialPortModule;
-}
 
 /** The path to open now, or null when the device is not there. */
 async function findPort(opts: UartPortOptions): Promise<string | null> {
   if (opts.serialNumber !== undefined) {
     const want = opts.serialNumber.toLowerCase();
-    const list = opts.list ?? (async () => (await loadSerialPort()).list());
+    const list = opts.list ?? (async () => (await loadSerialPort('UART links')).list());
     const ports = await list();
     const hit = ports.find((p) => p.serialNumber !== undefined && p.serialNumber.toLowerCase() === want);
     return hit?.path ?? null;
@@ -124,7 +110,7 @@ export async function openUart(opts: UartPortOptions): Promise<UartLink> {
     throw new CellError(ERR_LINK_IO, opts.serialNumber !== undefined
       ? `no serial port with serial number ${opts.serialNumber}` : `no such serial port: ${opts.path}`, { path: opts.path, serialNumber: opts.serialNumber });
   }
-  const SerialPort = await loadSerialPort();
+  const SerialPort = await loadSerialPort('UART links');
   const baudRate = opts.baudRate ?? 115200;
   const dataBits = opts.dataBits ?? 8;
   const parity = opts.parity ?? 'none';

@@ -21,7 +21,7 @@
 // the "never drops" promise; keep the high-water mark small so the adapter's buffer does not
 // fill. The port closing or failing (an unplugged adapter) closes the driver with LinkIo (501).
 import { existsSync } from 'node:fs';
-import type { SerialPort as SerialPortClass } from 'serialport';
+import { loadSerialPort } from '../serialport-loader.ts';
 import { CellError } from '../../wire/cell-error.ts';
 import { ERR_CAN_ADAPTER, ERR_LINK_IO } from '../../wire/errors.ts';
 import { UartIo } from '../uart-io.ts';
@@ -240,19 +240,6 @@ export function encodeSlcanFrame(out: Uint8Array, at: number, id: number, flags:
   return at;
 }
 
-type SerialPortCtor = typeof SerialPortClass;
-let serialPortModule: Promise<SerialPortCtor> | null = null;
-
-function loadSerialPort(): Promise<SerialPortCtor> {
-  serialPortModule ??= import('serialport').then(
-    (m) => m.SerialPort,
-    (e: Error) => {
-      serialPortModule = null;
-      throw new CellError(ERR_LINK_IO, `slcan needs the optional dependency "serialport" (npm i serialport): ${e.message}`);
-    },
-  );
-  return serialPortModule;
-}
 
 function nowUs(): number {
   return (performance.timeOrigin + performance.now()) * 1000;
@@ -556,7 +543,7 @@ export async function openSlcan(opts: SlcanOptions): Promise<SlcanDriver> {
   else if (opts.dataBitrate !== undefined) throw new RangeError('slcan: dataBitrate needs fd: true');
   const path = opts.path;
   if (!existsSync(path)) throw new CellError(ERR_LINK_IO, `no such serial port: ${path}`, { path });
-  const SerialPort = await loadSerialPort();
+  const SerialPort = await loadSerialPort('slcan');
   const port = new SerialPort({ path, baudRate: opts.baudRate ?? 115200, autoOpen: false });
   try {
     await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
