@@ -1,26 +1,17 @@
 // A simulated thermo device for the gateway tests: the thermo firmware's wasm in Node
 // (hw-tests/lib/sim.ts) on one end of a socat pty pair; the gateway opens the other end
 // (`hostPath`) exactly as it would /dev/ttyUSB0. Same recipe as test/firmware/thermo-sim.test.ts.
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { startPtyPair, ptyUnavailable, type PtyPair } from '../lib/pty.ts';
 import { startSim, type Sim } from '../lib/sim.ts';
 import { loadSerialPort } from '../lib/targets.ts';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
+import { buildFirmwareWasm } from '../../test/helpers/firmware-wasm.ts';
 
 /**
  * Build the thermo wasm (a no-op when up to date): its path, or why it cannot be built here.
  * `app` 'thermo-secure': the same cell with link security (docs/security.md).
  */
 export function buildThermoWasm(app: 'thermo' | 'thermo-secure' = 'thermo'): string | { skip: string } {
-  const r = spawnSync(process.execPath, ['scripts/build-firmware.mjs', app, '--wasm-only', '--json'], { cwd: root, encoding: 'utf8' });
-  if (r.status !== 0) {
-    const msg = (r.stderr || '').trim();
-    if (/toolchain incomplete/.test(msg)) return { skip: msg.replace(/^build-firmware: /, '') };
-    throw new Error(`firmware build failed:\n${msg}`);
-  }
-  return `${root}${(JSON.parse(r.stdout) as { wasm: string }[])[0]!.wasm}`;
+  return buildFirmwareWasm(app);
 }
 
 /** Why the simulated device cannot run here (no socat, no serialport, no asc), or null. */
