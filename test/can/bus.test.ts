@@ -4,8 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { complianceSuite } from '../transports/compliance.ts';
 import { nodes } from './bus-helpers.ts';
-import { canId } from '../../src/framing/can-header.ts';
-import { CAN_FLAG_EXTENDED } from '../../src/transports/can/driver.ts';
+import { canCompliancePair } from './compliance-pair.ts';
 import { connect, serve } from '../../src/rpc/index.ts';
 import { Thermo } from '../rpc/fixtures/thermo.ts';
 import { thermoImpl } from '../rpc/fixtures/impl.ts';
@@ -16,19 +15,7 @@ for (const fd of [false, true]) {
     heartbeatMs: 100,
     async pair() {
       const { wire, buses } = await nodes([1, 2], { fd, maxFrameBytes: 1024 });
-      const intruder = wire.attach('garbage');
-      intruder.start({ onFrame: () => {}, onClose: () => {} });
-      const a = buses[0]!.peer(2);
-      const b = buses[1]!.peer(1);
-      return {
-        a, b,
-        killB: () => buses[1]!.close(),
-        // Garbage frames that claim to come from node 2: cut into classic frames on a RESPONSE id.
-        garbageToA: (bytes) => {
-          for (let i = 0; i < bytes.length; i += 8) intruder.send(canId(4, 3, 0, 1, 2), CAN_FLAG_EXTENDED, bytes, i, Math.min(8, bytes.length - i));
-        },
-        cleanup: () => { buses[0]!.close(); buses[1]!.close(); },
-      };
+      return canCompliancePair(buses[0]!, buses[1]!, wire.attach('garbage'));
     },
   });
 }

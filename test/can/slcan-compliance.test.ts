@@ -11,8 +11,7 @@ import { startSlcanAdapter, type SlcanAdapter } from '../helpers/slcan-adapter.t
 import { CanBus } from '../../src/transports/can/bus.ts';
 import { MemoryCanBus } from '../../src/transports/can/memory-bus.ts';
 import { openSlcan } from '../../src/transports/can/slcan.ts';
-import { canId } from '../../src/framing/can-header.ts';
-import { CAN_FLAG_EXTENDED } from '../../src/transports/can/driver.ts';
+import { canCompliancePair } from './compliance-pair.ts';
 
 const missing = ptyUnavailable() ?? (await import('serialport').then(() => null, (e: Error) => `serialport not installed: ${e.message}`));
 
@@ -29,18 +28,8 @@ if (missing !== null) {
         const drv = await openSlcan({ path: adapter.path, bitrate: 500_000, fd, dataBitrate: fd ? 2_000_000 : undefined });
         const a = new CanBus(drv, { node: 1, fd, maxFrameBytes: 1024 });
         const b = new CanBus(wire.attach('node2'), { node: 2, fd, maxFrameBytes: 1024 });
-        const intruder = wire.attach('garbage');
-        intruder.start({ onFrame: () => {}, onClose: () => {} });
         a.start(); b.start();
-        return {
-          a: a.peer(2), b: b.peer(1),
-          killB: () => b.close(),
-          // Garbage frames that claim to come from node 2, cut into classic frames on a RESPONSE id.
-          garbageToA: (bytes) => {
-            for (let i = 0; i < bytes.length; i += 8) intruder.send(canId(4, 3, 0, 1, 2), CAN_FLAG_EXTENDED, bytes, i, Math.min(8, bytes.length - i));
-          },
-          cleanup: async () => { a.close(); b.close(); await adapter.close(); },
-        };
+        return canCompliancePair(a, b, wire.attach('garbage'), () => adapter.close());
       },
     });
   }

@@ -5,8 +5,7 @@
 import { complianceSuite } from '../../transports/compliance.ts';
 import { CanBus } from '../../../src/transports/can/bus.ts';
 import { openSocketCan } from '../../../src/transports/can/socketcan.ts';
-import { canId } from '../../../src/framing/can-header.ts';
-import { CAN_FLAG_EXTENDED } from '../../../src/transports/can/driver.ts';
+import { canCompliancePair } from '../../can/compliance-pair.ts';
 
 for (const [ifname, fd] of [['vcan0', false], ['vcan1', true]] as const) {
   complianceSuite(`CAN peer link on SocketCAN ${ifname} (${fd ? 'FD' : 'classic'})`, {
@@ -18,18 +17,8 @@ for (const [ifname, fd] of [['vcan0', false], ['vcan1', true]] as const) {
       // lags (a real 500 kbit/s bus carries ~4 000 frames/s, far below what fills a socket).
       const a = new CanBus(openSocketCan(ifname, { fd, receiveBufferBytes: 1 << 23 }), { node: 1, fd, maxFrameBytes: 1024 });
       const b = new CanBus(openSocketCan(ifname, { fd, receiveBufferBytes: 1 << 23 }), { node: 2, fd, maxFrameBytes: 1024 });
-      const intruder = openSocketCan(ifname, { fd });
-      intruder.start({ onFrame: () => {}, onClose: () => {} });
       a.start(); b.start();
-      return {
-        a: a.peer(2), b: b.peer(1),
-        killB: () => b.close(),
-        // Garbage frames that claim to come from node 2, cut into classic frames on a RESPONSE id.
-        garbageToA: (bytes) => {
-          for (let i = 0; i < bytes.length; i += 8) intruder.send(canId(4, 3, 0, 1, 2), CAN_FLAG_EXTENDED, bytes, i, Math.min(8, bytes.length - i));
-        },
-        cleanup: () => { a.close(); b.close(); intruder.close(); },
-      };
+      return canCompliancePair(a, b, openSocketCan(ifname, { fd }));
     },
   });
 }
