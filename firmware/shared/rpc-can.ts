@@ -13,7 +13,7 @@
 // hw-tests/lib/sim-can.ts, connects them to a CanDriver — the memory bus or SocketCAN):
 //   env.can_read(meta, data, max): i32    one received frame, non-blocking: its 29-bit id → u32 at
 //                                         meta, its flags → u32 at meta + 4 (1 extended, 2 FD,
-//                                         4 BRS: src/transports/can/driver.ts CAN_FLAG_*), up to
+//                                         4 BRS: src/wire/layouts.ts CAN_FLAG_*), up to
 //                                         `max` data bytes → data; returns the data length
 //                                         (0–64), or -1 when no frame is waiting
 //   env.can_write(id, flags, ptr, len): i32  queue one frame (29-bit id, flags as above, data
@@ -73,7 +73,7 @@ import {
   KIND_STREAM_END,
 } from '../../src/wire/header.ts';
 import {
-  CAN_EXPLICIT_PREFIX_BYTES, CAN_NODE_BROADCAST, CAN_NODE_MAX, CAN_TRANSFER_CRC_BYTES, HELLO_FLAG_ANSWER,
+  CAN_EXPLICIT_PREFIX_BYTES, CAN_FLAG_BRS, CAN_FLAG_EXTENDED, CAN_FLAG_FD, CAN_NODE_BROADCAST, CAN_NODE_MAX, CAN_TRANSFER_CRC_BYTES, HELLO_FLAG_ANSWER,
   HELLO_FLAG_CALLING, HELLO_OFF_FLAGS,
 } from '../../src/wire/layouts.ts';
 import { ERR_CAN_STALE_ENTRY } from '../../src/wire/errors.ts';
@@ -86,10 +86,6 @@ import { CanCompact, CanKeyTable, canCompress, canExpand, canIdDst, canIdSrc } f
 @external("env", "can_fd") declare function can_fd(): i32;
 @external("env", "reset") declare function reset(): void;
 
-// src/transports/can/driver.ts CAN_FLAG_* (that file is Node-only).
-const FLAG_EXTENDED: u32 = 1;
-const FLAG_FD: u32 = 2;
-const FLAG_BRS: u32 = 4;
 /** Data bytes of the largest (FD) frame. */
 const FRAME_MAX: i32 = 64;
 /** Frames read per poll() before it returns -1 once, so the app's streams run under a busy bus. */
@@ -198,7 +194,7 @@ export class CanRpcDevice extends RpcCore {
     const id = load<u32>(this.rxMetaPtr);
     const flags = load<u32>(this.rxMetaPtr, 4);
     const node = this.node;
-    if (node == CAN_NODE_BROADCAST || (flags & FLAG_EXTENDED) == 0 || len > FRAME_MAX) {
+    if (node == CAN_NODE_BROADCAST || (flags & CAN_FLAG_EXTENDED) == 0 || len > FRAME_MAX) {
       this.foreign++;
       return -1;
     }
@@ -284,7 +280,7 @@ export class CanRpcDevice extends RpcCore {
     this.rollingTid = (tid + 1) & 31;
     canCompress(h, this.node, dst, this.own, this.own, -1, tid, c);
     const fd = this.fd;
-    const flags: u32 = fd ? FLAG_EXTENDED | FLAG_FD | FLAG_BRS : FLAG_EXTENDED;
+    const flags: u32 = fd ? CAN_FLAG_EXTENDED | CAN_FLAG_FD | CAN_FLAG_BRS : CAN_FLAG_EXTENDED;
     const t = this.tx;
     t.begin(c.prefix, c.prefixLen, frame, HEADER_BYTES, <i32>h.length, fd, c.tid);
     for (let n = t.next(this.txFrame, 0); n > 0; n = t.next(this.txFrame, 0)) {

@@ -217,3 +217,9 @@ export const CAN_TAIL_TOGGLE: u8 = 0x20;
 export const CAN_TAIL_TID_MASK: u8 = 0x1f;
 /** A multi-frame transfer ends with CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) of its bytes, LE. */
 export const CAN_TRANSFER_CRC_BYTES: i32 = 2;
+// Frame flags of a CAN driver's frames (src/transports/can/driver.ts) and of the boards'
+// can_read/can_write imports (firmware/shared/rpc-can.ts): one set for both sides.
+export const CAN_FLAG_EXTENDED: u32 = 1; // 29-bit identifier (Cell's profile uses only these)
+export const CAN_FLAG_FD: u32 = 2; // a CAN FD frame (up to 64 data bytes)
+export const CAN_FLAG_BRS: u32 = 4; // CAN FD bit-rate switch: the data phase at the data bitrate
+export const CAN_FLAG_ESI: u32 = 8; // CAN FD error-state indicator: the sender is error-passive

@@ -9,12 +9,10 @@
 // while its own bounded queue is over the high-water mark, `onDrain` follows); counts every
 // fault in `stats` instead of throwing on a receive path.
 import type { CellError } from '../../wire/cell-error.ts';
+import { CAN_FLAG_BRS, CAN_FLAG_ESI, CAN_FLAG_EXTENDED, CAN_FLAG_FD } from '../../wire/layouts.ts';
 
-/** Frame flags, as `onFrame` reports and `send` takes them. */
-export const CAN_FLAG_EXTENDED = 1; // 29-bit identifier (Cell's profile uses only these)
-export const CAN_FLAG_FD = 2; // a CAN FD frame (up to 64 data bytes)
-export const CAN_FLAG_BRS = 4; // CAN FD bit-rate switch: the data phase at the data bitrate
-export const CAN_FLAG_ESI = 8; // CAN FD error-state indicator: the sender is error-passive
+/** Frame flags, as `onFrame` reports and `send` takes them (the shared table: src/wire/layouts.ts). */
+export { CAN_FLAG_BRS, CAN_FLAG_ESI, CAN_FLAG_EXTENDED, CAN_FLAG_FD };
 
 /** Largest data length of a classic / an FD frame. */
 export const CAN_CLASSIC_MAX_BYTES = 8;
